@@ -1,0 +1,97 @@
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+
+class Role(models.Model):
+    """A named set of permission strings (SPEC §5)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    permissions = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    built_in = models.BooleanField(default=False)
+
+    def __str__(self):
+        return self.name
+
+
+class StaffUserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **extra):
+        if not email:
+            raise ValueError("Staff users need an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class StaffUser(AbstractBaseUser, PermissionsMixin):
+    """A member of a university's operations staff (never a student)."""
+
+    email = models.EmailField(max_length=254, unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="Can log into the Django admin.")
+    roles = models.ManyToManyField(Role, blank=True, related_name="users")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = StaffUserManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="staffuser_email_ci_unique")]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    @cached_property
+    def permission_strings(self):
+        """Every permission string this user holds, through its roles (superusers hold all)."""
+        from accounts.permissions import ALL_PERMISSIONS
+
+        if self.is_superuser:
+            return frozenset(ALL_PERMISSIONS)
+        perms = set()
+        for role in self.roles.all():
+            perms.update(role.permissions)
+        return frozenset(perms)
+
+    def has_app_permission(self, permission):
+        return self.is_active and permission in self.permission_strings
+
+
+def hash_token(raw):
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A Bearer token. Only its SHA-256 is stored; the raw value is shown once at issue."""
+
+    user = models.ForeignKey(StaffUser, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def generate_raw():
+        return secrets.token_urlsafe(32)

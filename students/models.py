@@ -1,0 +1,183 @@
+import os
+
+from django.conf import settings
+from django.db import connection, models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat, Lower
+
+from config.ids import new_object_id
+
+LISTED = Q(archived=False, deleted_at__isnull=True)
+
+
+class Programme(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} — {self.name}"
+
+
+class Cohort(models.Model):
+    """A year group."""
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_object_id, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+def avatar_upload_to(instance, filename):
+    ext = os.path.splitext(filename)[1].lower() or ".img"
+    return f"avatars/{connection.schema_name}/{instance.user_id}/{new_object_id()}{ext}"
+
+
+class Student(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        INACTIVE = "inactive"
+
+    class EnrollmentStatus(models.TextChoices):
+        ENROLLED = "enrolled"
+        WITHDRAWN = "withdrawn"
+        GRADUATED = "graduated"
+
+    user_id = models.CharField(primary_key=True, max_length=64, default=new_object_id)
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150)
+    full_name = models.GeneratedField(
+        expression=Concat("first_name", Value(" "), "last_name"),
+        output_field=models.CharField(max_length=301),
+        db_persist=True,
+    )
+    email = models.EmailField(max_length=254)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    enrollment_status = models.CharField(
+        max_length=16, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ENROLLED
+    )
+    archived = models.BooleanField(default=False)
+    withdrawn_on = models.DateField(null=True, blank=True)
+    graduated_on = models.DateField(null=True, blank=True)
+    student_number = models.CharField(max_length=64, null=True, blank=True)
+    cohort = models.ForeignKey(Cohort, null=True, blank=True, on_delete=models.SET_NULL, related_name="students")
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="advisees"
+    )
+    avatar = models.FileField(upload_to=avatar_upload_to, blank=True, max_length=300)
+    programmes = models.ManyToManyField(Programme, through="Enrolment", related_name="students", blank=True)
+
+    # Maintained columns (the list sorts and filters on them), written in the same
+    # transaction as their source: see students.services and attempts.services.
+    programme_label = models.TextField(default="", blank=True, editable=False)
+    last_seen = models.DateTimeField(null=True, blank=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), condition=Q(deleted_at__isnull=True), name="student_email_ci_unique"
+            ),
+            models.UniqueConstraint(
+                "student_number",
+                condition=Q(deleted_at__isnull=True, student_number__isnull=False),
+                name="student_number_unique",
+            ),
+        ]
+        indexes = [
+            # Console list: one index per (sort key, direction); ties break on user_id ascending.
+            models.Index(F("last_seen").desc(nulls_last=True), "user_id", condition=LISTED, name="stu_seen_desc"),
+            models.Index(F("last_seen").asc(nulls_last=True), "user_id", condition=LISTED, name="stu_seen_asc"),
+            models.Index(Lower("full_name").desc(), "user_id", condition=LISTED, name="stu_name_desc"),
+            models.Index(Lower("full_name"), "user_id", condition=LISTED, name="stu_name_asc"),
+            models.Index(Lower("programme_label").desc(), "user_id", condition=LISTED, name="stu_prog_desc"),
+            models.Index(Lower("programme_label"), "user_id", condition=LISTED, name="stu_prog_asc"),
+            models.Index(F("status").desc(), "user_id", condition=LISTED, name="stu_status_desc"),
+            models.Index("status", "user_id", condition=LISTED, name="stu_status_asc"),
+            # Substring search (ILIKE '%term%') gets trigram indexes where the server has
+            # pg_trgm: see migration 0002 (the embedded server does not ship it).
+            # Sync clients.
+            models.Index("updated_at", name="stu_updated"),
+            models.Index("deleted_at", condition=Q(deleted_at__isnull=False), name="stu_deleted"),
+        ]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name} <{self.email}>"
+
+    @property
+    def student_name(self):
+        return f"{self.first_name} {self.last_name}"
+
+
+class Enrolment(models.Model):
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="enrolments")
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="enrolments")
+    enrolled_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("student", "programme", name="enrolment_unique")]
+        indexes = [models.Index("programme", "student", name="enrol_prog_student")]
+
+
+class StudentCluster(models.Model):
+    id = models.CharField(primary_key=True, max_length=64, default=new_object_id, editable=False)
+    name = models.CharField(max_length=254)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class StudentGroup(models.Model):
+    id = models.CharField(primary_key=True, max_length=64, default=new_object_id, editable=False)
+    name = models.CharField(max_length=254)
+    cluster = models.ForeignKey(
+        StudentCluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="groups"
+    )
+    members = models.ManyToManyField(Student, through="GroupMembership", related_name="student_groups", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class GroupMembership(models.Model):
+    group = models.ForeignKey(StudentGroup, on_delete=models.CASCADE, related_name="memberships")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="group_memberships")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("group", "student", name="membership_unique")]
+        indexes = [models.Index("student", "group", name="membership_student")]
+
+
+class ArchivedMembership(models.Model):
+    """A group membership removed by archiving, remembered so unarchive can restore it."""
+
+    group = models.ForeignKey(StudentGroup, on_delete=models.CASCADE, related_name="archived_memberships")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="archived_memberships")
+    archived_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("group", "student", name="archived_membership_unique")]

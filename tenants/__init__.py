@@ -1,0 +1,1 @@
+"""Tenants: the public-schema registry of universities and the host names they answer on."""
