@@ -52,7 +52,8 @@ def parse_database_url(url):
         "PORT": str(parsed.port or ""),
         "OPTIONS": query,
         "CONN_MAX_AGE": 0,
-        "TEST": {"NAME": f"test_{name}"},
+        # TEST_DB_SUFFIX lets several test runs share one server without sharing a database.
+        "TEST": {"NAME": f"test_{name}{env_str('TEST_DB_SUFFIX', '')}"},
     }
 
 
