@@ -9,6 +9,8 @@ api_v1 = [
     re_path(r"^auth/", include("accounts.urls")),
     re_path(r"^console/", include("attempts.console_urls")),
     re_path(r"^console/", include("students.console_urls")),
+    re_path(r"^", include("attempts.participant_urls")),
+    re_path(r"^", include("students.group_urls")),
     re_path(r"^", include("students.urls")),
     re_path(r"^", include("attempts.urls")),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
