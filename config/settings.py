@@ -54,6 +54,7 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.no_tenant"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+TENANT_LIMIT_SET_CALLS = True  # SET search_path only when the tenant changes, not before every query
 
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
