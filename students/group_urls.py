@@ -1,1 +1,14 @@
-urlpatterns = []
+from django.urls import re_path
+
+from students import group_apis as apis
+
+_ID = r"(?P<{}>[^/]+)"
+
+urlpatterns = [
+    re_path(r"^student-clusters/?$", apis.ClusterListApi.as_view(), name="student-cluster-list"),
+    re_path(rf"^student-clusters/{_ID.format('cluster_id')}/?$", apis.ClusterDetailApi.as_view(), name="student-cluster-detail"),
+    re_path(r"^student-groups/?$", apis.GroupListApi.as_view(), name="student-group-list"),
+    re_path(rf"^student-groups/{_ID.format('group_id')}/?$", apis.GroupDetailApi.as_view(), name="student-group-detail"),
+    re_path(rf"^student-groups/{_ID.format('group_id')}/members/?$", apis.GroupMembersApi.as_view(), name="student-group-members"),
+    re_path(rf"^student-groups/{_ID.format('group_id')}/results/?$", apis.GroupResultsApi.as_view(), name="student-group-results"),
+]

@@ -1,0 +1,297 @@
+"""Student clusters and groups (SPEC §7.6, seed student-groups-api.txt).
+
+Reads need USER_MANAGEMENT.can_view; writes need CATALOG.can_edit (SPEC §5). PUT and
+PATCH both update only the fields sent, as the seed's PUT example sends just a name.
+"""
+import inspect
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.views import APIView
+
+from accounts.permissions import CATALOG_EDIT, USER_MANAGEMENT_VIEW, has_permission
+from config.api import ok, paged, validated
+from config.errors import AppError
+from config.ids import is_valid_opaque_id
+from students import group_selectors as selectors
+from students import group_services as services
+from students.group_serializers import (
+    MSG_BAD_ID,
+    ClusterEnvelope,
+    ClusterPageEnvelope,
+    ClusterSerializer,
+    ClusterWriteSerializer,
+    ErrorEnvelope,
+    GroupEnvelope,
+    GroupListQuerySerializer,
+    GroupPageEnvelope,
+    GroupResultsEnvelope,
+    GroupResultsSerializer,
+    GroupSerializer,
+    GroupWriteSerializer,
+    MemberPageEnvelope,
+    MemberSerializer,
+    MembersAddedEnvelope,
+    MembersRemovedEnvelope,
+    MembersSerializer,
+    PageQuerySerializer,
+)
+
+TAG_CLUSTERS = "Student clusters"
+TAG_GROUPS = "Student groups"
+
+MSG_DELETED = "Deleted."
+
+_ERRORS = {
+    400: OpenApiResponse(ErrorEnvelope, description="Bad input; `errors` names each field."),
+    401: OpenApiResponse(ErrorEnvelope, description="No or invalid credentials."),
+    403: OpenApiResponse(ErrorEnvelope, description="Missing permission."),
+}
+_NOT_FOUND = {404: OpenApiResponse(ErrorEnvelope, description="No such record on this tenant.")}
+
+
+def _responses(success, *, not_found=False, conflict=False):
+    responses = {**success, **_ERRORS}
+    if not_found:
+        responses.update(_NOT_FOUND)
+    if conflict:
+        responses[409] = OpenApiResponse(ErrorEnvelope, description="The record's state forbids this.")
+    return responses
+
+
+def _path_id(value):
+    if not is_valid_opaque_id(value):
+        raise AppError.validation({"id": MSG_BAD_ID})
+    return value
+
+
+def _page(queryset, params):
+    page, per_page = params["page"], params["per_page"]
+    total = queryset.count()
+    rows = list(queryset[(page - 1) * per_page : page * per_page])
+    return rows, {"total": total, "page": page, "page_size": per_page}
+
+
+class ReadsViewWritesCatalog(BasePermission):
+    """Reads: USER_MANAGEMENT.can_view. Writes: CATALOG.can_edit."""
+
+    def has_permission(self, request, view):
+        needed = USER_MANAGEMENT_VIEW if request.method in SAFE_METHODS else CATALOG_EDIT
+        return has_permission(request.user, needed)
+
+
+class _Base(APIView):
+    permission_classes = [ReadsViewWritesCatalog]
+
+
+# Clusters ---------------------------------------------------------------------------------
+
+
+class ClusterListApi(_Base):
+    @extend_schema(
+        tags=[TAG_CLUSTERS],
+        summary="List student clusters",
+        operation_id="student_clusters_list",
+        parameters=[PageQuerySerializer],
+        responses=_responses({200: ClusterPageEnvelope}),
+    )
+    def get(self, request):
+        params = validated(PageQuerySerializer, request.query_params)
+        rows, paging = _page(selectors.student_cluster_list(), params)
+        return paged(ClusterSerializer(rows, many=True).data, **paging)
+
+    @extend_schema(
+        tags=[TAG_CLUSTERS],
+        summary="Create a student cluster",
+        request=ClusterWriteSerializer,
+        responses=_responses({201: ClusterEnvelope}),
+    )
+    def post(self, request):
+        body = validated(ClusterWriteSerializer, request.data)
+        cluster = services.student_cluster_create(name=body["name"])
+        cluster = selectors.student_cluster_get(cluster_id=cluster.pk)
+        return ok(ClusterSerializer(cluster).data, status=201)
+
+
+class ClusterDetailApi(_Base):
+    @extend_schema(
+        tags=[TAG_CLUSTERS], summary="Retrieve a student cluster", responses=_responses({200: ClusterEnvelope}, not_found=True)
+    )
+    def get(self, request, cluster_id):
+        cluster = selectors.student_cluster_get(cluster_id=_path_id(cluster_id))
+        return ok(ClusterSerializer(cluster).data)
+
+    def _update(self, request, cluster_id):
+        cluster = selectors.student_cluster_get(cluster_id=_path_id(cluster_id))
+        body = validated(ClusterWriteSerializer, request.data, partial=True)
+        services.student_cluster_update(cluster=cluster, name=body.get("name"))
+        return ok(ClusterSerializer(selectors.student_cluster_get(cluster_id=cluster.pk)).data)
+
+    @extend_schema(
+        tags=[TAG_CLUSTERS],
+        summary="Update a student cluster",
+        description="Updates only the fields sent (like PATCH).",
+        request=ClusterWriteSerializer,
+        responses=_responses({200: ClusterEnvelope}, not_found=True),
+    )
+    def put(self, request, cluster_id):
+        return self._update(request, cluster_id)
+
+    @extend_schema(
+        tags=[TAG_CLUSTERS],
+        summary="Partly update a student cluster",
+        request=ClusterWriteSerializer,
+        responses=_responses({200: ClusterEnvelope}, not_found=True),
+    )
+    def patch(self, request, cluster_id):
+        return self._update(request, cluster_id)
+
+    @extend_schema(
+        tags=[TAG_CLUSTERS],
+        summary="Delete an empty student cluster",
+        description="A cluster that still has groups is not deleted (409).",
+        responses=_responses({200: OpenApiResponse(description="Deleted; data is null.")}, not_found=True, conflict=True),
+    )
+    def delete(self, request, cluster_id):
+        cluster = selectors.student_cluster_get(cluster_id=_path_id(cluster_id))
+        services.student_cluster_delete(cluster=cluster)
+        return ok(None, message=MSG_DELETED)
+
+
+# Groups -----------------------------------------------------------------------------------
+
+
+class GroupListApi(_Base):
+    @extend_schema(
+        tags=[TAG_GROUPS],
+        summary="List student groups",
+        operation_id="student_groups_list",
+        description="All groups of this tenant by name (the seed's GET without an id), paged.",
+        parameters=[GroupListQuerySerializer],
+        responses=_responses({200: GroupPageEnvelope}),
+    )
+    def get(self, request):
+        params = validated(GroupListQuerySerializer, request.query_params)
+        queryset = selectors.student_group_list(cluster_id=params.get("student_cluster_id"))
+        rows, paging = _page(queryset, params)
+        return paged(GroupSerializer(rows, many=True).data, **paging)
+
+    @extend_schema(
+        tags=[TAG_GROUPS],
+        summary="Create a student group",
+        request=GroupWriteSerializer,
+        responses=_responses({201: GroupEnvelope}),
+    )
+    def post(self, request):
+        body = validated(GroupWriteSerializer, request.data)
+        group = services.student_group_create(name=body["name"], student_cluster_id=body["student_cluster_id"])
+        return ok(GroupSerializer(selectors.student_group_get(group_id=group.pk)).data, status=201)
+
+
+class GroupDetailApi(_Base):
+    @extend_schema(
+        tags=[TAG_GROUPS], summary="Retrieve a student group", responses=_responses({200: GroupEnvelope}, not_found=True)
+    )
+    def get(self, request, group_id):
+        group = selectors.student_group_get(group_id=_path_id(group_id))
+        return ok(GroupSerializer(group).data)
+
+    def _update(self, request, group_id):
+        group = selectors.student_group_get(group_id=_path_id(group_id))
+        body = validated(GroupWriteSerializer, request.data, partial=True)
+        services.student_group_update(
+            group=group, name=body.get("name"), student_cluster_id=body.get("student_cluster_id")
+        )
+        return ok(GroupSerializer(selectors.student_group_get(group_id=group.pk)).data)
+
+    @extend_schema(
+        tags=[TAG_GROUPS],
+        summary="Update a student group",
+        description="Updates only the fields sent (the seed's PUT sends just a name).",
+        request=GroupWriteSerializer,
+        responses=_responses({200: GroupEnvelope}, not_found=True),
+    )
+    def put(self, request, group_id):
+        return self._update(request, group_id)
+
+    @extend_schema(
+        tags=[TAG_GROUPS],
+        summary="Partly update a student group",
+        request=GroupWriteSerializer,
+        responses=_responses({200: GroupEnvelope}, not_found=True),
+    )
+    def patch(self, request, group_id):
+        return self._update(request, group_id)
+
+    @extend_schema(
+        tags=[TAG_GROUPS],
+        summary="Delete a student group",
+        description="The students stay; only their memberships of this group go.",
+        responses=_responses({200: OpenApiResponse(description="Deleted; data is null.")}, not_found=True),
+    )
+    def delete(self, request, group_id):
+        group = selectors.student_group_get(group_id=_path_id(group_id))
+        services.student_group_delete(group=group)
+        return ok(None, message=MSG_DELETED)
+
+
+class GroupMembersApi(_Base):
+    @extend_schema(
+        tags=[TAG_GROUPS],
+        summary="List a group's members",
+        operation_id="student_groups_members_list",
+        description="Archived and deleted students are not listed. Ordered by name.",
+        parameters=[PageQuerySerializer],
+        responses=_responses({200: MemberPageEnvelope}, not_found=True),
+    )
+    def get(self, request, group_id):
+        group = selectors.student_group_get(group_id=_path_id(group_id))
+        params = validated(PageQuerySerializer, request.query_params)
+        rows, paging = _page(selectors.student_group_members(group=group), params)
+        return paged(MemberSerializer(rows, many=True).data, **paging)
+
+    @extend_schema(
+        tags=[TAG_GROUPS],
+        summary="Add students to a group",
+        description=(
+            "Adds 1–1000 students. Unknown or deleted ids, and archived students, are a 400 naming "
+            "them, and nothing changes. Students who are already members are left as they are."
+        ),
+        request=MembersSerializer,
+        responses=_responses({200: MembersAddedEnvelope}, not_found=True),
+    )
+    def post(self, request, group_id):
+        group = selectors.student_group_get(group_id=_path_id(group_id))
+        body = validated(MembersSerializer, request.data)
+        outcome = services.student_group_members_add(group=group, user_ids=body["user_ids"])
+        group = selectors.student_group_get(group_id=group.pk)
+        return ok({"group": GroupSerializer(group).data, **outcome})
+
+    @extend_schema(
+        tags=[TAG_GROUPS],
+        summary="Remove students from a group",
+        description=(
+            "Removes 1–1000 students (an archived student's remembered membership too, so unarchiving "
+            "does not bring them back). Unknown or deleted ids are a 400 naming them, and nothing changes."
+        ),
+        request=MembersSerializer,
+        responses=_responses({200: MembersRemovedEnvelope}, not_found=True),
+    )
+    def delete(self, request, group_id):
+        group = selectors.student_group_get(group_id=_path_id(group_id))
+        body = validated(MembersSerializer, request.data)
+        outcome = services.student_group_members_remove(group=group, user_ids=body["user_ids"])
+        group = selectors.student_group_get(group_id=group.pk)
+        return ok({"group": GroupSerializer(group).data, **outcome})
+
+
+class GroupResultsApi(_Base):
+    @extend_schema(
+        tags=[TAG_GROUPS],
+        summary="A group's aggregated results",
+        description=inspect.cleandoc(selectors.student_group_results.__doc__),
+        responses=_responses({200: GroupResultsEnvelope}, not_found=True),
+    )
+    def get(self, request, group_id):
+        group = selectors.student_group_get(group_id=_path_id(group_id))
+        return ok(GroupResultsSerializer(selectors.student_group_results(group=group)).data)

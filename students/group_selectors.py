@@ -1,0 +1,221 @@
+"""Reads for student clusters and groups, including a group's aggregated results.
+
+A group's members, as every list and count here sees them, are its memberships whose
+student is neither archived nor deleted (archiving moves memberships aside, see
+ArchivedMembership; soft-deleted students keep their rows but are no longer counted).
+"""
+from django.db import connection
+from django.db.models import Count, F, IntegerField, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Lower
+
+from attempts.models import CaseStudy, Session
+from config.errors import AppError
+from students.models import Enrolment, GroupMembership, Student, StudentCluster, StudentGroup
+
+LISTED_MEMBER = Q(student__archived=False, student__deleted_at__isnull=True)
+
+
+def _count_subquery(queryset, outer_field):
+    """count(*) of `queryset` rows pointing at the outer row, as a correlated subquery."""
+    counted = queryset.filter(**{outer_field: OuterRef("pk")}).order_by().values(outer_field)
+    counted = counted.annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+# Clusters ---------------------------------------------------------------------------------
+
+
+def student_cluster_list():
+    """Clusters by name, each with `group_count`."""
+    # A correlated count is evaluated only for the page's rows; a joined Count would group every group.
+    qs = StudentCluster.objects.all()
+    qs = qs.annotate(group_count=_count_subquery(StudentGroup.objects.all(), "cluster"))
+    return qs.order_by("name", "id")
+
+
+def student_cluster_get(*, cluster_id):
+    cluster = student_cluster_list().filter(pk=cluster_id).first()
+    if cluster is None:
+        raise AppError.not_found()
+    return cluster
+
+
+# Groups -----------------------------------------------------------------------------------
+
+
+def student_group_list(*, cluster_id=None):
+    """Groups by name, each with `member_count` (archived and deleted students excluded)."""
+    qs = StudentGroup.objects.all()
+    if cluster_id is not None:
+        qs = qs.filter(cluster_id=cluster_id)
+    # A correlated count is evaluated only for the page's rows; a joined Count would group every membership.
+    listed_memberships = GroupMembership.objects.filter(LISTED_MEMBER)
+    qs = qs.annotate(member_count=_count_subquery(listed_memberships, "group"))
+    return qs.order_by("name", "id")
+
+
+def student_group_get(*, group_id):
+    group = student_group_list().filter(pk=group_id).first()
+    if group is None:
+        raise AppError.not_found()
+    return group
+
+
+def student_group_members(*, group):
+    """The group's listed members, by name then user_id."""
+    qs = Student.objects.filter(
+        group_memberships__group=group, archived=False, deleted_at__isnull=True
+    )
+    qs = qs.annotate(added_at=F("group_memberships__added_at"))
+    return qs.order_by(Lower("full_name"), "user_id")
+
+
+# Results ----------------------------------------------------------------------------------
+
+
+def _group_summary(*, group_id):
+    """member_count, active_members and last_activity_at of the group's listed members."""
+    active = Q(student__status=Student.Status.ACTIVE)
+    return GroupMembership.objects.filter(LISTED_MEMBER, group_id=group_id).aggregate(
+        member_count=Count("*"),
+        active_members=Count("*", filter=active),
+        # last_seen is the maintained max(last_activity_at) of each student's sessions.
+        last_activity_at=Max("student__last_seen"),
+    )
+
+
+# One row per case study that a listed member attempted, or that is active and assigned
+# (programme overlap) to a listed member. Sessions are aggregated per (member, case study)
+# first, so every figure below is computed in SQL whatever the group's size.
+_RESULTS_SQL = """
+WITH members AS (
+    SELECT s.user_id
+    FROM {membership} gm
+    JOIN {student} s ON s.user_id = gm.student_id
+    WHERE gm.group_id = %(group_id)s AND NOT s.archived AND s.deleted_at IS NULL
+),
+per_member AS (
+    SELECT x.student_id,
+           x.case_study_id,
+           count(*) FILTER (WHERE x.transcript_status <> ALL(%(non_consuming)s)) AS attempts_used,
+           max(x.score) FILTER (WHERE x.grading_status = %(complete)s) AS best_score,
+           bool_or(x.grading_status = %(complete)s) AS completed,
+           max(x.last_activity_at) AS last_activity_at
+    FROM {session} x
+    JOIN members m ON m.user_id = x.student_id
+    GROUP BY x.student_id, x.case_study_id
+),
+assigned AS (
+    SELECT DISTINCT e.student_id, cp.casestudy_id AS case_study_id
+    FROM {enrolment} e
+    JOIN members m ON m.user_id = e.student_id
+    JOIN {case_study_programmes} cp ON cp.programme_id = e.programme_id
+),
+in_scope AS (
+    SELECT student_id, case_study_id FROM per_member
+    UNION
+    SELECT student_id, case_study_id FROM assigned
+)
+SELECT cs.case_study_id,
+       cs.title,
+       cs.is_active,
+       count(*) AS members_in_scope,
+       count(a.student_id) AS members_assigned,
+       count(p.student_id) AS members_attempted,
+       count(*) FILTER (WHERE p.completed) AS members_completed,
+       coalesce(sum(p.attempts_used), 0) AS attempts_used,
+       avg(p.best_score) AS average_best_score,
+       max(p.best_score) AS best_score,
+       max(p.last_activity_at) AS last_activity_at
+FROM in_scope i
+JOIN {case_study} cs ON cs.case_study_id = i.case_study_id
+LEFT JOIN per_member p ON p.student_id = i.student_id AND p.case_study_id = i.case_study_id
+LEFT JOIN assigned a ON a.student_id = i.student_id AND a.case_study_id = i.case_study_id
+GROUP BY cs.case_study_id, cs.title, cs.is_active
+HAVING count(p.student_id) > 0 OR cs.is_active
+ORDER BY lower(cs.title), cs.case_study_id
+"""
+
+
+def _results_sql():
+    return _RESULTS_SQL.format(
+        membership=connection.ops.quote_name(GroupMembership._meta.db_table),
+        student=connection.ops.quote_name(Student._meta.db_table),
+        session=connection.ops.quote_name(Session._meta.db_table),
+        enrolment=connection.ops.quote_name(Enrolment._meta.db_table),
+        case_study=connection.ops.quote_name(CaseStudy._meta.db_table),
+        case_study_programmes=connection.ops.quote_name(CaseStudy.programmes.through._meta.db_table),
+    )
+
+
+def rate(numerator, denominator):
+    """A 0–1 ratio rounded to 4 places; 0 when the denominator is 0."""
+    if not denominator:
+        return 0.0
+    return round(min(1.0, numerator / denominator), 4)
+
+
+def _score(value):
+    return None if value is None else round(float(value), 2)
+
+
+def student_group_results(*, group):
+    """Aggregated results of a group's listed members (archived and deleted students excluded).
+
+    - member_count: listed members; active_members: those whose account status is active;
+      last_activity_at: the latest session activity of any member (null when none).
+    - case_studies: one entry per case study that at least one member has a session on,
+      plus every active case study assigned to at least one member (programme overlap),
+      ordered by title. For each:
+      * members_in_scope: members assigned to it or with a session on it;
+      * members_assigned: members sharing a programme with it;
+      * members_attempted: members with at least one session on it;
+      * members_completed: members with at least one graded session (grading complete);
+      * attempts_used: the members' sessions that consume an attempt (transcript not
+        missing or failed);
+      * average_best_score / best_score: the mean and the maximum of the best scores of
+        the members who have one (a member's best score is their highest score among
+        graded sessions), null when no member has one, rounded to 2 places;
+      * completion_rate = members_completed / members_in_scope, between 0 and 1,
+        rounded to 4 places;
+      * last_activity_at: the latest last_activity_at of the members' sessions on it.
+
+    Two queries whatever the group's size: the summary and the per-case-study aggregate.
+    """
+    summary = _group_summary(group_id=group.pk)
+    params = {
+        "group_id": group.pk,
+        "non_consuming": list(Session.NON_CONSUMING_TRANSCRIPT),
+        "complete": Session.GradingStatus.COMPLETE,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_results_sql(), params)
+        columns = [col.name for col in cursor.description]
+        rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+    case_studies = [
+        {
+            "case_study_id": row["case_study_id"],
+            "case_study_title": row["title"],
+            "is_active": row["is_active"],
+            "members_in_scope": row["members_in_scope"],
+            "members_assigned": row["members_assigned"],
+            "members_attempted": row["members_attempted"],
+            "members_completed": row["members_completed"],
+            "attempts_used": int(row["attempts_used"]),
+            "average_best_score": _score(row["average_best_score"]),
+            "best_score": _score(row["best_score"]),
+            "completion_rate": rate(row["members_completed"], row["members_in_scope"]),
+            "last_activity_at": row["last_activity_at"],
+        }
+        for row in rows
+    ]
+    return {
+        "group_id": group.pk,
+        "group_name": group.name,
+        "student_cluster_id": group.cluster_id,
+        "member_count": summary["member_count"],
+        "active_members": summary["active_members"],
+        "last_activity_at": summary["last_activity_at"],
+        "case_studies": case_studies,
+    }

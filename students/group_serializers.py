@@ -1,0 +1,176 @@
+"""Request and response shapes for student clusters and groups (seed student-groups-api.txt)."""
+from rest_framework import serializers
+
+from config.ids import is_valid_opaque_id
+
+NAME_MAX_LENGTH = 254  # "under 255 characters" (seed)
+MEMBERS_MAX = 1000
+PER_PAGE_DEFAULT = 50
+PER_PAGE_MAX = 100
+
+MSG_BAD_ID = "Not a valid id."
+MSG_BAD_IDS = "Not valid ids: {ids}."
+
+
+class OpaqueIdField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not is_valid_opaque_id(value):
+            raise serializers.ValidationError(MSG_BAD_ID)
+        return value
+
+
+# Requests ---------------------------------------------------------------------------------
+
+
+class PageQuerySerializer(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, default=1, help_text="1-based page number.")
+    per_page = serializers.IntegerField(
+        min_value=1, max_value=PER_PAGE_MAX, default=PER_PAGE_DEFAULT, help_text="Rows per page (1–100)."
+    )
+
+
+class GroupListQuerySerializer(PageQuerySerializer):
+    student_cluster_id = OpaqueIdField(required=False, help_text="Only the groups of this cluster.")
+
+
+class ClusterWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH, help_text="Under 255 characters; not blank.")
+
+
+class GroupWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH, help_text="Under 255 characters; not blank.")
+    student_cluster_id = OpaqueIdField(help_text="An existing student cluster.")
+
+
+class MembersSerializer(serializers.Serializer):
+    user_ids = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        min_length=1,
+        max_length=MEMBERS_MAX,
+        help_text="1–1000 student user_ids; repeats are ignored.",
+    )
+
+    def validate_user_ids(self, value):
+        bad = [v for v in value if not is_valid_opaque_id(v)]
+        if bad:
+            raise serializers.ValidationError(MSG_BAD_IDS.format(ids=", ".join(bad[:20])))
+        return list(dict.fromkeys(value))
+
+
+# Responses --------------------------------------------------------------------------------
+
+
+class ClusterSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    group_count = serializers.IntegerField(help_text="Groups in this cluster.")
+
+
+class GroupSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    student_cluster_id = serializers.CharField(source="cluster_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    member_count = serializers.IntegerField(help_text="Members, not counting archived or deleted students.")
+
+
+class MemberSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    student_name = serializers.CharField()
+    email = serializers.EmailField()
+    status = serializers.CharField()
+    added_at = serializers.DateTimeField()
+
+
+class MembersAddedSerializer(serializers.Serializer):
+    group = GroupSerializer()
+    added = serializers.IntegerField(help_text="Students who were not members before.")
+    already_members = serializers.IntegerField(help_text="Students who were already members (left as they were).")
+
+
+class MembersRemovedSerializer(serializers.Serializer):
+    group = GroupSerializer()
+    removed = serializers.IntegerField()
+    not_members = serializers.IntegerField(help_text="Students who were not members (nothing to do).")
+
+
+class CaseStudyResultSerializer(serializers.Serializer):
+    case_study_id = serializers.CharField()
+    case_study_title = serializers.CharField()
+    is_active = serializers.BooleanField()
+    members_in_scope = serializers.IntegerField(help_text="Members assigned to the case study or with a session on it.")
+    members_assigned = serializers.IntegerField(help_text="Members sharing a programme with the case study.")
+    members_attempted = serializers.IntegerField(help_text="Members with at least one session on it.")
+    members_completed = serializers.IntegerField(help_text="Members with at least one graded (grading complete) session.")
+    attempts_used = serializers.IntegerField(
+        help_text="The members' sessions that consume an attempt (transcript not missing or failed)."
+    )
+    average_best_score = serializers.FloatField(
+        allow_null=True, help_text="Mean of the members' best scores (members without one are left out)."
+    )
+    best_score = serializers.FloatField(allow_null=True, help_text="Highest of the members' best scores.")
+    completion_rate = serializers.FloatField(
+        help_text="members_completed / members_in_scope, 0–1, rounded to 4 places."
+    )
+    last_activity_at = serializers.DateTimeField(allow_null=True)
+
+
+class GroupResultsSerializer(serializers.Serializer):
+    group_id = serializers.CharField()
+    group_name = serializers.CharField()
+    student_cluster_id = serializers.CharField(allow_null=True)
+    member_count = serializers.IntegerField(help_text="Members, not counting archived or deleted students.")
+    active_members = serializers.IntegerField(help_text="Members whose account status is active.")
+    last_activity_at = serializers.DateTimeField(allow_null=True, help_text="Latest session activity of any member.")
+    case_studies = CaseStudyResultSerializer(many=True)
+
+
+# Envelopes (for the OpenAPI schema) -------------------------------------------------------
+
+
+def enveloped(name, data_serializer, *, many=False, paged=False):
+    """A component describing `{"success", "data", "message"}` (plus the paging fields)."""
+    fields = {
+        "success": serializers.BooleanField(default=True),
+        "data": data_serializer(many=many),
+        "message": serializers.CharField(allow_null=True),
+    }
+    if paged:
+        fields.update(
+            total=serializers.IntegerField(),
+            page=serializers.IntegerField(),
+            page_size=serializers.IntegerField(),
+            total_pages=serializers.IntegerField(),
+        )
+    return type(name, (serializers.Serializer,), fields)
+
+
+ClusterEnvelope = enveloped("StudentClusterEnvelope", ClusterSerializer)
+ClusterPageEnvelope = enveloped("StudentClusterPage", ClusterSerializer, many=True, paged=True)
+GroupEnvelope = enveloped("StudentGroupEnvelope", GroupSerializer)
+GroupPageEnvelope = enveloped("StudentGroupPage", GroupSerializer, many=True, paged=True)
+MemberPageEnvelope = enveloped("StudentGroupMemberPage", MemberSerializer, many=True, paged=True)
+MembersAddedEnvelope = enveloped("StudentGroupMembersAdded", MembersAddedSerializer)
+MembersRemovedEnvelope = enveloped("StudentGroupMembersRemoved", MembersRemovedSerializer)
+GroupResultsEnvelope = enveloped("StudentGroupResultsEnvelope", GroupResultsSerializer)
+
+
+class ErrorEnvelope(serializers.Serializer):
+    """The error envelope (SPEC §6)."""
+
+    success = serializers.BooleanField(default=False)
+    data = serializers.JSONField(allow_null=True, default=None)
+    message = serializers.CharField()
+    code = serializers.CharField(help_text="VALIDATION_ERROR, UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND, …")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), allow_null=True, help_text="Messages per field."
+    )
+

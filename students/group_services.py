@@ -1,0 +1,116 @@
+"""Writes for student clusters, groups and group memberships.
+
+Membership rules: only existing, non-deleted students can be added or removed; archived
+students cannot be added (archiving takes them out of groups and unarchiving brings them
+back, see students.services); adding a member twice or removing a non-member changes
+nothing. A request naming any student it may not act on changes nothing at all.
+"""
+from django.db import transaction
+
+from config.errors import AppError
+from students.models import ArchivedMembership, GroupMembership, Student, StudentCluster, StudentGroup
+
+MSG_CLUSTER_NOT_FOUND = "No student cluster has this id."
+MSG_CLUSTER_HAS_GROUPS = "This cluster still has groups; move or delete them first."
+MSG_UNKNOWN_STUDENTS = "No student has these ids: {ids}."
+MSG_ARCHIVED_STUDENTS = "Archived students cannot be added to a group: {ids}."
+
+
+def _cluster_for(cluster_id):
+    cluster = StudentCluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:
+        raise AppError.validation({"student_cluster_id": MSG_CLUSTER_NOT_FOUND})
+    return cluster
+
+
+@transaction.atomic
+def student_cluster_create(*, name):
+    return StudentCluster.objects.create(name=name)
+
+
+@transaction.atomic
+def student_cluster_update(*, cluster, name=None):
+    if name is not None:
+        cluster.name = name
+        cluster.save(update_fields=["name", "updated_at"])
+    return cluster
+
+
+@transaction.atomic
+def student_cluster_delete(*, cluster):
+    """Delete an empty cluster; one that still has groups is a 409 and stays."""
+    cluster = StudentCluster.objects.select_for_update().get(pk=cluster.pk)
+    group_count = StudentGroup.objects.filter(cluster=cluster).count()
+    if group_count:
+        raise AppError.conflict(MSG_CLUSTER_HAS_GROUPS, errors={"group_count": [str(group_count)]})
+    cluster.delete()
+
+
+@transaction.atomic
+def student_group_create(*, name, student_cluster_id):
+    return StudentGroup.objects.create(name=name, cluster=_cluster_for(student_cluster_id))
+
+
+@transaction.atomic
+def student_group_update(*, group, name=None, student_cluster_id=None):
+    """Change the name and/or the cluster; fields left as None are kept."""
+    fields = []
+    if name is not None:
+        group.name = name
+        fields.append("name")
+    if student_cluster_id is not None:
+        group.cluster = _cluster_for(student_cluster_id)
+        fields.append("cluster")
+    if fields:
+        group.save(update_fields=fields + ["updated_at"])
+    return group
+
+
+@transaction.atomic
+def student_group_delete(*, group):
+    """Delete the group with its memberships (current and those remembered for archived students)."""
+    group.delete()
+
+
+def _lock_students(user_ids):
+    """The named students, row-locked in id order so a concurrent archive cannot slip in
+    between the check and the write. Raises a 400 naming unknown or deleted ids."""
+    students = list(
+        Student.objects.select_for_update()
+        .filter(user_id__in=user_ids, deleted_at__isnull=True)
+        .order_by("user_id")
+        .only("user_id", "archived")
+    )
+    found = {s.user_id for s in students}
+    unknown = [user_id for user_id in user_ids if user_id not in found]
+    if unknown:
+        raise AppError.validation({"user_ids": MSG_UNKNOWN_STUDENTS.format(ids=", ".join(unknown))})
+    return students
+
+
+@transaction.atomic
+def student_group_members_add(*, group, user_ids):
+    """Add students to the group. Returns {"added": n, "already_members": n}."""
+    group = StudentGroup.objects.select_for_update().get(pk=group.pk)
+    students = _lock_students(user_ids)
+    archived = [s.user_id for s in students if s.archived]
+    if archived:
+        raise AppError.validation({"user_ids": MSG_ARCHIVED_STUDENTS.format(ids=", ".join(archived))})
+    existing = set(
+        GroupMembership.objects.filter(group=group, student_id__in=user_ids).values_list("student_id", flat=True)
+    )
+    new = [GroupMembership(group=group, student_id=s.user_id) for s in students if s.user_id not in existing]
+    GroupMembership.objects.bulk_create(new, ignore_conflicts=True)
+    return {"added": len(new), "already_members": len(existing)}
+
+
+@transaction.atomic
+def student_group_members_remove(*, group, user_ids):
+    """Remove students from the group, including memberships remembered for archived
+    students (so unarchiving does not bring them back). Returns {"removed": n, "not_members": n}."""
+    group = StudentGroup.objects.select_for_update().get(pk=group.pk)
+    _lock_students(user_ids)
+    removed, _ = GroupMembership.objects.filter(group=group, student_id__in=user_ids).delete()
+    remembered, _ = ArchivedMembership.objects.filter(group=group, student_id__in=user_ids).delete()
+    removed_total = removed + remembered
+    return {"removed": removed_total, "not_members": max(0, len(user_ids) - removed_total)}
