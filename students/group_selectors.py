@@ -77,8 +77,8 @@ def _group_summary(*, group_id):
     """member_count, active_members and last_activity_at of the group's listed members."""
     active = Q(student__status=Student.Status.ACTIVE)
     return GroupMembership.objects.filter(LISTED_MEMBER, group_id=group_id).aggregate(
-        member_count=Count("*"),
-        active_members=Count("*", filter=active),
+        member_count=Count("pk"),
+        active_members=Count("pk", filter=active),
         # last_seen is the maintained max(last_activity_at) of each student's sessions.
         last_activity_at=Max("student__last_seen"),
     )
