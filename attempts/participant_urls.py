@@ -1,1 +1,11 @@
-urlpatterns = []
+from django.urls import re_path
+
+from attempts import participant_apis
+
+urlpatterns = [
+    re_path(
+        r"^case-studies/(?P<case_study_id>[^/]+)/users/?$",
+        participant_apis.CaseStudyParticipantsApi.as_view(),
+        name="case-study-participants",
+    ),
+]
