@@ -1,0 +1,123 @@
+"""The students list page's query string: filters passed to the shared selector, paging by
+page number and page size, and the links (pages, export) that carry the current filters."""
+import datetime as dt
+import math
+
+from django.http import QueryDict
+
+from students.filters import DATE_ONLY_RE, SORT_FIELDS
+
+PAGE_SIZES = (10, 25, 50, 100)
+DEFAULT_PAGE_SIZE = 25
+
+
+class ListRequest:
+    FILTER_FIELDS = ("search", "programme", "status", "start_date", "end_date")
+    SELECTOR_FIELDS = FILTER_FIELDS + ("sort_by", "sort_order")
+
+    def __init__(self, query, tzinfo):
+        self.query = query
+        self.tzinfo = tzinfo
+        self.page = _positive_int(query.get("page"), 1)
+        size = _positive_int(query.get("page_size"), DEFAULT_PAGE_SIZE)
+        self.page_size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+
+    @classmethod
+    def from_query(cls, query, tzinfo):
+        return cls(query, tzinfo)
+
+    @property
+    def values(self):
+        """The raw filter values, for the filter bar's inputs."""
+        return {name: self.query.get(name, "") for name in self.SELECTOR_FIELDS}
+
+    @property
+    def has_filters(self):
+        return any(self.query.get(name, "").strip() for name in self.FILTER_FIELDS)
+
+    @property
+    def selector_params(self):
+        """What the shared selector gets. A date picked in the filter bar means that day in the
+        tenant's time zone (the times on screen are in that zone too), so it is sent as the
+        exact start or end instant of the local day; anything else goes through unchanged and
+        the selector validates it."""
+        params = QueryDict(mutable=True)
+        for name in self.SELECTOR_FIELDS:
+            value = self.query.get(name, "").strip()
+            if not value:
+                continue
+            if name in ("start_date", "end_date") and DATE_ONLY_RE.match(value):
+                value = self._local_day_bound(value, end=(name == "end_date"))
+            params[name] = value
+        return params
+
+    def _local_day_bound(self, text, *, end):
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            return text  # e.g. 2026-02-30: the selector names the field
+        moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min, tzinfo=self.tzinfo)
+        return moment.isoformat()
+
+    @property
+    def sort(self):
+        """(sort_by, sort_order) as shown in the headers: the defaults when absent or unknown."""
+        sort_by = self.query.get("sort_by", "").strip().lower()
+        sort_order = self.query.get("sort_order", "").strip().lower()
+        return (
+            sort_by if sort_by in SORT_FIELDS else "last_seen",
+            sort_order if sort_order in ("asc", "desc") else "desc",
+        )
+
+    @property
+    def sort_caption(self):
+        sort_by, sort_order = self.sort
+        label = sort_by.replace("_", " ")
+        return f"{label}, {'ascending' if sort_order == 'asc' else 'descending'}"
+
+    @property
+    def skip(self):
+        return (self.page - 1) * self.page_size
+
+    def clamp(self, total):
+        """A page past the end shows the last page instead of an empty table."""
+        last = max(1, math.ceil(total / self.page_size))
+        self.page = min(self.page, last)
+
+    def export_query(self):
+        params = self.selector_params
+        return ("&" + params.urlencode()) if params else ""
+
+    def href(self, **changes):
+        params = self.query.copy()
+        for key, value in changes.items():
+            if value is None:
+                params.pop(key, None)
+            else:
+                params[key] = value
+        encoded = params.urlencode()
+        return "?" + encoded if encoded else "?"
+
+    def page_links(self, total):
+        """Page numbers around the current one, with None for a gap: 1 … 4 5 [6] 7 8 … 14."""
+        last = max(1, math.ceil(total / self.page_size))
+        wanted = {1, last} | set(range(max(1, self.page - 2), min(last, self.page + 2) + 1))
+        links, previous = [], 0
+        for number in sorted(wanted):
+            if number - previous > 1:
+                links.append(None)
+            links.append({"number": number, "current": number == self.page, "href": self.href(page=number)})
+            previous = number
+        return {
+            "items": links,
+            "previous": self.href(page=self.page - 1) if self.page > 1 else None,
+            "next": self.href(page=self.page + 1) if self.page < last else None,
+        }
+
+
+def _positive_int(value, default):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number >= 1 else default

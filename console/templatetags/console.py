@@ -1,0 +1,156 @@
+"""Template helpers for the console: permission checks, sortable headers, badges, durations."""
+import datetime as dt
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+from accounts.permissions import has_permission
+
+register = template.Library()
+
+
+@register.filter
+def can(user, permission):
+    """`{% if request.user|can:"ATTEMPTS.can_manage" %}` — the same check the views enforce."""
+    return has_permission(user, permission)
+
+
+@register.simple_tag
+def url_if_exists(name, *args):
+    """The URL for `name`, or "" while no page is routed there yet (nav slots for later pages)."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+@register.simple_tag(takes_context=True)
+def nav_current(context, *prefixes):
+    """'page' (for aria-current) when the current URL name starts with one of the prefixes."""
+    match = getattr(context.get("request"), "resolver_match", None)
+    name = match.url_name if match else ""
+    return "page" if name and any(name.startswith(p) for p in prefixes) else ""
+
+
+# Sortable column headers --------------------------------------------------------------
+
+# The direction a column sorts in when first clicked.
+FIRST_CLICK_ORDER = {"name": "asc", "programme": "asc", "status": "asc", "last_seen": "desc"}
+
+
+@register.inclusion_tag("console/includes/sort_header.html", takes_context=True)
+def sort_header(context, field, label, css_class=""):
+    """A <th> whose link sorts by `field`; clicking the current column toggles its direction."""
+    request = context["request"]
+    current_by, current_order = context["sort"]
+    active = current_by == field
+    if active:
+        next_order = "asc" if current_order == "desc" else "desc"
+    else:
+        next_order = FIRST_CLICK_ORDER.get(field, "asc")
+    params = request.GET.copy()
+    params["sort_by"] = field
+    params["sort_order"] = next_order
+    params.pop("page", None)  # a new order starts at the first page
+    return {
+        "label": label,
+        "href": "?" + params.urlencode(),
+        "active": active,
+        "order": current_order if active else "",
+        "aria_sort": ("ascending" if current_order == "asc" else "descending") if active else "none",
+        "next_order": "ascending" if next_order == "asc" else "descending",
+        "css_class": css_class,
+    }
+
+
+# Badges --------------------------------------------------------------------------------
+
+# value -> (readable text, tone); tones map to colours in console.css.
+BADGES = {
+    "status": {
+        "active": ("Active", "good"),
+        "inactive": ("Inactive", "muted"),
+    },
+    "session": {
+        "in_progress": ("In progress", "info"),
+        "ended": ("Ended", "neutral"),
+        "abandoned": ("Abandoned", "muted"),
+    },
+    "transcript": {
+        "available": ("Transcript available", "good"),
+        "partial": ("Transcript partial", "warn"),
+        "processing": ("Transcript processing", "info"),
+        "missing": ("Transcript missing", "muted"),
+        "failed": ("Transcript failed", "bad"),
+    },
+    "grading": {
+        "complete": ("Graded", "good"),
+        "pending": ("Grading pending", "warn"),
+        "failed": ("Grading failed", "bad"),
+    },
+}
+
+
+@register.simple_tag
+def badge(kind, value):
+    text, tone = BADGES.get(kind, {}).get(value, (str(value).replace("_", " ").capitalize(), "neutral"))
+    return format_html('<span class="badge badge-{}">{}</span>', tone, text)
+
+
+@register.simple_tag
+def usage_badge(used, allowed):
+    """"1/2" attempts: amber when one is left, red when none is."""
+    left = allowed - used
+    tone = "bad" if left <= 0 else "warn" if left == 1 else "good"
+    return format_html(
+        '<span class="badge badge-{} badge-usage" title="{} of {} attempts used">{}/{}</span>',
+        tone,
+        used,
+        allowed,
+        used,
+        allowed,
+    )
+
+
+# Numbers and times ---------------------------------------------------------------------
+
+
+@register.filter
+def score(value):
+    """75.0 -> "75", 72.5 -> "72.5", None -> "—"."""
+    if value is None:
+        return "—"
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+@register.filter
+def duration(value):
+    """A timedelta as "9 min", "1 h 05 min" or "45 s"; "—" when unknown."""
+    if value is None:
+        return "—"
+    seconds = int(value.total_seconds() if isinstance(value, dt.timedelta) else value)
+    if seconds < 0:
+        return "—"
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, _ = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+@register.filter
+def signed(value):
+    """+2 / −1 (a real minus sign)."""
+    return f"+{value}" if value > 0 else f"\u2212{abs(value)}"
+
+
+@register.filter
+def session_duration(session):
+    """How long an attempt took: start to end (to last activity for an abandoned one)."""
+    end = session.ended_at
+    if end is None and session.status != "in_progress":
+        end = session.last_activity_at
+    return duration(end - session.started_at) if end else "—"

@@ -1,0 +1,47 @@
+/* Progressive enhancement only: every page works without this file. */
+(function () {
+  "use strict";
+
+  // "Select all" for the students list's row checkboxes, and a live count of ticked rows.
+  function setUpSelection(form) {
+    var all = form.querySelector("[data-select-all]");
+    var boxes = Array.prototype.slice.call(form.querySelectorAll("input[name=user_ids]"));
+    var count = form.querySelector("[data-selected-count]");
+    if (!boxes.length) return;
+
+    function refresh() {
+      var ticked = boxes.filter(function (b) { return b.checked; }).length;
+      boxes.forEach(function (b) {
+        var row = b.closest("tr");
+        if (row) row.classList.toggle("is-selected", b.checked);
+      });
+      if (all) {
+        all.checked = ticked === boxes.length;
+        all.indeterminate = ticked > 0 && ticked < boxes.length;
+      }
+      if (count) count.textContent = ticked ? ticked + " selected" : "None selected";
+    }
+
+    if (all) {
+      all.hidden = false;
+      all.addEventListener("change", function () {
+        boxes.forEach(function (b) { b.checked = all.checked; });
+        refresh();
+      });
+    }
+    boxes.forEach(function (b) { b.addEventListener("change", refresh); });
+    refresh();
+  }
+
+  // Filters that apply on change (the Apply button still works, and is the only way without JS).
+  function setUpAutoSubmit(form) {
+    form.querySelectorAll("[data-autosubmit]").forEach(function (el) {
+      el.addEventListener("change", function () { form.requestSubmit ? form.requestSubmit() : form.submit(); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-bulk]").forEach(setUpSelection);
+    document.querySelectorAll("form[data-filters]").forEach(setUpAutoSubmit);
+  });
+})();
