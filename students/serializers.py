@@ -1,0 +1,189 @@
+"""Request and response shapes of the student records API (SPEC §7.5), plus the small
+building blocks the catalogue and ingestion serializers share (strict bodies, paging,
+envelopes for the OpenAPI schema)."""
+import math
+
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+from config.ids import is_valid_opaque_id
+from students.models import Student
+
+MSG_NOT_WRITABLE = "This field cannot be set through this endpoint."
+MSG_BAD_ID = "Use 1-64 letters, digits or _ . : - (starting with a letter or digit)."
+MSG_ARCHIVE_EXACTLY_ONE = "Give exactly one of withdrawn_on or graduated_on."
+MSG_NOT_FINITE = "A finite number is required."
+MSG_NOT_A_NUMBER = "A number is required."
+
+PER_PAGE_MAX = 500
+PER_PAGE_DEFAULT = 50
+PAGE_MAX = 1_000_000
+
+
+# Building blocks ------------------------------------------------------------------------
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects keys it does not declare (mass assignment of read-only or unknown fields
+    is a 400 naming them, never silently applied or dropped)."""
+
+    def to_internal_value(self, data):
+        unknown = []
+        if hasattr(data, "keys"):
+            unknown = sorted(key for key in data.keys() if key not in self.fields or self.fields[key].read_only)
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                exc.detail.update({key: [MSG_NOT_WRITABLE] for key in unknown})
+            raise
+        if unknown:
+            raise serializers.ValidationError({key: [MSG_NOT_WRITABLE] for key in unknown})
+        return value
+
+
+class OpaqueIdField(serializers.CharField):
+    """An id in the shape config.ids accepts (our 24-hex ids and other systems' ids)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not is_valid_opaque_id(value):
+            raise serializers.ValidationError(MSG_BAD_ID)
+        return value
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A float that is a real JSON number or numeric string: no booleans, NaN or infinity."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            raise serializers.ValidationError(MSG_NOT_A_NUMBER)
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            raise serializers.ValidationError(MSG_NOT_FINITE)
+        return value
+
+
+class PageQuerySerializer(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, max_value=PAGE_MAX, default=1)
+    per_page = serializers.IntegerField(min_value=1, max_value=PER_PAGE_MAX, default=PER_PAGE_DEFAULT)
+
+
+def enveloped(name, data_serializer, *, paged=False):
+    """The success envelope around `data_serializer`, for the OpenAPI schema only."""
+    fields = {
+        "success": serializers.BooleanField(default=True),
+        "data": data_serializer,
+        "message": serializers.CharField(allow_null=True, default=None),
+    }
+    if paged:
+        fields.update(
+            total=serializers.IntegerField(),
+            page=serializers.IntegerField(),
+            page_size=serializers.IntegerField(),
+            total_pages=serializers.IntegerField(),
+        )
+    return inline_serializer(name=name, fields=fields)
+
+
+# Output ---------------------------------------------------------------------------------
+
+
+class ProgrammeRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class CohortRefSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AdvisorRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    full_name = serializers.CharField()
+    email = serializers.EmailField()
+
+
+class StudentRecordSerializer(serializers.Serializer):
+    """A student record. Expects the selector's queryset (cohort, advisor and programmes
+    loaded) and `request` in the context for the absolute avatar URL."""
+
+    user_id = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email = serializers.EmailField()
+    status = serializers.ChoiceField(choices=Student.Status.choices)
+    enrollment_status = serializers.ChoiceField(choices=Student.EnrollmentStatus.choices)
+    archived = serializers.BooleanField()
+    withdrawn_on = serializers.DateField(allow_null=True)
+    graduated_on = serializers.DateField(allow_null=True)
+    student_number = serializers.CharField(allow_null=True)
+    cohort = CohortRefSerializer(allow_null=True)
+    advisor = AdvisorRefSerializer(allow_null=True)
+    programmes = ProgrammeRefSerializer(many=True)
+    avatar_url = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_avatar_url(self, student) -> str | None:
+        if not student.avatar:
+            return None
+        url = student.avatar.url
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class StudentTombstoneSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    deleted_at = serializers.DateTimeField()
+
+
+# Input ----------------------------------------------------------------------------------
+
+
+class StudentCreateSerializer(StrictSerializer):
+    first_name = serializers.CharField(max_length=150)
+    last_name = serializers.CharField(max_length=150)
+    email = serializers.EmailField(max_length=254)
+    status = serializers.ChoiceField(choices=Student.Status.choices, default=Student.Status.ACTIVE)
+    programme_codes = serializers.ListField(child=serializers.CharField(max_length=32), max_length=100)
+    student_number = serializers.CharField(max_length=64, allow_null=True, required=False)
+    cohort_id = OpaqueIdField(allow_null=True, required=False)
+    advisor_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, allow_null=True, required=False)
+    user_id = OpaqueIdField(required=False, help_text="Only to keep an id imported from another system.")
+
+
+class StudentUpdateSerializer(StrictSerializer):
+    """PATCH: any subset of the writable fields. Ids, timestamps, archive state and
+    maintained columns are not writable here (400 naming them)."""
+
+    first_name = serializers.CharField(max_length=150, required=False)
+    last_name = serializers.CharField(max_length=150, required=False)
+    email = serializers.EmailField(max_length=254, required=False)
+    status = serializers.ChoiceField(choices=Student.Status.choices, required=False)
+    programme_codes = serializers.ListField(child=serializers.CharField(max_length=32), max_length=100, required=False)
+    student_number = serializers.CharField(max_length=64, allow_null=True, required=False)
+    cohort_id = OpaqueIdField(allow_null=True, required=False)
+    advisor_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, allow_null=True, required=False)
+
+
+class StudentArchiveSerializer(StrictSerializer):
+    withdrawn_on = serializers.DateField(required=False, allow_null=True)
+    graduated_on = serializers.DateField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        given = [name for name in ("withdrawn_on", "graduated_on") if attrs.get(name) is not None]
+        if len(given) != 1:
+            raise serializers.ValidationError({"withdrawn_on": [MSG_ARCHIVE_EXACTLY_ONE], "graduated_on": [MSG_ARCHIVE_EXACTLY_ONE]})
+        return attrs
+
+
+class StudentAvatarSerializer(serializers.Serializer):
+    """Documents the multipart body; the image itself is checked by students.services."""
+
+    avatar = serializers.FileField(help_text="PNG, JPEG or WebP, at most 2 MB.")
