@@ -31,6 +31,7 @@ from django.db.models import Exists, OuterRef, Sum
 
 from attempts.models import AttemptGrant, CaseStudy, Session
 from config.errors import AppError
+from config.ids import is_valid_opaque_id
 from students.models import Enrolment, Student
 
 MIN_ATTEMPTS = 1
@@ -48,6 +49,7 @@ MSG_NOT_ASSIGNED = "This case study is not assigned to the student's programmes 
 MSG_USER_IDS_EMPTY = "Give at least one user id."
 MSG_USER_IDS_TOO_MANY = f"Give at most {MAX_BULK_IDS} user ids at a time."
 MSG_BULK_REFUSED = "Nothing was granted: some students cannot receive attempts; see errors for each id."
+MSG_BULK_BAD_ID = "Not a valid user id."
 MSG_BULK_STUDENT_UNKNOWN = "{user_id}: no student with this id on this tenant."
 MSG_BULK_STUDENT_ARCHIVED = "{user_id}: this student is archived."
 MSG_BULK_NOT_ASSIGNED = "{user_id}: this case study is not assigned to the student and they have not attempted it."
@@ -213,7 +215,8 @@ def attempts_grant_bulk(*, user_ids, case_study, attempts, reason, actor):
     _check_case_study(case_study)
 
     # One query for every id's state, whatever the number of ids.
-    rows = _with_eligibility(Student.objects.filter(pk__in=ids, deleted_at__isnull=True), case_study=case_study)
+    well_formed = [u for u in ids if is_valid_opaque_id(u)]
+    rows = _with_eligibility(Student.objects.filter(pk__in=well_formed, deleted_at__isnull=True), case_study=case_study)
     states = {r["pk"]: r for r in rows.values("pk", "archived", "assigned", "attempted")}
     errors = {}
     first_index = {}
@@ -221,7 +224,9 @@ def attempts_grant_bulk(*, user_ids, case_study, attempts, reason, actor):
         first_index.setdefault(user_id, index)
     for user_id in ids:
         state = states.get(user_id)
-        if state is None:
+        if not is_valid_opaque_id(user_id):
+            message = MSG_BULK_BAD_ID
+        elif state is None:
             message = MSG_BULK_STUDENT_UNKNOWN
         elif state["archived"]:
             message = MSG_BULK_STUDENT_ARCHIVED

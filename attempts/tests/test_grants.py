@@ -219,3 +219,345 @@ def test_student_detail_card_reflects_a_grant_immediately(student, case_study, a
     services.attempts_grant(student=student, case_study=case_study, attempts=3, reason=REASON, actor=actor)
     after = student_case_study_card(student_id=student.pk, case_study_id=case_study.pk)
     assert (after.attempts_used, after.attempts_allowed, after.extra_attempts) == (1, 5, 3)
+
+
+# Endpoints --------------------------------------------------------------------------------
+
+GRANT = "/v1/console/attempts/grant"
+REVOKE = "/v1/console/attempts/revoke"
+BULK = "/v1/console/attempts/grant/bulk"
+LEDGER = "/v1/console/attempts/grants"
+
+
+def _body(student, case_study, **overrides):
+    body = {"user_id": student.pk, "case_study_id": case_study.pk, "attempts": 1, "reason": REASON}
+    body.update(overrides)
+    return body
+
+
+@pytest.mark.parametrize("path", [GRANT, GRANT + "/"])
+def test_grant_endpoint_answers_201_with_the_ledger_row_and_the_cards_new_numbers(operator_client, operator_user, student, case_study, path):
+    SessionFactory(student=student, case_study=case_study)
+    response = operator_client.post(path, _body(student, case_study, attempts=2), format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["success"] is True and body["message"] is None
+    data = body["data"]
+    grant = AttemptGrant.objects.get()
+    assert data["grant"] == {
+        "id": grant.pk,
+        "user_id": student.pk,
+        "case_study_id": case_study.pk,
+        "delta": 2,
+        "reason": REASON,
+        "actor": {"email": "operator@uni.example", "full_name": "Obi Operator"},
+        "created_at": grant.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    assert data["grant"]["created_at"].endswith("Z")
+    assert (data["extra_attempts"], data["attempts_used"], data["attempts_allowed"]) == (2, 1, 4)
+
+
+def test_grant_endpoint_defaults_to_one_attempt(operator_client, student, case_study):
+    body = _body(student, case_study)
+    del body["attempts"]
+    response = operator_client.post(GRANT, body, format="json")
+    assert response.status_code == 201
+    assert response.json()["data"]["grant"]["delta"] == 1
+
+
+@pytest.mark.parametrize("path", [REVOKE, REVOKE + "/"])
+def test_revoke_endpoint_answers_201_with_a_negative_row(operator_client, operator_user, student, case_study, path):
+    services.attempts_grant(student=student, case_study=case_study, attempts=3, reason=REASON, actor=operator_user)
+    response = operator_client.post(path, _body(student, case_study, attempts=2, reason="Granted by mistake"), format="json")
+    assert response.status_code == 201, response.json()
+    data = response.json()["data"]
+    assert (data["grant"]["delta"], data["grant"]["reason"]) == (-2, "Granted by mistake")
+    assert (data["extra_attempts"], data["attempts_used"], data["attempts_allowed"]) == (1, 0, 3)
+
+
+def test_revoke_endpoint_answers_409_saying_how_many_extra_there_are(operator_client, operator_user, student, case_study):
+    services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON, actor=operator_user)
+    response = operator_client.post(REVOKE, _body(student, case_study, attempts=3), format="json")
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["success"], body["code"], body["data"]) == (False, "CONFLICT", None)
+    assert body["message"] == "Cannot revoke 3 extra attempt(s): this student has 1 extra attempt(s) on this case study."
+    assert AttemptGrant.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"attempts": 0}, "attempts"),
+        ({"attempts": 11}, "attempts"),
+        ({"attempts": "many"}, "attempts"),
+        ({"reason": "   "}, "reason"),
+        ({"reason": "x" * 501}, "reason"),
+        ({"reason": None}, "reason"),
+        ({"user_id": "not an id!"}, "user_id"),
+        ({"user_id": "ffffffffffffffffffffffff"}, "user_id"),
+        ({"case_study_id": "ffffffffffffffffffffffff"}, "case_study_id"),
+        ({"case_study_id": "../etc"}, "case_study_id"),
+    ],
+)
+@pytest.mark.parametrize("path", [GRANT, REVOKE])
+def test_change_endpoints_answer_400_naming_the_field(operator_client, student, case_study, overrides, field, path):
+    response = operator_client.post(path, _body(student, case_study, **overrides), format="json")
+    assert response.status_code == 400, response.json()
+    body = response.json()
+    assert body["code"] == "VALIDATION_ERROR"
+    assert list(body["errors"]) == [field]
+    assert not AttemptGrant.objects.exists()
+
+
+@pytest.mark.parametrize("missing", ["user_id", "case_study_id", "reason"])
+def test_grant_endpoint_requires_each_field(operator_client, student, case_study, missing):
+    body = _body(student, case_study)
+    del body[missing]
+    response = operator_client.post(GRANT, body, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [missing]
+
+
+def test_grant_endpoint_refuses_an_unassigned_case_study_naming_case_study_id(operator_client, student):
+    elsewhere = CaseStudyFactory(programmes=[ProgrammeFactory()])
+    response = operator_client.post(GRANT, _body(student, elsewhere), format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"case_study_id": [services.MSG_NOT_ASSIGNED]}
+
+
+def test_grant_endpoint_refuses_a_deleted_student_as_unknown(operator_client, student, case_study):
+    from django.utils import timezone
+
+    Student = type(student)
+    Student.objects.filter(pk=student.pk).update(deleted_at=timezone.now())
+    response = operator_client.post(GRANT, _body(student, case_study), format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"user_id": [services.MSG_STUDENT_UNKNOWN]}
+
+
+def test_grant_endpoint_refuses_a_body_that_is_not_json(operator_client, student, case_study):
+    response = operator_client.post(GRANT, "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize("path", [GRANT, REVOKE, BULK])
+def test_change_endpoints_refuse_get(operator_client, path):
+    response = operator_client.get(path)
+    assert response.status_code == 405
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+
+
+# Bulk endpoint
+
+
+@pytest.mark.parametrize("path", [BULK, BULK + "/"])
+def test_bulk_endpoint_answers_per_student_results(operator_client, operator_user, mba, case_study, path):
+    first, second = StudentFactory(programmes=[mba]), StudentFactory(programmes=[mba])
+    SessionFactory(student=second, case_study=case_study)
+    SessionFactory(student=second, case_study=case_study, transcript_status="failed")
+    services.attempts_grant(student=second, case_study=case_study, attempts=1, reason=REASON, actor=operator_user)
+    response = operator_client.post(
+        path,
+        {"user_ids": [second.pk, first.pk, second.pk], "case_study_id": case_study.pk, "attempts": 2, "reason": REASON},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    grants = {g.student_id: g.pk for g in AttemptGrant.objects.filter(delta=2)}
+    assert response.json()["data"] == [
+        {"user_id": second.pk, "grant_id": grants[second.pk], "extra_attempts": 3, "attempts_used": 1, "attempts_allowed": 5},
+        {"user_id": first.pk, "grant_id": grants[first.pk], "extra_attempts": 2, "attempts_used": 0, "attempts_allowed": 4},
+    ]
+
+
+def test_bulk_endpoint_with_one_unknown_id_changes_nothing_and_names_it(operator_client, mba, case_study):
+    known = StudentFactory(programmes=[mba])
+    response = operator_client.post(
+        BULK,
+        {"user_ids": [known.pk, "0123456789abcdef01234567"], "case_study_id": case_study.pk, "reason": REASON},
+        format="json",
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message"] == services.MSG_BULK_REFUSED
+    assert body["errors"] == {"user_ids[1]": ["0123456789abcdef01234567: no student with this id on this tenant."]}
+    assert not AttemptGrant.objects.exists()
+
+
+@pytest.mark.parametrize("n_students", [1, 12])
+def test_bulk_endpoint_query_count_does_not_grow_with_students(
+    operator_client, mba, case_study, django_assert_num_queries, n_students
+):
+    students = [StudentFactory(programmes=[mba]) for _ in range(n_students)]
+    body = {"user_ids": [s.pk for s in students], "case_study_id": case_study.pk, "reason": REASON}
+    # SET search_path public, tenant domain, SET search_path tenant, token+user, roles, case study,
+    # SAVEPOINT (view), SAVEPOINT (service), case study exists, student states, advisory locks,
+    # INSERT grants, RELEASE (service), attempts used per student, ledger sums per student, RELEASE (view)
+    with django_assert_num_queries(16):
+        response = operator_client.post(BULK, body, format="json")
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"user_ids": []}, "user_ids"),
+        ({"user_ids": "abc"}, "user_ids"),
+        ({"user_ids": [f"{i:024x}" for i in range(501)]}, "user_ids"),
+        ({"user_ids": ["bad id!"]}, "user_ids[0]"),
+        ({"attempts": 11}, "attempts"),
+        ({"reason": ""}, "reason"),
+        ({"case_study_id": "ffffffffffffffffffffffff"}, "case_study_id"),
+    ],
+)
+def test_bulk_endpoint_answers_400_naming_the_field(operator_client, mba, case_study, overrides, field):
+    student = StudentFactory(programmes=[mba])
+    body = {"user_ids": [student.pk], "case_study_id": case_study.pk, "attempts": 1, "reason": REASON}
+    body.update(overrides)
+    response = operator_client.post(BULK, body, format="json")
+    assert response.status_code == 400, response.json()
+    assert list(response.json()["errors"]) == [field]
+    assert not AttemptGrant.objects.exists()
+
+
+def test_bulk_endpoint_empty_list_message(operator_client, case_study):
+    response = operator_client.post(BULK, {"user_ids": [], "case_study_id": case_study.pk, "reason": REASON}, format="json")
+    assert response.json()["errors"] == {"user_ids": [services.MSG_USER_IDS_EMPTY]}
+
+
+# Ledger endpoint
+
+
+@pytest.fixture
+def ledger(mba, student, case_study, operator_user, admin_user):
+    other_case = CaseStudyFactory(programmes=[mba])
+    other_student = StudentFactory(programmes=[mba])
+    rows = [
+        services.attempts_grant(student=student, case_study=case_study, attempts=2, reason="First", actor=operator_user),
+        services.attempts_grant(student=student, case_study=other_case, attempts=1, reason="Second", actor=admin_user),
+        services.attempts_revoke(student=student, case_study=case_study, attempts=1, reason="Third", actor=admin_user),
+        services.attempts_grant(student=other_student, case_study=case_study, attempts=1, reason="Fourth", actor=operator_user),
+    ]
+    return {"rows": rows, "other_case": other_case, "other_student": other_student}
+
+
+@pytest.mark.parametrize("path", [LEDGER, LEDGER + "/"])
+def test_ledger_lists_a_students_rows_newest_first(operator_client, student, ledger, path):
+    response = operator_client.get(path, {"user_id": student.pk})
+    assert response.status_code == 200
+    body = response.json()
+    assert [r["reason"] for r in body["data"]] == ["Third", "Second", "First"]
+    assert [r["delta"] for r in body["data"]] == [-1, 1, 2]
+    assert body["data"][0]["actor"] == {"email": "admin@uni.example", "full_name": "Ada Admin"}
+    assert (body["total"], body["page"], body["page_size"], body["total_pages"]) == (3, 1, 10, 1)
+
+
+def test_ledger_filters_by_student_and_case_study(operator_client, student, case_study, ledger):
+    response = operator_client.get(LEDGER, {"user_id": student.pk, "case_study_id": case_study.pk})
+    assert [r["reason"] for r in response.json()["data"]] == ["Third", "First"]
+    response = operator_client.get(LEDGER, {"case_study_id": case_study.pk})
+    assert [r["reason"] for r in response.json()["data"]] == ["Fourth", "Third", "First"]
+
+
+def test_ledger_without_filters_is_the_whole_audit_trail(operator_client, ledger):
+    response = operator_client.get(LEDGER)
+    assert [r["reason"] for r in response.json()["data"]] == ["Fourth", "Third", "Second", "First"]
+
+
+def test_ledger_pages_with_skip_and_limit(operator_client, ledger):
+    response = operator_client.get(LEDGER, {"skip": 2, "limit": 2})
+    body = response.json()
+    assert [r["reason"] for r in body["data"]] == ["Second", "First"]
+    assert (body["total"], body["page"], body["page_size"], body["total_pages"]) == (4, 2, 2, 2)
+
+
+def test_ledger_filter_on_an_unknown_id_matches_nothing(operator_client, ledger):
+    response = operator_client.get(LEDGER, {"user_id": "ffffffffffffffffffffffff"})
+    assert response.status_code == 200
+    assert (response.json()["data"], response.json()["total"]) == ([], 0)
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"skip": -1}, "skip"), ({"skip": "x"}, "skip"),
+     ({"user_id": "bad id!"}, "user_id"), ({"case_study_id": "x" * 65}, "case_study_id")],
+)
+def test_ledger_answers_400_naming_the_parameter(operator_client, params, field):
+    response = operator_client.get(LEDGER, params)
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+
+
+def test_ledger_shows_a_deleted_actors_email_with_an_empty_name(operator_client, student, case_study):
+    staff = StaffUserFactory(email="leaver@uni.example", full_name="Lena Leaver", roles=["operator"])
+    services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON, actor=staff)
+    staff.delete()
+    response = operator_client.get(LEDGER, {"user_id": student.pk})
+    assert response.json()["data"][0]["actor"] == {"email": "leaver@uni.example", "full_name": ""}
+
+
+def test_ledger_query_count_does_not_grow_with_rows(operator_client, mba, case_study, operator_user, django_assert_num_queries):
+    for _ in range(15):
+        s = StudentFactory(programmes=[mba])
+        services.attempts_grant(student=s, case_study=case_study, attempts=1, reason=REASON, actor=operator_user)
+    # SET search_path public, tenant domain, SET search_path tenant, token+user, roles, COUNT,
+    # the page of rows with their actors
+    with django_assert_num_queries(7):
+        response = operator_client.get(LEDGER, {"limit": 100})
+    assert len(response.json()["data"]) == 15
+
+
+# Permissions ------------------------------------------------------------------------------
+
+
+def _requests(student, case_study):
+    body = _body(student, case_study)
+    bulk = {"user_ids": [student.pk], "case_study_id": case_study.pk, "reason": REASON}
+    return [("post", GRANT, body), ("post", REVOKE, body), ("post", BULK, bulk), ("get", LEDGER, None)]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_attempts_endpoints_need_credentials(anon_client, student, case_study, index):
+    method, path, body = _requests(student, case_study)[index]
+    response = getattr(anon_client, method)(path, body, format="json" if body else None)
+    assert response.status_code == 401
+    assert response.json()["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_attempts_endpoints_need_attempts_manage(viewer_client, ingest_client, student, case_study, index):
+    method, path, body = _requests(student, case_study)[index]
+    for client in (viewer_client, ingest_client):
+        response = getattr(client, method)(path, body, format="json" if body else None)
+        assert response.status_code == 403
+        assert response.json()["code"] == "PERMISSION_DENIED"
+    assert not AttemptGrant.objects.exists()
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_attempts_endpoints_allow_admins(admin_client, student, case_study, index):
+    method, path, body = _requests(student, case_study)[index]
+    if path == REVOKE:
+        services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON,
+                                actor=StaffUserFactory(roles=["operator"]))
+    response = getattr(admin_client, method)(path, body, format="json" if body else None)
+    assert response.status_code in (200, 201), response.json()
+
+
+def test_a_token_of_another_tenant_is_refused(other_tenant_client, host, student, case_study):
+    response = other_tenant_client.post(GRANT, _body(student, case_study), format="json", HTTP_HOST=host)
+    assert response.status_code == 401
+    assert not AttemptGrant.objects.exists()
+
+
+def test_another_tenants_students_are_invisible(other_tenant_client, operator_user, student, case_study):
+    services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON, actor=operator_user)
+    response = other_tenant_client.post(GRANT, _body(student, case_study), format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["case_study_id"]
+    response = other_tenant_client.get(LEDGER, {"user_id": student.pk})
+    assert (response.status_code, response.json()["data"]) == (200, [])
+    response = other_tenant_client.get(LEDGER)
+    assert response.json()["total"] == 0
+    assert AttemptGrant.objects.count() == 1
