@@ -58,8 +58,9 @@ class Session(models.Model):
     NON_CONSUMING_TRANSCRIPT = (TranscriptStatus.MISSING, TranscriptStatus.FAILED)
 
     session_id = models.CharField(primary_key=True, max_length=64, default=new_object_id)
-    student = models.ForeignKey("students.Student", on_delete=models.CASCADE, related_name="sessions")
-    case_study = models.ForeignKey(CaseStudy, on_delete=models.PROTECT, related_name="sessions")
+    # Both foreign keys are covered by the composite indexes below, which lead with them.
+    student = models.ForeignKey("students.Student", on_delete=models.CASCADE, related_name="sessions", db_index=False)
+    case_study = models.ForeignKey(CaseStudy, on_delete=models.PROTECT, related_name="sessions", db_index=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -99,7 +100,8 @@ class TranscriptMessage(models.Model):
         ASSISTANT = "assistant"
         SYSTEM = "system"
 
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="messages")
+    # No separate index: the (session, position) unique constraint already leads with session.
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="messages", db_index=False)
     position = models.PositiveIntegerField()
     role = models.CharField(max_length=16, choices=Role.choices)
     content = models.TextField()
@@ -118,7 +120,8 @@ class GradeReport(models.Model):
 
 
 class GradeCriterion(models.Model):
-    report = models.ForeignKey(GradeReport, on_delete=models.CASCADE, related_name="criteria")
+    # No separate index: the (report, position) unique constraint already leads with report.
+    report = models.ForeignKey(GradeReport, on_delete=models.CASCADE, related_name="criteria", db_index=False)
     position = models.PositiveIntegerField()
     name = models.CharField(max_length=200)
     score = models.FloatField(null=True, blank=True)

@@ -24,7 +24,7 @@ def tenant_create(*, slug, name, domain, time_zone="UTC"):
     if Domain.objects.filter(domain=domain).exists():
         raise ValidationError({"domain": f"The domain {domain!r} is already in use."})
     tenant = Tenant(schema_name=slug, slug=slug, name=name, time_zone=time_zone)
-    tenant.save()  # creates and migrates the schema (outside any transaction of ours)
+    tenant.save(verbosity=0)  # creates and migrates the schema (outside any transaction of ours)
     with transaction.atomic():
         Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
     return tenant
