@@ -1,12 +1,17 @@
 """Reads of students for the console: one selector feeds the JSON list, the HTML list and
 the export (SPEC §7.1), and the detail header."""
-from django.db.models import F, IntegerField, Prefetch, Subquery
+from dataclasses import dataclass
+
+from django.db.models import F, IntegerField, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Lower
 
 from attempts.models import CaseStudy
+from attempts.selectors import student_attempt_totals, student_case_study_cards
 from config.errors import AppError
 from students.filters import StudentListFilter
 from students.models import LISTED, Programme, Student
+
+MSG_STUDENT_NOT_FOUND = "Student not found in the current tenant."
 
 
 class SubqueryCountDistinct(Subquery):
@@ -23,8 +28,6 @@ class SubqueryCountDistinct(Subquery):
 
 def overall_case_studies_expression(student_ref="pk"):
     """Active case studies sharing at least one programme with the student, each counted once."""
-    from django.db.models import OuterRef
-
     assigned = (
         CaseStudy.objects.filter(is_active=True, programmes__enrolments__student_id=OuterRef(student_ref))
         .order_by()
@@ -92,5 +95,42 @@ def student_get(user_id):
         .first()
     )
     if student is None:
-        raise AppError.not_found("Student not found in the current tenant.")
+        raise AppError.not_found(MSG_STUDENT_NOT_FOUND)
     return student
+
+
+@dataclass
+class StudentDetail:
+    """The console's operational profile of one student (seed: Get Student Details)."""
+
+    student: Student
+    case_studies_attempted: int
+    total_attempts: int
+    total_sessions: int
+    cards: list | None = None  # attempts.selectors.CaseStudyCard, most recently started first
+
+    @property
+    def student_number(self):
+        """The SIS number when set, else the user_id (SPEC §4)."""
+        return self.student.student_number or self.student.user_id
+
+    @property
+    def cohort(self):
+        return self.student.cohort.name if self.student.cohort_id else None
+
+
+def student_detail(*, user_id, include_case_studies=True):
+    """StudentDetail or 404 NOT_FOUND. Queries: student (with cohort and overall_case_studies),
+    its programmes, attempt totals; with cards also sessions, case-study programmes and
+    grant totals. Six at most, whatever the number of sessions."""
+    student = student_get(user_id)
+    totals = student_attempt_totals(student_id=student.pk)
+    detail = StudentDetail(
+        student=student,
+        case_studies_attempted=totals["case_studies_attempted"],
+        total_attempts=totals["total_attempts"],
+        total_sessions=totals["total_sessions"],
+    )
+    if include_case_studies:
+        detail.cards = student_case_study_cards(student_id=student.pk)
+    return detail

@@ -1,0 +1,191 @@
+"""The console students API (SPEC §7.1, seed console-students-api.txt): list, export, detail.
+
+Thin views: parameters are validated here (every bad one named in one 400), reads go
+through students.selectors, files through students.exports.
+"""
+from types import SimpleNamespace
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.negotiation import DefaultContentNegotiation
+
+from accounts.permissions import USER_MANAGEMENT_EXPORT, USER_MANAGEMENT_VIEW, HasPermission
+from config.api import ok, paged
+from config.errors import NOT_FOUND, AppError, _field_errors
+from config.ids import is_valid_opaque_id
+from students import exports
+from students.console_serializers import (
+    MSG_BAD_USER_ID,
+    SEED_DETAIL_EXAMPLE,
+    SEED_LIST_EXAMPLE,
+    ConsoleErrorSerializer,
+    ConsoleStudentDetailEnvelopeSerializer,
+    ConsoleStudentDetailSerializer,
+    ConsoleStudentHeaderSerializer,
+    ConsoleStudentPageSerializer,
+    ConsoleStudentRowSerializer,
+    StudentDetailQuerySerializer,
+    StudentExportFormatSerializer,
+    StudentExportQuerySerializer,
+    StudentListQuerySerializer,
+    StudentPageQuerySerializer,
+)
+from students.selectors import MSG_STUDENT_NOT_FOUND, student_detail, student_list_filterset, student_list_page
+
+TAG = "Console: students"
+
+
+def _query(params, *serializer_classes, filters=False):
+    """Validate query parameters against the serializers (and the list filters), naming every
+    bad field in one 400. Returns the serializers' validated data merged."""
+    errors, values = {}, {}
+    for serializer_class in serializer_classes:
+        serializer = serializer_class(data=params)
+        if serializer.is_valid():
+            values.update(serializer.validated_data)
+        else:
+            errors.update(_field_errors(serializer.errors))
+    if filters:
+        try:
+            student_list_filterset(params)
+        except AppError as exc:
+            errors.update(exc.errors or {})
+    if errors:
+        raise AppError.validation(errors)
+    return values
+
+
+def _error(description, code, message, status=400):
+    return OpenApiResponse(
+        ConsoleErrorSerializer,
+        description=description,
+        examples=[
+            OpenApiExample(
+                code,
+                value={"success": False, "data": None, "message": message, "code": code, "errors": None},
+                status_codes=[str(status)],
+            )
+        ],
+    )
+
+
+_AUTH_ERRORS = {
+    401: OpenApiResponse(ConsoleErrorSerializer, description="No or invalid credentials (UNAUTHENTICATED)."),
+    403: OpenApiResponse(ConsoleErrorSerializer, description="Missing permission (PERMISSION_DENIED)."),
+}
+_BAD_INPUT = OpenApiResponse(ConsoleErrorSerializer, description="A bad parameter (VALIDATION_ERROR); `errors` names it.")
+
+
+class ConsoleStudentListApi(GenericAPIView):
+    """List Students: one row per student with programmes, the number of case studies
+    assigned through them, account status and last-seen activity."""
+
+    permission_classes = [HasPermission.of(USER_MANAGEMENT_VIEW)]
+    serializer_class = ConsoleStudentRowSerializer
+    filter_backends = ()
+
+    @extend_schema(
+        tags=[TAG],
+        summary="List Students",
+        operation_id="console_students_list",
+        description="Requires USER_MANAGEMENT.can_view. Archived and deleted students are not listed.",
+        parameters=[StudentListQuerySerializer],
+        responses={200: ConsoleStudentPageSerializer, 400: _BAD_INPUT, **_AUTH_ERRORS},
+        examples=[
+            OpenApiExample(
+                "Seed example: ?search=abdul&programme=MBA1234&status=active&sort_by=last_seen"
+                "&sort_order=desc&limit=10",
+                value=SEED_LIST_EXAMPLE,
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request):
+        page = _query(request.query_params, StudentPageQuerySerializer, filters=True)
+        skip, limit = page["skip"], page["limit"]
+        rows, total = student_list_page(request.query_params, skip=skip, limit=limit)
+        data = ConsoleStudentRowSerializer(rows, many=True).data
+        return paged(data, total=total, page=skip // limit + 1, page_size=limit)
+
+
+class _FileFormatNegotiation(DefaultContentNegotiation):
+    """Here `format` is the export's file format, not DRF's renderer override."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
+class ConsoleStudentExportApi(GenericAPIView):
+    """Export Students: the current filtered and sorted list as a CSV or XLSX file."""
+
+    permission_classes = [HasPermission.of(USER_MANAGEMENT_EXPORT)]
+    content_negotiation_class = _FileFormatNegotiation
+    filter_backends = ()
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Export Students",
+        operation_id="console_students_export",
+        description=(
+            "Requires USER_MANAGEMENT.can_export. Same filters, search and sort as List Students. "
+            "File name `students_{tenant_slug}_{YYYY-MM-DD}.csv|xlsx` (date in the tenant's time zone). "
+            "Columns: Student Name, Email, Programme, Status, Overall Case Studies, Last Seen. "
+            "CSV is UTF-8 with a BOM and Last Seen in ISO 8601 (UTC); in XLSX Last Seen is a date-time "
+            "cell in UTC. Text cells starting with =, +, -, @, tab or carriage return are prefixed "
+            "with an apostrophe. Hard cap of 50,000 rows per export: if exceeded, narrow your filters "
+            "(400 EXPORT_LIMIT_EXCEEDED, no file)."
+        ),
+        parameters=[StudentExportQuerySerializer],
+        responses={
+            (200, exports.MEDIA_TYPES[exports.CSV]): OpenApiResponse(OpenApiTypes.BINARY, description="CSV file."),
+            (200, exports.MEDIA_TYPES[exports.XLSX]): OpenApiResponse(OpenApiTypes.BINARY, description="XLSX file."),
+            (400, "application/json"): _error(
+                "A bad parameter (VALIDATION_ERROR) or more rows than the cap (EXPORT_LIMIT_EXCEEDED).",
+                "EXPORT_LIMIT_EXCEEDED",
+                exports.MSG_EXPORT_LIMIT.format(limit=50_000),
+            ),
+            (401, "application/json"): _AUTH_ERRORS[401],
+            (403, "application/json"): _AUTH_ERRORS[403],
+        },
+    )
+    def get(self, request):
+        query = _query(request.query_params, StudentExportFormatSerializer, filters=True)
+        return exports.students_export_response(
+            request.query_params, file_format=query["format"], tenant=request.tenant
+        )
+
+
+class ConsoleStudentDetailApi(GenericAPIView):
+    """Get Student Details: identity, programmes, status, last seen and, unless disabled, one
+    card per attempted case study with its attempts."""
+
+    permission_classes = [HasPermission.of(USER_MANAGEMENT_VIEW)]
+    serializer_class = ConsoleStudentDetailSerializer
+    filter_backends = ()
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Get Student Details",
+        operation_id="console_students_retrieve",
+        description="Requires USER_MANAGEMENT.can_view. Archived students have a detail; deleted ones do not.",
+        parameters=[
+            OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The student's user ID."),
+            StudentDetailQuerySerializer,
+        ],
+        responses={
+            200: ConsoleStudentDetailEnvelopeSerializer,
+            400: _BAD_INPUT,
+            **_AUTH_ERRORS,
+            404: _error("Student not found in the current tenant.", NOT_FOUND, MSG_STUDENT_NOT_FOUND, 404),
+        },
+        examples=[OpenApiExample("Seed example", value=SEED_DETAIL_EXAMPLE, response_only=True, status_codes=["200"])],
+    )
+    def get(self, request, user_id):
+        if not is_valid_opaque_id(user_id):
+            raise AppError.validation({"user_id": MSG_BAD_USER_ID})
+        query = _query(request.query_params, StudentDetailQuerySerializer)
+        include = query["include_case_studies"]
+        detail = student_detail(user_id=user_id, include_case_studies=include)
+        serializer_class = ConsoleStudentDetailSerializer if include else ConsoleStudentHeaderSerializer
+        return ok(serializer_class(detail).data)
+
