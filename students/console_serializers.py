@@ -10,6 +10,7 @@ import datetime as dt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from students.filters import MAX_SEARCH_LENGTH, SORT_FIELDS, SORT_ORDERS
 from students.models import Student
@@ -35,6 +36,10 @@ class StrictBooleanField(serializers.Field):
 
     default_error_messages = {"invalid": MSG_BAD_BOOLEAN}
     TRUE, FALSE = {"true", "1"}, {"false", "0"}
+
+    def get_value(self, dictionary):
+        # Only an absent parameter takes the default; a blank one is not a boolean.
+        return dictionary.get(self.field_name, empty)
 
     def to_internal_value(self, data):
         if isinstance(data, bool):
