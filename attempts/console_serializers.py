@@ -6,6 +6,7 @@ live in attempts.services so the HTML console and the API refuse the same things
 from rest_framework import serializers
 
 from attempts import services
+from attempts.models import Session, TranscriptMessage
 from config.ids import is_valid_opaque_id
 
 MSG_BAD_ID = "Not a valid id."
@@ -109,9 +110,10 @@ class AttemptDetailSerializer(serializers.Serializer):
     session_id = serializers.CharField()
     attempt_label = serializers.CharField(help_text='"Attempt n", numbered by (started_at, session_id).')
     score = serializers.FloatField(allow_null=True)
-    status = serializers.ChoiceField(choices=["in_progress", "ended", "abandoned"])
-    transcript_status = serializers.ChoiceField(choices=["available", "partial", "processing", "missing", "failed"])
-    grading_status = serializers.ChoiceField(choices=["pending", "complete", "failed"])
+    # Model choices: settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] names these enums.
+    status = serializers.ChoiceField(choices=Session.Status.choices)
+    transcript_status = serializers.ChoiceField(choices=Session.TranscriptStatus.choices)
+    grading_status = serializers.ChoiceField(choices=Session.GradingStatus.choices)
     used_for_final_score = serializers.BooleanField()
     started_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(allow_null=True)
@@ -124,14 +126,14 @@ class AttemptDetailSerializer(serializers.Serializer):
 
 
 class TranscriptMessageSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=["student", "assistant", "system"])
+    role = serializers.ChoiceField(choices=TranscriptMessage.Role.choices)
     content = serializers.CharField()
     timestamp = serializers.DateTimeField(allow_null=True)
 
 
 class TranscriptSerializer(serializers.Serializer):
     session_id = serializers.CharField()
-    transcript_status = serializers.ChoiceField(choices=["available", "partial", "processing", "missing", "failed"])
+    transcript_status = serializers.ChoiceField(choices=Session.TranscriptStatus.choices)
     detail = serializers.CharField(allow_null=True, help_text="Why messages are missing or incomplete; null when available.")
     messages = TranscriptMessageSerializer(many=True, help_text="In conversation order.")
 
@@ -145,7 +147,7 @@ class GradeCriterionSerializer(serializers.Serializer):
 
 class GradeSerializer(serializers.Serializer):
     session_id = serializers.CharField()
-    grading_status = serializers.ChoiceField(choices=["pending", "complete", "failed"])
+    grading_status = serializers.ChoiceField(choices=Session.GradingStatus.choices)
     detail = serializers.CharField(allow_null=True, help_text="Why there is no report; null when grading is complete.")
     score = serializers.FloatField(allow_null=True, help_text="The session's score as stored.")
     max_score = serializers.FloatField()

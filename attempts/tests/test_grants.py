@@ -561,3 +561,19 @@ def test_another_tenants_students_are_invisible(other_tenant_client, operator_us
     response = other_tenant_client.get(LEDGER)
     assert response.json()["total"] == 0
     assert AttemptGrant.objects.count() == 1
+
+
+def test_schema_documents_the_attempts_and_performance_endpoints(operator_client):
+    response = operator_client.get("/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json()
+    paths = schema["paths"]
+    for path in ["/v1/console/attempts/grant/", "/v1/console/attempts/revoke/", "/v1/console/attempts/grant/bulk/"]:
+        operation = paths[path]["post"]
+        assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].startswith("#/components/")
+        assert {"201", "400", "401", "403"} <= set(operation["responses"])
+    assert "409" in paths["/v1/console/attempts/revoke/"]["post"]["responses"]
+    assert "get" in paths["/v1/console/attempts/grants/"]
+    for suffix in ["", "transcript/", "grade/"]:
+        assert "404" in paths[f"/v1/console/student-performance/attempts/{{session_id}}/{suffix}"]["get"]["responses"]
+    assert schema["components"]["schemas"]["SessionStatusEnum"]["enum"] == ["in_progress", "ended", "abandoned"]
