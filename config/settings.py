@@ -165,6 +165,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/v1",
+    # Several serializers have a field named `status`/`role` with different choice sets: name them.
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": "attempts.models.Session.Status",
+        "TranscriptStatusEnum": "attempts.models.Session.TranscriptStatus",
+        "GradingStatusEnum": "attempts.models.Session.GradingStatus",
+        "TranscriptRoleEnum": "attempts.models.TranscriptMessage.Role",
+        "StudentStatusEnum": "students.models.Student.Status",
+    },
     "SECURITY": [{"bearerAuth": []}],
     "APPEND_COMPONENTS": {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
