@@ -1,0 +1,329 @@
+"""Session ingestion (SPEC §7.4): the one place that turns a runtime's session report into
+stored rows. PUT /v1/sessions/{session_id} and `manage.py import_sessions` both call
+`session_input` (validation) and `sessions_ingest` (the idempotent upsert), so a body is
+accepted or refused for the same reasons on both paths.
+
+Rules:
+- An upsert keyed by session_id: created, updated, or unchanged when nothing differs
+  (then no row is written and updated_at stays).
+- `last_activity_at` is stored as the latest of started_at, ended_at and last_activity_at.
+- `transcript` / `grade`, when given, replace the stored messages / grade report; when
+  absent or null they are kept.
+- A session never moves to another student or case study (409).
+- `Student.last_seen` is refreshed for the touched students in the same transaction.
+- Existing rows are locked (SELECT ... FOR UPDATE); an insert that loses a race with a
+  concurrent insert of the same id is retried as an update, so concurrent PUTs never 500.
+"""
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from attempts.ingestion_serializers import SessionIngestSerializer
+from attempts.models import CaseStudy, GradeCriterion, GradeReport, Session, TranscriptMessage
+from config.api import validated
+from config.errors import AppError
+from config.ids import is_valid_opaque_id
+from students.maintained import students_refresh_last_seen
+from students.models import Student
+from students.serializers import MSG_BAD_ID
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+MSG_BODY_TOO_LARGE = "The session body is larger than 2 MB."
+MSG_SESSION_ID_REQUIRED = "Each line needs a session_id."
+MSG_SESSION_ID_MISMATCH = "session_id in the body differs from the one in the URL."
+MSG_UNKNOWN_STUDENT = "No student has this user_id."
+MSG_UNKNOWN_CASE_STUDY = "No case study has this case_study_id."
+MSG_SESSION_MOVED = "This session is recorded for another {what}; a session cannot move."
+MSG_STORE_FAILED = "The session could not be stored: {error}"
+
+CREATED, UPDATED, UNCHANGED, REJECTED = "created", "updated", "unchanged", "rejected"
+
+SESSION_FIELDS = (
+    "status", "started_at", "ended_at", "last_activity_at", "score", "transcript_status", "grading_status",
+)
+MESSAGE_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class SessionInput:
+    """A validated session report. transcript: ((role, content, timestamp), ...) or None;
+    grade: (max_score, feedback, graded_at, ((name, score, max_score, feedback), ...)) or None."""
+
+    session_id: str
+    student_id: str
+    case_study_id: str
+    values: dict
+    transcript: tuple | None
+    grade: tuple | None
+
+
+@dataclass
+class Outcome:
+    session_id: str
+    result: str
+    error: AppError | None = field(default=None)
+
+    @property
+    def reason(self):
+        """The rejection as one line: 'field: message; field: message'."""
+        if self.error is None:
+            return ""
+        if not self.error.errors:
+            return self.error.message
+        return "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in self.error.errors.items())
+
+
+# Validation -----------------------------------------------------------------------------
+
+
+def body_size_check(length):
+    if length is not None and length > MAX_BODY_BYTES:
+        raise AppError.validation({"body": MSG_BODY_TOO_LARGE})
+
+
+def session_input(*, data, session_id=None):
+    """Validate one report. `session_id` is the URL's (PUT); without it (import) the body must
+    carry one. Raises a 400 AppError naming the fields."""
+    if session_id is not None and not is_valid_opaque_id(session_id):
+        raise AppError.validation({"session_id": MSG_BAD_ID})
+    body = validated(SessionIngestSerializer, data)
+    given_id = body.get("session_id")
+    if session_id is None:
+        if given_id is None:
+            raise AppError.validation({"session_id": MSG_SESSION_ID_REQUIRED})
+        session_id = given_id
+    elif given_id is not None and given_id != session_id:
+        raise AppError.validation({"session_id": MSG_SESSION_ID_MISMATCH})
+
+    times = [t for t in (body["started_at"], body["ended_at"], body["last_activity_at"]) if t is not None]
+    values = {name: body[name] for name in SESSION_FIELDS}
+    values["last_activity_at"] = max(times)
+
+    transcript = None
+    if body["transcript"] is not None:
+        transcript = tuple((m["role"], m["content"], m["timestamp"]) for m in body["transcript"])
+    grade = None
+    if body["grade"] is not None:
+        g = body["grade"]
+        criteria = tuple((c["name"], c["score"], c["max_score"], c["feedback"]) for c in g["criteria"])
+        grade = (g["max_score"], g["feedback"], g["graded_at"], criteria)
+    return SessionInput(session_id, body["user_id"], body["case_study_id"], values, transcript, grade)
+
+
+# The upsert -----------------------------------------------------------------------------
+
+
+def sessions_ingest(*, items):
+    """Upsert `items` (SessionInputs) and return one Outcome per item, in order.
+
+    One item's problem never stops the others: unknown references and moves are
+    rejected up front; the rest is written in one savepoint, and if that fails, item by
+    item, each in its own savepoint. Repeated session_ids are applied in order."""
+    outcomes = [None] * len(items)
+    with transaction.atomic():
+        for indices in _rounds(items):
+            for index, outcome in zip(indices, _ingest_distinct([items[i] for i in indices]), strict=True):
+                outcomes[index] = outcome
+    return outcomes
+
+
+def session_ingest(*, item):
+    """One report (the PUT endpoint): the Outcome, or the rejection raised as an AppError."""
+    outcome = sessions_ingest(items=[item])[0]
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome
+
+
+def _rounds(items):
+    """Index lists in which every session_id appears once, in the order given."""
+    rounds = []
+    seen = defaultdict(int)
+    for index, item in enumerate(items):
+        n = seen[item.session_id]
+        seen[item.session_id] += 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(index)
+    return rounds
+
+
+def _ingest_distinct(items, *, retried=False):
+    outcomes = [None] * len(items)
+    ids = [item.session_id for item in items]
+    students = set(
+        Student.objects.filter(pk__in={i.student_id for i in items}, deleted_at__isnull=True).values_list("pk", flat=True)
+    )
+    case_studies = set(CaseStudy.objects.filter(pk__in={i.case_study_id for i in items}).values_list("pk", flat=True))
+    # Locked in primary-key order, so two batches touching the same sessions cannot deadlock.
+    existing = {s.pk: s for s in Session.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+    accepted = []
+    for index, item in enumerate(items):
+        error = _reference_error(item, existing.get(item.session_id), students, case_studies)
+        if error is not None:
+            outcomes[index] = Outcome(item.session_id, REJECTED, error)
+        else:
+            accepted.append(index)
+    if not accepted:
+        return outcomes
+
+    try:
+        with transaction.atomic():
+            results = _write([items[i] for i in accepted], existing)
+    except DatabaseError as exc:
+        if len(accepted) > 1:
+            # Find the culprit: every item on its own, in its own savepoint.
+            for index in accepted:
+                outcomes[index] = _ingest_distinct([items[index]])[0]
+            return outcomes
+        if not retried:
+            # Most likely a concurrent insert of the same session_id: now it exists, update it.
+            return _ingest_distinct(items, retried=True)
+        item = items[accepted[0]]
+        outcomes[accepted[0]] = Outcome(
+            item.session_id, REJECTED, AppError.validation({"session_id": MSG_STORE_FAILED.format(error=_first_line(exc))})
+        )
+        return outcomes
+    for index, result in zip(accepted, results, strict=True):
+        outcomes[index] = Outcome(items[index].session_id, result)
+    return outcomes
+
+
+def _first_line(exc):
+    return (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+
+
+def _reference_error(item, session, students, case_studies):
+    if session is not None:
+        # Checked first: a moved session is a conflict even if the new references exist.
+        if session.student_id != item.student_id:
+            message = MSG_SESSION_MOVED.format(what="student")
+            return AppError.conflict(message, errors={"user_id": [message]})
+        if session.case_study_id != item.case_study_id:
+            message = MSG_SESSION_MOVED.format(what="case study")
+            return AppError.conflict(message, errors={"case_study_id": [message]})
+    if item.student_id not in students:
+        return AppError.validation({"user_id": MSG_UNKNOWN_STUDENT})
+    if item.case_study_id not in case_studies:
+        return AppError.validation({"case_study_id": MSG_UNKNOWN_CASE_STUDY})
+    return None
+
+
+def _stored_transcripts(session_ids):
+    stored = defaultdict(list)
+    if session_ids:
+        rows = (
+            TranscriptMessage.objects.filter(session_id__in=session_ids)
+            .order_by("session_id", "position")
+            .values_list("session_id", "role", "content", "timestamp")
+        )
+        for session_id, *message in rows:
+            stored[session_id].append(tuple(message))
+    return {session_id: tuple(messages) for session_id, messages in stored.items()}
+
+
+def _stored_grades(session_ids):
+    if not session_ids:
+        return {}
+    criteria = defaultdict(list)
+    rows = (
+        GradeCriterion.objects.filter(report_id__in=session_ids)
+        .order_by("report_id", "position")
+        .values_list("report_id", "name", "score", "max_score", "feedback")
+    )
+    for report_id, *criterion in rows:
+        criteria[report_id].append(tuple(criterion))
+    reports = GradeReport.objects.filter(session_id__in=session_ids).values_list(
+        "session_id", "max_score", "feedback", "graded_at"
+    )
+    return {sid: (max_score, feedback, graded_at, tuple(criteria[sid])) for sid, max_score, feedback, graded_at in reports}
+
+
+def _write(items, existing):
+    """Write distinct, reference-checked items; returns CREATED/UPDATED/UNCHANGED per item.
+    Queries: stored transcripts and grades of existing sessions (only when the items carry
+    them), then one bulk statement per kind of change, and one last_seen refresh."""
+    now = timezone.now()
+    known = [i for i in items if i.session_id in existing]
+    stored_transcripts = _stored_transcripts([i.session_id for i in known if i.transcript is not None])
+    stored_grades = _stored_grades([i.session_id for i in known if i.grade is not None])
+
+    results, creates, updates = [], [], []
+    new_transcripts, new_grades = {}, {}
+    replaced_transcripts, replaced_grades = [], []
+    touched_students = set()
+    for item in items:
+        session = existing.get(item.session_id)
+        if session is None:
+            creates.append(
+                Session(session_id=item.session_id, student_id=item.student_id, case_study_id=item.case_study_id, **item.values)
+            )
+            if item.transcript:
+                new_transcripts[item.session_id] = item.transcript
+            if item.grade is not None:
+                new_grades[item.session_id] = item.grade
+            touched_students.add(item.student_id)
+            results.append(CREATED)
+            continue
+
+        fields_differ = any(getattr(session, name) != value for name, value in item.values.items())
+        transcript_differs = item.transcript is not None and stored_transcripts.get(item.session_id, ()) != item.transcript
+        grade_differs = item.grade is not None and stored_grades.get(item.session_id) != item.grade
+        if not (fields_differ or transcript_differs or grade_differs):
+            results.append(UNCHANGED)
+            continue
+        for name, value in item.values.items():
+            setattr(session, name, value)
+        session.updated_at = now
+        updates.append(session)
+        if transcript_differs:
+            replaced_transcripts.append(item.session_id)
+            if item.transcript:
+                new_transcripts[item.session_id] = item.transcript
+        if grade_differs:
+            replaced_grades.append(item.session_id)
+            new_grades[item.session_id] = item.grade
+        touched_students.add(item.student_id)
+        results.append(UPDATED)
+
+    if creates:
+        Session.objects.bulk_create(creates, batch_size=1000)
+    if updates:
+        Session.objects.bulk_update(updates, [*SESSION_FIELDS, "updated_at"], batch_size=500)
+    if replaced_transcripts:
+        TranscriptMessage.objects.filter(session_id__in=replaced_transcripts).delete()
+    if new_transcripts:
+        TranscriptMessage.objects.bulk_create(
+            [
+                TranscriptMessage(session_id=sid, position=position, role=role, content=content, timestamp=timestamp)
+                for sid, messages in new_transcripts.items()
+                for position, (role, content, timestamp) in enumerate(messages)
+            ],
+            batch_size=MESSAGE_BATCH,
+        )
+    if replaced_grades:
+        GradeCriterion.objects.filter(report_id__in=replaced_grades).delete()
+        GradeReport.objects.filter(session_id__in=replaced_grades).delete()
+    if new_grades:
+        GradeReport.objects.bulk_create(
+            [
+                GradeReport(session_id=sid, max_score=max_score, feedback=feedback, graded_at=graded_at)
+                for sid, (max_score, feedback, graded_at, _) in new_grades.items()
+            ],
+            batch_size=MESSAGE_BATCH,
+        )
+        GradeCriterion.objects.bulk_create(
+            [
+                GradeCriterion(report_id=sid, position=position, name=name, score=score, max_score=max_score, feedback=feedback)
+                for sid, (_, _, _, criteria) in new_grades.items()
+                for position, (name, score, max_score, feedback) in enumerate(criteria)
+            ],
+            batch_size=MESSAGE_BATCH,
+        )
+    if touched_students:
+        students_refresh_last_seen(student_ids=sorted(touched_students))
+    return results
