@@ -103,8 +103,19 @@ class StudentListQuerySerializer(StudentFilterQuerySerializer, StudentPageQueryS
     pass
 
 
+class LowercaseChoiceField(serializers.ChoiceField):
+    """A choice read case-insensitively (`XLSX` means xlsx), like the list's enumerations."""
+
+    def get_value(self, dictionary):
+        # Only an absent parameter takes the default; a blank one is not a choice.
+        return dictionary.get(self.field_name, empty)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data.strip().lower() if isinstance(data, str) else data)
+
+
 class StudentExportFormatSerializer(serializers.Serializer):
-    format = serializers.ChoiceField(
+    format = LowercaseChoiceField(
         choices=EXPORT_FORMATS,
         default="csv",
         error_messages={"invalid_choice": MSG_BAD_FORMAT},
