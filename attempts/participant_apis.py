@@ -80,8 +80,7 @@ class CaseStudyParticipantsApi(APIView):
         )
         case_study = participants.case_study_get(case_study_id=case_study_id)
         limit, offset = params["limit"], params["offset"]
-        count = participants.participants_count(case_study=case_study, query=query)
-        rows = participants.participants_page(case_study=case_study, query=query, limit=limit, offset=offset)
+        count, rows = participants.participants_page(case_study=case_study, query=query, limit=limit, offset=offset)
         following, previous = page_links(request, count=count, limit=limit, offset=offset)
         return ok(
             {

@@ -6,9 +6,9 @@ the case study or is assigned to it through a shared programme. Their `join_stat
 - `joined`: at least one session, none graded;
 - `completed`: at least one graded session (grading_status complete).
 
-The page and the count are each one SQL statement: the case study's sessions are
-aggregated per student in one GROUP BY subquery (indexed by (case_study, student)) and
-joined to the students; nothing is computed per row with another query. The same
+A page and its total are one SQL statement: the case study's sessions are aggregated per
+student in one GROUP BY subquery and joined to the students; nothing is computed per row
+with another query. The same
 selector feeds the JSON dashboard and the HTML participants tab.
 """
 from dataclasses import dataclass
@@ -85,6 +85,7 @@ SELECT s.user_id, s.full_name, s.email,
        coalesce(agg.attempts_used, 0) AS attempts_used,
        coalesce(agg.graded_attempts, 0) AS graded_attempts,
        agg.best_score,
+       count(*) OVER () AS total_count,
        coalesce((
            SELECT sum(g.delta) FROM {grant} g
            WHERE g.student_id = s.user_id AND g.case_study_id = %(case_study_id)s
@@ -215,8 +216,11 @@ def participants_count(*, case_study, query):
 
 
 def participants_page(*, case_study, query, limit, offset):
-    """One page of participants as dicts (the fields of SPEC §7.7), sorted by `query.ordering`.
+    """(count, rows): one page of participants as dicts (the fields of SPEC §7.7), sorted by
+    `query.ordering`, and how many participants match in all.
 
+    The count rides on the page query (a window count over the rows the sort reads anyway);
+    only a page past the end, which has no row to carry it, costs a second query.
     extra_attempts is the ledger sum for the pair, never below 0; attempts_allowed is the case
     study's max_attempts plus it; the grant sum is a correlated subquery, evaluated only for the
     page's rows."""
@@ -229,4 +233,10 @@ def participants_page(*, case_study, query, limit, offset):
         cursor.execute(sql, params)
         columns = [col.name for col in cursor.description]
         rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
-    return [_participant(row, case_study) for row in rows]
+    if rows:
+        count = rows[0]["total_count"]
+    elif offset:
+        count = participants_count(case_study=case_study, query=query)
+    else:
+        count = 0
+    return count, [_participant(row, case_study) for row in rows]
