@@ -52,5 +52,8 @@ browsers:
 bench: install-dev
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+db-stop:
+	@[ -x $(PY) ] && $(PY) -m config.database stop || true
+
 clean:
 	rm -rf var/static var/test-media

