@@ -8,6 +8,7 @@ the week it was held. Four GROUP BY / aggregate queries, cached for a minute per
 cache key function adds the tenant's schema).
 """
 import datetime as dt
+import math
 
 from django.core.cache import cache
 from django.db.models import Avg, Count, F, Q, Value
@@ -96,26 +97,27 @@ def compute_figures(*, tzinfo, now=None):
 # Chart geometry ------------------------------------------------------------------------
 
 
-def nice_max(value):
-    """The smallest of 1, 2, 2.5, 5 × 10^k that is at least value (at least 1)."""
-    if value <= 1:
-        return 1
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        if step * magnitude >= value:
-            top = step * magnitude
-            return int(top) if float(top).is_integer() else top
-    return 10 * magnitude
+def nice_step(value, ticks=4):
+    """A step of 1, 2 or 5 × 10^k (never below 1: the charts count things) so that `ticks`
+    steps cover value."""
+    raw = max(value / ticks, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if factor * magnitude >= raw:
+            return int(factor * magnitude)
+    return int(10 * magnitude)
 
 
-def ticks(top, count=4):
-    step = top / count
-    return [round(step * i, 2) for i in range(count + 1)]
+def axis(value, ticks=4):
+    """(top of the axis, tick values): whole-number ticks from 0 that cover value."""
+    step = nice_step(value, ticks)
+    top = max(step, step * math.ceil(value / step))
+    return top, list(range(0, top + 1, step))
 
 
 def column_chart(points, *, width=600, height=260, left=40, right=12, top=16, bottom=40):
     """points: [{"label", "value", "title"}] -> bars and gridlines in SVG user units."""
-    top_value = nice_max(max((p["value"] for p in points), default=0))
+    top_value, tick_values = axis(max((p["value"] for p in points), default=0))
     plot_w, plot_h = width - left - right, height - top - bottom
     slot = plot_w / max(1, len(points))
     bar_w = slot * 0.62
@@ -136,15 +138,15 @@ def column_chart(points, *, width=600, height=260, left=40, right=12, top=16, bo
             }
         )
     grid = [
-        {"value": _fmt(t), "y": round(top + plot_h - plot_h * t / top_value, 1)} for t in ticks(top_value)
+        {"value": t, "y": round(top + plot_h - plot_h * t / top_value, 1)} for t in tick_values
     ]
     return {"width": width, "height": height, "left": left, "right": width - right, "bars": bars, "grid": grid,
             "baseline": top + plot_h}
 
 
-def bar_chart(rows, *, width=600, row_h=40, left=8, right=56):
+def bar_chart(rows, *, width=600, row_h=44, left=8, right=56):
     """Horizontal bars, label above each bar: rows [{"label", "value", "title"}]."""
-    top_value = nice_max(max((r["value"] for r in rows), default=0))
+    top_value, _ = axis(max((r["value"] for r in rows), default=0))
     plot_w = width - left - right
     bars = []
     for i, row in enumerate(rows):
@@ -153,20 +155,16 @@ def bar_chart(rows, *, width=600, row_h=40, left=8, right=56):
         bars.append(
             {
                 **row,
-                "label_y": y + 14,
+                "label_y": y + 15,
                 "x": left,
-                "y": y + 20,
+                "y": y + 22,
                 "w": round(max(w, 2), 1),
-                "h": 12,
+                "h": 14,
                 "value_x": round(left + max(w, 2) + 6, 1),
-                "value_y": y + 30,
+                "value_y": y + 33,
             }
         )
     return {"width": width, "height": max(row_h, row_h * len(rows)), "bars": bars}
-
-
-def _fmt(number):
-    return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
 def _truncate(text, limit=70):

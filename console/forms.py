@@ -4,10 +4,9 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from attempts.models import CaseStudy
-
-MAX_ATTEMPTS_PER_CHANGE = 10
-MAX_BULK_STUDENTS = 500
-MAX_REASON_LENGTH = 1000
+from attempts.services import MAX_ATTEMPTS as MAX_ATTEMPTS_PER_CHANGE
+from attempts.services import MAX_BULK_IDS as MAX_BULK_STUDENTS
+from attempts.services import MAX_REASON_LENGTH
 
 MSG_REASON_REQUIRED = "Give a reason; it is kept in the grant history."
 MSG_ATTEMPTS_RANGE = f"Choose between 1 and {MAX_ATTEMPTS_PER_CHANGE} attempts."

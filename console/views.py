@@ -22,8 +22,15 @@ from accounts.permissions import (
     USER_MANAGEMENT_VIEW,
     has_permission,
 )
-from attempts.models import AttemptGrant, GradeReport, Session
+from attempts.models import AttemptGrant
+from attempts.performance_selectors import (
+    AttemptDetail,
+    attempt_grade,
+    attempt_transcript,
+    performance_session_get,
+)
 from attempts.selectors import student_attempt_totals, student_case_study_card, student_case_study_cards
+from attempts.services import attempts_grant, attempts_grant_bulk, attempts_revoke
 from config.errors import AppError
 from console import dashboard as dashboard_data
 from console.forms import AttemptChangeForm, BulkGrantForm, LoginForm
@@ -37,7 +44,6 @@ MSG_GRANTED = "Granted {n} extra attempt{s} on “{title}”. Allowed now: {allo
 MSG_REVOKED = "Revoked {n} extra attempt{s} on “{title}”. Allowed now: {allowed}."
 MSG_BULK_GRANTED = "Granted {n} extra attempt{s} on “{title}” to {count} student{cs}."
 MSG_FIX_ERRORS = "Nothing was changed. Fix the highlighted fields and try again."
-MSG_SERVICES_UNAVAILABLE = "Granting attempts is not available yet on this server."
 MSG_STUDENT_NOT_FOUND = "No student with this id exists here."
 MSG_ATTEMPT_NOT_FOUND = "No attempt with this id exists here."
 GRANT_HISTORY_LIMIT = 100
@@ -72,19 +78,12 @@ def not_found(request, message):
     return render(request, "console/404.html", {"message": message}, status=404)
 
 
-def _attempt_services():
-    """The attempts services (grant, revoke, bulk grant), or None while they are not deployed."""
-    try:
-        from attempts import services
-    except ImportError:
-        return None
-    return services
-
-
 def _apply_service_errors(form, error, field_map):
-    """Put an AppError's field errors beside the form's fields; the rest on the form itself."""
+    """Put an AppError's field errors beside the form's fields; the rest on the form itself.
+    Keys like `user_ids[3]` (one bad id of a list) go beside the list's field."""
     placed = False
     for key, msgs in (error.errors or {}).items():
+        key = key.split("[", 1)[0]
         field = field_map.get(key, key)
         for msg in msgs:
             form.add_error(field if field in form.fields else None, msg)
@@ -139,13 +138,10 @@ def _students_bulk_grant(request):
     if not has_permission(request.user, ATTEMPTS_MANAGE):
         return forbidden(request, ATTEMPTS_MANAGE)
     form = BulkGrantForm(request.POST)
-    services = _attempt_services()
-    if form.is_valid() and services is None:
-        form.add_error(None, MSG_SERVICES_UNAVAILABLE)
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.attempts_grant_bulk(
+            grants = attempts_grant_bulk(
                 user_ids=data["user_ids"],
                 case_study=data["case_study"],
                 attempts=data["attempts"],
@@ -153,10 +149,12 @@ def _students_bulk_grant(request):
                 actor=request.user,
             )
         except AppError as error:
-            _apply_service_errors(form, error, {"case_study_id": "case_study", "__all__": "user_ids"})
+            _apply_service_errors(
+                form, _with_student_names(error, data["user_ids"]), {"case_study_id": "case_study", "__all__": "user_ids"}
+            )
         else:
             n = data["attempts"]
-            count = len(data["user_ids"])
+            count = len(grants)
             messages.success(
                 request,
                 MSG_BULK_GRANTED.format(
@@ -166,6 +164,19 @@ def _students_bulk_grant(request):
             return redirect(request.get_full_path())
     messages.error(request, MSG_FIX_ERRORS)
     return _render_students_list(request, bulk_form=form, status=400)
+
+
+def _with_student_names(error, user_ids):
+    """The bulk service names refused students by id ("<id>: reason"); staff know them by name."""
+    if not error.errors:
+        return error
+    names = dict(Student.objects.filter(pk__in=user_ids).values_list("pk", "full_name"))
+    for key, msgs in error.errors.items():
+        for index, msg in enumerate(msgs):
+            user_id, sep, rest = msg.partition(": ")
+            if sep and user_id in names:
+                msgs[index] = f"{names[user_id]}: {rest}"
+    return error
 
 
 def _render_students_list(request, *, bulk_form=None, status=200):
@@ -233,13 +244,10 @@ def _student_change_attempts(request, student):
     if not has_permission(request.user, ATTEMPTS_MANAGE):
         return forbidden(request, ATTEMPTS_MANAGE)
     form = AttemptChangeForm(request.POST)
-    services = _attempt_services()
-    if form.is_valid() and services is None:
-        form.add_error(None, MSG_SERVICES_UNAVAILABLE)
     if form.is_valid():
         data = form.cleaned_data
         action = data["action"]
-        change = services.attempts_grant if action == "grant" else services.attempts_revoke
+        change = attempts_grant if action == "grant" else attempts_revoke
         try:
             change(
                 student=student,
@@ -315,38 +323,25 @@ def _render_student_detail(request, student, *, change_form=None, status=200):
 @require_http_methods(["GET", "HEAD"])
 @console_page(STUDENT_PERFORMANCE_VIEW)
 def attempt_detail(request, session_id):
-    """Queries: the session with student and case study, its card (sessions, programmes,
-    grant totals) for the attempt label and final-score marker, transcript messages,
-    grade report, criteria."""
-    session = (
-        Session.objects.select_related("student", "case_study")
-        .filter(session_id=session_id, student__deleted_at__isnull=True)
-        .first()
-    )
+    """The same reads as the student-performance API. Queries: the session with student and
+    case study; its card (sessions, case-study programmes, grant totals) for the label, the
+    final-score marker and the used/allowed badge; transcript messages (when the status lets
+    them be shown); grade report; criteria (when graded)."""
+    session = performance_session_get(session_id=session_id)
     if session is None:
         return not_found(request, MSG_ATTEMPT_NOT_FOUND)
     card = student_case_study_card(student_id=session.student_id, case_study_id=session.case_study_id)
     attempt = next(a for a in card.attempts if a.session.pk == session.pk)
-    attempt.session = session  # the one with student and case study loaded
-    show_transcript = session.transcript_status in (
-        Session.TranscriptStatus.AVAILABLE,
-        Session.TranscriptStatus.PARTIAL,
+    detail = AttemptDetail(
+        session=session, attempt_label=attempt.label, used_for_final_score=attempt.used_for_final_score
     )
-    transcript = list(session.messages.order_by("position")) if show_transcript else []
-    report = None
-    if session.grading_status == Session.GradingStatus.COMPLETE:
-        report = GradeReport.objects.filter(session=session).prefetch_related("criteria").first()
-    end = session.ended_at or (session.last_activity_at if session.status != Session.Status.IN_PROGRESS else None)
     context = {
         "session": session,
         "student": session.student,
         "card": card,
-        "attempt": attempt,
-        "transcript": transcript,
-        "show_transcript": show_transcript,
-        "report": report,
-        "criteria": list(report.criteria.all()) if report else [],
-        "duration": (end - session.started_at) if end else None,
+        "attempt": detail,
+        "transcript": attempt_transcript(session=session),
+        "grade": attempt_grade(session=session),
         "can_view_student": has_permission(request.user, USER_MANAGEMENT_VIEW),
     }
     return render(request, "console/attempts/detail.html", context)

@@ -149,8 +149,7 @@ def signed(value):
 
 @register.filter
 def session_duration(session):
-    """How long an attempt took: start to end (to last activity for an abandoned one)."""
-    end = session.ended_at
-    if end is None and session.status != "in_progress":
-        end = session.last_activity_at
-    return duration(end - session.started_at) if end else "—"
+    """Start to end of an ended attempt (as the student-performance API's duration_seconds)."""
+    if session.ended_at is None or session.status == "in_progress":
+        return "—"
+    return duration(session.ended_at - session.started_at)
