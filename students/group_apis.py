@@ -3,8 +3,6 @@
 Reads need USER_MANAGEMENT.can_view; writes need CATALOG.can_edit (SPEC §5). PUT and
 PATCH both update only the fields sent, as the seed's PUT example sends just a name.
 """
-import inspect
-
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.views import APIView
@@ -289,7 +287,7 @@ class GroupResultsApi(_Base):
     @extend_schema(
         tags=[TAG_GROUPS],
         summary="A group's aggregated results",
-        description=inspect.cleandoc(selectors.student_group_results.__doc__),
+        description=selectors.RESULTS_RULES,
         responses=_responses({200: GroupResultsEnvelope}, not_found=True),
     )
     def get(self, request, group_id):

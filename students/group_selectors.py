@@ -73,26 +73,29 @@ def student_group_members(*, group):
 # Results ----------------------------------------------------------------------------------
 
 
-def _group_summary(*, group_id):
-    """member_count, active_members and last_activity_at of the group's listed members."""
+def _groups_summary(*, group_ids):
+    """{group_id: {member_count, active_members, last_activity_at}} of the groups' listed members."""
     active = Q(student__status=Student.Status.ACTIVE)
-    return GroupMembership.objects.filter(LISTED_MEMBER, group_id=group_id).aggregate(
+    qs = GroupMembership.objects.filter(LISTED_MEMBER, group_id__in=group_ids)
+    qs = qs.values("group_id").order_by("group_id")
+    qs = qs.annotate(
         member_count=Count("pk"),
         active_members=Count("pk", filter=active),
         # last_seen is the maintained max(last_activity_at) of each student's sessions.
         last_activity_at=Max("student__last_seen"),
     )
+    return {row.pop("group_id"): row for row in qs}
 
 
-# One row per case study that a listed member attempted, or that is active and assigned
-# (programme overlap) to a listed member. Sessions are aggregated per (member, case study)
-# first, so every figure below is computed in SQL whatever the group's size.
+# One row per (group, case study) where the case study was attempted by a listed member of
+# the group, or is active and assigned (programme overlap) to one. Sessions are aggregated
+# per (member, case study) first, so every figure is computed in SQL whatever the size.
 _RESULTS_SQL = """
 WITH members AS (
-    SELECT s.user_id
+    SELECT gm.group_id, s.user_id
     FROM {membership} gm
     JOIN {student} s ON s.user_id = gm.student_id
-    WHERE gm.group_id = %(group_id)s AND NOT s.archived AND s.deleted_at IS NULL
+    WHERE gm.group_id = ANY(%(group_ids)s) AND NOT s.archived AND s.deleted_at IS NULL
 ),
 per_member AS (
     SELECT x.student_id,
@@ -102,21 +105,22 @@ per_member AS (
            bool_or(x.grading_status = %(complete)s) AS completed,
            max(x.last_activity_at) AS last_activity_at
     FROM {session} x
-    JOIN members m ON m.user_id = x.student_id
+    WHERE x.student_id IN (SELECT user_id FROM members)
     GROUP BY x.student_id, x.case_study_id
 ),
 assigned AS (
     SELECT DISTINCT e.student_id, cp.casestudy_id AS case_study_id
     FROM {enrolment} e
-    JOIN members m ON m.user_id = e.student_id
     JOIN {case_study_programmes} cp ON cp.programme_id = e.programme_id
+    WHERE e.student_id IN (SELECT user_id FROM members)
 ),
 in_scope AS (
     SELECT student_id, case_study_id FROM per_member
     UNION
     SELECT student_id, case_study_id FROM assigned
 )
-SELECT cs.case_study_id,
+SELECT m.group_id,
+       cs.case_study_id,
        cs.title,
        cs.is_active,
        count(*) AS members_in_scope,
@@ -127,13 +131,14 @@ SELECT cs.case_study_id,
        avg(p.best_score) AS average_best_score,
        max(p.best_score) AS best_score,
        max(p.last_activity_at) AS last_activity_at
-FROM in_scope i
+FROM members m
+JOIN in_scope i ON i.student_id = m.user_id
 JOIN {case_study} cs ON cs.case_study_id = i.case_study_id
 LEFT JOIN per_member p ON p.student_id = i.student_id AND p.case_study_id = i.case_study_id
 LEFT JOIN assigned a ON a.student_id = i.student_id AND a.case_study_id = i.case_study_id
-GROUP BY cs.case_study_id, cs.title, cs.is_active
+GROUP BY m.group_id, cs.case_study_id, cs.title, cs.is_active
 HAVING count(p.student_id) > 0 OR cs.is_active
-ORDER BY lower(cs.title), cs.case_study_id
+ORDER BY m.group_id, lower(cs.title), cs.case_study_id
 """
 
 
@@ -159,32 +164,55 @@ def _score(value):
     return None if value is None else round(float(value), 2)
 
 
-def student_group_results(*, group):
-    """Aggregated results of a group's listed members (archived and deleted students excluded).
+def _case_study_result(row):
+    return {
+        "case_study_id": row["case_study_id"],
+        "case_study_title": row["title"],
+        "is_active": row["is_active"],
+        "members_in_scope": row["members_in_scope"],
+        "members_assigned": row["members_assigned"],
+        "members_attempted": row["members_attempted"],
+        "members_completed": row["members_completed"],
+        "attempts_used": int(row["attempts_used"]),
+        "average_best_score": _score(row["average_best_score"]),
+        "best_score": _score(row["best_score"]),
+        "completion_rate": rate(row["members_completed"], row["members_in_scope"]),
+        "last_activity_at": row["last_activity_at"],
+    }
 
-    - member_count: listed members; active_members: those whose account status is active;
-      last_activity_at: the latest session activity of any member (null when none).
-    - case_studies: one entry per case study that at least one member has a session on,
-      plus every active case study assigned to at least one member (programme overlap),
-      ordered by title. For each:
-      * members_in_scope: members assigned to it or with a session on it;
-      * members_assigned: members sharing a programme with it;
-      * members_attempted: members with at least one session on it;
-      * members_completed: members with at least one graded session (grading complete);
-      * attempts_used: the members' sessions that consume an attempt (transcript not
-        missing or failed);
-      * average_best_score / best_score: the mean and the maximum of the best scores of
-        the members who have one (a member's best score is their highest score among
-        graded sessions), null when no member has one, rounded to 2 places;
-      * completion_rate = members_completed / members_in_scope, between 0 and 1,
-        rounded to 4 places;
-      * last_activity_at: the latest last_activity_at of the members' sessions on it.
 
-    Two queries whatever the group's size: the summary and the per-case-study aggregate.
-    """
-    summary = _group_summary(group_id=group.pk)
+RESULTS_RULES = """Aggregated results of a group's listed members (archived and deleted students excluded).
+
+- member_count: listed members; active_members: those whose account status is active;
+  last_activity_at: the latest session activity of any member (null when none).
+- case_studies: one entry per case study that at least one member has a session on,
+  plus every active case study assigned to at least one member (programme overlap),
+  ordered by title. For each:
+  * members_in_scope: members assigned to it or with a session on it;
+  * members_assigned: members sharing a programme with it;
+  * members_attempted: members with at least one session on it;
+  * members_completed: members with at least one graded session (grading complete);
+  * attempts_used: the members' sessions that consume an attempt (transcript not
+    missing or failed);
+  * average_best_score / best_score: the mean and the maximum of the best scores of
+    the members who have one (a member's best score is their highest score among
+    graded sessions), null when no member has one, rounded to 2 places;
+  * completion_rate = members_completed / members_in_scope, between 0 and 1,
+    rounded to 4 places;
+  * last_activity_at: the latest last_activity_at of the members' sessions on it."""
+
+
+def student_groups_results(*, groups):
+    """{group_id: results} for several groups (a page of the groups list), by the rules of
+    RESULTS_RULES. Two queries whatever the number of groups and members: the summaries and
+    the per-(group, case study) aggregate."""
+    groups = list(groups)
+    group_ids = [group.pk for group in groups]
+    if not group_ids:
+        return {}
+    summaries = _groups_summary(group_ids=group_ids)
     params = {
-        "group_id": group.pk,
+        "group_ids": group_ids,
         "non_consuming": list(Session.NON_CONSUMING_TRANSCRIPT),
         "complete": Session.GradingStatus.COMPLETE,
     }
@@ -193,29 +221,25 @@ def student_group_results(*, group):
         columns = [col.name for col in cursor.description]
         rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
 
-    case_studies = [
-        {
-            "case_study_id": row["case_study_id"],
-            "case_study_title": row["title"],
-            "is_active": row["is_active"],
-            "members_in_scope": row["members_in_scope"],
-            "members_assigned": row["members_assigned"],
-            "members_attempted": row["members_attempted"],
-            "members_completed": row["members_completed"],
-            "attempts_used": int(row["attempts_used"]),
-            "average_best_score": _score(row["average_best_score"]),
-            "best_score": _score(row["best_score"]),
-            "completion_rate": rate(row["members_completed"], row["members_in_scope"]),
-            "last_activity_at": row["last_activity_at"],
+    case_studies = {group_id: [] for group_id in group_ids}
+    for row in rows:
+        case_studies[row["group_id"]].append(_case_study_result(row))
+    empty = {"member_count": 0, "active_members": 0, "last_activity_at": None}
+    results = {}
+    for group in groups:
+        summary = summaries.get(group.pk, empty)
+        results[group.pk] = {
+            "group_id": group.pk,
+            "group_name": group.name,
+            "student_cluster_id": group.cluster_id,
+            "member_count": summary["member_count"],
+            "active_members": summary["active_members"],
+            "last_activity_at": summary["last_activity_at"],
+            "case_studies": case_studies[group.pk],
         }
-        for row in rows
-    ]
-    return {
-        "group_id": group.pk,
-        "group_name": group.name,
-        "student_cluster_id": group.cluster_id,
-        "member_count": summary["member_count"],
-        "active_members": summary["active_members"],
-        "last_activity_at": summary["last_activity_at"],
-        "case_studies": case_studies,
-    }
+    return results
+
+
+def student_group_results(*, group):
+    """The results of one group (RESULTS_RULES); two queries whatever the group's size."""
+    return student_groups_results(groups=[group])[group.pk]

@@ -189,3 +189,35 @@ def test_results_of_another_tenants_group_are_invisible(other_tenant_client, gro
 
 def test_results_of_unknown_group_is_404(viewer_client):
     assert viewer_client.get("/v1/student-groups/5f0000000000000000000000/results").status_code == 404
+
+
+def test_results_of_several_groups_keep_each_groups_members_apart(mba):
+    from students.group_selectors import student_groups_results
+
+    case = CaseStudyFactory(programmes=[mba])
+    shared = StudentFactory(programmes=[mba])
+    only_first = StudentFactory(programmes=[mba])
+    first = StudentGroupFactory(name="First")
+    second = StudentGroupFactory(name="Second")
+    empty = StudentGroupFactory(name="Empty")
+    _members(first, shared, only_first)
+    _members(second, shared)
+    _session(shared, case, minutes=0, score=70, graded=True)
+    _session(only_first, case, minutes=5, score=40, graded=True)
+
+    results = student_groups_results(groups=[first, second, empty])
+
+    assert results[first.pk]["member_count"] == 2 and results[second.pk]["member_count"] == 1
+    (a,) = results[first.pk]["case_studies"]
+    (b,) = results[second.pk]["case_studies"]
+    assert (a["members_attempted"], a["average_best_score"], a["best_score"]) == (2, 55.0, 70.0)
+    assert (b["members_attempted"], b["average_best_score"], b["best_score"]) == (1, 70.0, 70.0)
+    assert results[empty.pk] == {
+        "group_id": empty.pk,
+        "group_name": "Empty",
+        "student_cluster_id": empty.cluster_id,
+        "member_count": 0,
+        "active_members": 0,
+        "last_activity_at": None,
+        "case_studies": [],
+    }
