@@ -94,10 +94,12 @@ class ConsoleStudentListApi(GenericAPIView):
         responses={200: ConsoleStudentPageSerializer, 400: _BAD_INPUT, **_AUTH_ERRORS},
         examples=[
             OpenApiExample(
-                "Seed example: ?search=abdul&programme=MBA1234&status=active&sort_by=last_seen"
-                "&sort_order=desc&limit=10",
+                "Seed example",
                 value=SEED_LIST_EXAMPLE,
+                description="GET /v1/console/students?search=abdul&programme=MBA1234&status=active"
+                "&sort_by=last_seen&sort_order=desc&limit=10",
                 response_only=True,
+                status_codes=["200"],
             )
         ],
     )
@@ -107,6 +109,12 @@ class ConsoleStudentListApi(GenericAPIView):
         rows, total = student_list_page(request.query_params, skip=skip, limit=limit)
         data = ConsoleStudentRowSerializer(rows, many=True).data
         return paged(data, total=total, page=skip // limit + 1, page_size=limit)
+
+
+_FILE = OpenApiResponse(
+    OpenApiTypes.BINARY,
+    description="A file download (attachment): students_{tenant_slug}_{YYYY-MM-DD}.csv or .xlsx.",
+)
 
 
 class _FileFormatNegotiation(DefaultContentNegotiation):
@@ -133,12 +141,13 @@ class ConsoleStudentExportApi(GenericAPIView):
             "CSV is UTF-8 with a BOM and Last Seen in ISO 8601 (UTC); in XLSX Last Seen is a date-time "
             "cell in UTC. Text cells starting with =, +, -, @, tab or carriage return are prefixed "
             "with an apostrophe. Hard cap of 50,000 rows per export: if exceeded, narrow your filters "
-            "(400 EXPORT_LIMIT_EXCEEDED, no file)."
+            "(400 EXPORT_LIMIT_EXCEEDED, no file).\n\n"
+            "Seed example: `GET /v1/console/students/export?format=xlsx&programme=MBA1234`."
         ),
         parameters=[StudentExportQuerySerializer],
         responses={
-            (200, exports.MEDIA_TYPES[exports.CSV]): OpenApiResponse(OpenApiTypes.BINARY, description="CSV file."),
-            (200, exports.MEDIA_TYPES[exports.XLSX]): OpenApiResponse(OpenApiTypes.BINARY, description="XLSX file."),
+            (200, exports.MEDIA_TYPES[exports.CSV]): _FILE,
+            (200, exports.MEDIA_TYPES[exports.XLSX]): _FILE,
             (400, "application/json"): _error(
                 "A bad parameter (VALIDATION_ERROR) or more rows than the cap (EXPORT_LIMIT_EXCEEDED).",
                 "EXPORT_LIMIT_EXCEEDED",
@@ -178,7 +187,15 @@ class ConsoleStudentDetailApi(GenericAPIView):
             **_AUTH_ERRORS,
             404: _error("Student not found in the current tenant.", NOT_FOUND, MSG_STUDENT_NOT_FOUND, 404),
         },
-        examples=[OpenApiExample("Seed example", value=SEED_DETAIL_EXAMPLE, response_only=True, status_codes=["200"])],
+        examples=[
+            OpenApiExample(
+                "Seed example",
+                value=SEED_DETAIL_EXAMPLE,
+                description="GET /v1/console/students/6650a1b2c3d4e5f6a7b8c9d0",
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
     )
     def get(self, request, user_id):
         if not is_valid_opaque_id(user_id):

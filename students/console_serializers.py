@@ -63,22 +63,28 @@ class StudentFilterQuerySerializer(serializers.Serializer):
 
     search = serializers.CharField(
         required=False,
+        allow_blank=True,
         max_length=MAX_SEARCH_LENGTH,
         help_text="Search by first name, last name, full name, or email (case-insensitive, partial match).",
     )
     programme = serializers.CharField(
-        required=False, help_text="Filter by programme code (matches students enrolled in that programme)."
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        help_text="Filter by programme code (matches students enrolled in that programme).",
     )
     status = serializers.ChoiceField(
         choices=Student.Status.choices, required=False, help_text="Filter by account status: active or inactive."
     )
     start_date = serializers.CharField(
         required=False,
+        allow_blank=True,
         help_text="Filter by last-seen activity from this date (ISO 8601 date or date-time; a date means "
         "00:00 UTC). Students with no activity are excluded when a date range is applied.",
     )
     end_date = serializers.CharField(
         required=False,
+        allow_blank=True,
         help_text="Filter by last-seen activity up to this date (ISO 8601; a date means the end of that day, UTC).",
     )
     sort_by = serializers.ChoiceField(

@@ -382,3 +382,9 @@ def test_header_only_detail_uses_three_queries(viewer_client, django_assert_num_
 def test_is_browsable_in_html(viewer_client, seed_student):
     response = viewer_client.get(URL, HTTP_ACCEPT="text/html")
     assert response.status_code == 200 and "Abdulwahab Umar" in response.content.decode()
+
+
+def test_schema_carries_the_seed_detail_example(anon_client):
+    paths = anon_client.get("/v1/schema/", {"format": "json"}).json()["paths"]
+    content = paths["/v1/console/students/{user_id}/"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert content["examples"]["SeedExample"]["value"] == SEED_RESPONSE

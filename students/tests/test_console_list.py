@@ -497,3 +497,26 @@ def test_is_browsable_in_html(viewer_client, mba):
     response = viewer_client.get(URL, HTTP_ACCEPT="text/html")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
     assert "Zoë Brontë" in response.content.decode()
+
+
+# OpenAPI ----------------------------------------------------------------------------------
+
+
+def test_schema_documents_the_console_endpoints_with_the_seed_examples(anon_client):
+    response = anon_client.get("/v1/schema/", {"format": "json"})
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    listing = paths["/v1/console/students/"]["get"]
+    example = listing["responses"]["200"]["content"]["application/json"]["examples"]["SeedExample"]["value"]
+    assert example == SEED_RESPONSE
+    params = {p["name"] for p in listing["parameters"]}
+    assert params == {"search", "programme", "status", "start_date", "end_date", "sort_by", "sort_order", "skip", "limit"}
+    export = paths["/v1/console/students/export/"]["get"]
+    assert set(export["responses"]["200"]["content"]) == {
+        "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    }
+    assert {p["name"] for p in export["parameters"]} == params - {"skip", "limit"} | {"format"}
+    detail = paths["/v1/console/students/{user_id}/"]["get"]
+    assert {p["name"] for p in detail["parameters"]} == {"user_id", "include_case_studies"}
+    assert "SeedExample" in detail["responses"]["200"]["content"]["application/json"]["examples"]
+    assert anon_client.get("/v1/docs/").status_code == 200
