@@ -105,11 +105,18 @@ _CONFLICT_EXAMPLE = OpenApiExample(
 )
 
 
-def _student_for(user_id):
+def _student_and_case_study(user_id, case_study_id):
+    """Both referenced records, or a 400 naming every one that does not exist."""
     student = Student.objects.filter(pk=user_id, deleted_at__isnull=True).first()
+    case_study = CaseStudy.objects.filter(pk=case_study_id).first()
+    errors = {}
     if student is None:
-        raise AppError.validation({"user_id": services.MSG_STUDENT_UNKNOWN})
-    return student
+        errors["user_id"] = services.MSG_STUDENT_UNKNOWN
+    if case_study is None:
+        errors["case_study_id"] = services.MSG_CASE_STUDY_UNKNOWN
+    if errors:
+        raise AppError.validation(errors)
+    return student, case_study
 
 
 def _case_study_for(case_study_id):
@@ -134,8 +141,7 @@ class _AttemptChangeApi(APIView):
 
     def post(self, request):
         body = validated(AttemptChangeRequestSerializer, request.data)
-        case_study = _case_study_for(body["case_study_id"])
-        student = _student_for(body["user_id"])
+        student, case_study = _student_and_case_study(body["user_id"], body["case_study_id"])
         # One transaction: the card is read under the pair's lock, so it shows exactly this change.
         with transaction.atomic():
             grant = type(self).service(

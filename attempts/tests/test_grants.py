@@ -349,6 +349,24 @@ def test_change_endpoints_refuse_get(operator_client, path):
     assert response.json()["code"] == "METHOD_NOT_ALLOWED"
 
 
+def test_change_endpoints_name_both_unknown_references_at_once(operator_client, student, case_study):
+    body = _body(student, case_study, user_id="ffffffffffffffffffffffff", case_study_id="eeeeeeeeeeeeeeeeeeeeeeee")
+    response = operator_client.post(GRANT, body, format="json")
+    assert response.json()["errors"] == {
+        "user_id": [services.MSG_STUDENT_UNKNOWN],
+        "case_study_id": [services.MSG_CASE_STUDY_UNKNOWN],
+    }
+
+
+def test_console_student_detail_shows_a_grant_on_the_next_request(operator_client, student, case_study):
+    SessionFactory(student=student, case_study=case_study)
+    assert operator_client.post(GRANT, _body(student, case_study, attempts=2), format="json").status_code == 201
+    response = operator_client.get(f"/v1/console/students/{student.pk}")
+    assert response.status_code == 200
+    card = next(c for c in response.json()["data"]["case_study_details"] if c["case_study_id"] == case_study.pk)
+    assert (card["extra_attempts"], card["attempts_used"], card["attempts_allowed"]) == (2, 1, 4)
+
+
 # Bulk endpoint
 
 
@@ -555,7 +573,7 @@ def test_another_tenants_students_are_invisible(other_tenant_client, operator_us
     services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON, actor=operator_user)
     response = other_tenant_client.post(GRANT, _body(student, case_study), format="json")
     assert response.status_code == 400
-    assert list(response.json()["errors"]) == ["case_study_id"]
+    assert sorted(response.json()["errors"]) == ["case_study_id", "user_id"]
     response = other_tenant_client.get(LEDGER, {"user_id": student.pk})
     assert (response.status_code, response.json()["data"]) == (200, [])
     response = other_tenant_client.get(LEDGER)
