@@ -240,3 +240,29 @@ def participants_page(*, case_study, query, limit, offset):
     else:
         count = 0
     return count, [_participant(row, case_study) for row in rows]
+
+
+def participants_summary(*, case_study):
+    """Counts per join_status plus attempts used and the mean of best scores, over every
+    participant (the case-study page's overview); one statement."""
+    params = _base_params(case_study)
+    with_agg, from_sql = _from_clause(ParticipantQuery(statuses=STATUSES), params)
+    sql = f"""{with_agg}
+SELECT count(*) FILTER (WHERE agg.student_id IS NULL) AS invited,
+       count(*) FILTER (WHERE agg.student_id IS NOT NULL AND agg.graded_attempts = 0) AS joined,
+       count(*) FILTER (WHERE agg.graded_attempts > 0) AS completed,
+       coalesce(sum(agg.attempts_used), 0) AS attempts_used,
+       avg(agg.best_score) AS average_best_score{from_sql}"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [col.name for col in cursor.description]
+        row = dict(zip(columns, cursor.fetchone()))
+    average = row["average_best_score"]
+    return {
+        INVITED: row["invited"],
+        JOINED: row["joined"],
+        COMPLETED: row["completed"],
+        "participants": row["invited"] + row["joined"] + row["completed"],
+        "attempts_used": int(row["attempts_used"]),
+        "average_best_score": None if average is None else round(float(average), 2),
+    }

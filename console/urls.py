@@ -6,7 +6,7 @@ exists, and a "Case studies" link once `console:case_studies` exists.
 """
 from django.urls import path
 
-from console import views
+from console import views, views_case_studies, views_groups
 
 app_name = "console"
 
@@ -20,4 +20,13 @@ urlpatterns = [
     path("students/<str:user_id>/", views.student_detail, name="student"),
     path("attempts/<str:session_id>/", views.attempt_detail, name="attempt"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("groups/", views_groups.groups_list, name="groups"),
+    path("groups/<str:group_id>/", views_groups.group_detail, name="group"),
+    path("case-studies/", views_case_studies.case_studies_list, name="case_studies"),
+    path("case-studies/<str:case_study_id>/", views_case_studies.case_study_overview, name="case_study"),
+    path(
+        "case-studies/<str:case_study_id>/participants/",
+        views_case_studies.case_study_participants,
+        name="case_study_participants",
+    ),
 ]
