@@ -180,8 +180,9 @@ def _with_student_names(error, user_ids):
 
 
 def _render_students_list(request, *, bulk_form=None, status=200):
-    """Queries: count, page rows, programmes of the page rows (students_list selector), the
-    programme options, and the case-study options when the user may grant."""
+    """Queries: count, page rows, programmes of the page rows (student_list selector; no rows:
+    no programmes query), the programme options, and the case-study options when the user may
+    grant."""
     listing = ListRequest.from_query(request.GET, request.tenant.tzinfo)
     rows, total, errors = [], 0, {}
     try:
@@ -196,6 +197,10 @@ def _render_students_list(request, *, bulk_form=None, status=200):
     can_manage = has_permission(request.user, ATTEMPTS_MANAGE)
     if can_manage and bulk_form is None:
         bulk_form = BulkGrantForm()
+    # The options, read once (iterating the form field's choices would count, then fetch).
+    case_study_options = []
+    if can_manage:
+        case_study_options = list(BulkGrantForm.base_fields["case_study"].queryset.values_list("pk", "title"))
     selected = set(bulk_form.data.getlist("user_ids")) if bulk_form is not None and bulk_form.is_bound else set()
 
     export_query = listing.export_query()
@@ -220,6 +225,7 @@ def _render_students_list(request, *, bulk_form=None, status=200):
         "export_xlsx": f"/v1/console/students/export?format=xlsx{export_query}",
         "can_manage": can_manage,
         "bulk_form": bulk_form,
+        "case_study_options": case_study_options,
         "selected": selected,
     }
     return render(request, "console/students/list.html", context, status=status)

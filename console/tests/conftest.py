@@ -13,8 +13,8 @@ def _fresh_cache():
 
 
 @pytest.fixture
-def browser_as(host):
-    """browser_as(user) -> a test client on the tenant's host, signed in with a session."""
+def console_as(host):
+    """console_as(user) -> a test client on the tenant's host, signed in with a session."""
 
     def make(user=None):
         client = TenantAPIClient(host)

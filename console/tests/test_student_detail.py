@@ -1,0 +1,199 @@
+"""The student page: header, one card per attempted case study, grant and revoke forms, and
+the grant history."""
+import datetime as dt
+
+import pytest
+
+from attempts.models import AttemptGrant
+from console.forms import MSG_REASON_REQUIRED
+from console.views import MSG_FIX_ERRORS
+from testing.factories import (
+    AttemptGrantFactory,
+    CaseStudyFactory,
+    CohortFactory,
+    ProgrammeFactory,
+    SessionFactory,
+    StaffUserFactory,
+    StudentFactory,
+)
+
+T0 = dt.datetime(2025, 4, 3, 15, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def seed():
+    """The seed's example: one case study, a missing-transcript attempt and a graded one."""
+    mba = ProgrammeFactory(code="MBA1234", name="Masters in Business Administration")
+    student = StudentFactory(
+        first_name="Abdulwahab", last_name="Umar", email="abdulwahabumar@miva.university", programmes=[mba],
+        cohort=CohortFactory(name="Class of 2026"), student_number="MIVA/2024/0042",
+    )
+    fuel = CaseStudyFactory(title="Fuel Subsidy removal in Nigeria: Economic impact and social impact", programmes=[mba])
+    CaseStudyFactory(programmes=[mba])  # assigned, not attempted
+    first = SessionFactory(student=student, case_study=fuel, started_at=T0, transcript_status="missing",
+                           grading_status="pending", session_id="6650d3e4f5a6b7c8d9e0f1a2")
+    second = SessionFactory(student=student, case_study=fuel, started_at=T0, score=75.0, grading_status="complete",
+                            session_id="6650d4e5f6a7b8c9d0e1f2a3")
+    return {"student": student, "fuel": fuel, "first": first, "second": second, "url": f"/students/{student.pk}/"}
+
+
+def test_header_shows_identity_programmes_cohort_last_seen_and_counts(console_as, viewer_user, seed):
+    response = console_as(viewer_user).get(seed["url"])
+    assert response.status_code == 200
+    html = response.content.decode()
+    for text in ("Abdulwahab Umar", "abdulwahabumar@miva.university", "MIVA/2024/0042", "MBA1234",
+                 "Masters in Business Administration", "Class of 2026", "Active"):
+        assert text in html
+    assert response.context["student"].overall_case_studies == 2
+    totals = response.context["totals"]
+    assert (totals["case_studies_attempted"], totals["total_sessions"], totals["total_attempts"]) == (1, 2, 1)
+    assert '<div class="stat-value">2</div><div class="stat-label">Case studies</div>' in html
+    assert '<div class="stat-value">1</div><div class="stat-label">Attempts used</div>' in html
+
+
+def test_card_shows_used_over_allowed_best_score_and_the_attempts_newest_first(console_as, operator_user, seed):
+    response = console_as(operator_user).get(seed["url"])
+    html = response.content.decode()
+    [panel] = response.context["panels"]
+    card = panel["card"]
+    assert (card.attempts_used, card.attempts_allowed, card.best_score) == (1, 2, 75.0)
+    assert 'title="1 of 2 attempts used">1/2</span>' in html
+    # Newest first, each linking to its attempt page; the graded one counts for the final score.
+    second, first = html.index("/attempts/6650d4e5f6a7b8c9d0e1f2a3/"), html.index("/attempts/6650d3e4f5a6b7c8d9e0f1a2/")
+    assert second < first
+    assert "✓ <span>Used</span>" in html
+    assert "Transcript missing" in html and "Grading pending" in html and "not counted" in html
+    assert "3 Apr 2025, 16:00" in html  # started, in Lagos time
+    assert "9 min" in html
+
+
+def test_viewer_sees_no_grant_forms_and_no_attempt_links(console_as, viewer_user, seed):
+    html = console_as(viewer_user).get(seed["url"]).content.decode()
+    assert "Grant or revoke attempts" not in html
+    assert "/attempts/" not in html
+    assert "Attempt 2" in html
+
+
+def test_grant_with_a_reason_adds_a_ledger_row_and_flashes_the_new_allowance(console_as, operator_user, seed):
+    client = console_as(operator_user)
+    response = client.post(
+        seed["url"], {"action": "grant", "case_study": seed["fuel"].pk, "attempts": "2", "reason": "Dropped connection"},
+        follow=True,
+    )
+    assert response.redirect_chain == [(f"{seed['url']}#cs-{seed['fuel'].pk}", 302)]
+    html = response.content.decode()
+    assert "Granted 2 extra attempts on “Fuel Subsidy removal in Nigeria: Economic impact and social impact”. Allowed now: 4." in html
+    grant = AttemptGrant.objects.get()
+    assert (grant.delta, grant.reason, grant.actor, grant.student_id) == (2, "Dropped connection", operator_user, seed["student"].pk)
+    # The history lists it with who and why.
+    assert "Dropped connection" in html and "Obi Operator" in html and "+2" in html
+
+
+def test_revoke_takes_back_extra_attempts_and_flashes(console_as, operator_user, seed):
+    AttemptGrantFactory(student=seed["student"], case_study=seed["fuel"], delta=2)
+    response = console_as(operator_user).post(
+        seed["url"], {"action": "revoke", "case_study": seed["fuel"].pk, "attempts": "1", "reason": "Granted twice"},
+        follow=True,
+    )
+    assert "Revoked 1 extra attempt on" in response.content.decode()
+    assert "Allowed now: 3." in response.content.decode()
+    assert sorted(AttemptGrant.objects.values_list("delta", flat=True)) == [-1, 2]
+
+
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({"action": "grant", "attempts": "1", "reason": ""}, "reason", MSG_REASON_REQUIRED),
+        ({"action": "grant", "attempts": "1", "reason": "   "}, "reason", MSG_REASON_REQUIRED),
+        ({"action": "grant", "attempts": "0", "reason": "x"}, "attempts", "Choose between 1 and 10 attempts."),
+        ({"action": "grant", "attempts": "11", "reason": "x"}, "attempts", "Choose between 1 and 10 attempts."),
+        ({"action": "revoke", "attempts": "1", "reason": "Oops"}, "attempts",
+         "Cannot revoke 1 extra attempt(s): this student has 0 extra attempt(s) on this case study."),
+    ],
+)
+def test_bad_grant_or_revoke_shows_the_error_on_that_form_and_changes_nothing(console_as, operator_user, seed, data, field, message):
+    response = console_as(operator_user).post(seed["url"], {**data, "case_study": seed["fuel"].pk})
+    assert response.status_code == 400
+    panel = response.context["panels"][0]
+    form = panel[data["action"]]
+    assert form.errors[field] == [message]
+    html = response.content.decode()
+    assert MSG_FIX_ERRORS in html
+    # The error sits with its field, the field is marked invalid, and the form stays open.
+    cs = seed["fuel"].pk
+    assert f'id="{data["action"]}-{cs}-{field}-err"' in html
+    assert f'aria-describedby="{data["action"]}-{cs}-{field}-err"' in html
+    assert "<details class=\"adjust\" open>" in html
+    assert AttemptGrant.objects.count() == 0
+
+
+def test_grant_on_a_case_study_not_assigned_nor_attempted_is_refused(console_as, operator_user, seed):
+    elsewhere = CaseStudyFactory(programmes=[ProgrammeFactory()])
+    response = console_as(operator_user).post(
+        seed["url"], {"action": "grant", "case_study": elsewhere.pk, "attempts": "1", "reason": "x"}
+    )
+    assert response.status_code == 400
+    assert "This case study is not assigned" in response.content.decode()
+    assert AttemptGrant.objects.count() == 0
+
+
+def test_grant_and_revoke_are_refused_without_attempts_permission(console_as, viewer_user, seed):
+    response = console_as(viewer_user).post(
+        seed["url"], {"action": "grant", "case_study": seed["fuel"].pk, "attempts": "1", "reason": "x"}
+    )
+    assert response.status_code == 403
+    assert AttemptGrant.objects.count() == 0
+
+
+def test_a_case_study_with_grants_but_no_attempts_gets_a_card_so_it_can_be_revoked(console_as, operator_user, seed):
+    untouched = CaseStudyFactory(title="Market entry in Lagos", programmes=list(seed["student"].programmes.all()))
+    AttemptGrantFactory(student=seed["student"], case_study=untouched, delta=1, actor=operator_user)
+    response = console_as(operator_user).get(seed["url"])
+    cards = [p["card"] for p in response.context["panels"]]
+    assert [c.case_study.title for c in cards][-1] == "Market entry in Lagos"
+    assert (cards[-1].attempts_used, cards[-1].attempts_allowed) == (0, 3)
+
+
+def test_archived_student_cannot_be_granted_from_the_page(console_as, operator_user, seed):
+    student = seed["student"]
+    student.archived = True
+    student.save(update_fields=["archived"])
+    html = console_as(operator_user).get(seed["url"]).content.decode()
+    assert "Archived students cannot be granted attempts" in html
+    assert f'id="grant-{seed["fuel"].pk}-reason"' not in html
+    assert f'id="revoke-{seed["fuel"].pk}-reason"' in html
+
+
+def test_unknown_student_is_a_404_page(console_as, viewer_user):
+    response = console_as(viewer_user).get("/students/6650a1b2c3d4e5f6a7b8c9d0/")
+    assert response.status_code == 404
+    assert "No student with this id exists here." in response.content.decode()
+
+
+def test_grant_history_is_newest_first_with_actor_and_reason(console_as, operator_user, seed):
+    admin = StaffUserFactory(full_name="Ada Admin", roles=["admin"])
+    AttemptGrantFactory(student=seed["student"], case_study=seed["fuel"], delta=2, reason="First", actor=admin)
+    AttemptGrantFactory(student=seed["student"], case_study=seed["fuel"], delta=-1, reason="Second", actor=None,
+                        actor_email="gone@uni.example")
+    response = console_as(operator_user).get(seed["url"])
+    assert [g.reason for g in response.context["history"]] == ["Second", "First"]
+    html = response.content.decode()
+    assert "gone@uni.example" in html and "Ada Admin" in html and "\u22121" in html
+
+
+@pytest.mark.parametrize("sessions", [1, 8])
+def test_detail_query_count_does_not_grow_with_sessions_or_grants(console_as, operator_user, django_assert_num_queries, sessions):
+    mba = ProgrammeFactory()
+    student = StudentFactory(programmes=[mba])
+    for i in range(sessions):
+        case_study = CaseStudyFactory(programmes=[mba])
+        SessionFactory(student=student, case_study=case_study, started_at=T0 + dt.timedelta(hours=i))
+        AttemptGrantFactory(student=student, case_study=case_study, actor=operator_user)
+    client = console_as(operator_user)
+    client.get("/students/")
+    # SET search_path (public), domain, SET search_path (tenant), session, staff user, roles;
+    # student, its programmes, totals, sessions with case studies, case-study programmes,
+    # grant totals, grant history with actors and case studies.
+    with django_assert_num_queries(13):
+        response = client.get(f"/students/{student.pk}/")
+    assert len(response.context["panels"]) == sessions

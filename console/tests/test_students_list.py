@@ -1,0 +1,236 @@
+"""The students list page: the shared selector's filters and sort behind a filter bar, paging,
+export links, and the bulk "grant extra attempts" action."""
+import datetime as dt
+import re
+
+import pytest
+
+from attempts.models import AttemptGrant
+from console.forms import MSG_NO_STUDENTS, MSG_REASON_REQUIRED
+from console.views import MSG_FIX_ERRORS
+from students.filters import MSG_DATE_RANGE
+from testing.factories import CaseStudyFactory, ProgrammeFactory, SessionFactory, StaffUserFactory, StudentFactory
+
+NOW = dt.datetime(2026, 6, 4, 9, 0, tzinfo=dt.timezone.utc)
+
+
+def _seen(student, when):
+    SessionFactory(student=student, started_at=when, ended_at=None, status="in_progress", last_activity_at=when)
+
+
+def _names(response):
+    return [s.student_name for s in response.context["rows"]]
+
+
+@pytest.fixture
+def mba():
+    return ProgrammeFactory(code="MBA1234", name="Masters in Business Administration")
+
+
+def test_lists_students_with_programme_case_studies_status_and_last_seen(console_as, viewer_user, mba):
+    student = StudentFactory(first_name="Chidinma", last_name="Okafọr", programmes=[mba])
+    CaseStudyFactory(programmes=[mba])
+    _seen(student, NOW)
+    response = console_as(viewer_user).get("/students/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Chidinma Okafọr" in html
+    assert f'href="/students/{student.pk}/"' in html
+    assert "Masters in Business Administration" in html
+    assert 'datetime="2026-06-04T10:00:00+01:00"' in html  # shown in the tenant's time zone (Lagos)
+    assert response.context["rows"][0].overall_case_studies == 1
+    assert re.search(r"1–1\s*<span class=\"muted\">of</span>\s*1", html)
+
+
+def test_filters_by_search_programme_and_status_like_the_api(console_as, viewer_user, mba):
+    other = ProgrammeFactory(code="MSC2001", name="MSc Public Policy")
+    StudentFactory(first_name="Zoë", last_name="Brontë", programmes=[mba])
+    StudentFactory(first_name="Søren", last_name="Kierkegård", programmes=[other])
+    StudentFactory(first_name="Zola", last_name="Budd", programmes=[mba], status="inactive")
+    client = console_as(viewer_user)
+    assert sorted(_names(client.get("/students/?search=zo"))) == ["Zola Budd", "Zoë Brontë"]
+    assert _names(client.get("/students/?programme=MSC2001")) == ["Søren Kierkegård"]
+    assert _names(client.get("/students/?programme=MBA1234&status=inactive")) == ["Zola Budd"]
+    html = client.get("/students/?programme=MSC2001").content.decode()
+    assert '<option value="MSC2001" selected>MSc Public Policy (MSC2001)</option>' in html
+
+
+def test_date_filters_mean_whole_days_in_the_tenants_time_zone(console_as, viewer_user):
+    late = StudentFactory(first_name="Amara", last_name="Nwosu")
+    _seen(late, dt.datetime(2026, 6, 3, 23, 30, tzinfo=dt.timezone.utc))  # 00:30 on 4 June in Lagos
+    early = StudentFactory(first_name="Tunde", last_name="Bello")
+    _seen(early, dt.datetime(2026, 6, 3, 22, 30, tzinfo=dt.timezone.utc))  # 23:30 on 3 June in Lagos
+    StudentFactory(first_name="Never", last_name="Seen")
+    client = console_as(viewer_user)
+    assert _names(client.get("/students/?start_date=2026-06-04&end_date=2026-06-04")) == ["Amara Nwosu"]
+    assert _names(client.get("/students/?end_date=2026-06-03")) == ["Tunde Bello"]
+
+
+def test_bad_filters_are_shown_beside_their_fields_not_as_an_error_page(console_as, viewer_user):
+    StudentFactory()
+    response = console_as(viewer_user).get("/students/?start_date=2026-06-05&end_date=2026-06-01")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'<span class="field-error" id="f-start-err">{MSG_DATE_RANGE}</span>' in html
+    assert 'id="f-start" name="start_date" value="2026-06-05"' in html
+    assert response.context["rows"] == []
+    response = console_as(viewer_user).get("/students/?sort_by=shoe_size")
+    assert "Choose one of: name, last_seen, programme, status." in response.content.decode()
+
+
+def test_headers_sort_and_toggle_with_the_current_direction_marked(console_as, viewer_user):
+    for first in ("Łukasz", "Aïcha", "José"):
+        StudentFactory(first_name=first, last_name="Diallo")
+    client = console_as(viewer_user)
+    html = client.get("/students/?search=diallo").content.decode()
+    # Default: last seen, descending; clicking Name sorts ascending first.
+    assert re.search(r'aria-sort="descending"[^>]*><a href="\?[^"]*sort_by=last_seen&amp;sort_order=asc', html)
+    assert re.search(r'aria-sort="none"[^>]*><a href="\?search=diallo&amp;sort_by=name&amp;sort_order=asc"', html)
+    response = client.get("/students/?search=diallo&sort_by=name&sort_order=asc")
+    names = _names(response)
+    assert names == sorted(names, key=str.lower)
+    html = response.content.decode()
+    assert re.search(r'aria-sort="ascending"[^>]*><a href="\?search=diallo&amp;sort_by=name&amp;sort_order=desc"', html)
+    assert "▲" in html
+    assert _names(client.get("/students/?search=diallo&sort_by=name&sort_order=desc")) == list(reversed(names))
+
+
+def test_pages_show_the_range_and_total_and_keep_the_filters(console_as, viewer_user):
+    for i in range(27):
+        StudentFactory(first_name=f"Student{i:02d}", last_name="Umar")
+    client = console_as(viewer_user)
+    response = client.get("/students/?search=umar&sort_by=name&sort_order=asc&page_size=10&page=2")
+    html = response.content.decode()
+    assert _names(response)[0] == "Student10 Umar" and len(response.context["rows"]) == 10
+    assert re.search(r"11–20\s*<span class=\"muted\">of</span>\s*27", html)
+    assert 'href="?search=umar&amp;sort_by=name&amp;sort_order=asc&amp;page_size=10&amp;page=3" rel="next"' in html
+    assert 'aria-current="page">2<' in html
+    # A page past the end shows the last page.
+    response = client.get("/students/?search=umar&page_size=10&page=99")
+    assert response.context["listing"].page == 3 and len(response.context["rows"]) == 7
+    # An unknown page size falls back to 25.
+    assert len(client.get("/students/?search=umar&page_size=7").context["rows"]) == 25
+
+
+def test_empty_state_when_nothing_matches(console_as, viewer_user):
+    StudentFactory(first_name="Ngozi", last_name="Adébáyọ̀")
+    html = console_as(viewer_user).get("/students/?search=nobody").content.decode()
+    assert "No students match these filters" in html
+    assert "students-table" not in html
+
+
+def test_export_links_carry_the_filters_and_sort_only_for_staff_who_may_export(console_as, operator_user, viewer_user):
+    StudentFactory()
+    html = console_as(operator_user).get(
+        "/students/?search=zo%C3%AB&programme=MBA1234&start_date=2026-06-01&sort_by=name&sort_order=asc&page=2"
+    ).content.decode()
+    csv = re.search(r'href="(/v1/console/students/export\?format=csv[^"]*)"', html).group(1)
+    assert "search=zo%C3%AB" in csv and "programme=MBA1234" in csv and "sort_by=name" in csv
+    assert "start_date=2026-06-01T00%3A00%3A00%2B01%3A00" in csv  # the same local day as on screen
+    assert "page=" not in csv
+    assert re.search(r'href="/v1/console/students/export\?format=xlsx&amp;search=zo%C3%AB', html)
+    assert "/v1/console/students/export" not in console_as(viewer_user).get("/students/").content.decode()
+
+
+def test_row_checkboxes_and_the_bulk_form_only_for_staff_who_manage_attempts(console_as, operator_user, viewer_user):
+    student = StudentFactory()
+    html = console_as(operator_user).get("/students/").content.decode()
+    assert f'name="user_ids" value="{student.pk}"' in html
+    assert '<label for="bulk-reason">Reason</label>' in html
+    html = console_as(viewer_user).get("/students/").content.decode()
+    assert 'name="user_ids"' not in html and "Grant to selected" not in html
+
+
+@pytest.mark.parametrize("rows", [2, 12])
+def test_list_query_count_does_not_grow_with_rows(console_as, operator_user, django_assert_num_queries, mba, rows):
+    CaseStudyFactory(programmes=[mba])
+    for _ in range(rows):
+        _seen(StudentFactory(programmes=[mba]), NOW)
+    client = console_as(operator_user)
+    client.get("/students/")  # warm the session
+    # SET search_path (public), domain lookup, SET search_path (tenant), session, staff user,
+    # roles; count, page rows, programmes of the page, programme options, case-study options.
+    with django_assert_num_queries(11):
+        response = client.get("/students/")
+    assert len(response.context["rows"]) == rows
+
+
+# Bulk grant ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cohort(mba):
+    case_study = CaseStudyFactory(title="Fuel Subsidy removal in Nigeria", programmes=[mba])
+    students = [StudentFactory(first_name=n, last_name="Okafọr", programmes=[mba]) for n in ("Ada", "Bisi", "Chi")]
+    return case_study, students
+
+
+def test_bulk_grant_to_three_students_writes_three_ledger_rows_and_flashes(console_as, operator_user, cohort):
+    case_study, students = cohort
+    client = console_as(operator_user)
+    response = client.post(
+        "/students/?search=okaf",
+        {"user_ids": [s.pk for s in students], "case_study": case_study.pk, "attempts": "2", "reason": "Outage on 3 June"},
+        follow=True,
+    )
+    assert response.redirect_chain == [("/students/?search=okaf", 302)]
+    assert "Granted 2 extra attempts on “Fuel Subsidy removal in Nigeria” to 3 students." in response.content.decode()
+    grants = AttemptGrant.objects.filter(case_study=case_study)
+    assert sorted(g.student_id for g in grants) == sorted(s.pk for s in students)
+    assert {(g.delta, g.reason, g.actor_id) for g in grants} == {(2, "Outage on 3 June", operator_user.pk)}
+
+
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        ({"user_ids": []}, "user_ids", MSG_NO_STUDENTS),
+        ({"reason": "   "}, "reason", MSG_REASON_REQUIRED),
+        ({"attempts": "11"}, "attempts", "Choose between 1 and 10 attempts."),
+        ({"attempts": "two"}, "attempts", "Choose between 1 and 10 attempts."),
+        ({"case_study": "nope"}, "case_study", "That case study no longer exists."),
+    ],
+)
+def test_bulk_grant_with_bad_input_shows_the_error_and_changes_nothing(console_as, operator_user, cohort, change, field, message):
+    case_study, students = cohort
+    data = {"user_ids": [s.pk for s in students], "case_study": case_study.pk, "attempts": "1", "reason": "Outage"}
+    data.update(change)
+    response = console_as(operator_user).post("/students/", data)
+    assert response.status_code == 400
+    assert response.context["bulk_form"].errors[field] == [message]
+    html = response.content.decode()
+    assert message.replace("’", "&#x27;") in html or message in html
+    assert MSG_FIX_ERRORS in html
+    assert AttemptGrant.objects.count() == 0
+    # The ticks and typed values survive, so nothing has to be re-entered.
+    if field != "user_ids":
+        assert f'value="{students[0].pk}" id="sel-{students[0].pk}" checked' in html
+
+
+def test_bulk_grant_refused_for_one_student_names_them_and_grants_nobody(console_as, operator_user, cohort):
+    case_study, students = cohort
+    outsider = StudentFactory(first_name="Zoë", last_name="Brontë")  # not in the case study's programme
+    response = console_as(operator_user).post(
+        "/students/",
+        {"user_ids": [students[0].pk, outsider.pk], "case_study": case_study.pk, "attempts": "1", "reason": "Outage"},
+    )
+    assert response.status_code == 400
+    errors = response.context["bulk_form"].errors["user_ids"]
+    assert errors == ["Zoë Brontë: this case study is not assigned to the student and they have not attempted it."]
+    assert AttemptGrant.objects.count() == 0
+
+
+def test_bulk_grant_is_refused_without_attempts_permission(console_as, viewer_user, cohort):
+    case_study, students = cohort
+    response = console_as(viewer_user).post(
+        "/students/", {"user_ids": [students[0].pk], "case_study": case_study.pk, "attempts": "1", "reason": "x"}
+    )
+    assert response.status_code == 403
+    assert AttemptGrant.objects.count() == 0
+
+
+def test_bulk_grant_case_study_choices_are_the_active_case_studies(console_as, mba):
+    CaseStudyFactory(title="Retired case", programmes=[mba], is_active=False)
+    active = CaseStudyFactory(title="Live case", programmes=[mba])
+    html = console_as(StaffUserFactory(roles=["admin"])).get("/students/").content.decode()
+    assert f'<option value="{active.pk}">Live case</option>' in html
+    assert "Retired case" not in html
