@@ -6,6 +6,7 @@ The DRF exception handler below wraps DRF's own (so its rollback of the atomic r
 still happens) and maps Django's ValidationError, Http404 and PermissionDenied too.
 """
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
@@ -25,6 +26,7 @@ MSG_NOT_ACCEPTABLE = "The requested response format is not available."
 MSG_PARSE_ERROR = "The request body could not be parsed."
 MSG_SERVER_ERROR = "Something went wrong on our side; the error has been logged."
 MSG_NO_TENANT = "No tenant is served at this host name."
+MSG_BODY_TOO_BIG = "The request body is too large."
 
 VALIDATION_ERROR = "VALIDATION_ERROR"
 UNAUTHENTICATED = "UNAUTHENTICATED"
@@ -118,6 +120,8 @@ def api_exception_handler(exc, context):
         # Let DRF's handler run for its side effect (rolling back ATOMIC_REQUESTS).
         drf_exception_handler(drf_exceptions.APIException(), context)
         return Response(envelope(exc.message, exc.code, exc.errors), status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):  # over DATA_UPLOAD_MAX_MEMORY_SIZE: bad input, not a 500
+        exc = drf_exceptions.ValidationError({"body": [MSG_BODY_TOO_BIG]})
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = drf_exceptions.ValidationError(errors)
