@@ -595,3 +595,11 @@ def test_schema_documents_the_attempts_and_performance_endpoints(operator_client
     for suffix in ["", "transcript/", "grade/"]:
         assert "404" in paths[f"/v1/console/student-performance/attempts/{{session_id}}/{suffix}"]["get"]["responses"]
     assert schema["components"]["schemas"]["SessionStatusEnum"]["enum"] == ["in_progress", "ended", "abandoned"]
+
+
+def test_an_oversized_body_is_a_400_naming_the_body(operator_client, student, case_study, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = operator_client.post(GRANT, _body(student, case_study, reason="x" * 20_000), format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"body": ["The request body is too large."]}
+    assert not AttemptGrant.objects.exists()
