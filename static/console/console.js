@@ -33,15 +33,7 @@
     refresh();
   }
 
-  // Filters that apply on change (the Apply button still works, and is the only way without JS).
-  function setUpAutoSubmit(form) {
-    form.querySelectorAll("[data-autosubmit]").forEach(function (el) {
-      el.addEventListener("change", function () { form.requestSubmit ? form.requestSubmit() : form.submit(); });
-    });
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-bulk]").forEach(setUpSelection);
-    document.querySelectorAll("form[data-filters]").forEach(setUpAutoSubmit);
   });
 })();
