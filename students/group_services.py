@@ -72,6 +72,13 @@ def student_group_delete(*, group):
     group.delete()
 
 
+def _lock_group(group):
+    """Serialise member changes on one group. NO KEY UPDATE, so the foreign-key checks of
+    concurrent membership inserts elsewhere (archiving, which locks the student first) do not
+    wait on it and no lock cycle can form."""
+    return StudentGroup.objects.select_for_update(no_key=True).get(pk=group.pk)
+
+
 def _lock_students(user_ids):
     """The named students, row-locked in id order so a concurrent archive cannot slip in
     between the check and the write. Raises a 400 naming unknown or deleted ids."""
@@ -91,7 +98,7 @@ def _lock_students(user_ids):
 @transaction.atomic
 def student_group_members_add(*, group, user_ids):
     """Add students to the group. Returns {"added": n, "already_members": n}."""
-    group = StudentGroup.objects.select_for_update().get(pk=group.pk)
+    group = _lock_group(group)
     students = _lock_students(user_ids)
     archived = [s.user_id for s in students if s.archived]
     if archived:
@@ -108,7 +115,7 @@ def student_group_members_add(*, group, user_ids):
 def student_group_members_remove(*, group, user_ids):
     """Remove students from the group, including memberships remembered for archived
     students (so unarchiving does not bring them back). Returns {"removed": n, "not_members": n}."""
-    group = StudentGroup.objects.select_for_update().get(pk=group.pk)
+    group = _lock_group(group)
     _lock_students(user_ids)
     removed, _ = GroupMembership.objects.filter(group=group, student_id__in=user_ids).delete()
     remembered, _ = ArchivedMembership.objects.filter(group=group, student_id__in=user_ids).delete()

@@ -518,3 +518,77 @@ def test_member_list_query_count_does_not_grow_with_rows(viewer_client, group, d
         body = viewer_client.get(f"/v1/student-groups/{group.pk}/members").json()
     assert body["total"] == n_members
 
+
+
+def test_member_of_several_groups_is_listed_once_per_group(viewer_client, group, cluster):
+    student = StudentFactory()
+    other = StudentGroupFactory(cluster=cluster)
+    _members(other, student)
+    _members(group, student)
+    body = viewer_client.get(f"/v1/student-groups/{group.pk}/members").json()
+    assert body["total"] == 1 and [m["user_id"] for m in body["data"]] == [student.pk]
+    added = GroupMembership.objects.get(group=group, student=student).added_at
+    assert body["data"][0]["added_at"] == added.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_archiving_takes_a_member_out_and_unarchiving_brings_them_back(viewer_client, group):
+    import datetime as dt
+
+    from students.services import student_archive, student_unarchive
+
+    student = StudentFactory()
+    _members(group, student)
+    student_archive(student=student, withdrawn_on=dt.date(2026, 1, 31))
+    assert viewer_client.get(f"/v1/student-groups/{group.pk}").json()["data"]["member_count"] == 0
+    assert viewer_client.get(f"/v1/student-groups/{group.pk}/members").json()["total"] == 0
+    student_unarchive(student=student)
+    assert viewer_client.get(f"/v1/student-groups/{group.pk}").json()["data"]["member_count"] == 1
+
+
+def test_adding_members_while_they_are_archived_never_deadlocks_or_leaves_archived_members(committed_tenant):
+    """Each student is a member already; one thread re-adds them while another archives them.
+    Archiving locks the student and then writes a remembered membership pointing at the group;
+    adding locks the group and then the students. Every pair must finish (no lock cycle) and
+    no archived student may stay a member."""
+    import datetime as dt
+    import threading
+
+    from django.db import connection
+
+    from config.errors import AppError
+    from students.group_services import student_group_members_add
+    from students.services import student_archive
+
+    group = StudentGroupFactory(cluster=StudentClusterFactory())
+    students = StudentFactory.create_batch(8)
+    _members(group, *students)
+    barrier = threading.Barrier(2 * len(students))
+    outcomes = []
+
+    def run(work):
+        try:
+            connection.set_tenant(committed_tenant)
+            connection.ensure_connection()
+            barrier.wait(timeout=30)
+            work()
+            outcomes.append("ok")
+        except AppError as exc:
+            outcomes.append(exc.code)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = []
+    for student in students:
+        threads.append(threading.Thread(target=run, args=(lambda s=student: student_group_members_add(group=group, user_ids=[s.pk]),)))
+        threads.append(threading.Thread(target=run, args=(lambda s=student: student_archive(student=s, withdrawn_on=dt.date(2026, 1, 31)),)))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
+    assert set(outcomes) <= {"ok", "VALIDATION_ERROR"}, outcomes
+    assert Student.objects.filter(pk__in=[s.pk for s in students], archived=True).count() == len(students)
+    assert not GroupMembership.objects.filter(group=group).exists()
+    assert ArchivedMembership.objects.filter(group=group).count() == len(students)
