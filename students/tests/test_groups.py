@@ -373,6 +373,8 @@ def test_groups_of_another_tenant_are_invisible(other_tenant_client, group):
         other_tenant_client.patch(f"/v1/student-groups/{group.pk}", {"name": "x"}, format="json"),
         other_tenant_client.delete(f"/v1/student-groups/{group.pk}"),
         other_tenant_client.get(f"/v1/student-groups/{group.pk}/members"),
+        other_tenant_client.post(f"/v1/student-groups/{group.pk}/members", {"user_ids": [student.pk]}, format="json"),
+        other_tenant_client.put(f"/v1/student-groups/{group.pk}", {"name": "x"}, format="json"),
         other_tenant_client.delete(f"/v1/student-groups/{group.pk}/members", {"user_ids": [student.pk]}, format="json"),
     ):
         assert response.status_code == 404
