@@ -3,7 +3,8 @@
 Reads need USER_MANAGEMENT.can_view; writes need CATALOG.can_edit (SPEC §5). PUT and
 PATCH both update only the fields sent, as the seed's PUT example sends just a name.
 """
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.views import APIView
 
@@ -233,7 +234,23 @@ class GroupDetailApi(_Base):
         return ok(None, message=MSG_DELETED)
 
 
+class _DeleteWithBodySchema(AutoSchema):
+    """DELETE …/members carries {"user_ids": [...]} (SPEC §7.6); drf-spectacular documents
+    request bodies only for POST, PUT and PATCH unless told otherwise."""
+
+    def _get_request_body(self, direction="request"):
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
+
 class GroupMembersApi(_Base):
+    schema = _DeleteWithBodySchema()
+
     @extend_schema(
         tags=[TAG_GROUPS],
         summary="List a group's members",

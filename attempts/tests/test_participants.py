@@ -428,3 +428,15 @@ def test_query_count_does_not_grow_with_participants(
     with django_assert_num_queries(7):
         data = _get(operator_client, case, {"statuses": statuses, "limit": 100})
     assert len(data["results"]) == data["count"] > 0
+
+
+def test_openapi_schema_documents_the_participants_endpoint():
+    from drf_spectacular.generators import SchemaGenerator
+
+    operation = SchemaGenerator().get_schema(request=None, public=True)["paths"][
+        "/v1/case-studies/{case_study_id}/users/"
+    ]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert {"limit", "offset", "search", "statuses", "ordering"} <= set(params)
+    assert params["statuses"]["schema"]["items"]["enum"] == ["invited", "joined", "completed"]
+    assert set(operation["responses"]) >= {"200", "400", "401", "403", "404"}
