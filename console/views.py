@@ -33,7 +33,7 @@ from attempts.selectors import student_attempt_totals, student_case_study_card, 
 from attempts.services import attempts_grant, attempts_grant_bulk, attempts_revoke
 from config.errors import AppError
 from console import dashboard as dashboard_data
-from console.forms import AttemptChangeForm, BulkGrantForm, LoginForm
+from console.forms import MAX_REASON_LENGTH, AttemptChangeForm, BulkGrantForm, LoginForm
 from console.listing import PAGE_SIZES, ListRequest
 from students.models import Programme, Student
 from students.selectors import student_get, student_list
@@ -226,6 +226,7 @@ def _render_students_list(request, *, bulk_form=None, status=200):
         "can_manage": can_manage,
         "bulk_form": bulk_form,
         "case_study_options": case_study_options,
+        "reason_max_length": MAX_REASON_LENGTH,
         "selected": selected,
     }
     return render(request, "console/students/list.html", context, status=status)
@@ -317,6 +318,7 @@ def _render_student_detail(request, student, *, change_form=None, status=200):
         "history": history,
         "history_limited": len(history) == GRANT_HISTORY_LIMIT,
         "orphan_form": orphan_form,
+        "reason_max_length": MAX_REASON_LENGTH,
         "can_manage": has_permission(request.user, ATTEMPTS_MANAGE),
         "can_view_performance": has_permission(request.user, STUDENT_PERFORMANCE_VIEW),
     }
