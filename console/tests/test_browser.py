@@ -8,6 +8,8 @@ module. Screenshots of each page go to screenshots/ (git-ignored).
 import datetime as dt
 import os
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -56,25 +58,47 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class _ConnectionClosingHandler(WSGIHandler):
-    """Each request thread closes its own database connection when done."""
+    """Each request thread closes its own database connection when done. Requests in flight
+    are counted, so a test can wait for them before its data is truncated."""
+
+    def __init__(self):
+        super().__init__()
+        self.in_flight = 0
+        self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
+        with self.lock:
+            self.in_flight += 1
         try:
             return super().__call__(environ, start_response)
         finally:
             connections.close_all()
+            with self.lock:
+                self.in_flight -= 1
+
+    def wait_idle(self, timeout=5):
+        deadline = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+@dataclass
+class Server:
+    url: str
+    app: _ConnectionClosingHandler
 
 
 @pytest.fixture(scope="module")
 def server():
     httpd = ThreadedWSGIServer(("127.0.0.1", 0), _QuietHandler, allow_reuse_address=False)
     httpd.daemon_threads = True
+    app = _ConnectionClosingHandler()
     # Static files straight from the finders (static/console/…), as runserver does; whitenoise
     # only serves collected files when DEBUG is off.
-    httpd.set_app(StaticFilesHandler(_ConnectionClosingHandler()))
+    httpd.set_app(StaticFilesHandler(app))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://test.localhost:{httpd.server_address[1]}"
+    yield Server(url=f"http://test.localhost:{httpd.server_address[1]}", app=app)
     httpd.shutdown()
     httpd.server_close()
 
@@ -105,7 +129,7 @@ def browser():
 def page(browser, server, committed_tenant):
     assert connections["default"].settings_dict["NAME"].startswith("test_"), "refusing to commit to a non-test database"
     context = browser.new_context(
-        base_url=server, viewport={"width": 1366, "height": 860}, accept_downloads=True, locale="en-GB"
+        base_url=server.url, viewport={"width": 1366, "height": 860}, accept_downloads=True, locale="en-GB"
     )
     context.set_default_timeout(8000)
     page = context.new_page()
@@ -114,7 +138,8 @@ def page(browser, server, committed_tenant):
     page.on("request", lambda request: requests.append(request.url))
     yield page
     context.close()
-    assert all(url.startswith(server) or url.startswith(("data:", "blob:")) for url in requests), requests
+    server.app.wait_idle()  # before committed_tenant truncates the tables
+    assert all(url.startswith(server.url) or url.startswith(("data:", "blob:")) for url in requests), requests
 
 
 def shot(page, name):
@@ -193,7 +218,7 @@ def _world():
     return {"students": students, "star": star, "fuel": fuel, "market": market, "attempt": second, "missed": first}
 
 
-def test_operator_signs_in_filters_exports_grants_and_reads_a_transcript(page, server, tmp_path):
+def test_operator_signs_in_filters_exports_grants_and_reads_a_transcript(page, tmp_path):
     world = _world()
     operator = StaffUserFactory(email="obi@uni.example", full_name="Obi Operator", roles=["operator"])
 
@@ -353,7 +378,9 @@ def test_listing_granting_and_revoking_work_with_javascript_off(browser, server,
     assert connections["default"].settings_dict["NAME"].startswith("test_")
     world = _world()
     StaffUserFactory(email="nojs@uni.example", full_name="No Script", roles=["operator"])
-    context = browser.new_context(base_url=server, viewport={"width": 1366, "height": 860}, java_script_enabled=False)
+    context = browser.new_context(
+        base_url=server.url, viewport={"width": 1366, "height": 860}, java_script_enabled=False
+    )
     context.set_default_timeout(8000)
     page = context.new_page()
     try:
@@ -376,4 +403,5 @@ def test_listing_granting_and_revoking_work_with_javascript_off(browser, server,
         assert page.get_by_text("Granted 1 extra attempt on").is_visible()
     finally:
         context.close()
+        server.app.wait_idle()
     assert AttemptGrant.objects.filter(reason__startswith="No-JS").count() == 2
