@@ -40,7 +40,6 @@ MEDIA_TYPES = {
 CHUNK_SIZE = 2000  # rows per fetch from the server-side cursor
 CSV_FLUSH_BYTES = 64 * 1024
 XLSX_BLOCK_BYTES = 256 * 1024
-XLSX_DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 XLSX_LAST_SEEN_NOTE = "Date and time in UTC."
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # Spreadsheet apps run cells starting with these as formulas (CSV/formula injection).
@@ -110,15 +109,15 @@ def csv_chunks(rows):
     yield "".join(buffer).encode("utf-8")
 
 
-def _xlsx_text(sheet, value):
-    cell = WriteOnlyCell(sheet, value=neutralise(ILLEGAL_CHARACTERS_RE.sub("", value or "")))
-    cell.data_type = "s"  # never a formula, whatever the text
-    return cell
+def _xlsx_text(value):
+    # Neutralised text never starts with "=", so openpyxl stores it as a string, not a formula.
+    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value)) if value else value
 
 
 def write_xlsx(rows, target):
     """Write the workbook to the binary file `target`. Last Seen is a real date-time cell
-    (Excel has no time zones: a naive UTC value, noted on the header cell)."""
+    (Excel has no time zones: a naive UTC value, as the header cell's note says). Data cells
+    are plain values, which openpyxl writes several times faster than styled cells."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Students")
     for letter, width in zip("ABCDEF", (30, 36, 40, 10, 22, 22)):
@@ -134,18 +133,8 @@ def write_xlsx(rows, target):
         header.append(cell)
     sheet.append(header)
     for name, email, programme, status, overall, last_seen in rows:
-        seen = WriteOnlyCell(sheet, value=last_seen.astimezone(dt.timezone.utc).replace(tzinfo=None) if last_seen else None)
-        seen.number_format = XLSX_DATETIME_FORMAT
-        sheet.append(
-            [
-                _xlsx_text(sheet, name),
-                _xlsx_text(sheet, email),
-                _xlsx_text(sheet, programme),
-                _xlsx_text(sheet, status),
-                overall,
-                seen,
-            ]
-        )
+        seen = last_seen.astimezone(dt.timezone.utc).replace(tzinfo=None) if last_seen else None
+        sheet.append([_xlsx_text(name), _xlsx_text(email), _xlsx_text(programme), _xlsx_text(status), overall, seen])
     workbook.save(target)
 
 
