@@ -1,5 +1,6 @@
 """PUT /v1/sessions/{session_id}: the case-study runtime reports a session (SPEC §7.4)."""
 from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
@@ -37,6 +38,7 @@ EXAMPLE = {
 
 class SessionIngestApi(APIView):
     permission_classes = [IsAuthenticated, HasPermission.of(SESSIONS_INGEST)]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         operation_id="sessions_upsert",

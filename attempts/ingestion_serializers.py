@@ -1,6 +1,10 @@
 """The session body the case-study runtime sends (SPEC §7.4), one per PUT /v1/sessions/{id}
-or per line of `manage.py import_sessions`. Validation rules live here and in
-attempts.ingestion, which both paths go through."""
+or per line of `manage.py import_sessions`, described for the OpenAPI schema.
+
+The body is validated by attempts.ingestion.session_input (plain Python, fast enough for a
+100,000-line import), which uses the limits and messages defined here;
+attempts/tests/test_ingestion.py checks that these serializers and that validator accept
+the same fields and choices."""
 from rest_framework import serializers
 
 from attempts.models import Session, TranscriptMessage
@@ -23,14 +27,9 @@ class TranscriptMessageInSerializer(StrictSerializer):
 
 class GradeCriterionInSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
-    score = FiniteFloatField(min_value=0, allow_null=True)
+    score = FiniteFloatField(min_value=0, allow_null=True, help_text="At most max_score.")
     max_score = FiniteFloatField(min_value=0)
     feedback = serializers.CharField(allow_blank=True, max_length=MAX_FEEDBACK_CHARS, trim_whitespace=False, default="")
-
-    def validate(self, attrs):
-        if attrs["score"] is not None and attrs["score"] > attrs["max_score"]:
-            raise serializers.ValidationError({"score": MSG_CRITERION_ABOVE_MAX})
-        return attrs
 
 
 class GradeInSerializer(StrictSerializer):
@@ -48,8 +47,11 @@ class SessionIngestSerializer(StrictSerializer):
     case_study_id = OpaqueIdField()
     status = serializers.ChoiceField(choices=Session.Status.choices)
     started_at = serializers.DateTimeField()
-    ended_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
-    last_activity_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
+    ended_at = serializers.DateTimeField(allow_null=True, required=False, default=None, help_text="Not before started_at.")
+    last_activity_at = serializers.DateTimeField(
+        allow_null=True, required=False, default=None,
+        help_text="Stored as the latest of started_at, ended_at and this.",
+    )
     score = FiniteFloatField(min_value=0, max_value=100, allow_null=True, required=False, default=None)
     transcript_status = serializers.ChoiceField(choices=Session.TranscriptStatus.choices)
     grading_status = serializers.ChoiceField(choices=Session.GradingStatus.choices)
@@ -65,11 +67,6 @@ class SessionIngestSerializer(StrictSerializer):
         allow_null=True, required=False, default=None,
         help_text="When given, replaces the stored grade report; when absent or null, keeps it.",
     )
-
-    def validate(self, attrs):
-        if attrs["ended_at"] is not None and attrs["ended_at"] < attrs["started_at"]:
-            raise serializers.ValidationError({"ended_at": MSG_ENDED_BEFORE_STARTED})
-        return attrs
 
 
 class SessionIngestResultSerializer(serializers.Serializer):

@@ -423,3 +423,28 @@ def test_concurrent_puts_of_one_new_session_never_fail(committed_tenant, host):
     assert Session.objects.filter(pk="sess-race").count() == 1
     assert TranscriptMessage.objects.filter(session_id="sess-race").count() == 20
     assert Student.objects.get(pk=student.pk).last_seen == at(9, 30)
+
+
+def test_openapi_serializers_describe_exactly_what_the_validator_accepts():
+    from attempts.ingestion_serializers import (
+        GradeCriterionInSerializer,
+        GradeInSerializer,
+        SessionIngestSerializer,
+        TranscriptMessageInSerializer,
+    )
+
+    session_fields = SessionIngestSerializer().fields
+    assert set(session_fields) == ingestion.SESSION_KEYS
+    assert set(TranscriptMessageInSerializer().fields) == ingestion.MESSAGE_KEYS
+    assert set(GradeInSerializer().fields) == ingestion.GRADE_KEYS
+    assert set(GradeCriterionInSerializer().fields) == ingestion.CRITERION_KEYS
+    for name in ("status", "transcript_status", "grading_status"):
+        assert set(session_fields[name].choices) == ingestion.CHOICES[name]
+    assert set(TranscriptMessageInSerializer().fields["role"].choices) == ingestion.CHOICES["role"]
+    required = {name for name, f in session_fields.items() if f.required}
+    assert required == {"user_id", "case_study_id", "status", "started_at", "transcript_status", "grading_status"}
+
+
+def test_form_encoded_body_is_refused(ingest_client, body):
+    response = ingest_client.put(URL, "user_id=x", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415 and not Session.objects.exists()
