@@ -227,3 +227,21 @@ def test_another_tenant_cannot_see_or_change_our_case_studies(other_tenant_clien
 
 def test_another_tenants_list_does_not_include_our_case_studies(other_tenant_client, case_study):
     assert other_tenant_client.get("/v1/case-studies").json()["total"] == 0
+
+
+def test_openapi_schema_describes_catalogue_records_and_ingestion():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operations = {op["operationId"] for path in schema["paths"].values() for op in path.values() if "operationId" in op}
+    expected = {
+        "programmes_list", "programmes_create", "programmes_retrieve", "programmes_update", "programmes_partial_update",
+        "programmes_deactivate", "case_studies_list", "case_studies_create", "case_studies_retrieve",
+        "case_studies_update", "case_studies_partial_update", "case_studies_deactivate", "sessions_upsert",
+        "students_list", "students_create", "students_retrieve", "students_partial_update", "students_destroy",
+        "students_archive", "students_unarchive", "students_avatar_update", "students_avatar_destroy",
+    }
+    assert expected <= operations
+    ingest = schema["paths"]["/v1/sessions/{session_id}/"]["put"]
+    assert set(ingest["responses"]) >= {"200", "201"}
+    assert "multipart/form-data" in schema["paths"]["/v1/students/{user_id}/avatar/"]["put"]["requestBody"]["content"]
