@@ -15,13 +15,39 @@ from testing.factories import StaffUserFactory
 from testing.tenancy import OTHER_TENANT, TEST_TENANT, ensure_test_tenants, truncate_tenant_data
 
 
+def pytest_collection_modifyitems(items):
+    # Tests reach the database through `_tenant_schema` (getfixturevalue("db")), which pytest-django
+    # cannot see when it decides which test databases to create: without this mark no test
+    # database is set up and the run silently uses (and truncates schemas of) the dev database.
+    for item in items:
+        if "committed_tenant" not in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.django_db)
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's own setup, except that the test database is always created: it only
+    counts tests marked django_db, so a run of committed_tenant tests alone would otherwise
+    run against the development database."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    keepdb = django_db_keepdb and not django_db_createdb
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(
+            verbosity=request.config.option.verbose, interactive=False, aliases={"default"}, keepdb=keepdb
+        )
+        assert connection.settings_dict["NAME"].startswith("test_"), "refusing to run on a non-test database"
         tenant, other = ensure_test_tenants()
         truncate_tenant_data(tenant.schema_name)
         truncate_tenant_data(other.schema_name)
         connection.set_schema_to_public()
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(scope="session")
