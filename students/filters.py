@@ -15,6 +15,10 @@ SORT_FIELDS = ("name", "last_seen", "programme", "status")
 SORT_ORDERS = ("asc", "desc")
 MAX_SEARCH_LENGTH = 200
 DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The extended ISO 8601 forms only: basic (20260604) and week (2026-W23) dates are refused
+# rather than read with surprising bounds.
+UNENCODED_PLUS_RE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$")
 
 MSG_BAD_DATETIME = "Enter an ISO 8601 date or date-time, e.g. 2026-06-04 or 2026-06-04T09:00:00Z."
 MSG_DATE_RANGE = "start_date must not be after end_date."
@@ -45,15 +49,20 @@ class IsoDateTimeBoundField(forms.Field):
                 raise forms.ValidationError(MSG_BAD_DATETIME, code="invalid")
             bound = dt.time.max if self.end_of_day else dt.time.min
             return dt.datetime.combine(day, bound, tzinfo=dt.timezone.utc)
+        # An offset's "+" sent unencoded in a query string arrives as a space.
+        text = UNENCODED_PLUS_RE.sub(r"\1+\2", text)
+        if not DATETIME_RE.match(text):
+            raise forms.ValidationError(MSG_BAD_DATETIME, code="invalid")
         try:
             parsed = parse_datetime(text)
-        except ValueError:
+            if parsed is not None and parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=dt.timezone.utc)
+            parsed = parsed.astimezone(dt.timezone.utc) if parsed is not None else None
+        except (ValueError, OverflowError):  # e.g. 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
             parsed = None
         if parsed is None:
             raise forms.ValidationError(MSG_BAD_DATETIME, code="invalid")
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        return parsed.astimezone(dt.timezone.utc)
+        return parsed
 
 
 class IsoDateTimeBoundFilter(django_filters.Filter):
