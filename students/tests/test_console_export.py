@@ -165,6 +165,15 @@ def test_xlsx_drops_control_characters_that_the_format_cannot_hold(operator_clie
     assert sheet["A2"].value == "Amara Nwosu"
 
 
+@pytest.mark.parametrize("accept", [CSV_TYPE, XLSX_TYPE, "application/octet-stream"])
+def test_an_accept_header_naming_a_file_type_is_fine_and_errors_stay_json(operator_client, people, accept):
+    response = operator_client.get(URL, HTTP_ACCEPT=accept)
+    assert response.status_code == 200 and response["Content-Type"].startswith(CSV_TYPE)
+    error = operator_client.get(URL, {"format": "pdf"}, HTTP_ACCEPT=accept)
+    assert error.status_code == 400 and error.json()["errors"] == {"format": ["Choose csv or xlsx."]}
+    assert operator_client.get(URL, {"format": "xlsx"}, HTTP_ACCEPT=accept)["Content-Type"] == XLSX_TYPE
+
+
 @pytest.mark.parametrize("value", ["XLSX", " xlsx "])
 def test_format_is_read_case_insensitively(operator_client, value):
     assert operator_client.get(URL, {"format": value})["Content-Type"] == XLSX_TYPE
