@@ -15,6 +15,7 @@ from config.errors import AppError
 from students.maintained import student_refresh_programme_labels
 from students.models import ArchivedMembership, Cohort, Enrolment, GroupMembership, Student
 from students.record_selectors import programmes_for_codes
+from students.serializers import MSG_ARCHIVE_EXACTLY_ONE
 
 MSG_EMAIL_TAKEN = "Another student already uses this email address."
 MSG_STUDENT_NUMBER_TAKEN = "Another student already has this student number."
@@ -209,7 +210,7 @@ def student_archive(*, student, withdrawn_on=None, graduated_on=None):
     """Archive as withdrawn or graduated (exactly one date). The student's group
     memberships move to ArchivedMembership so unarchive can put them back."""
     if (withdrawn_on is None) == (graduated_on is None):
-        raise AppError.validation({"withdrawn_on": "Give exactly one date.", "graduated_on": "Give exactly one date."})
+        raise AppError.validation({"withdrawn_on": MSG_ARCHIVE_EXACTLY_ONE, "graduated_on": MSG_ARCHIVE_EXACTLY_ONE})
     student = _locked(student)
     memberships = GroupMembership.objects.filter(student=student)
     group_ids = list(memberships.values_list("group_id", flat=True))
