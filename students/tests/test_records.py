@@ -581,3 +581,15 @@ def test_another_tenants_list_does_not_include_our_students(other_tenant_client)
 def test_our_token_is_rejected_on_another_tenants_host(admin_client, other_host):
     admin_client.defaults["HTTP_HOST"] = other_host
     assert admin_client.get("/v1/students").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "2025-01-01T00:00:00 05:00", "2025-01-01T00:00:00+25:00"],
+)
+def test_extreme_or_odd_since_values_never_500(viewer_client, value):
+    StudentFactory()
+    response = viewer_client.get("/v1/students", {"modified_since": value})
+    assert response.status_code in (200, 400)
+    response = viewer_client.get("/v1/students", {"deleted_since": value})
+    assert response.status_code in (200, 400)
