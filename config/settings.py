@@ -173,10 +173,6 @@ SPECTACULAR_SETTINGS = {
         "TranscriptRoleEnum": "attempts.models.TranscriptMessage.Role",
         "StudentStatusEnum": "students.models.Student.Status",
     },
-    "SECURITY": [{"bearerAuth": []}],
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-    },
 }
 
 LOGGING = {

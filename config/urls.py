@@ -1,9 +1,9 @@
 """URLs served on a tenant's host."""
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.media import tenant_media
 
 api_v1 = [
     re_path(r"^auth/", include("accounts.urls")),
@@ -20,6 +20,6 @@ api_v1 = [
 urlpatterns = [
     re_path(r"^v1/", include(api_v1)),
     path("admin/", admin.site.urls),
-    re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    re_path(r"^media/(?P<path>.*)$", tenant_media),
     path("", include("console.urls")),
 ]

@@ -166,3 +166,12 @@ def test_avatar_of_unknown_student_is_404(admin_client):
         user_id = "ghost"
 
     assert put_avatar(admin_client, Ghost, "a.png", image_bytes("PNG"), "image/png").status_code == 404
+
+
+def test_an_avatar_is_not_served_on_another_tenants_host(admin_client, other_host):
+    student = StudentFactory()
+    url = put_avatar(admin_client, student, "me.png", image_bytes("PNG"), "image/png").json()["data"]["avatar_url"]
+    path = url.removeprefix("http://test.localhost")
+    assert admin_client.get(path).status_code == 200
+    assert admin_client.get(path, HTTP_HOST=other_host).status_code == 404
+    assert admin_client.get("/media/avatars/../secret_key").status_code == 404
