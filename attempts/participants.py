@@ -17,7 +17,7 @@ from django.db import connection
 
 from attempts.models import AttemptGrant, CaseStudy, Session
 from config.errors import AppError
-from students.models import Enrolment, Student
+from students.models import NAME_COLLATION, Enrolment, Student
 
 INVITED = "invited"
 JOINED = "joined"
@@ -40,7 +40,7 @@ MSG_UNKNOWN_ORDERING = "Unknown ordering: {value}. Use joined_at, last_active_at
 _SORT_EXPRESSIONS = {
     "joined_at": "agg.joined_at",
     "last_active_at": "agg.last_active_at",
-    "name": "lower(s.full_name)",
+    "name": f"lower(s.full_name) COLLATE \"{NAME_COLLATION}\"",
     "best_score": "agg.best_score",
 }
 

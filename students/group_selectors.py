@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce, Lower
 
 from attempts.models import CaseStudy, Session
 from config.errors import AppError
-from students.models import Enrolment, GroupMembership, Student, StudentCluster, StudentGroup
+from students.models import Enrolment, GroupMembership, Student, StudentCluster, StudentGroup, name_order
 
 LISTED_MEMBER = Q(student__archived=False, student__deleted_at__isnull=True)
 
@@ -67,7 +67,7 @@ def student_group_members(*, group):
         group_memberships__group=group, archived=False, deleted_at__isnull=True
     )
     qs = qs.annotate(added_at=F("group_memberships__added_at"))
-    return qs.order_by(Lower("full_name"), "user_id")
+    return qs.order_by(name_order(Lower("full_name")), "user_id")
 
 
 # Results ----------------------------------------------------------------------------------

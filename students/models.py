@@ -3,11 +3,19 @@ import os
 from django.conf import settings
 from django.db import connection, models
 from django.db.models import F, Q, Value
-from django.db.models.functions import Concat, Lower
+from django.db.models.functions import Collate, Concat, Lower
 
 from config.ids import new_object_id
 
 LISTED = Q(archived=False, deleted_at__isnull=True)
+
+# Names sort linguistically ("Aïcha" before "Amara", "Ọlájídé" among the O's), not by bytes:
+# an ICU root collation created in each tenant schema by migration 0003.
+NAME_COLLATION = "name_order"
+
+
+def name_order(expression):
+    return Collate(expression, NAME_COLLATION)
 
 
 class Programme(models.Model):
@@ -101,10 +109,10 @@ class Student(models.Model):
             # Console list: one index per (sort key, direction); ties break on user_id ascending.
             models.Index(F("last_seen").desc(nulls_last=True), "user_id", condition=LISTED, name="stu_seen_desc"),
             models.Index(F("last_seen").asc(nulls_last=True), "user_id", condition=LISTED, name="stu_seen_asc"),
-            models.Index(Lower("full_name").desc(), "user_id", condition=LISTED, name="stu_name_desc"),
-            models.Index(Lower("full_name"), "user_id", condition=LISTED, name="stu_name_asc"),
-            models.Index(Lower("programme_label").desc(), "user_id", condition=LISTED, name="stu_prog_desc"),
-            models.Index(Lower("programme_label"), "user_id", condition=LISTED, name="stu_prog_asc"),
+            models.Index(name_order(Lower("full_name")).desc(), "user_id", condition=LISTED, name="stu_name_desc"),
+            models.Index(name_order(Lower("full_name")), "user_id", condition=LISTED, name="stu_name_asc"),
+            models.Index(name_order(Lower("programme_label")).desc(), "user_id", condition=LISTED, name="stu_prog_desc"),
+            models.Index(name_order(Lower("programme_label")), "user_id", condition=LISTED, name="stu_prog_asc"),
             models.Index(F("status").desc(), "user_id", condition=LISTED, name="stu_status_desc"),
             models.Index("status", "user_id", condition=LISTED, name="stu_status_asc"),
             # Substring search (ILIKE '%term%') gets trigram indexes where the server has

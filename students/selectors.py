@@ -9,7 +9,7 @@ from attempts.models import CaseStudy
 from attempts.selectors import student_attempt_totals, student_case_study_cards
 from config.errors import AppError
 from students.filters import StudentListFilter
-from students.models import LISTED, Programme, Student
+from students.models import LISTED, Programme, Student, name_order
 
 MSG_STUDENT_NOT_FOUND = "Student not found in the current tenant."
 
@@ -43,9 +43,9 @@ def _ordering(sort_by, sort_order):
     if sort_by == "last_seen":
         key = F("last_seen").desc(nulls_last=True) if descending else F("last_seen").asc(nulls_last=True)
     elif sort_by == "name":
-        key = Lower("full_name").desc() if descending else Lower("full_name").asc()
+        key = name_order(Lower("full_name")).desc() if descending else name_order(Lower("full_name")).asc()
     elif sort_by == "programme":
-        key = Lower("programme_label").desc() if descending else Lower("programme_label").asc()
+        key = name_order(Lower("programme_label")).desc() if descending else name_order(Lower("programme_label")).asc()
     else:
         key = F("status").desc() if descending else F("status").asc()
     return [key, F("user_id").asc()]

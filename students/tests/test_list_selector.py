@@ -70,3 +70,16 @@ def test_page_uses_a_fixed_number_of_queries(django_assert_num_queries):
         rows, total = student_list_page({}, skip=0, limit=10)
         [list(r.programmes.all()) for r in rows]
     assert (len(rows), total) == (10, 15)
+
+
+def test_name_sort_is_linguistic_not_byte_order():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT collprovider FROM pg_collation WHERE collname = 'name_order'")
+        if cursor.fetchone()[0] != "i":
+            pytest.skip("this PostgreSQL build has no ICU: names sort by code point here")
+    for first in ["Amara", "Ọlájídé", "Aïcha", "zoë", "Obi", "Émile"]:
+        StudentFactory(first_name=first, last_name="Bello")
+    names = [s.first_name for s in student_list({"sort_by": "name", "sort_order": "asc"})]
+    assert names == ["Aïcha", "Amara", "Émile", "Obi", "Ọlájídé", "zoë"]
