@@ -7,23 +7,10 @@ from rest_framework import serializers
 
 from attempts import services
 from attempts.models import Session, TranscriptMessage
-from config.ids import is_valid_opaque_id
+from config.serializers import MSG_BAD_ID, OpaqueIdField, enveloped  # noqa: F401  (re-exported)
 
-MSG_BAD_ID = "Not a valid id."
 LEDGER_LIMIT_DEFAULT = 10
 LEDGER_LIMIT_MAX = 100
-
-
-class OpaqueIdField(serializers.CharField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 64)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not is_valid_opaque_id(value):
-            raise serializers.ValidationError(MSG_BAD_ID)
-        return value
 
 
 # Requests ---------------------------------------------------------------------------------
@@ -157,23 +144,6 @@ class GradeSerializer(serializers.Serializer):
 
 
 # Envelopes (for the OpenAPI schema) -------------------------------------------------------
-
-
-def enveloped(name, data_serializer, *, many=False, paged=False):
-    """A component describing `{"success", "data", "message"}` (plus the paging fields)."""
-    fields = {
-        "success": serializers.BooleanField(default=True),
-        "data": data_serializer(many=many),
-        "message": serializers.CharField(allow_null=True),
-    }
-    if paged:
-        fields.update(
-            total=serializers.IntegerField(),
-            page=serializers.IntegerField(),
-            page_size=serializers.IntegerField(),
-            total_pages=serializers.IntegerField(),
-        )
-    return type(name, (serializers.Serializer,), fields)
 
 
 AttemptChangeEnvelope = enveloped("AttemptChangeEnvelope", AttemptChangeResultSerializer)

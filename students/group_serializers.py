@@ -2,29 +2,14 @@
 from rest_framework import serializers
 
 from config.ids import is_valid_opaque_id
+from config.serializers import MSG_BAD_ID, OpaqueIdField, enveloped  # noqa: F401  (re-exported)
 
 NAME_MAX_LENGTH = 254  # "under 255 characters" (seed)
 MEMBERS_MAX = 1000
 PER_PAGE_DEFAULT = 50
 PER_PAGE_MAX = 100
 
-MSG_BAD_ID = "Not a valid id."
 MSG_BAD_IDS = "Not valid ids: {ids}."
-
-
-class OpaqueIdField(serializers.CharField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 64)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not is_valid_opaque_id(value):
-            raise serializers.ValidationError(MSG_BAD_ID)
-        return value
-
-
-# Requests ---------------------------------------------------------------------------------
 
 
 class PageQuerySerializer(serializers.Serializer):
@@ -134,23 +119,6 @@ class GroupResultsSerializer(serializers.Serializer):
 
 
 # Envelopes (for the OpenAPI schema) -------------------------------------------------------
-
-
-def enveloped(name, data_serializer, *, many=False, paged=False):
-    """A component describing `{"success", "data", "message"}` (plus the paging fields)."""
-    fields = {
-        "success": serializers.BooleanField(default=True),
-        "data": data_serializer(many=many),
-        "message": serializers.CharField(allow_null=True),
-    }
-    if paged:
-        fields.update(
-            total=serializers.IntegerField(),
-            page=serializers.IntegerField(),
-            page_size=serializers.IntegerField(),
-            total_pages=serializers.IntegerField(),
-        )
-    return type(name, (serializers.Serializer,), fields)
 
 
 ClusterEnvelope = enveloped("StudentClusterEnvelope", ClusterSerializer)

@@ -3,14 +3,12 @@ building blocks the catalogue and ingestion serializers share (strict bodies, pa
 envelopes for the OpenAPI schema)."""
 import math
 
-from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from config.ids import is_valid_opaque_id
+from config.serializers import MSG_BAD_ID, OpaqueIdField, enveloped  # noqa: F401  (re-exported)
 from students.models import Student
 
 MSG_NOT_WRITABLE = "This field cannot be set through this endpoint."
-MSG_BAD_ID = "Use 1-64 letters, digits or _ . : - (starting with a letter or digit)."
 MSG_ARCHIVE_EXACTLY_ONE = "Give exactly one of withdrawn_on or graduated_on."
 MSG_NOT_FINITE = "A finite number is required."
 MSG_NOT_A_NUMBER = "A number is required."
@@ -42,20 +40,6 @@ class StrictSerializer(serializers.Serializer):
         return value
 
 
-class OpaqueIdField(serializers.CharField):
-    """An id in the shape config.ids accepts (our 24-hex ids and other systems' ids)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 64)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not is_valid_opaque_id(value):
-            raise serializers.ValidationError(MSG_BAD_ID)
-        return value
-
-
 class FiniteFloatField(serializers.FloatField):
     """A float that is a real JSON number or numeric string: no booleans, NaN or infinity."""
 
@@ -71,23 +55,6 @@ class FiniteFloatField(serializers.FloatField):
 class PageQuerySerializer(serializers.Serializer):
     page = serializers.IntegerField(min_value=1, max_value=PAGE_MAX, default=1)
     per_page = serializers.IntegerField(min_value=1, max_value=PER_PAGE_MAX, default=PER_PAGE_DEFAULT)
-
-
-def enveloped(name, data_serializer, *, paged=False):
-    """The success envelope around `data_serializer`, for the OpenAPI schema only."""
-    fields = {
-        "success": serializers.BooleanField(default=True),
-        "data": data_serializer,
-        "message": serializers.CharField(allow_null=True, default=None),
-    }
-    if paged:
-        fields.update(
-            total=serializers.IntegerField(),
-            page=serializers.IntegerField(),
-            page_size=serializers.IntegerField(),
-            total_pages=serializers.IntegerField(),
-        )
-    return inline_serializer(name=name, fields=fields)
 
 
 # Output ---------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ import datetime as dt
 
 import pytest
 
-from attempts.models import CaseStudy
 from attempts.selectors import student_attempt_totals, student_case_study_card, student_case_study_cards
 from testing.factories import AttemptGrantFactory, CaseStudyFactory, ProgrammeFactory, SessionFactory, StudentFactory
 

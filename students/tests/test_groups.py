@@ -4,7 +4,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from accounts.permissions import CATALOG_EDIT, USER_MANAGEMENT_VIEW
+from accounts.permissions import CATALOG_EDIT
 from config.errors import MSG_NOT_FOUND
 from students.group_services import (
     MSG_ARCHIVED_STUDENTS,
