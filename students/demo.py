@@ -45,6 +45,30 @@ TOPICS = [
     "Building a newsroom paywall",
     "Predicting student drop-out with open data",
     "Supplier fraud in public procurement",
+    "Port congestion at Apapa: queueing and incentives",
+    "Pricing insurance for smallholder farmers",
+    "A bank's move to open APIs",
+    "Nurse migration and hospital staffing",
+    "Electricity tariff reform and public trust",
+    "Ride-hailing drivers and platform pay",
+    "Securing a national ID database",
+    "Launching a local-language radio app",
+    "Carbon credits from clean cookstoves",
+    "Merger of two regional banks",
+    "School feeding programme at scale",
+    "A telco's tower-sharing deal",
+    "Detecting fraud in mobile transfers",
+    "Crisis communication after a building collapse",
+    "Agritech marketplace unit economics",
+    "Currency devaluation and import-dependent SMEs",
+    "Phishing campaign against a university",
+    "Health insurance for informal workers",
+    "Cloud migration for a state government",
+    "Music streaming royalties in Africa",
+    "Auditing a charity's grant spending",
+    "Forecasting demand for a pharmacy chain",
+    "Community policing and data privacy",
+    "Building a women's savings cooperative",
 ]
 
 FIRST_NAMES = [
@@ -203,7 +227,7 @@ class DemoBuilder:
                 pool = list(assigned.values())
                 rng.shuffle(pool)
                 engagement = rng.random()
-                taken = 0 if engagement < 0.1 else max(1, round(len(pool) * min(1.0, engagement * 1.25)))
+                taken = 0 if engagement < 0.08 else max(1, round(len(pool) * min(1.0, 0.35 + engagement)))
                 for case_study in pool[:taken]:
                     attempts = 1 if rng.random() < 0.35 else (2 if rng.random() < 0.8 else 3)
                     if attempts > case_study.max_attempts:
@@ -348,20 +372,30 @@ class DemoBuilder:
                 cursor.execute(statement)
 
     def write_groups(self):
+        """Groups drawn from one programme each, as a class or a tutorial group would be."""
         from students.models import GroupMembership, Student, StudentCluster, StudentGroup
 
         clusters = [StudentCluster.objects.create(name=name) for name in ("2025/26 intake", "Executive programmes")]
-        ids = list(
-            Student.objects.filter(archived=False).order_by("user_id").values_list("user_id", flat=True)[:600]
-        )
-        names = ["2nd year associates financial services", "Senior associates financial services",
-                 "Public health fellows", "Data science evening cohort", "MBA weekend class", "Cyber bootcamp"]
-        for index, name in enumerate(names):
+        groups = [
+            ("2nd year associates financial services", "BSC1101"),
+            ("Senior associates financial services", "MBA1234"),
+            ("Public health fellows", "MPH3001"),
+            ("Data science evening cohort", "MSC2001"),
+            ("MBA weekend class", "MBA1234"),
+            ("Cyber bootcamp", "MSC2210"),
+        ]
+        taken = set()
+        for index, (name, code) in enumerate(groups):
             group = StudentGroup.objects.create(name=name, cluster=clusters[index % 2])
-            members = ids[index * 90 : index * 90 + 40 + index * 8]
-            GroupMembership.objects.bulk_create(
-                [GroupMembership(group=group, student_id=user_id) for user_id in members]
+            candidates = (
+                Student.objects.filter(archived=False, enrolments__programme__code=code)
+                .exclude(user_id__in=taken)
+                .order_by("user_id")
+                .values_list("user_id", flat=True)[: 30 + index * 6]
             )
+            members = list(candidates)
+            taken.update(members)
+            GroupMembership.objects.bulk_create([GroupMembership(group=group, student_id=m) for m in members])
 
     def analyze(self):
         with connection.cursor() as cursor:
