@@ -9,7 +9,7 @@ DEMO_EMAIL ?= ops@demo.localhost
 DEMO_PASSWORD ?= demo-password
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev migrate demo serve bench db-stop clean browsers
+.PHONY: run test install install-dev bench db-stop clean browsers
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,17 +25,8 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-migrate: install
-	$(PY) manage.py migrate_schemas --shared --verbosity 0
-	$(PY) manage.py create_tenant --slug demo --name "Demo University" --domain demo.localhost --if-missing
-	$(PY) manage.py migrate_schemas --verbosity 0
-
-demo: migrate
-	$(PY) manage.py seed_demo --tenant demo --students $(DEMO_STUDENTS) --if-empty
-	$(PY) manage.py create_staff --tenant demo --email $(DEMO_EMAIL) --password $(DEMO_PASSWORD) --role admin --role operator --name "Demo Operator"
-
-run: demo
-	$(PY) manage.py collectstatic --noinput --verbosity 0
+run: install
+	$(PY) manage.py prepare_demo --students $(DEMO_STUDENTS) --email $(DEMO_EMAIL) --password $(DEMO_PASSWORD)
 	@echo ""
 	@echo "  Student Operations Console: http://demo.localhost:$(PORT)/"
 	@echo "  Log in as $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
@@ -49,8 +40,9 @@ test: install-dev
 browsers:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# On demand, against a tenant seeded with `manage.py seed_demo --tenant bench --students 100000`.
 bench: install-dev
-	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) bench/console_bench.py --tenant $(or $(BENCH_TENANT),bench) $(BENCH_ARGS)
 
 db-stop:
 	@[ -x $(PY) ] && $(PY) -m config.database stop || true
