@@ -196,6 +196,7 @@ class DemoBuilder:
                 programme_codes.append(rng.choice([c for c in codes if c != programme_codes[0]]))
             if i == 0:  # the contract's own example student
                 first, last, user_id, programme_codes = "Abdulwahab", "Umar", "6650a1b2c3d4e5f6a7b8c9d0", ["MBA1234"]
+                created = dt.datetime(2025, 1, 15, 8, 0, tzinfo=dt.timezone.utc)
                 email = "abdulwahabumar@miva.university"
             else:
                 email = f"{ascii_slug(first)}.{ascii_slug(last)}{i}@demo.miva.university"
@@ -232,7 +233,9 @@ class DemoBuilder:
                     attempts = 1 if rng.random() < 0.35 else (2 if rng.random() < 0.8 else 3)
                     if attempts > case_study.max_attempts:
                         grants.append(self._grant_row(user_id, case_study.pk, attempts - case_study.max_attempts))
-                    started = now - dt.timedelta(days=rng.randint(0, 365), minutes=rng.randint(0, 1440))
+                    # Sessions fall between the student's creation and now (at most a year back).
+                    age_days = max(1, min(365, (now - created).days))
+                    started = now - dt.timedelta(days=rng.randint(0, age_days - 1), minutes=rng.randint(0, 1440))
                     for _ in range(attempts):
                         student_sessions.append(self._session_row(user_id, case_study.pk, started))
                         started += dt.timedelta(days=rng.randint(1, 20), minutes=rng.randint(0, 600))

@@ -1,5 +1,7 @@
 """seed_demo writes with COPY and bulk SQL, bypassing model validation: check its output obeys
 the model's constraints and the maintained columns' definitions."""
+import datetime as dt
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -80,3 +82,9 @@ def test_seed_demo_refuses_a_tenant_with_students_unless_if_empty(tenant):
     assert Student.objects.count() == 1
     with pytest.raises(CommandError, match="No tenant"):
         call_command("seed_demo", tenant="nope", students=5, verbosity=0)
+
+
+def test_no_session_starts_before_its_student_was_created(seeded):
+    from django.db.models import F
+
+    assert not Session.objects.filter(started_at__lt=F("student__created_at") - dt.timedelta(days=1)).exists()
