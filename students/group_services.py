@@ -6,6 +6,7 @@ back, see students.services); adding a member twice or removing a non-member cha
 nothing. A request naming any student it may not act on changes nothing at all.
 """
 from django.db import transaction
+from django.utils import timezone
 
 from config.errors import AppError
 from students.models import ArchivedMembership, GroupMembership, Student, StudentCluster, StudentGroup
@@ -95,6 +96,11 @@ def _lock_students(user_ids):
     return students
 
 
+def _touch(group):
+    """A change of members is a change of the group, for clients syncing on updated_at."""
+    StudentGroup.objects.filter(pk=group.pk).update(updated_at=timezone.now())
+
+
 @transaction.atomic
 def student_group_members_add(*, group, user_ids):
     """Add students to the group. Returns {"added": n, "already_members": n}."""
@@ -108,6 +114,8 @@ def student_group_members_add(*, group, user_ids):
     )
     new = [GroupMembership(group=group, student_id=s.user_id) for s in students if s.user_id not in existing]
     GroupMembership.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        _touch(group)
     return {"added": len(new), "already_members": len(existing)}
 
 
@@ -120,4 +128,6 @@ def student_group_members_remove(*, group, user_ids):
     removed, _ = GroupMembership.objects.filter(group=group, student_id__in=user_ids).delete()
     remembered, _ = ArchivedMembership.objects.filter(group=group, student_id__in=user_ids).delete()
     removed_total = removed + remembered
+    if removed_total:
+        _touch(group)
     return {"removed": removed_total, "not_members": max(0, len(user_ids) - removed_total)}

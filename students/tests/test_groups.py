@@ -610,3 +610,17 @@ def test_openapi_schema_documents_the_group_endpoints():
     assert "completion_rate = members_completed / members_in_scope" in results["description"]
     listed = {p["name"] for p in paths["/v1/student-groups/"]["get"]["parameters"]}
     assert {"page", "per_page", "student_cluster_id"} <= listed
+
+
+def test_changing_members_bumps_the_groups_updated_at(admin_client):
+    from students.models import StudentGroup
+    from testing.factories import StudentFactory, StudentGroupFactory
+
+    group = StudentGroupFactory()
+    before = StudentGroup.objects.get(pk=group.pk).updated_at
+    student = StudentFactory()
+    assert admin_client.post(f"/v1/student-groups/{group.pk}/members", {"user_ids": [student.pk]}, format="json").status_code in (200, 201)
+    after_add = StudentGroup.objects.get(pk=group.pk).updated_at
+    assert after_add > before
+    assert admin_client.delete(f"/v1/student-groups/{group.pk}/members", {"user_ids": [student.pk]}, format="json").status_code == 200
+    assert StudentGroup.objects.get(pk=group.pk).updated_at > after_add
