@@ -205,6 +205,14 @@ def student_delete(*, student):
     return student
 
 
+def _move_memberships(*, student, source, target):
+    """Move the student's group memberships between the live and the remembered table."""
+    rows = source.objects.filter(student=student)
+    group_ids = list(rows.values_list("group_id", flat=True))
+    target.objects.bulk_create([target(group_id=g, student=student) for g in group_ids], ignore_conflicts=True)
+    rows.delete()
+
+
 @transaction.atomic
 def student_archive(*, student, withdrawn_on=None, graduated_on=None):
     """Archive as withdrawn or graduated (exactly one date). The student's group
@@ -212,12 +220,7 @@ def student_archive(*, student, withdrawn_on=None, graduated_on=None):
     if (withdrawn_on is None) == (graduated_on is None):
         raise AppError.validation({"withdrawn_on": MSG_ARCHIVE_EXACTLY_ONE, "graduated_on": MSG_ARCHIVE_EXACTLY_ONE})
     student = _locked(student)
-    memberships = GroupMembership.objects.filter(student=student)
-    group_ids = list(memberships.values_list("group_id", flat=True))
-    ArchivedMembership.objects.bulk_create(
-        [ArchivedMembership(group_id=group_id, student=student) for group_id in group_ids], ignore_conflicts=True
-    )
-    memberships.delete()
+    _move_memberships(student=student, source=GroupMembership, target=ArchivedMembership)
     student.archived = True
     if withdrawn_on is not None:
         student.enrollment_status = Student.EnrollmentStatus.WITHDRAWN
@@ -234,12 +237,7 @@ def student_unarchive(*, student):
     """Back to enrolled, with the group memberships archiving removed (for groups that
     still exist: deleting a group deletes its remembered memberships too)."""
     student = _locked(student)
-    remembered = ArchivedMembership.objects.filter(student=student)
-    group_ids = list(remembered.values_list("group_id", flat=True))
-    GroupMembership.objects.bulk_create(
-        [GroupMembership(group_id=group_id, student=student) for group_id in group_ids], ignore_conflicts=True
-    )
-    remembered.delete()
+    _move_memberships(student=student, source=ArchivedMembership, target=GroupMembership)
     student.archived = False
     student.enrollment_status = Student.EnrollmentStatus.ENROLLED
     student.withdrawn_on = student.graduated_on = None
