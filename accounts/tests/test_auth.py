@@ -119,3 +119,20 @@ def test_built_in_roles_hold_exactly_their_permissions(role, expected):
 def test_admin_role_includes_edit_and_catalog():
     user = StaffUserFactory(roles=["admin"])
     assert {USER_MANAGEMENT_EDIT, CATALOG_EDIT} <= user.permission_strings
+
+
+def test_token_endpoint_is_rate_limited_with_429_in_envelope(anon_client, monkeypatch):
+    from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "3/min"})
+    cache.clear()
+    codes = [
+        anon_client.post("/v1/auth/token", {"email": "x@uni.example", "password": "nope"}, format="json").status_code
+        for _ in range(4)
+    ]
+    assert codes == [401, 401, 401, 429]
+    response = anon_client.post("/v1/auth/token", {"email": "x@uni.example", "password": "nope"}, format="json")
+    body = response.json()
+    assert body["code"] == "RATE_LIMITED" and body["message"].startswith("Too many requests")
+    cache.clear()
