@@ -4,18 +4,16 @@ Query parameters arrive in ManageBac's spellings (`ids[]`, `cohort_ids[]`, and t
 `year_group_ids[]` / `homeroom_advisor_ids[]` aliases); `record_query_normalise` folds them
 into the FilterSet's field names, and errors are reported under the documented names.
 """
-import datetime as dt
 
 import django_filters
 from django import forms
 from django.db.models import Q
 from django.http import QueryDict
-from django.utils import dateparse, timezone
 
 from config.ids import is_valid_opaque_id
+from students.filters import IsoDateTimeBoundField
 from students.models import Student
 
-MSG_BAD_DATETIME = "Use an ISO 8601 date or date-time, e.g. 2025-09-01 or 2025-09-01T08:00:00Z."
 MSG_BAD_BOOLEAN = "Use 1 or 0."
 MSG_BAD_ID_LIST = "Every id must be 1-64 letters, digits or _ . : -."
 MSG_BAD_INT_LIST = "Every id must be a positive integer."
@@ -53,27 +51,6 @@ def record_query_normalise(query_params):
 def error_name(field):
     """The documented parameter name for a FilterSet field's error."""
     return LIST_PARAMS[field][0] if field in LIST_PARAMS else field
-
-
-class FlexibleDateTimeField(forms.Field):
-    """ISO 8601 date-time (naive means UTC) or a date (midnight UTC)."""
-
-    def to_python(self, value):
-        if value in (None, ""):
-            return None
-        value = value.strip()
-        try:
-            parsed = dateparse.parse_datetime(value)
-            if parsed is None:
-                day = dateparse.parse_date(value)
-                if day is None:
-                    raise forms.ValidationError(MSG_BAD_DATETIME)
-                parsed = dt.datetime.combine(day, dt.time.min)
-        except ValueError:
-            raise forms.ValidationError(MSG_BAD_DATETIME) from None
-        if timezone.is_naive(parsed):
-            parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        return parsed
 
 
 class IdListField(forms.Field):
@@ -125,7 +102,9 @@ class IdListFilter(django_filters.Filter):
 
 
 class SinceFilter(django_filters.Filter):
-    field_class = FlexibleDateTimeField
+    """ISO 8601 date-time (naive means UTC) or a date (midnight UTC): the console list's parser."""
+
+    field_class = IsoDateTimeBoundField
 
 
 class ZeroOneFilter(django_filters.Filter):

@@ -593,3 +593,8 @@ def test_extreme_or_odd_since_values_never_500(viewer_client, value):
     assert response.status_code in (200, 400)
     response = viewer_client.get("/v1/students", {"deleted_since": value})
     assert response.status_code in (200, 400)
+
+
+def test_modified_since_accepts_an_offset_whose_plus_arrived_unencoded(admin_client):
+    response = admin_client.get("/v1/students?modified_since=2026-06-04T09:00:00+01:00")
+    assert response.status_code == 200, response.json()
