@@ -15,7 +15,7 @@ from attempts.catalogue_serializers import (
     ProgrammeSerializer,
     ProgrammeWriteSerializer,
 )
-from config.api import ok, paged, validated
+from config.api import ok, page_of, paged, validated
 from students.serializers import enveloped
 
 PROGRAMME_RESPONSE = enveloped("ProgrammeResponse", ProgrammeSerializer())
@@ -31,19 +31,15 @@ class _CatalogueApi(APIView):
     required_permissions = {"get": USER_MANAGEMENT_VIEW, "*": CATALOG_EDIT}
 
 
-def _page(qs, query):
-    page, per_page = query["page"], query["per_page"]
-    total = qs.count()
-    return list(qs[(page - 1) * per_page : page * per_page]), total, page, per_page
-
-
 class ProgrammeListApi(_CatalogueApi):
     @extend_schema(operation_id="programmes_list", parameters=[ProgrammeListQuerySerializer], responses={200: PROGRAMME_LIST_RESPONSE})
     def get(self, request):
         query = validated(ProgrammeListQuerySerializer, request.query_params)
         # Queries: count, page.
-        rows, total, page, per_page = _page(catalogue.programmes_list(is_active=query.get("is_active")), query)
-        return paged(ProgrammeSerializer(rows, many=True).data, total=total, page=page, page_size=per_page)
+        rows, paging = page_of(
+            catalogue.programmes_list(is_active=query.get("is_active")), page=query["page"], per_page=query["per_page"]
+        )
+        return paged(ProgrammeSerializer(rows, many=True).data, **paging)
 
     @extend_schema(operation_id="programmes_create", request=ProgrammeWriteSerializer, responses={201: PROGRAMME_RESPONSE})
     def post(self, request):
@@ -90,8 +86,8 @@ class CaseStudyListApi(_CatalogueApi):
         query = validated(CaseStudyListQuerySerializer, request.query_params)
         qs = catalogue.case_studies_list(is_active=query.get("is_active"), programme=query.get("programme"))
         # Queries: count, page, programmes of the page.
-        rows, total, page, per_page = _page(qs, query)
-        return paged(CaseStudySerializer(rows, many=True).data, total=total, page=page, page_size=per_page)
+        rows, paging = page_of(qs, page=query["page"], per_page=query["per_page"])
+        return paged(CaseStudySerializer(rows, many=True).data, **paging)
 
     @extend_schema(operation_id="case_studies_create", request=CaseStudyWriteSerializer, responses={201: CASE_STUDY_RESPONSE})
     def post(self, request):

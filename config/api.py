@@ -25,6 +25,14 @@ def paged(data, *, total, page, page_size):
     )
 
 
+def page_of(queryset, *, page, per_page):
+    """One page of a page-numbered list: (rows, paging), where paging holds the keywords
+    `paged` takes. Queries: the count, the page."""
+    total = queryset.count()
+    rows = list(queryset[(page - 1) * per_page : page * per_page])
+    return rows, {"total": total, "page": page, "page_size": per_page}
+
+
 def validated(serializer_class, data, **kwargs):
     """Validate `data` (a QueryDict or dict) and return validated_data, or raise a 400 naming fields."""
     serializer = serializer_class(data=data, **kwargs)

@@ -8,7 +8,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
 from accounts.permissions import USER_MANAGEMENT_EDIT, USER_MANAGEMENT_VIEW, ActionPermissions
-from config.api import ok, paged, validated
+from config.api import ok, page_of, paged, validated
 from config.errors import AppError
 from students import services
 from students.record_selectors import student_record_get, student_records_list
@@ -72,17 +72,15 @@ class StudentListApi(_StudentRecordApi):
         description="Student records, ordered by user_id; with deleted_since, tombstones ordered by deletion time.",
     )
     def get(self, request):
-        paging = validated(PageQuerySerializer, request.query_params)
+        query = validated(PageQuerySerializer, request.query_params)
         qs, tombstones = student_records_list(query_params=request.query_params)
-        page, per_page = paging["page"], paging["per_page"]
         # Queries: count; the page (with cohort and advisor joined); programmes of the page.
-        total = qs.count()
-        rows = list(qs[(page - 1) * per_page : page * per_page])
+        rows, paging = page_of(qs, page=query["page"], per_page=query["per_page"])
         if tombstones:
             data = StudentTombstoneSerializer(rows, many=True).data
         else:
             data = StudentRecordSerializer(rows, many=True, context={"request": request}).data
-        return paged(data, total=total, page=page, page_size=per_page)
+        return paged(data, **paging)
 
     @extend_schema(
         operation_id="students_create",

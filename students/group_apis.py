@@ -9,7 +9,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.views import APIView
 
 from accounts.permissions import CATALOG_EDIT, USER_MANAGEMENT_VIEW, has_permission
-from config.api import ok, paged, validated
+from config.api import ok, page_of, paged, validated
 from config.errors import AppError
 from config.ids import is_valid_opaque_id
 from students import group_selectors as selectors
@@ -64,13 +64,6 @@ def _path_id(value):
     return value
 
 
-def _page(queryset, params):
-    page, per_page = params["page"], params["per_page"]
-    total = queryset.count()
-    rows = list(queryset[(page - 1) * per_page : page * per_page])
-    return rows, {"total": total, "page": page, "page_size": per_page}
-
-
 class ReadsViewWritesCatalog(BasePermission):
     """Reads: USER_MANAGEMENT.can_view. Writes: CATALOG.can_edit."""
 
@@ -96,7 +89,7 @@ class ClusterListApi(_Base):
     )
     def get(self, request):
         params = validated(PageQuerySerializer, request.query_params)
-        rows, paging = _page(selectors.student_cluster_list(), params)
+        rows, paging = page_of(selectors.student_cluster_list(), page=params["page"], per_page=params["per_page"])
         return paged(ClusterSerializer(rows, many=True).data, **paging)
 
     @extend_schema(
@@ -172,7 +165,7 @@ class GroupListApi(_Base):
     def get(self, request):
         params = validated(GroupListQuerySerializer, request.query_params)
         queryset = selectors.student_group_list(cluster_id=params.get("student_cluster_id"))
-        rows, paging = _page(queryset, params)
+        rows, paging = page_of(queryset, page=params["page"], per_page=params["per_page"])
         return paged(GroupSerializer(rows, many=True).data, **paging)
 
     @extend_schema(
@@ -262,7 +255,7 @@ class GroupMembersApi(_Base):
     def get(self, request, group_id):
         group = selectors.student_group_get(group_id=_path_id(group_id))
         params = validated(PageQuerySerializer, request.query_params)
-        rows, paging = _page(selectors.student_group_members(group=group), params)
+        rows, paging = page_of(selectors.student_group_members(group=group), page=params["page"], per_page=params["per_page"])
         return paged(MemberSerializer(rows, many=True).data, **paging)
 
     @extend_schema(
