@@ -1,5 +1,5 @@
 """Permission strings (SPEC §5) and the built-in roles made of them."""
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 USER_MANAGEMENT_VIEW = "USER_MANAGEMENT.can_view"
 USER_MANAGEMENT_EXPORT = "USER_MANAGEMENT.can_export"
@@ -49,15 +49,17 @@ class HasPermission(BasePermission):
         return all(has_permission(request.user, p) for p in self.required)
 
 
-class ActionPermissions(BasePermission):
-    """Per-action permissions for viewsets: `view.required_permissions = {"list": X, "create": Y, "*": Z}`."""
+class ReadWritePermission(BasePermission):
+    """Reads (GET, HEAD, OPTIONS) need one permission, writes another.
+    Use `ReadWritePermission.of(read="X.can_view", write="X.can_edit")`."""
+
+    read = write = None
+
+    @classmethod
+    def of(cls, *, read, write):
+        name = f"Read_{read.replace('.', '_')}_Write_{write.replace('.', '_')}"
+        return type(name, (cls,), {"read": read, "write": write})
 
     def has_permission(self, request, view):
-        mapping = getattr(view, "required_permissions", {})
-        action = getattr(view, "action", None) or request.method.lower()
-        needed = mapping.get(action, mapping.get("*"))
-        if needed is None:
-            return False
-        if isinstance(needed, str):
-            needed = (needed,)
-        return all(has_permission(request.user, p) for p in needed)
+        needed = self.read if request.method in SAFE_METHODS else self.write
+        return has_permission(request.user, needed)

@@ -2,10 +2,9 @@
 Reads need USER_MANAGEMENT.can_view; writes need CATALOG.can_edit. DELETE deactivates."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from accounts.permissions import CATALOG_EDIT, USER_MANAGEMENT_VIEW, ActionPermissions
+from accounts.permissions import CATALOG_EDIT, USER_MANAGEMENT_VIEW, ReadWritePermission
 from attempts import catalogue_services as catalogue
 from attempts.catalogue_serializers import (
     CaseStudyListQuerySerializer,
@@ -27,8 +26,7 @@ CASE_STUDY_LIST_RESPONSE = enveloped(
 
 
 class _CatalogueApi(APIView):
-    permission_classes = [IsAuthenticated, ActionPermissions]
-    required_permissions = {"get": USER_MANAGEMENT_VIEW, "*": CATALOG_EDIT}
+    permission_classes = [ReadWritePermission.of(read=USER_MANAGEMENT_VIEW, write=CATALOG_EDIT)]
 
 
 class ProgrammeListApi(_CatalogueApi):

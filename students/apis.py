@@ -4,10 +4,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from accounts.permissions import USER_MANAGEMENT_EDIT, USER_MANAGEMENT_VIEW, ActionPermissions
+from accounts.permissions import (
+    USER_MANAGEMENT_EDIT,
+    USER_MANAGEMENT_VIEW,
+    ReadWritePermission,
+)
 from config.api import ok, page_of, paged, validated
 from config.errors import AppError
 from students import services
@@ -55,8 +58,7 @@ LIST_PARAMETERS = [
 
 
 class _StudentRecordApi(APIView):
-    permission_classes = [IsAuthenticated, ActionPermissions]
-    required_permissions = {"get": USER_MANAGEMENT_VIEW, "*": USER_MANAGEMENT_EDIT}
+    permission_classes = [ReadWritePermission.of(read=USER_MANAGEMENT_VIEW, write=USER_MANAGEMENT_EDIT)]
 
     def record(self, student):
         """The stored record, read back through the selector (cohort, advisor, programmes)."""

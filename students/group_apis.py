@@ -5,10 +5,9 @@ PATCH both update only the fields sent, as the seed's PUT example sends just a n
 """
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.views import APIView
 
-from accounts.permissions import CATALOG_EDIT, USER_MANAGEMENT_VIEW, has_permission
+from accounts.permissions import CATALOG_EDIT, USER_MANAGEMENT_VIEW, ReadWritePermission
 from config.api import ok, page_of, paged, validated
 from config.errors import AppError
 from config.ids import is_valid_opaque_id
@@ -29,8 +28,8 @@ from students.group_serializers import (
     GroupSerializer,
     GroupWriteSerializer,
     MemberPageEnvelope,
-    MemberSerializer,
     MembersAddedEnvelope,
+    MemberSerializer,
     MembersRemovedEnvelope,
     MembersSerializer,
     PageQuerySerializer,
@@ -64,16 +63,8 @@ def _path_id(value):
     return value
 
 
-class ReadsViewWritesCatalog(BasePermission):
-    """Reads: USER_MANAGEMENT.can_view. Writes: CATALOG.can_edit."""
-
-    def has_permission(self, request, view):
-        needed = USER_MANAGEMENT_VIEW if request.method in SAFE_METHODS else CATALOG_EDIT
-        return has_permission(request.user, needed)
-
-
 class _Base(APIView):
-    permission_classes = [ReadsViewWritesCatalog]
+    permission_classes = [ReadWritePermission.of(read=USER_MANAGEMENT_VIEW, write=CATALOG_EDIT)]
 
 
 # Clusters ---------------------------------------------------------------------------------

@@ -245,3 +245,9 @@ def test_openapi_schema_describes_catalogue_records_and_ingestion():
     ingest = schema["paths"]["/v1/sessions/{session_id}/"]["put"]
     assert set(ingest["responses"]) >= {"200", "201"}
     assert "multipart/form-data" in schema["paths"]["/v1/students/{user_id}/avatar/"]["put"]["requestBody"]["content"]
+
+
+def test_reads_by_any_safe_method_need_only_the_view_permission(viewer_client):
+    assert viewer_client.head("/v1/programmes").status_code == 200
+    assert viewer_client.options("/v1/programmes").status_code == 200
+    assert viewer_client.post("/v1/programmes", {"code": "X1", "name": "X"}, format="json").status_code == 403
