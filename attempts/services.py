@@ -27,9 +27,10 @@ outer transaction commits, which lets them read the card under the same lock.
 import hashlib
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, OuterRef
 
 from attempts.models import AttemptGrant, CaseStudy, Session
+from attempts.selectors import extra_attempts_by_case_study
 from config.errors import AppError
 from config.ids import is_valid_opaque_id
 from students.models import Enrolment, Student
@@ -85,13 +86,6 @@ def _lock_pairs(*, user_ids, case_study_id):
             "SELECT pg_advisory_xact_lock(%s, k) FROM unnest(%s::integer[]) AS t(k) ORDER BY k",
             [LOCK_NAMESPACE, keys],
         )
-
-
-def _ledger_sum(*, student_id, case_study_id):
-    total = AttemptGrant.objects.filter(student_id=student_id, case_study_id=case_study_id).aggregate(
-        total=Sum("delta")
-    )["total"]
-    return max(0, total or 0)
 
 
 def _clean_attempts(attempts):
@@ -184,7 +178,7 @@ def attempts_revoke(*, student, case_study, attempts, reason, actor):
         raise AppError.validation({"user_id": MSG_STUDENT_UNKNOWN})
     _lock_pairs(user_ids=[student.pk], case_study_id=case_study.pk)
     # Read under the lock: no other grant or revoke of this pair can commit until we do.
-    extra = _ledger_sum(student_id=student.pk, case_study_id=case_study.pk)
+    extra = extra_attempts_by_case_study(student_id=student.pk, case_study_ids=[case_study.pk]).get(case_study.pk, 0)
     if attempts > extra:
         raise AppError.conflict(
             MSG_REVOKE_TOO_MANY.format(requested=attempts, extra=extra),
