@@ -9,7 +9,7 @@ DEMO_EMAIL ?= ops@demo.localhost
 DEMO_PASSWORD ?= demo-password
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev bench db-stop clean browsers
+.PHONY: run dev test lint install install-dev bench db-stop clean browsers
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,17 +25,32 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-run: install
-	$(PY) manage.py prepare_demo --students $(DEMO_STUDENTS) --email $(DEMO_EMAIL) --password $(DEMO_PASSWORD)
+define BANNER
 	@echo ""
 	@echo "  Student Operations Console: http://demo.localhost:$(PORT)/"
 	@echo "  Log in as $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
 	@echo "  API docs: http://demo.localhost:$(PORT)/v1/docs/   Platform admin: http://localhost:$(PORT)/admin/"
 	@echo ""
-	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+endef
+
+# The production path: gunicorn (config/serve.py) in front of the embedded PostgreSQL by default.
+run: install
+	$(PY) manage.py prepare_demo --students $(DEMO_STUDENTS) --email $(DEMO_EMAIL) --password $(DEMO_PASSWORD)
+	$(BANNER)
+	PORT=$(PORT) exec $(PY) -m config.serve
+
+# Development: Django's auto-reloading server with debug pages.
+dev: install
+	$(PY) manage.py prepare_demo --students $(DEMO_STUDENTS) --email $(DEMO_EMAIL) --password $(DEMO_PASSWORD)
+	$(BANNER)
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install-dev
 	$(PY) -m pytest --create-db $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
 
 browsers:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)

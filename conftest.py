@@ -14,6 +14,8 @@ from testing.clients import TenantAPIClient, bearer_client
 from testing.factories import StaffUserFactory
 from testing.tenancy import OTHER_TENANT, TEST_TENANT, ensure_test_tenants, truncate_tenant_data
 
+pytest_plugins = ["testing.browser"]  # the `server`, `browser` and `page` fixtures of browser tests
+
 
 def pytest_collection_modifyitems(items):
     # Tests reach the database through `_tenant_schema` (getfixturevalue("db")), which pytest-django

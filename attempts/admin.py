@@ -1,14 +1,6 @@
 from django.contrib import admin
 
-from attempts.models import AttemptGrant, CaseStudy, Session
-
-
-@admin.register(CaseStudy)
-class CaseStudyAdmin(admin.ModelAdmin):
-    list_display = ("title", "case_study_id", "is_active", "max_attempts", "grading_method")
-    list_filter = ("is_active", "grading_method")
-    search_fields = ("title", "case_study_id")
-    filter_horizontal = ("programmes",)
+from attempts.models import AttemptGrant, Session
 
 
 @admin.register(Session)

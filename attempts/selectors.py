@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Max, Q, Sum, prefetch_related_objects
 
-from attempts.models import AttemptGrant, CaseStudy, Session
+from attempts.models import AttemptGrant, Session
+from catalogue.models import CaseStudy
 
 COMPLETE = Session.GradingStatus.COMPLETE
 CONSUMING = ~Q(transcript_status__in=Session.NON_CONSUMING_TRANSCRIPT)
@@ -84,13 +85,23 @@ def mark_final_score(attempts_oldest_first, grading_method):
         attempt.used_for_final_score = True
 
 
-def extra_attempts_by_case_study(*, student_id, case_study_ids=None):
-    """{case_study_id: extra} from the grant ledger; never below 0."""
-    grants = AttemptGrant.objects.filter(student_id=student_id)
+def extra_attempts(*, student_ids=None, case_study_ids=None):
+    """{(student_id, case_study_id): extra} from the grant ledger, for the pairs that have
+    ledger rows among these students and case studies (None: any). Never below 0 (SPEC §4).
+    One query."""
+    grants = AttemptGrant.objects.all()
+    if student_ids is not None:
+        grants = grants.filter(student_id__in=student_ids)
     if case_study_ids is not None:
         grants = grants.filter(case_study_id__in=case_study_ids)
-    totals = grants.values("case_study_id").annotate(total=Sum("delta")).order_by()
-    return {row["case_study_id"]: max(0, row["total"] or 0) for row in totals}
+    totals = grants.values("student_id", "case_study_id").annotate(total=Sum("delta")).order_by()
+    return {(row["student_id"], row["case_study_id"]): max(0, row["total"] or 0) for row in totals}
+
+
+def extra_attempts_by_case_study(*, student_id, case_study_ids=None):
+    """{case_study_id: extra} of one student (extra_attempts' rule)."""
+    extra = extra_attempts(student_ids=[student_id], case_study_ids=case_study_ids)
+    return {case_study_id: value for (_, case_study_id), value in extra.items()}
 
 
 def student_case_study_cards(*, student_id, case_study_ids=None):

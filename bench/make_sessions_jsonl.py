@@ -96,7 +96,7 @@ def main():
     django.setup()
     from django.db import connection
 
-    from attempts.models import CaseStudy
+    from catalogue.models import CaseStudy
     from students.models import Student
     from tenants.models import Tenant
 

@@ -3,7 +3,7 @@ import math
 
 from rest_framework.response import Response
 
-from config.errors import AppError
+from config.errors import AppError, field_errors
 
 
 def ok(data, status=200, message=None, headers=None):
@@ -33,11 +33,40 @@ def page_of(queryset, *, page, per_page):
     return rows, {"total": total, "page": page, "page_size": per_page}
 
 
+def skip_limit_paging(*, total, skip, limit):
+    """The keywords `paged` takes for an offset list: page = skip // limit + 1 (SPEC §7.1)."""
+    return {"total": total, "page": skip // limit + 1, "page_size": limit}
+
+
+def skip_limit_page(queryset, *, skip, limit):
+    """One page of an offset list: (rows, paging). Queries: the count, then the page only when
+    it lies inside the total."""
+    total = queryset.count()
+    rows = list(queryset[skip : skip + limit]) if skip < total else []
+    return rows, skip_limit_paging(total=total, skip=skip, limit=limit)
+
+
 def validated(serializer_class, data, **kwargs):
     """Validate `data` (a QueryDict or dict) and return validated_data, or raise a 400 naming fields."""
-    serializer = serializer_class(data=data, **kwargs)
-    if not serializer.is_valid():
-        from config.errors import _field_errors
+    return validated_all(data, serializer_class, **kwargs)
 
-        raise AppError.validation(_field_errors(serializer.errors))
-    return serializer.validated_data
+
+def validated_all(data, *serializer_classes, check=None, **kwargs):
+    """Validate `data` against several serializers (and `check(data)`, which may raise an
+    AppError naming fields), naming every bad field in one 400. Returns the merged
+    validated data, or (that, what `check` returned) when there is a check."""
+    errors, values, checked = {}, {}, None
+    for serializer_class in serializer_classes:
+        serializer = serializer_class(data=data, **kwargs)
+        if serializer.is_valid():
+            values.update(serializer.validated_data)
+        else:
+            errors.update(field_errors(serializer.errors))
+    if check is not None:
+        try:
+            checked = check(data)
+        except AppError as exc:
+            errors.update(exc.errors or {})
+    if errors:
+        raise AppError.validation(errors)
+    return values if check is None else (values, checked)

@@ -5,6 +5,8 @@ Every error an API client sees has the shape
 The DRF exception handler below wraps DRF's own (so its rollback of the atomic request
 still happens) and maps Django's ValidationError, Http404 and PermissionDenied too.
 """
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -13,6 +15,8 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger("console.errors")
 
 MSG_VALIDATION = "The request is not valid; see errors for each field."
 MSG_UNAUTHENTICATED = "Authentication credentials were not provided or are not valid."
@@ -27,6 +31,7 @@ MSG_PARSE_ERROR = "The request body could not be parsed."
 MSG_SERVER_ERROR = "Something went wrong on our side; the error has been logged."
 MSG_NO_TENANT = "No tenant is served at this host name."
 MSG_BODY_TOO_BIG = "The request body is too large."
+MSG_SERVICE_UNAVAILABLE = "The database is not reachable right now; try again in a few seconds."
 
 VALIDATION_ERROR = "VALIDATION_ERROR"
 UNAUTHENTICATED = "UNAUTHENTICATED"
@@ -67,6 +72,36 @@ class AppError(Exception):
         return cls(message, code=CONFLICT, status_code=409, errors=errors)
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def is_api_path(path):
+    return path == "/v1" or path.startswith("/v1/")
+
+
+def database_unavailable(exc):
+    """True for errors that mean the database cannot serve us right now (gone, restarting,
+    connection broken, query cancelled): the request may succeed if retried, so it is a 503,
+    not a 500. Constraint and programming errors are not among them."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def log_database_unavailable(request, exc, response):
+    """One warning line per refused request (not a traceback each: an outage would flood the
+    log), and Django told not to log the response again."""
+    logger.warning("Database unavailable for %s %s: %s", request.method, request.path, type(exc).__name__)
+    response._has_been_logged = True
+    return response
+
+
+def service_unavailable_json(request, exc):
+    response = error_json_response(MSG_SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE, 503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return log_database_unavailable(request, exc, response)
+
+
 def envelope(message, code, errors=None):
     return {"success": False, "data": None, "message": message, "code": code, "errors": errors}
 
@@ -89,19 +124,19 @@ _DRF_CODES = {
 }
 
 
-def _field_errors(detail):
+def field_errors(detail):
     """DRF's ValidationError detail as {field: [messages]}; non-field errors under 'non_field_errors'."""
     if isinstance(detail, dict):
         result = {}
         for field, value in detail.items():
             if isinstance(value, dict):
-                for sub, msgs in _field_errors(value).items():
+                for sub, msgs in field_errors(value).items():
                     result[f"{field}.{sub}"] = msgs
             elif isinstance(value, list):
                 flat = []
                 for index, item in enumerate(value):
                     if isinstance(item, dict):
-                        for sub, msgs in _field_errors(item).items():
+                        for sub, msgs in field_errors(item).items():
                             result[f"{field}[{index}].{sub}"] = msgs
                     else:
                         flat.append(str(item))
@@ -116,6 +151,14 @@ def _field_errors(detail):
 
 
 def api_exception_handler(exc, context):
+    if database_unavailable(exc):
+        drf_exception_handler(drf_exceptions.APIException(), context)  # roll back, as for AppError
+        response = Response(
+            envelope(MSG_SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE),
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+        return log_database_unavailable(context["request"], exc, response)
     if isinstance(exc, AppError):
         # Let DRF's handler run for its side effect (rolling back ATOMIC_REQUESTS).
         drf_exception_handler(drf_exceptions.APIException(), context)
@@ -135,7 +178,7 @@ def api_exception_handler(exc, context):
         return None  # an unexpected error: Django's 500 handling logs it
 
     if isinstance(exc, drf_exceptions.ValidationError):
-        body = envelope(MSG_VALIDATION, VALIDATION_ERROR, _field_errors(exc.detail))
+        body = envelope(MSG_VALIDATION, VALIDATION_ERROR, field_errors(exc.detail))
         response.data = body
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response

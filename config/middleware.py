@@ -1,16 +1,17 @@
+import logging
+
 from config.errors import (
+    METHOD_NOT_ALLOWED,
     MSG_METHOD_NOT_ALLOWED,
     MSG_NOT_FOUND,
     MSG_SERVER_ERROR,
-    METHOD_NOT_ALLOWED,
     NOT_FOUND,
     SERVER_ERROR,
+    database_unavailable,
     error_json_response,
+    is_api_path,
+    service_unavailable_json,
 )
-
-
-def is_api_path(path):
-    return path == "/v1" or path.startswith("/v1/")
 
 
 class ApiErrorMiddleware:
@@ -34,9 +35,11 @@ class ApiErrorMiddleware:
         return response
 
     def process_exception(self, request, exception):
-        if is_api_path(request.path):
-            import logging
-
-            logging.getLogger("django.request").exception("Unhandled error on %s", request.path)
-            return error_json_response(MSG_SERVER_ERROR, SERVER_ERROR, 500)
-        return None
+        if not is_api_path(request.path):
+            return None
+        if database_unavailable(exception):
+            return service_unavailable_json(request, exception)
+        logging.getLogger("django.request").exception("Unhandled error on %s", request.path)
+        response = error_json_response(MSG_SERVER_ERROR, SERVER_ERROR, 500)
+        response._has_been_logged = True  # with its traceback, just above
+        return response

@@ -1,9 +1,24 @@
-"""Serializer pieces every API shares: the opaque id field and the envelope for the schema."""
+"""Serializer pieces every API shares: strict bodies, opaque ids, finite numbers, query-string
+booleans, paging parameters, and the envelope shapes for the OpenAPI schema."""
+import math
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from config.ids import is_valid_opaque_id
+from config.query import MSG_BOOLEAN_TRUE_FALSE, parse_boolean
 
 MSG_BAD_ID = "Use 1-64 letters, digits or _ . : - (starting with a letter or digit)."
+MSG_NOT_WRITABLE = "This field cannot be set through this endpoint."
+MSG_NOT_FINITE = "A finite number is required."
+MSG_NOT_A_NUMBER = "A number is required."
+
+# Paging limits shared by every list: a page number or offset past these is a 400, never a
+# query PostgreSQL cannot run.
+PAGE_MAX = 1_000_000
+SKIP_MAX = 1_000_000_000
 
 
 class OpaqueIdField(serializers.CharField):
@@ -18,6 +33,89 @@ class OpaqueIdField(serializers.CharField):
         if not is_valid_opaque_id(value):
             raise serializers.ValidationError(MSG_BAD_ID)
         return value
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects keys it does not declare (mass assignment of read-only or unknown fields
+    is a 400 naming them, never silently applied or dropped)."""
+
+    def to_internal_value(self, data):
+        unknown = []
+        if hasattr(data, "keys"):
+            unknown = sorted(key for key in data.keys() if key not in self.fields or self.fields[key].read_only)
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                exc.detail.update({key: [MSG_NOT_WRITABLE] for key in unknown})
+            raise
+        if unknown:
+            raise serializers.ValidationError({key: [MSG_NOT_WRITABLE] for key in unknown})
+        return value
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A float that is a real JSON number or numeric string: no booleans, NaN or infinity."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            raise serializers.ValidationError(MSG_NOT_A_NUMBER)
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            raise serializers.ValidationError(MSG_NOT_FINITE)
+        return value
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class QueryBooleanField(serializers.Field):
+    """A query-string boolean read with config.query.parse_boolean (the spellings an endpoint
+    accepts and the message for anything else are its own, fixed by its contract)."""
+
+    def __init__(self, *, true=("true", "1"), false=("false", "0"), message=MSG_BOOLEAN_TRUE_FALSE, **kwargs):
+        self.true, self.false = true, false
+        super().__init__(**kwargs)
+        self.error_messages["invalid"] = message
+
+    def get_value(self, dictionary):
+        # Only an absent parameter takes the default; a blank one is not a boolean.
+        return dictionary.get(self.field_name, empty)
+
+    def to_internal_value(self, data):
+        value = parse_boolean(data, true=self.true, false=self.false)
+        if value is None:
+            self.fail("invalid")
+        return value
+
+    def to_representation(self, value):
+        return bool(value)
+
+
+def page_query(*, per_page_default=50, per_page_max=500, page_help=None, per_page_help=None):
+    """Query parameters of a page-numbered list (`page`, `per_page`)."""
+    return type(
+        "PageQuerySerializer",
+        (serializers.Serializer,),
+        {
+            "page": serializers.IntegerField(min_value=1, max_value=PAGE_MAX, default=1, help_text=page_help),
+            "per_page": serializers.IntegerField(
+                min_value=1, max_value=per_page_max, default=per_page_default, help_text=per_page_help
+            ),
+        },
+    )
+
+
+def skip_limit_query(*, limit_default=10, limit_max=100, skip_help=None, limit_help=None):
+    """Query parameters of an offset list in the console's spelling (`skip`, `limit`)."""
+    return type(
+        "SkipLimitQuerySerializer",
+        (serializers.Serializer,),
+        {
+            "skip": serializers.IntegerField(min_value=0, max_value=SKIP_MAX, default=0, help_text=skip_help),
+            "limit": serializers.IntegerField(
+                min_value=1, max_value=limit_max, default=limit_default, help_text=limit_help
+            ),
+        },
+    )
 
 
 def enveloped(name, data, *, many=False, paged=False):
@@ -37,3 +135,18 @@ def enveloped(name, data, *, many=False, paged=False):
             total_pages=serializers.IntegerField(),
         )
     return type(name, (serializers.Serializer,), fields)
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    """The error envelope (SPEC §6), for the schema."""
+
+    success = serializers.BooleanField(default=False)
+    data = serializers.JSONField(allow_null=True, default=None)
+    message = serializers.CharField()
+    code = serializers.CharField(
+        help_text="VALIDATION_ERROR, UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, "
+        "EXPORT_LIMIT_EXCEEDED, RATE_LIMITED, SERVICE_UNAVAILABLE, SERVER_ERROR"
+    )
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), allow_null=True, help_text="Messages per field."
+    )

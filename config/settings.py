@@ -2,7 +2,8 @@
 from pathlib import Path
 
 from config.database import database_settings
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_choice, env_int, env_list, env_str
+from config.observability import LOG_LEVELS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,6 +37,7 @@ SHARED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our own static files
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -43,6 +45,7 @@ TENANT_APPS = [
     "accounts",
     "django.contrib.sessions",
     "django.contrib.admin",
+    "catalogue",
     "students",
     "attempts",
     "console",
@@ -52,14 +55,17 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
-DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.no_tenant"
+DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.routing.views.no_tenant"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+TENANT_MULTIPROCESSING_MAX_PROCESSES = env_int("MIGRATION_PROCESSES", 2, minimum=1, maximum=64)
 TENANT_LIMIT_SET_CALLS = True  # SET search_path only when the tenant changes, not before every query
 
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "config.observability.RequestIdMiddleware",  # request id + access log around everything
+    "config.health.HealthMiddleware",  # /healthz, /readyz: before any database work
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files need no tenant (the 503 page's CSS)
+    "config.health.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -165,6 +171,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # Several serializers have a field named `status`/`role` with different choice sets: name them.
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "attempts.models.Session.Status",
@@ -175,11 +183,8 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
-}
+# One access-log line per request plus warnings and errors, as text or JSON lines.
+LOG_FORMAT = env_choice("LOG_FORMAT", ("text", "json"), "text")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env_choice("LOG_LEVEL", LOG_LEVELS, "WARNING"))
 
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 50_000, minimum=1)

@@ -1,20 +1,25 @@
 """URLs served on a tenant's host."""
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.media import tenant_media
+from console.attempts.urls import api as console_attempts_api
+from console.students.urls import api as console_students_api
 
 api_v1 = [
-    re_path(r"^auth/", include("accounts.urls")),
-    re_path(r"^console/", include("attempts.console_urls")),
-    re_path(r"^console/", include("students.console_urls")),
-    re_path(r"^", include("attempts.participant_urls")),
-    re_path(r"^", include("students.group_urls")),
-    re_path(r"^", include("students.urls")),
-    re_path(r"^", include("attempts.urls")),
+    re_path(r"^auth/", include("accounts.tokens.urls")),
+    re_path(r"^console/", include(console_attempts_api + console_students_api)),
+    re_path(r"^", include("catalogue.programmes.urls")),
+    # Before the case studies' own routes: /v1/case-studies/{id}/users is the participants dashboard.
+    re_path(r"^", include("attempts.participants.urls")),
+    re_path(r"^", include("catalogue.case_studies.urls")),
+    re_path(r"^", include("students.records.urls")),
+    re_path(r"^", include("students.groups.urls")),
+    re_path(r"^", include("attempts.group_results.urls")),
+    re_path(r"^", include("attempts.ingestion.urls")),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^docs/?$", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
 ]
 
 urlpatterns = [
@@ -23,3 +28,5 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.*)$", tenant_media),
     path("", include("console.urls")),
 ]
+
+handler500 = "config.health.server_error"

@@ -16,3 +16,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", index),
 ]
+
+handler500 = "config.health.server_error"

@@ -5,7 +5,8 @@ import math
 
 from django.http import QueryDict
 
-from students.filters import DATE_ONLY_RE, SORT_FIELDS
+from config.query import DATE_ONLY_RE
+from students.listing.filters import DEFAULT_SORT_BY, DEFAULT_SORT_ORDER, SORT_FIELDS, SORT_ORDERS
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
@@ -65,8 +66,8 @@ class ListRequest:
         sort_by = self.query.get("sort_by", "").strip().lower()
         sort_order = self.query.get("sort_order", "").strip().lower()
         return (
-            sort_by if sort_by in SORT_FIELDS else "last_seen",
-            sort_order if sort_order in ("asc", "desc") else "desc",
+            sort_by if sort_by in SORT_FIELDS else DEFAULT_SORT_BY,
+            sort_order if sort_order in SORT_ORDERS else DEFAULT_SORT_ORDER,
         )
 
     @property

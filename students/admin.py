@@ -1,19 +1,12 @@
 from django.contrib import admin
 
-from students.models import Cohort, Enrolment, Programme, Student, StudentCluster, StudentGroup
+from students.models import Cohort, Enrolment, Student, StudentCluster, StudentGroup
 
 
 class EnrolmentInline(admin.TabularInline):
     model = Enrolment
     extra = 0
     autocomplete_fields = ("programme",)
-
-
-@admin.register(Programme)
-class ProgrammeAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "is_active")
-    search_fields = ("code", "name")
-    list_filter = ("is_active",)
 
 
 @admin.register(Cohort)

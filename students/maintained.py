@@ -1,9 +1,10 @@
-"""The student list's maintained columns, recomputed from their sources in one statement.
+"""The student list's `programme_label`, recomputed from its sources in one statement.
 
-Call these inside the same transaction as the write that changed the source:
-- `programme_label`: after enrolments change or a programme is renamed;
-- `last_seen`: after sessions of the student are inserted, updated or deleted.
-Both accept `student_ids=None` to recompute for every student (seeding, repair).
+Call `student_refresh_programme_labels` inside the same transaction as the write that changed
+a student's enrolments (`student_ids=None` recomputes every student: seeding, repair). A
+programme renamed or recoded in the catalogue refreshes its students' labels by itself: a
+trigger on the programme table (migration 0006), since the catalogue does not know students.
+`last_seen`, the other maintained column, is the attempts app's (attempts.maintained).
 """
 from django.db import connection
 
@@ -21,21 +22,10 @@ WHERE s.user_id = target.user_id
   AND s.programme_label IS DISTINCT FROM COALESCE(labels.label, '')
 """
 
-_LAST_SEEN_SQL = """
-UPDATE students_student AS s
-SET last_seen = seen.value
-FROM students_student AS target
-LEFT JOIN LATERAL (
-    SELECT max(x.last_activity_at) AS value
-    FROM attempts_session x
-    WHERE x.student_id = target.user_id
-) AS seen ON TRUE
-WHERE s.user_id = target.user_id
-  AND s.last_seen IS DISTINCT FROM seen.value
-"""
 
-
-def _run(sql, student_ids):
+def refresh_students(sql, student_ids):
+    """Run a maintained-column UPDATE (aliasing the row to refresh as `target`) for these
+    students, or every student when `student_ids` is None. Returns the rows changed."""
     params = []
     if student_ids is not None:
         student_ids = list(student_ids)
@@ -50,17 +40,4 @@ def _run(sql, student_ids):
 
 def student_refresh_programme_labels(*, student_ids=None):
     """Recompute programme_label (programme names ordered by code, joined with ', ')."""
-    return _run(_PROGRAMME_LABEL_SQL, student_ids)
-
-
-def programme_refresh_labels(*, programme_id):
-    """After a programme's name changes: refresh every enrolled student's label."""
-    sql = _PROGRAMME_LABEL_SQL + " AND target.user_id IN (SELECT student_id FROM students_enrolment WHERE programme_id = %s)"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [programme_id])
-        return cursor.rowcount
-
-
-def students_refresh_last_seen(*, student_ids=None):
-    """Recompute last_seen = max(last_activity_at) of the student's sessions (NULL when none)."""
-    return _run(_LAST_SEEN_SQL, student_ids)
+    return refresh_students(_PROGRAMME_LABEL_SQL, student_ids)

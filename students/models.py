@@ -5,6 +5,7 @@ from django.db import connection, models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Collate, Concat, Lower
 
+from catalogue.models import Programme
 from config.ids import new_object_id
 
 LISTED = Q(archived=False, deleted_at__isnull=True)
@@ -16,20 +17,6 @@ NAME_COLLATION = "name_order"
 
 def name_order(expression):
     return Collate(expression, NAME_COLLATION)
-
-
-class Programme(models.Model):
-    code = models.CharField(max_length=32, unique=True)
-    name = models.CharField(max_length=200)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["code"]
-
-    def __str__(self):
-        return f"{self.code} — {self.name}"
 
 
 class Cohort(models.Model):

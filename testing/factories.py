@@ -6,9 +6,10 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Role, StaffUser
-from attempts.models import AttemptGrant, CaseStudy, GradeCriterion, GradeReport, Session, TranscriptMessage
+from attempts.models import AttemptGrant, GradeCriterion, GradeReport, Session, TranscriptMessage
+from catalogue.models import CaseStudy, Programme
 from config.ids import new_object_id
-from students.models import Cohort, Enrolment, Programme, Student, StudentCluster, StudentGroup
+from students.models import Cohort, Enrolment, Student, StudentCluster, StudentGroup
 
 FIRST_NAMES = ["Chidinma", "Zoë", "Abdulwahab", "Ngozi", "Søren", "Amara", "José", "Łukasz", "Aïcha", "Tunde"]
 LAST_NAMES = ["Okafọr", "Brontë", "Umar", "Adébáyọ̀", "Kierkegård", "Nwosu", "García", "Wałęsa", "Diallo", "Bello"]
@@ -115,7 +116,7 @@ class SessionFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def refresh_last_seen(self, create, extracted, **kwargs):
         if create:
-            from students.maintained import students_refresh_last_seen
+            from attempts.maintained import students_refresh_last_seen
 
             students_refresh_last_seen(student_ids=[self.student_id])
 

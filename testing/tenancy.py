@@ -3,7 +3,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from tenants.models import Tenant
-from tenants.services import public_tenant_ensure, tenant_create
+from tenants.provisioning.services import public_tenant_ensure, tenant_create
 
 TEST_TENANT = {"slug": "test", "name": "Test University", "domain": "test.localhost", "time_zone": "Africa/Lagos"}
 OTHER_TENANT = {"slug": "other", "name": "Other University", "domain": "other.localhost", "time_zone": "UTC"}

@@ -1,7 +1,7 @@
 """Granting and revoking extra attempts (SPEC §7.2): the services and the console endpoints."""
 import pytest
 
-from attempts import services
+from attempts.grants import services
 from attempts.models import AttemptGrant
 from attempts.selectors import student_case_study_card
 from config.errors import AppError
@@ -38,7 +38,7 @@ def _extra(student, case_study):
 
 
 def test_grant_records_who_when_why_and_raises_extra_attempts(student, case_study, actor):
-    grant = services.attempts_grant(student=student, case_study=case_study, attempts=2, reason=f"  {REASON} ", actor=actor)
+    grant = services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=2, reason=f"  {REASON} ", actor=actor).grant
     grant.refresh_from_db()
     assert (grant.delta, grant.reason, grant.actor_id, grant.actor_email) == (2, REASON, actor.pk, actor.email)
     assert grant.created_at is not None
@@ -51,14 +51,14 @@ def test_grant_is_allowed_for_an_attempted_case_study_outside_the_students_progr
     student = StudentFactory()
     elsewhere = CaseStudyFactory(programmes=[ProgrammeFactory()])
     SessionFactory(student=student, case_study=elsewhere)
-    services.attempts_grant(student=student, case_study=elsewhere, attempts=1, reason=REASON, actor=actor)
+    services.attempts_grant(user_id=student.pk, case_study_id=elsewhere.pk, attempts=1, reason=REASON, actor=actor).grant
     assert _extra(student, elsewhere) == 1
 
 
 def test_grant_refuses_a_case_study_neither_assigned_nor_attempted(student, actor):
     elsewhere = CaseStudyFactory(programmes=[ProgrammeFactory()])
     with pytest.raises(AppError) as err:
-        services.attempts_grant(student=student, case_study=elsewhere, attempts=1, reason=REASON, actor=actor)
+        services.attempts_grant(user_id=student.pk, case_study_id=elsewhere.pk, attempts=1, reason=REASON, actor=actor).grant
     assert err.value.status_code == 400
     assert err.value.errors == {"case_study_id": [services.MSG_NOT_ASSIGNED]}
     assert not AttemptGrant.objects.exists()
@@ -67,7 +67,7 @@ def test_grant_refuses_a_case_study_neither_assigned_nor_attempted(student, acto
 def test_grant_refuses_an_inactive_case_study_the_student_never_attempted(student, mba, actor):
     retired = CaseStudyFactory(programmes=[mba], is_active=False)
     with pytest.raises(AppError) as err:
-        services.attempts_grant(student=student, case_study=retired, attempts=1, reason=REASON, actor=actor)
+        services.attempts_grant(user_id=student.pk, case_study_id=retired.pk, attempts=1, reason=REASON, actor=actor).grant
     assert err.value.errors == {"case_study_id": [services.MSG_NOT_ASSIGNED]}
 
 
@@ -77,14 +77,14 @@ def test_grant_refuses_archived_and_deleted_students(student, case_study, actor)
     student.archived = True
     student.save(update_fields=["archived"])
     with pytest.raises(AppError) as err:
-        services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON, actor=actor)
+        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor).grant
     assert err.value.errors == {"user_id": [services.MSG_STUDENT_ARCHIVED]}
 
     student.archived = False
     student.deleted_at = timezone.now()
     student.save(update_fields=["archived", "deleted_at"])
     with pytest.raises(AppError) as err:
-        services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON, actor=actor)
+        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor).grant
     assert err.value.errors == {"user_id": [services.MSG_STUDENT_UNKNOWN]}
     assert not AttemptGrant.objects.exists()
 
@@ -92,7 +92,7 @@ def test_grant_refuses_archived_and_deleted_students(student, case_study, actor)
 @pytest.mark.parametrize("attempts", [0, 11, -1, True, "2", None, 1.5])
 def test_grant_refuses_attempts_outside_one_to_ten(student, case_study, actor, attempts):
     with pytest.raises(AppError) as err:
-        services.attempts_grant(student=student, case_study=case_study, attempts=attempts, reason=REASON, actor=actor)
+        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=attempts, reason=REASON, actor=actor).grant
     assert err.value.errors == {"attempts": [services.MSG_ATTEMPTS_RANGE]}
 
 
@@ -103,28 +103,28 @@ def test_grant_refuses_attempts_outside_one_to_ten(student, case_study, actor, a
 )
 def test_grant_requires_a_short_non_blank_reason(student, case_study, actor, reason, message):
     with pytest.raises(AppError) as err:
-        services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=reason, actor=actor)
+        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=reason, actor=actor).grant
     assert err.value.errors == {"reason": [message]}
 
 
 def test_reason_of_exactly_500_characters_is_kept(student, case_study, actor):
-    grant = services.attempts_grant(student=student, case_study=case_study, attempts=1, reason="é" * 500, actor=actor)
+    grant = services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason="é" * 500, actor=actor).grant
     assert grant.reason == "é" * 500
 
 
 def test_revoke_takes_back_up_to_the_current_extra(student, case_study, actor):
-    services.attempts_grant(student=student, case_study=case_study, attempts=3, reason=REASON, actor=actor)
-    grant = services.attempts_revoke(student=student, case_study=case_study, attempts=2, reason="Granted twice", actor=actor)
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=3, reason=REASON, actor=actor).grant
+    grant = services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=2, reason="Granted twice", actor=actor).grant
     assert grant.delta == -2
     assert _extra(student, case_study) == 1
-    services.attempts_revoke(student=student, case_study=case_study, attempts=1, reason="Granted twice", actor=actor)
+    services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason="Granted twice", actor=actor).grant
     assert _extra(student, case_study) == 0
 
 
 def test_revoke_of_more_than_the_extra_is_a_conflict_and_changes_nothing(student, case_study, actor):
-    services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON, actor=actor)
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor).grant
     with pytest.raises(AppError) as err:
-        services.attempts_revoke(student=student, case_study=case_study, attempts=2, reason="Oops", actor=actor)
+        services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=2, reason="Oops", actor=actor).grant
     assert (err.value.status_code, err.value.code) == (409, "CONFLICT")
     assert err.value.message == services.MSG_REVOKE_TOO_MANY.format(requested=2, extra=1)
     assert "has 1 extra attempt" in err.value.message
@@ -134,24 +134,24 @@ def test_revoke_of_more_than_the_extra_is_a_conflict_and_changes_nothing(student
 
 def test_revoke_with_no_extra_attempts_is_a_conflict(student, case_study, actor):
     with pytest.raises(AppError) as err:
-        services.attempts_revoke(student=student, case_study=case_study, attempts=1, reason="Oops", actor=actor)
+        services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason="Oops", actor=actor).grant
     assert err.value.status_code == 409
     assert not AttemptGrant.objects.exists()
 
 
 def test_revoke_is_allowed_for_an_archived_student(student, case_study, actor):
-    services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON, actor=actor)
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor).grant
     student.archived = True
     student.save(update_fields=["archived"])
-    services.attempts_revoke(student=student, case_study=case_study, attempts=1, reason="Graduated", actor=actor)
+    services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason="Graduated", actor=actor).grant
     assert _extra(student, case_study) == 0
 
 
 def test_bulk_grant_gives_each_distinct_student_the_attempts_in_first_seen_order(mba, case_study, actor):
     first, second, third = StudentFactory(programmes=[mba]), StudentFactory(programmes=[mba]), StudentFactory(programmes=[mba])
-    grants = services.attempts_grant_bulk(
-        user_ids=[second.pk, first.pk, second.pk, third.pk], case_study=case_study, attempts=2, reason=REASON, actor=actor
-    )
+    grants = [g.grant for g in services.attempts_grant_bulk(
+        user_ids=[second.pk, first.pk, second.pk, third.pk], case_study_id=case_study.pk, attempts=2, reason=REASON, actor=actor
+    )]
     assert [g.student_id for g in grants] == [second.pk, first.pk, third.pk]
     assert [_extra(s, case_study) for s in (first, second, third)] == [2, 2, 2]
     assert AttemptGrant.objects.count() == 3
@@ -160,9 +160,9 @@ def test_bulk_grant_gives_each_distinct_student_the_attempts_in_first_seen_order
 def test_bulk_grant_with_an_unknown_id_changes_nothing_and_names_it(mba, case_study, actor):
     known = StudentFactory(programmes=[mba])
     with pytest.raises(AppError) as err:
-        services.attempts_grant_bulk(
-            user_ids=[known.pk, "ffffffffffffffffffffffff"], case_study=case_study, attempts=1, reason=REASON, actor=actor
-        )
+        [g.grant for g in services.attempts_grant_bulk(
+            user_ids=[known.pk, "ffffffffffffffffffffffff"], case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor
+        )]
     assert err.value.status_code == 400
     assert err.value.message == services.MSG_BULK_REFUSED
     assert err.value.errors == {"user_ids[1]": ["ffffffffffffffffffffffff: no student with this id on this tenant."]}
@@ -174,39 +174,44 @@ def test_bulk_grant_names_every_offending_id(mba, case_study, actor):
     archived = StudentFactory(programmes=[mba], archived=True)
     outsider = StudentFactory(programmes=[ProgrammeFactory()])
     with pytest.raises(AppError) as err:
-        services.attempts_grant_bulk(
-            user_ids=[ok.pk, archived.pk, "nobody", outsider.pk], case_study=case_study, attempts=1, reason=REASON, actor=actor
-        )
+        [g.grant for g in services.attempts_grant_bulk(
+            user_ids=[ok.pk, archived.pk, "nobody", outsider.pk], case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor
+        )]
     assert err.value.errors == {
-        "user_ids[1]": [services.MSG_BULK_STUDENT_ARCHIVED.format(user_id=archived.pk)],
-        "user_ids[2]": [services.MSG_BULK_STUDENT_UNKNOWN.format(user_id="nobody")],
-        "user_ids[3]": [services.MSG_BULK_NOT_ASSIGNED.format(user_id=outsider.pk)],
+        "user_ids[1]": [f"{archived.pk}: this student is archived."],
+        "user_ids[2]": ["nobody: no student with this id on this tenant."],
+        "user_ids[3]": [f"{outsider.pk}: this case study is not assigned to the student and they have not attempted it."],
+    }
+    assert err.value.refused == {
+        archived.pk: services.REASON_STUDENT_ARCHIVED,
+        "nobody": services.REASON_STUDENT_UNKNOWN,
+        outsider.pk: services.REASON_NOT_ASSIGNED,
     }
     assert not AttemptGrant.objects.exists()
 
 
 def test_bulk_grant_refuses_an_empty_list_and_more_than_500_ids(case_study, actor):
     with pytest.raises(AppError) as err:
-        services.attempts_grant_bulk(user_ids=[], case_study=case_study, attempts=1, reason=REASON, actor=actor)
+        [g.grant for g in services.attempts_grant_bulk(user_ids=[], case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor)]
     assert err.value.errors == {"user_ids": [services.MSG_USER_IDS_EMPTY]}
     with pytest.raises(AppError) as err:
-        services.attempts_grant_bulk(
-            user_ids=[f"id{i}" for i in range(501)], case_study=case_study, attempts=1, reason=REASON, actor=actor
-        )
+        [g.grant for g in services.attempts_grant_bulk(
+            user_ids=[f"id{i}" for i in range(501)], case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor
+        )]
     assert err.value.errors == {"user_ids": [services.MSG_USER_IDS_TOO_MANY]}
 
 
 def test_bulk_grant_counts_duplicates_once_against_the_500_limit(mba, case_study, actor):
     student = StudentFactory(programmes=[mba])
-    grants = services.attempts_grant_bulk(
-        user_ids=[student.pk] * 600, case_study=case_study, attempts=1, reason=REASON, actor=actor
-    )
+    grants = [g.grant for g in services.attempts_grant_bulk(
+        user_ids=[student.pk] * 600, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor
+    )]
     assert len(grants) == 1
 
 
 def test_grant_after_a_deleted_actor_keeps_the_actor_email(student, case_study):
     staff = StaffUserFactory(email="leaver@uni.example", full_name="Lena Leaver", roles=["operator"])
-    grant = services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON, actor=staff)
+    grant = services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=staff).grant
     staff.delete()
     grant.refresh_from_db()
     assert (grant.actor_id, grant.actor_email) == (None, "leaver@uni.example")
@@ -216,7 +221,7 @@ def test_student_detail_card_reflects_a_grant_immediately(student, case_study, a
     SessionFactory(student=student, case_study=case_study, transcript_status="available")
     before = student_case_study_card(student_id=student.pk, case_study_id=case_study.pk)
     assert (before.attempts_used, before.attempts_allowed, before.extra_attempts) == (1, 2, 0)
-    services.attempts_grant(student=student, case_study=case_study, attempts=3, reason=REASON, actor=actor)
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=3, reason=REASON, actor=actor).grant
     after = student_case_study_card(student_id=student.pk, case_study_id=case_study.pk)
     assert (after.attempts_used, after.attempts_allowed, after.extra_attempts) == (1, 5, 3)
 
@@ -267,7 +272,7 @@ def test_grant_endpoint_defaults_to_one_attempt(operator_client, student, case_s
 
 @pytest.mark.parametrize("path", [REVOKE, REVOKE + "/"])
 def test_revoke_endpoint_answers_201_with_a_negative_row(operator_client, operator_user, student, case_study, path):
-    services.attempts_grant(student=student, case_study=case_study, attempts=3, reason=REASON, actor=operator_user)
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=3, reason=REASON, actor=operator_user).grant
     response = operator_client.post(path, _body(student, case_study, attempts=2, reason="Granted by mistake"), format="json")
     assert response.status_code == 201, response.json()
     data = response.json()["data"]
@@ -276,7 +281,7 @@ def test_revoke_endpoint_answers_201_with_a_negative_row(operator_client, operat
 
 
 def test_revoke_endpoint_answers_409_saying_how_many_extra_there_are(operator_client, operator_user, student, case_study):
-    services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON, actor=operator_user)
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=operator_user).grant
     response = operator_client.post(REVOKE, _body(student, case_study, attempts=3), format="json")
     assert response.status_code == 409
     body = response.json()
@@ -375,7 +380,7 @@ def test_bulk_endpoint_answers_per_student_results(operator_client, operator_use
     first, second = StudentFactory(programmes=[mba]), StudentFactory(programmes=[mba])
     SessionFactory(student=second, case_study=case_study)
     SessionFactory(student=second, case_study=case_study, transcript_status="failed")
-    services.attempts_grant(student=second, case_study=case_study, attempts=1, reason=REASON, actor=operator_user)
+    services.attempts_grant(user_id=second.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=operator_user).grant
     response = operator_client.post(
         path,
         {"user_ids": [second.pk, first.pk, second.pk], "case_study_id": case_study.pk, "attempts": 2, "reason": REASON},
@@ -409,10 +414,10 @@ def test_bulk_endpoint_query_count_does_not_grow_with_students(
 ):
     students = [StudentFactory(programmes=[mba]) for _ in range(n_students)]
     body = {"user_ids": [s.pk for s in students], "case_study_id": case_study.pk, "reason": REASON}
-    # SET search_path public, tenant domain, SET search_path tenant, token+user, roles, case study,
-    # SAVEPOINT (view), SAVEPOINT (service), case study exists, student states, advisory locks,
-    # INSERT grants, RELEASE (service), attempts used per student, ledger sums per student, RELEASE (view)
-    with django_assert_num_queries(16):
+    # SET search_path public, tenant domain, SET search_path tenant, token+user, roles,
+    # SAVEPOINT, case study, student states, advisory locks, INSERT grants,
+    # attempts used per student, ledger sums per student, RELEASE
+    with django_assert_num_queries(13):
         response = operator_client.post(BULK, body, format="json")
     assert response.status_code == 201
 
@@ -452,10 +457,10 @@ def ledger(mba, student, case_study, operator_user, admin_user):
     other_case = CaseStudyFactory(programmes=[mba])
     other_student = StudentFactory(programmes=[mba])
     rows = [
-        services.attempts_grant(student=student, case_study=case_study, attempts=2, reason="First", actor=operator_user),
-        services.attempts_grant(student=student, case_study=other_case, attempts=1, reason="Second", actor=admin_user),
-        services.attempts_revoke(student=student, case_study=case_study, attempts=1, reason="Third", actor=admin_user),
-        services.attempts_grant(student=other_student, case_study=case_study, attempts=1, reason="Fourth", actor=operator_user),
+        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=2, reason="First", actor=operator_user).grant,
+        services.attempts_grant(user_id=student.pk, case_study_id=other_case.pk, attempts=1, reason="Second", actor=admin_user).grant,
+        services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason="Third", actor=admin_user).grant,
+        services.attempts_grant(user_id=other_student.pk, case_study_id=case_study.pk, attempts=1, reason="Fourth", actor=operator_user).grant,
     ]
     return {"rows": rows, "other_case": other_case, "other_student": other_student}
 
@@ -509,7 +514,7 @@ def test_ledger_answers_400_naming_the_parameter(operator_client, params, field)
 
 def test_ledger_shows_a_deleted_actors_email_with_an_empty_name(operator_client, student, case_study):
     staff = StaffUserFactory(email="leaver@uni.example", full_name="Lena Leaver", roles=["operator"])
-    services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON, actor=staff)
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=staff).grant
     staff.delete()
     response = operator_client.get(LEDGER, {"user_id": student.pk})
     assert response.json()["data"][0]["actor"] == {"email": "leaver@uni.example", "full_name": ""}
@@ -518,7 +523,7 @@ def test_ledger_shows_a_deleted_actors_email_with_an_empty_name(operator_client,
 def test_ledger_query_count_does_not_grow_with_rows(operator_client, mba, case_study, operator_user, django_assert_num_queries):
     for _ in range(15):
         s = StudentFactory(programmes=[mba])
-        services.attempts_grant(student=s, case_study=case_study, attempts=1, reason=REASON, actor=operator_user)
+        services.attempts_grant(user_id=s.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=operator_user).grant
     # SET search_path public, tenant domain, SET search_path tenant, token+user, roles, COUNT,
     # the page of rows with their actors
     with django_assert_num_queries(7):
@@ -557,8 +562,8 @@ def test_attempts_endpoints_need_attempts_manage(viewer_client, ingest_client, s
 def test_attempts_endpoints_allow_admins(admin_client, student, case_study, index):
     method, path, body = _requests(student, case_study)[index]
     if path == REVOKE:
-        services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON,
-                                actor=StaffUserFactory(roles=["operator"]))
+        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON,
+                                actor=StaffUserFactory(roles=["operator"])).grant
     response = getattr(admin_client, method)(path, body, format="json" if body else None)
     assert response.status_code in (200, 201), response.json()
 
@@ -570,7 +575,7 @@ def test_a_token_of_another_tenant_is_refused(other_tenant_client, host, student
 
 
 def test_another_tenants_students_are_invisible(other_tenant_client, operator_user, student, case_study):
-    services.attempts_grant(student=student, case_study=case_study, attempts=1, reason=REASON, actor=operator_user)
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=operator_user).grant
     response = other_tenant_client.post(GRANT, _body(student, case_study), format="json")
     assert response.status_code == 400
     assert sorted(response.json()["errors"]) == ["case_study_id", "user_id"]

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from attempts import services
+from attempts.grants import services
 from attempts.models import AttemptGrant
 from attempts.selectors import student_case_study_card
 from config.errors import AppError
@@ -68,13 +68,13 @@ def _outcome(call):
 
 def test_concurrent_revokes_take_exactly_the_extra_attempts_and_no_more(committed_tenant, pair):
     student, case_study, actor = pair
-    services.attempts_grant(student=student, case_study=case_study, attempts=5, reason="Outage", actor=actor)
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=5, reason="Outage", actor=actor).grant
 
     def revoke(i):
         return _outcome(
             lambda: services.attempts_revoke(
-                student=student, case_study=case_study, attempts=1, reason=f"Revoke {i}", actor=actor
-            )
+                user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=f"Revoke {i}", actor=actor
+            ).grant
         )
 
     results = _race(committed_tenant, THREADS, revoke)
@@ -90,8 +90,8 @@ def test_concurrent_grants_lose_no_update(committed_tenant, pair):
     def grant(i):
         return _outcome(
             lambda: services.attempts_grant(
-                student=student, case_study=case_study, attempts=1, reason=f"Grant {i}", actor=actor
-            )
+                user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=f"Grant {i}", actor=actor
+            ).grant
         )
 
     results = _race(committed_tenant, THREADS, grant)
@@ -102,7 +102,7 @@ def test_concurrent_grants_lose_no_update(committed_tenant, pair):
 
 def test_concurrent_revoke_requests_over_http_answer_201_five_times_and_409_otherwise(committed_tenant, pair):
     student, case_study, actor = pair
-    services.attempts_grant(student=student, case_study=case_study, attempts=5, reason="Outage", actor=actor)
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=5, reason="Outage", actor=actor).grant
     clients = [bearer_client(TEST_TENANT["domain"], actor) for _ in range(THREADS)]
     body = {"user_id": student.pk, "case_study_id": case_study.pk, "attempts": 1, "reason": "Granted twice"}
 
@@ -122,12 +122,12 @@ def test_concurrent_revoke_requests_over_http_answer_201_five_times_and_409_othe
 
 def test_mixed_concurrent_grants_and_revokes_never_go_below_zero(committed_tenant, pair):
     student, case_study, actor = pair
-    services.attempts_grant(student=student, case_study=case_study, attempts=2, reason="Outage", actor=actor)
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=2, reason="Outage", actor=actor).grant
 
     def change(i):
         service = services.attempts_grant if i % 2 else services.attempts_revoke
         return i % 2, _outcome(
-            lambda: service(student=student, case_study=case_study, attempts=1, reason=f"Change {i}", actor=actor)
+            lambda: service(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=f"Change {i}", actor=actor)
         )
 
     results = _race(committed_tenant, THREADS, change)
@@ -153,9 +153,9 @@ def test_overlapping_bulk_grants_in_opposite_orders_do_not_deadlock(committed_te
     def bulk(i):
         order = ids if i % 2 else list(reversed(ids))
         return _outcome(
-            lambda: services.attempts_grant_bulk(
-                user_ids=order, case_study=case_study, attempts=1, reason=f"Bulk {i}", actor=actor
-            )
+            lambda: [g.grant for g in services.attempts_grant_bulk(
+                user_ids=order, case_study_id=case_study.pk, attempts=1, reason=f"Bulk {i}", actor=actor
+            )]
         )
 
     results = _race(committed_tenant, 8, bulk)

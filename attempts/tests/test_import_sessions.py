@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection
 
-from attempts import ingestion
+from attempts.ingestion import services as ingestion
 from attempts.models import GradeCriterion, Session, TranscriptMessage
 from students.models import Student
 from testing.factories import CaseStudyFactory, StudentFactory

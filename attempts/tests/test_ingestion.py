@@ -6,12 +6,12 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from attempts import ingestion
-from attempts.ingestion_serializers import MSG_ENDED_BEFORE_STARTED
+from attempts.ingestion import services as ingestion
+from attempts.ingestion.serializers import MSG_ENDED_BEFORE_STARTED
 from attempts.models import GradeCriterion, GradeReport, Session, TranscriptMessage
 from config.errors import MSG_PERMISSION_DENIED, MSG_UNAUTHENTICATED
+from config.serializers import MSG_NOT_WRITABLE
 from students.models import Student
-from students.serializers import MSG_NOT_WRITABLE
 from testing.clients import bearer_client
 from testing.factories import CaseStudyFactory, ProgrammeFactory, SessionFactory, StaffUserFactory, StudentFactory
 
@@ -429,7 +429,7 @@ def test_concurrent_puts_of_one_new_session_never_fail(committed_tenant, host):
 
 
 def test_openapi_serializers_describe_exactly_what_the_validator_accepts():
-    from attempts.ingestion_serializers import (
+    from attempts.ingestion.serializers import (
         GradeCriterionInSerializer,
         GradeInSerializer,
         SessionIngestSerializer,

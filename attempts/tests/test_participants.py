@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from attempts.models import Session
-from attempts.participants import MSG_UNKNOWN_ORDERING, MSG_UNKNOWN_STATUSES, completion_rate
+from attempts.participants.selectors import MSG_UNKNOWN_ORDERING, MSG_UNKNOWN_STATUSES, completion_rate
 from students.models import Student
 from testing.factories import (
     AttemptGrantFactory,

@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from attempts import performance_selectors as selectors
+from attempts.performance import selectors
 from testing.factories import (
     CaseStudyFactory,
     GradeCriterionFactory,

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from console.views import MSG_SIGNED_IN, MSG_SIGNED_OUT
+from console.auth.views import MSG_SIGNED_IN, MSG_SIGNED_OUT
 from testing.clients import TenantAPIClient
 from testing.factories import CaseStudyFactory, SessionFactory, StaffUserFactory, StudentFactory
 

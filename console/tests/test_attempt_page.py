@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from attempts.performance_selectors import (
+from attempts.performance.selectors import (
     MSG_GRADE_FAILED,
     MSG_GRADE_PENDING,
     MSG_TRANSCRIPT_FAILED,

@@ -6,8 +6,8 @@ import pytest
 from django_tenants.utils import schema_context
 
 from attempts.models import Session
-from attempts.participants import MSG_UNKNOWN_ORDERING, MSG_UNKNOWN_STATUSES
-from console.views_case_studies import MSG_CASE_STUDY_NOT_FOUND
+from attempts.participants.selectors import MSG_UNKNOWN_ORDERING, MSG_UNKNOWN_STATUSES
+from console.case_studies.views import MSG_CASE_STUDY_NOT_FOUND
 from testing.clients import TenantAPIClient
 from testing.factories import (
     HOSTILE_NAME,

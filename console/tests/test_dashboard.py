@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from console.dashboard import WEEKS, compute_figures, window_start
+from console.dashboard.selectors import WEEKS, compute_figures, window_start
 from testing.clients import TenantAPIClient
 from testing.factories import CaseStudyFactory, SessionFactory, StudentFactory
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from attempts.models import Session
-from console.views_groups import MSG_GROUP_NOT_FOUND
+from console.groups.views import MSG_GROUP_NOT_FOUND
 from students.models import GroupMembership, Student
 from testing.clients import TenantAPIClient
 from testing.factories import (

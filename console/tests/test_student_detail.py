@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 
 from attempts.models import AttemptGrant
-from console.forms import MSG_REASON_REQUIRED
-from console.views import MSG_FIX_ERRORS
+from console.attempts.forms import MSG_FORM_REASON_REQUIRED
+from console.students.views import MSG_FIX_ERRORS
 from testing.factories import (
     AttemptGrantFactory,
     CaseStudyFactory,
@@ -46,7 +46,7 @@ def test_header_shows_identity_programmes_cohort_last_seen_and_counts(console_as
         assert text in html
     assert response.context["student"].overall_case_studies == 2
     totals = response.context["totals"]
-    assert (totals["case_studies_attempted"], totals["total_sessions"], totals["total_attempts"]) == (1, 2, 1)
+    assert (totals.case_studies_attempted, totals.total_sessions, totals.total_attempts) == (1, 2, 1)
     assert '<div class="stat-value">2</div><div class="stat-label">Case studies</div>' in html
     assert '<div class="stat-value">1</div><div class="stat-label">Attempts used</div>' in html
 
@@ -103,8 +103,8 @@ def test_revoke_takes_back_extra_attempts_and_flashes(console_as, operator_user,
 @pytest.mark.parametrize(
     "data, field, message",
     [
-        ({"action": "grant", "attempts": "1", "reason": ""}, "reason", MSG_REASON_REQUIRED),
-        ({"action": "grant", "attempts": "1", "reason": "   "}, "reason", MSG_REASON_REQUIRED),
+        ({"action": "grant", "attempts": "1", "reason": ""}, "reason", MSG_FORM_REASON_REQUIRED),
+        ({"action": "grant", "attempts": "1", "reason": "   "}, "reason", MSG_FORM_REASON_REQUIRED),
         ({"action": "grant", "attempts": "0", "reason": "x"}, "attempts", "Choose between 1 and 10 attempts."),
         ({"action": "grant", "attempts": "11", "reason": "x"}, "attempts", "Choose between 1 and 10 attempts."),
         ({"action": "grant", "attempts": "1", "reason": "x" * 501}, "reason",

@@ -6,9 +6,9 @@ import re
 import pytest
 
 from attempts.models import AttemptGrant
-from console.forms import MSG_NO_STUDENTS, MSG_REASON_REQUIRED
-from console.views import MSG_FIX_ERRORS
-from students.filters import MSG_DATE_RANGE
+from console.attempts.forms import MSG_FORM_REASON_REQUIRED, MSG_NO_STUDENTS
+from console.students.views import MSG_FIX_ERRORS
+from students.listing.filters import MSG_DATE_RANGE
 from testing.factories import CaseStudyFactory, ProgrammeFactory, SessionFactory, StaffUserFactory, StudentFactory
 
 NOW = dt.datetime(2026, 6, 4, 9, 0, tzinfo=dt.timezone.utc)
@@ -184,7 +184,7 @@ def test_bulk_grant_to_three_students_writes_three_ledger_rows_and_flashes(conso
     "change, field, message",
     [
         ({"user_ids": []}, "user_ids", MSG_NO_STUDENTS),
-        ({"reason": "   "}, "reason", MSG_REASON_REQUIRED),
+        ({"reason": "   "}, "reason", MSG_FORM_REASON_REQUIRED),
         ({"attempts": "11"}, "attempts", "Choose between 1 and 10 attempts."),
         ({"attempts": "two"}, "attempts", "Choose between 1 and 10 attempts."),
         ({"case_study": "nope"}, "case_study", "That case study no longer exists."),

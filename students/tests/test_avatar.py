@@ -4,12 +4,12 @@ import shutil
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from students import services
 from students.models import Student
+from students.records import services
 from testing.factories import StudentFactory
 
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.permissions import CATALOG_EDIT
 from config.errors import MSG_NOT_FOUND
-from students.group_services import (
+from students.groups.services import (
     MSG_ARCHIVED_STUDENTS,
     MSG_CLUSTER_HAS_GROUPS,
     MSG_CLUSTER_NOT_FOUND,
@@ -536,14 +536,14 @@ def test_member_of_several_groups_is_listed_once_per_group(viewer_client, group,
 def test_archiving_takes_a_member_out_and_unarchiving_brings_them_back(viewer_client, group):
     import datetime as dt
 
-    from students.services import student_archive, student_unarchive
+    from students.records.services import student_archive, student_unarchive
 
     student = StudentFactory()
     _members(group, student)
-    student_archive(student=student, withdrawn_on=dt.date(2026, 1, 31))
+    student_archive(user_id=student.pk, withdrawn_on=dt.date(2026, 1, 31))
     assert viewer_client.get(f"/v1/student-groups/{group.pk}").json()["data"]["member_count"] == 0
     assert viewer_client.get(f"/v1/student-groups/{group.pk}/members").json()["total"] == 0
-    student_unarchive(student=student)
+    student_unarchive(user_id=student.pk)
     assert viewer_client.get(f"/v1/student-groups/{group.pk}").json()["data"]["member_count"] == 1
 
 
@@ -558,8 +558,8 @@ def test_adding_members_while_they_are_archived_never_deadlocks_or_leaves_archiv
     from django.db import connection
 
     from config.errors import AppError
-    from students.group_services import student_group_members_add
-    from students.services import student_archive
+    from students.groups.services import student_group_members_add
+    from students.records.services import student_archive
 
     group = StudentGroupFactory(cluster=StudentClusterFactory())
     students = StudentFactory.create_batch(8)
@@ -583,8 +583,8 @@ def test_adding_members_while_they_are_archived_never_deadlocks_or_leaves_archiv
 
     threads = []
     for student in students:
-        threads.append(threading.Thread(target=run, args=(lambda s=student: student_group_members_add(group=group, user_ids=[s.pk]),)))
-        threads.append(threading.Thread(target=run, args=(lambda s=student: student_archive(student=s, withdrawn_on=dt.date(2026, 1, 31)),)))
+        threads.append(threading.Thread(target=run, args=(lambda s=student: student_group_members_add(group_id=group.pk, user_ids=[s.pk]),)))
+        threads.append(threading.Thread(target=run, args=(lambda s=student: student_archive(user_id=s.pk, withdrawn_on=dt.date(2026, 1, 31)),)))
     for thread in threads:
         thread.start()
     for thread in threads:

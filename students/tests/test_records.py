@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from config.errors import MSG_PERMISSION_DENIED, MSG_UNAUTHENTICATED
-from students import services
+from config.serializers import MSG_NOT_WRITABLE
 from students.models import ArchivedMembership, GroupMembership, Student
-from students.serializers import MSG_NOT_WRITABLE
+from students.records import services
 from testing.factories import (
     CohortFactory,
     ProgrammeFactory,
@@ -294,7 +294,7 @@ def test_duplicate_email_is_409_case_insensitively(admin_client):
 
 def test_email_of_a_deleted_student_can_be_reused(admin_client):
     gone = StudentFactory(email="reuse@uni.example")
-    services.student_delete(student=gone)
+    services.student_delete(user_id=gone.pk)
     response = admin_client.post(
         "/v1/students", {"first_name": "A", "last_name": "B", "email": "reuse@uni.example", "programme_codes": []}, format="json"
     )

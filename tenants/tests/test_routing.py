@@ -62,8 +62,8 @@ def test_tenant_data_is_invisible_from_the_other_host(tenant, other_tenant):
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from testing.factories import StudentFactory
     from students.models import Student
+    from testing.factories import StudentFactory
 
     StudentFactory(email="only-here@uni.example")
     with schema_context(other_tenant.schema_name):

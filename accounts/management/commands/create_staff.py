@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
 from accounts.permissions import BUILT_IN_ROLES
-from accounts.services import staff_create
+from accounts.staff.services import staff_create
 from config.errors import AppError
 from tenants.models import Tenant
 

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from tqdm import tqdm
 
-from attempts import ingestion
+from attempts.ingestion import services as ingestion
 from config.errors import AppError
 from tenants.models import Tenant
 

@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants.models import Tenant
-from tenants.services import public_tenant_ensure, tenant_create
+from tenants.provisioning.services import public_tenant_ensure, tenant_create
 
 
 class Command(BaseCommand):

@@ -1,0 +1,39 @@
+"""Staff users and their roles in the current tenant."""
+from django.db import transaction
+
+from accounts.models import Role, StaffUser
+from accounts.permissions import BUILT_IN_ROLES
+from config.errors import AppError
+
+
+def roles_ensure_built_in():
+    """Create or refresh the built-in roles in the current schema."""
+    roles = {}
+    for name, perms in BUILT_IN_ROLES.items():
+        role, _ = Role.objects.update_or_create(name=name, defaults={"permissions": list(perms), "built_in": True})
+        roles[name] = role
+    return roles
+
+
+@transaction.atomic
+def staff_create(*, email, password, roles=(), full_name="", is_staff=False):
+    """Create (or update the password and roles of) a staff user in the current tenant."""
+    built_in = roles_ensure_built_in()
+    unknown = [r for r in roles if r not in built_in and not Role.objects.filter(name=r).exists()]
+    if unknown:
+        raise AppError.validation({"role": f"Unknown role(s): {', '.join(unknown)}."})
+    email = email.strip().lower()
+    user = StaffUser.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = StaffUser.objects.create_user(email, password, full_name=full_name, is_staff=is_staff)
+    else:
+        user.set_password(password)
+        user.is_staff = user.is_staff or is_staff
+        if full_name:
+            user.full_name = full_name
+        user.save()
+    if "admin" in roles:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    user.roles.set(Role.objects.filter(name__in=roles))
+    return user

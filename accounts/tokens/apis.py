@@ -1,0 +1,54 @@
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.views import APIView
+
+from accounts.tokens import services
+from accounts.tokens.serializers import TokenRequestSerializer, TokenResponseSerializer
+from config.api import ok, validated
+from config.errors import AppError
+
+
+class TokenApi(APIView):
+    """Exchange a staff email and password for a Bearer token on this tenant."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        examples=[OpenApiExample("Login", value={"email": "ops@demo.edu", "password": "secret"}, request_only=True)],
+        auth=[],
+        responses={201: TokenResponseSerializer},
+    )
+    def post(self, request):
+        body = validated(TokenRequestSerializer, request.data)
+        token, raw = services.token_issue(request=request, email=body["email"], password=body["password"])
+        user = token.user
+        return ok(
+            {
+                "token": raw,
+                "token_type": "Bearer",
+                "user": {
+                    "email": user.email,
+                    "full_name": user.full_name,
+                    "roles": sorted(r.name for r in user.roles.all()),
+                    "permissions": sorted(user.permission_strings),
+                },
+            },
+            status=201,
+        )
+
+
+class LogoutApi(APIView):
+    """Revoke the Bearer token this request was made with."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: None})
+    def post(self, request):
+        token = getattr(request, "api_token", None)
+        if token is None:
+            raise AppError.validation({"authorization": "Log out revokes a Bearer token; none was sent."})
+        services.token_revoke(token=token)
+        return ok(None, message="Token revoked.")

@@ -1,8 +1,0 @@
-from django.urls import re_path
-
-from accounts import apis
-
-urlpatterns = [
-    re_path(r"^token/?$", apis.TokenApi.as_view(), name="auth-token"),
-    re_path(r"^logout/?$", apis.LogoutApi.as_view(), name="auth-logout"),
-]

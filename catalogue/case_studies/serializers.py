@@ -1,0 +1,42 @@
+"""Request and response shapes of /v1/case-studies (SPEC §7.6)."""
+from rest_framework import serializers
+
+from catalogue.models import CaseStudy
+from catalogue.programmes.serializers import (
+    CataloguePageQuery,
+    ProgrammeCodeField,
+    ProgrammeRefSerializer,
+    is_active_filter,
+)
+from config.serializers import OpaqueIdField, StrictSerializer
+
+
+class CaseStudySerializer(serializers.Serializer):
+    """Expects case studies with `programmes` prefetched (ordered by code)."""
+
+    case_study_id = serializers.CharField()
+    title = serializers.CharField()
+    programme_codes = serializers.SerializerMethodField()
+    programmes = ProgrammeRefSerializer(many=True, source="programmes.all")
+    max_attempts = serializers.IntegerField()
+    grading_method = serializers.ChoiceField(choices=CaseStudy.GradingMethod.choices)
+    is_active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_programme_codes(self, case_study) -> list[str]:
+        return [p.code for p in case_study.programmes.all()]
+
+
+class CaseStudyWriteSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=300)
+    programme_codes = serializers.ListField(child=serializers.CharField(max_length=32), max_length=200)
+    max_attempts = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    grading_method = serializers.ChoiceField(choices=CaseStudy.GradingMethod.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+    case_study_id = OpaqueIdField(required=False, help_text="Only on create, to keep an id from another system.")
+
+
+class CaseStudyListQuerySerializer(CataloguePageQuery):
+    is_active = is_active_filter()
+    programme = ProgrammeCodeField(required=False, help_text="Only case studies assigned to this programme code.")

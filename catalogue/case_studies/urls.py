@@ -1,0 +1,10 @@
+"""`/v1/case-studies/{id}/users` (the participants dashboard) is routed before these, by
+attempts.participants.urls."""
+from django.urls import re_path
+
+from catalogue.case_studies import apis
+
+urlpatterns = [
+    re_path(r"^case-studies/?$", apis.CaseStudyListApi.as_view(), name="case-studies"),
+    re_path(r"^case-studies/(?P<case_study_id>[^/]+)/?$", apis.CaseStudyDetailApi.as_view(), name="case-study"),
+]

@@ -1,0 +1,77 @@
+"""The production server: `python -m config.serve` (what `make run` starts).
+
+gunicorn, chosen over granian because it is pure Python (nothing to compile or download on a
+closed machine), has been the standard WSGI server for Django deployments for a decade, and
+its pre-fork model gives what this app needs: several worker processes with a few threads
+each (`gthread`, so a long export does not hold up other requests), a graceful stop on
+SIGTERM that finishes requests in flight (up to `WEB_GRACEFUL_TIMEOUT`), and restarts of a
+worker that dies.
+
+This process is gunicorn's master. It loads Django once (so the workers fork with the app
+ready and share its memory), attaches to the embedded PostgreSQL when `DATABASE_URL` is unset
+and watches it (config.database: started again within a second or two when its process
+dies; stopped when this process exits), then forks the workers. Static files are served by
+whitenoise from `var/static` (collected by `make run`), compressed, with far-future caching.
+
+Environment (read strictly, see config.env): `BIND` (default `127.0.0.1:$PORT`, `PORT`
+default 8000), `WEB_CONCURRENCY` (worker processes; default 2 × CPUs + 1, at most 8),
+`WEB_THREADS` (threads per worker, default 4), `WEB_TIMEOUT` (seconds a silent worker may
+take before it is restarted, default 60), `WEB_GRACEFUL_TIMEOUT` (seconds to finish requests
+in flight on SIGTERM, default 30), `WEB_KEEPALIVE` (seconds, default 5),
+`FORWARDED_ALLOW_IPS` (proxies whose X-Forwarded-Proto is trusted, default 127.0.0.1).
+"""
+import os
+
+from config.env import env_int, env_str
+
+
+def server_options():
+    cpus = os.cpu_count() or 1
+    port = env_int("PORT", 8000, minimum=1, maximum=65535)
+    return {
+        "bind": env_str("BIND", f"127.0.0.1:{port}"),
+        "workers": env_int("WEB_CONCURRENCY", min(2 * cpus + 1, 8), minimum=1, maximum=64),
+        "worker_class": "gthread",
+        "threads": env_int("WEB_THREADS", 4, minimum=1, maximum=64),
+        "timeout": env_int("WEB_TIMEOUT", 60, minimum=1),
+        "graceful_timeout": env_int("WEB_GRACEFUL_TIMEOUT", 30, minimum=0),
+        "keepalive": env_int("WEB_KEEPALIVE", 5, minimum=0),
+        "forwarded_allow_ips": env_str("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        "accesslog": None,  # the app writes its own access log (config.observability)
+        "errorlog": "-",
+        "loglevel": "info",
+        "control_socket_disable": True,
+        "proc_name": "student-console",
+    }
+
+
+def main():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()  # attaches to the embedded PostgreSQL (if used) in this, the master process
+
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connections
+    from gunicorn.app.base import BaseApplication
+
+    from config import database, health
+
+    application = get_wsgi_application()
+    health.migrations_on_disk()  # read once here, shared by every worker
+    connections.close_all()  # no connection may be shared across the fork
+    database.watch_embedded()
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in server_options().items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return application
+
+    Server().run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""The production server against a real PostgreSQL that the tests stop, kill and start.
+
+One throwaway cluster for the module, prepared as `make run` prepares the demo (migrations, a
+tenant at demo.localhost, a staff login, a few students). Then:
+- the database stopped and started again under a server pointed at it with DATABASE_URL:
+  only 200s and 503s (the envelope on /v1/, the console's 503 page elsewhere, Retry-After on
+  both) are seen, none slower than the connect timeout, then 200s again with no restart;
+- the embedded default (no DATABASE_URL): the database process killed outright during a run
+  of requests; the app's watchdog starts it again, PostgreSQL recovers, 200s come back;
+- SIGTERM: a request in flight is finished, then the app exits and stops the embedded server
+  it had watched, although that server is not the process it first found running.
+
+These tests commit nothing to the test database; they never touch it.
+"""
+import socket
+import threading
+import time
+
+import pytest
+
+from testing.live import LiveServer, ThrowawayCluster, app_env, manage
+
+HOST = "demo.localhost"
+EMAIL = "ops@demo.localhost"
+PASSWORD = "service-test-password"
+CONNECT_TIMEOUT = 3
+
+pytestmark = pytest.mark.service
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cluster = ThrowawayCluster()
+    cluster.start()
+    env = app_env(DATABASE_URL=cluster.socket_url())
+    manage("prepare_demo", "--students", "25", "--email", EMAIL, "--password", PASSWORD, env=env)
+    yield cluster
+    cluster.discard()
+
+
+def _watch(server, paths, stop, *, headers):
+    """Request each path over and over until `stop` is set; [(path, reply)]."""
+    seen = []
+    while not stop.is_set():
+        for path in paths:
+            seen.append((path, server.get(path, host=HOST, headers=headers.get(path))))
+        time.sleep(0.05)
+    return seen
+
+
+def _run_watch(server, paths, headers):
+    stop = threading.Event()
+    seen = []
+    thread = threading.Thread(target=lambda: seen.extend(_watch(server, paths, stop, headers=headers)))
+    thread.start()
+    return stop, thread, seen
+
+
+def _wait_until(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _assert_outage_reply(path, reply):
+    assert reply.status == 503, (path, reply.status, reply.body[:300])
+    assert reply.headers.get("Retry-After") == "5"
+    assert reply.seconds < CONNECT_TIMEOUT + 1, (path, reply.seconds)
+    if path.startswith("/v1/"):
+        body = reply.json()
+        assert body == {
+            "success": False,
+            "data": None,
+            "message": "The database is not reachable right now; try again in a few seconds.",
+            "code": "SERVICE_UNAVAILABLE",
+            "errors": None,
+        }
+    else:
+        assert b"The console cannot reach its database" in reply.body
+        assert b"console.css" in reply.body  # in the console's style
+
+
+def test_database_stopped_and_started_gives_503s_then_200s_without_restart(cluster):
+    server = LiveServer(app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="2", WEB_THREADS="2")).start()
+    try:
+        token = server.token(host=HOST, email=EMAIL, password=PASSWORD)
+        session = server.session_cookie(host=HOST, email=EMAIL, password=PASSWORD)
+        api, page, login = "/v1/console/students", "/students/", "/login/"
+        headers = {api: {"Authorization": f"Bearer {token}"}, page: {"Cookie": session}}
+        assert server.get(api, host=HOST, headers=headers[api]).status == 200
+        assert server.get(page, host=HOST, headers=headers[page]).status == 200
+
+        stop, thread, seen = _run_watch(server, [api, page, login], headers)
+        time.sleep(0.5)
+        cluster.stop()
+        time.sleep(2)
+        during = [server.get(p, host=HOST, headers=headers.get(p)) for p in (api, page, login)]
+        ready = server.get("/readyz", host=HOST)
+        live = server.get("/healthz", host=HOST)
+        cluster.start()
+        assert _wait_until(lambda: server.get(api, host=HOST, headers=headers[api]).status == 200, 15)
+        time.sleep(0.5)
+        stop.set()
+        thread.join()
+
+        for path, reply in zip((api, page, login), during):
+            _assert_outage_reply(path, reply)
+        assert ready.status == 503 and ready.json()["database"] == "unreachable"
+        assert ready.headers["Cache-Control"] == "no-store"
+        assert live.status == 200
+        statuses = {reply.status for _, reply in seen}
+        assert statuses <= {200, 503}, statuses
+        for path, reply in seen:
+            if reply.status == 503:
+                _assert_outage_reply(path, reply)
+        assert [r.status for _, r in seen[-3:]] == [200, 200, 200]
+        assert server.get("/readyz", host=HOST).status == 200
+        assert server.get(page, host=HOST, headers=headers[page]).status == 200
+        assert "Traceback" not in server.log()
+    finally:
+        server.terminate()
+
+
+def test_embedded_database_killed_is_started_again_by_the_app(cluster):
+    cluster.stop()
+    server = LiveServer(
+        app_env(DATABASE_URL=None, EMBEDDED_PGDATA=str(cluster.data_dir), WEB_CONCURRENCY="2", WEB_THREADS="2")
+    ).start()
+    try:
+        token = server.token(host=HOST, email=EMAIL, password=PASSWORD)
+        api = "/v1/console/students"
+        headers = {api: {"Authorization": f"Bearer {token}"}}
+        first_pid = cluster.postmaster_pid()
+        assert first_pid
+
+        stop, thread, seen = _run_watch(server, [api], headers)
+        time.sleep(0.5)
+        cluster.kill()
+        killed_at = time.monotonic()
+        restarted = _wait_until(lambda: cluster.postmaster_pid() not in (None, first_pid), 15)
+        back = _wait_until(lambda: server.get(api, host=HOST, headers=headers[api]).status == 200, 15)
+        back_after = time.monotonic() - killed_at
+        time.sleep(0.5)
+        stop.set()
+        thread.join()
+
+        assert restarted and back, server.log()
+        assert back_after < 10
+        statuses = [reply.status for _, reply in seen]
+        assert set(statuses) <= {200, 503}, set(statuses)
+        assert statuses[-1] == 200
+        for path, reply in seen:
+            if reply.status == 503:
+                _assert_outage_reply(path, reply)
+        # Crash recovery lost nothing that was committed: the students are all there.
+        assert server.get(api, host=HOST, headers=headers[api]).json()["total"] == 25
+        assert "started again" in server.log()
+    finally:
+        server.terminate()
+    # The app stopped the server its watchdog had started (not the one it first found).
+    assert cluster.wait_stopped(), "the embedded server outlived the app"
+
+
+def test_sigterm_finishes_the_request_in_flight_then_stops_the_embedded_database(cluster):
+    cluster.stop()
+    server = LiveServer(
+        app_env(DATABASE_URL=None, EMBEDDED_PGDATA=str(cluster.data_dir), WEB_CONCURRENCY="1", WEB_THREADS="2")
+    ).start()
+    assert cluster.is_running()
+    body = b'{"email": "ops@demo.localhost", "password": "not the password"}'
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        # Half a request is in flight when the stop arrives.
+        sock.sendall(
+            b"POST /v1/auth/token HTTP/1.1\r\nHost: demo.localhost\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body[:10]
+        )
+        time.sleep(0.5)
+        server.process.send_signal(15)
+        time.sleep(1)
+        assert server.process.poll() is None  # still finishing
+        sock.sendall(body[10:])
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b'"code": "UNAUTHENTICATED"' in answer or b'"code":"UNAUTHENTICATED"' in answer
+    server.process.wait(30)
+    assert cluster.wait_stopped(), "the embedded server outlived the app"

@@ -1,0 +1,85 @@
+"""Forms for granting and revoking attempts in the HTML console. They check shape only (ids
+are strings here): the attempts services look the ids up, own the rules (assignment,
+conflicts), and their refusals are shown beside the same fields."""
+from django import forms
+
+from attempts.grants.services import MAX_ATTEMPTS as MAX_ATTEMPTS_PER_CHANGE
+from attempts.grants.services import MAX_BULK_IDS as MAX_BULK_STUDENTS
+from attempts.grants.services import MAX_REASON_LENGTH
+from catalogue.case_studies.selectors import case_studies_list
+
+MSG_FORM_REASON_REQUIRED = "Give a reason; it is kept in the grant history."
+MSG_FORM_ATTEMPTS_RANGE = f"Choose between 1 and {MAX_ATTEMPTS_PER_CHANGE} attempts."
+MSG_NO_STUDENTS = "Tick at least one student in the list."
+MSG_TOO_MANY_STUDENTS = f"Choose at most {MAX_BULK_STUDENTS} students at a time."
+MSG_CASE_STUDY_REQUIRED = "Choose a case study."
+MSG_CASE_STUDY_GONE = "That case study no longer exists."
+
+
+def bulk_case_study_options():
+    """(id, title) of the case studies a bulk grant offers: the active ones. One query."""
+    return list(case_studies_list(is_active=True).prefetch_related(None).values_list("pk", "title"))
+
+
+def _attempts_field():
+    return forms.IntegerField(
+        min_value=1,
+        max_value=MAX_ATTEMPTS_PER_CHANGE,
+        initial=1,
+        error_messages={
+            "required": MSG_FORM_ATTEMPTS_RANGE,
+            "invalid": MSG_FORM_ATTEMPTS_RANGE,
+            "min_value": MSG_FORM_ATTEMPTS_RANGE,
+            "max_value": MSG_FORM_ATTEMPTS_RANGE,
+        },
+    )
+
+
+def _reason_field():
+    return forms.CharField(
+        max_length=MAX_REASON_LENGTH,
+        strip=True,
+        error_messages={"required": MSG_FORM_REASON_REQUIRED},
+    )
+
+
+class AttemptChangeForm(forms.Form):
+    """Grant or revoke extra attempts for one student on one case study (one card)."""
+
+    ACTIONS = ("grant", "revoke")
+
+    action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
+    case_study = forms.CharField(max_length=64, error_messages={"required": MSG_CASE_STUDY_REQUIRED})
+    attempts = _attempts_field()
+    reason = _reason_field()
+
+
+class BulkGrantForm(forms.Form):
+    """Grant the same extra attempts to the ticked students of the list."""
+
+    user_ids = forms.MultipleChoiceField(
+        required=True,
+        error_messages={"required": MSG_NO_STUDENTS},
+    )
+    case_study = forms.CharField(max_length=64, error_messages={"required": MSG_CASE_STUDY_REQUIRED})
+    attempts = _attempts_field()
+    reason = _reason_field()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Ids are checked by the service (unknown ones are refused there); here only their shape.
+        self.fields["user_ids"].valid_value = lambda value: isinstance(value, str) and 0 < len(value) <= 64
+
+    def clean_case_study(self):
+        """Only the active case studies are offered; one archived or deleted since the page was
+        drawn is refused here rather than granted."""
+        case_study_id = self.cleaned_data["case_study"]
+        if not case_studies_list(is_active=True).prefetch_related(None).filter(pk=case_study_id).exists():
+            raise forms.ValidationError(MSG_CASE_STUDY_GONE)
+        return case_study_id
+
+    def clean_user_ids(self):
+        ids = list(dict.fromkeys(self.cleaned_data["user_ids"]))
+        if len(ids) > MAX_BULK_STUDENTS:
+            raise forms.ValidationError(MSG_TOO_MANY_STUDENTS)
+        return ids

@@ -1,0 +1,158 @@
+"""Request and response shapes of the attempts and student-performance console API (SPEC §7.2, §7.3).
+
+Requests check types and shapes; the rules (reason, 1-10 attempts, eligibility, the 500-id cap)
+live in attempts.services so the HTML console and the API refuse the same things.
+"""
+from rest_framework import serializers
+
+from attempts.grants import services
+from attempts.models import Session, TranscriptMessage
+from config.serializers import OpaqueIdField, enveloped, skip_limit_query
+
+LEDGER_LIMIT_DEFAULT = 10
+LEDGER_LIMIT_MAX = 100
+
+
+# Requests ---------------------------------------------------------------------------------
+
+
+class _ChangeFields(serializers.Serializer):
+    case_study_id = OpaqueIdField(help_text="The case study whose allowance changes.")
+    attempts = serializers.IntegerField(
+        min_value=services.MIN_ATTEMPTS,
+        max_value=services.MAX_ATTEMPTS,
+        default=1,
+        help_text="How many attempts to add or take back (1–10, default 1).",
+    )
+    # Blank and length are checked by the service, so both clients get the same messages.
+    reason = serializers.CharField(
+        allow_blank=True, trim_whitespace=False, help_text="Why (required, non-blank, at most 500 characters)."
+    )
+
+
+class AttemptChangeRequestSerializer(_ChangeFields):
+    user_id = OpaqueIdField(help_text="The student.")
+
+
+class BulkGrantRequestSerializer(_ChangeFields):
+    user_ids = serializers.ListField(
+        # Shapes are checked by the service so each bad id is named under user_ids[<index>].
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        allow_empty=False,
+        error_messages={"empty": services.MSG_USER_IDS_EMPTY},
+        help_text="1–500 distinct student user_ids; repeats count once (first-seen order kept).",
+    )
+
+
+LedgerPageQuery = skip_limit_query(
+    limit_default=LEDGER_LIMIT_DEFAULT,
+    limit_max=LEDGER_LIMIT_MAX,
+    skip_help="Rows to skip.",
+    limit_help="Rows to return (1–100).",
+)
+
+
+class LedgerQuerySerializer(LedgerPageQuery):
+    user_id = OpaqueIdField(required=False, help_text="Only this student's ledger rows.")
+    case_study_id = OpaqueIdField(required=False, help_text="Only this case study's ledger rows.")
+
+
+# Responses --------------------------------------------------------------------------------
+
+
+class GrantActorSerializer(serializers.Serializer):
+    email = serializers.CharField(help_text="The staff user's email when the change was made.")
+    full_name = serializers.CharField(help_text="Their current name; empty once the account is deleted.")
+
+
+class AttemptGrantSerializer(serializers.Serializer):
+    """One ledger row: a grant (delta > 0) or a revoke (delta < 0)."""
+
+    id = serializers.CharField()
+    user_id = serializers.CharField(source="student_id")
+    case_study_id = serializers.CharField()
+    delta = serializers.IntegerField(help_text="Positive for a grant, negative for a revoke.")
+    reason = serializers.CharField()
+    actor = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_actor(self, grant) -> GrantActorSerializer:
+        return {"email": grant.actor_email, "full_name": grant.actor.full_name if grant.actor else ""}
+
+
+class AttemptChangeResultSerializer(serializers.Serializer):
+    grant = AttemptGrantSerializer()
+    extra_attempts = serializers.IntegerField(help_text="The card's extra attempts after this change.")
+    attempts_used = serializers.IntegerField()
+    attempts_allowed = serializers.IntegerField(help_text="max_attempts + extra_attempts.")
+
+
+class BulkGrantResultSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    grant_id = serializers.CharField()
+    extra_attempts = serializers.IntegerField()
+    attempts_used = serializers.IntegerField()
+    attempts_allowed = serializers.IntegerField()
+
+
+class AttemptDetailSerializer(serializers.Serializer):
+    """An attempt-card entry (seed field names) plus its student and case study, flat."""
+
+    session_id = serializers.CharField()
+    attempt_label = serializers.CharField(help_text='"Attempt n", numbered by (started_at, session_id).')
+    score = serializers.FloatField(allow_null=True)
+    # Model choices: settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] names these enums.
+    status = serializers.ChoiceField(choices=Session.Status.choices)
+    transcript_status = serializers.ChoiceField(choices=Session.TranscriptStatus.choices)
+    grading_status = serializers.ChoiceField(choices=Session.GradingStatus.choices)
+    used_for_final_score = serializers.BooleanField()
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+    last_activity_at = serializers.DateTimeField()
+    duration_seconds = serializers.IntegerField(allow_null=True, help_text="ended_at - started_at; null while in progress.")
+    user_id = serializers.CharField()
+    student_name = serializers.CharField()
+    case_study_id = serializers.CharField()
+    case_study_title = serializers.CharField()
+
+
+class TranscriptMessageSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=TranscriptMessage.Role.choices)
+    content = serializers.CharField()
+    timestamp = serializers.DateTimeField(allow_null=True)
+
+
+class TranscriptSerializer(serializers.Serializer):
+    session_id = serializers.CharField()
+    transcript_status = serializers.ChoiceField(choices=Session.TranscriptStatus.choices)
+    detail = serializers.CharField(allow_null=True, help_text="Why messages are missing or incomplete; null when available.")
+    messages = TranscriptMessageSerializer(many=True, help_text="In conversation order.")
+
+
+class GradeCriterionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    score = serializers.FloatField(allow_null=True)
+    max_score = serializers.FloatField()
+    feedback = serializers.CharField(allow_blank=True)
+
+
+class GradeSerializer(serializers.Serializer):
+    session_id = serializers.CharField()
+    grading_status = serializers.ChoiceField(choices=Session.GradingStatus.choices)
+    detail = serializers.CharField(allow_null=True, help_text="Why there is no report; null when grading is complete.")
+    score = serializers.FloatField(allow_null=True, help_text="The session's score as stored.")
+    max_score = serializers.FloatField()
+    criteria = GradeCriterionSerializer(many=True)
+    feedback = serializers.CharField(allow_null=True)
+    graded_at = serializers.DateTimeField(allow_null=True)
+
+
+# Envelopes (for the OpenAPI schema) -------------------------------------------------------
+
+
+AttemptChangeEnvelope = enveloped("AttemptChangeEnvelope", AttemptChangeResultSerializer)
+BulkGrantEnvelope = enveloped("BulkGrantEnvelope", BulkGrantResultSerializer, many=True)
+LedgerPageEnvelope = enveloped("AttemptGrantPage", AttemptGrantSerializer, many=True, paged=True)
+AttemptDetailEnvelope = enveloped("AttemptDetailEnvelope", AttemptDetailSerializer)
+TranscriptEnvelope = enveloped("TranscriptEnvelope", TranscriptSerializer)
+GradeEnvelope = enveloped("GradeReportEnvelope", GradeSerializer)

@@ -1,0 +1,117 @@
+"""Console pages for student groups: the list (each group with its results) and one group.
+
+Reads come from students.group_selectors, the same selectors the /v1/student-groups API uses,
+so a figure on the page and in the API is computed by the same SQL.
+"""
+import math
+
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from accounts.permissions import USER_MANAGEMENT_VIEW
+from attempts.group_results.selectors import student_group_results, student_groups_results
+from config.errors import AppError
+from console.listing import ListRequest
+from console.pages import console_page, not_found
+from students.groups import selectors as group_selectors
+from students.models import StudentCluster
+
+MSG_GROUP_NOT_FOUND = "No group with this id exists here."
+GROUP_PAGE_SIZES = (10, 25, 50)
+GROUP_PAGE_SIZE = 10
+MEMBER_PAGE_SIZE = 50
+SEARCH_MAX_LENGTH = 200
+
+
+class _Paging(ListRequest):
+    """The console list's page/page_size handling and page links, with this page's sizes."""
+
+    def __init__(self, query, tzinfo, *, sizes, default):
+        super().__init__(query, tzinfo)
+        size = query.get("page_size", "")
+        self.page_size = int(size) if size.isdigit() and int(size) in sizes else default
+
+
+def _rate_percent(value):
+    return round(value * 100)
+
+
+def _decorate(results):
+    """Per-case-study rows with the completion rate as a whole percentage for the meter."""
+    for row in results["case_studies"]:
+        row["completion_percent"] = _rate_percent(row["completion_rate"])
+    return results
+
+
+@require_http_methods(["GET", "HEAD"])
+@console_page(USER_MANAGEMENT_VIEW)
+def groups_list(request):
+    """Groups by name, filtered by cluster and name, each with its results.
+
+    Queries: cluster options, count, page of groups (member counts as correlated
+    subqueries), member summaries of the page's groups, per-(group, case study) results."""
+    paging = _Paging(request.GET, request.tenant.tzinfo, sizes=GROUP_PAGE_SIZES, default=GROUP_PAGE_SIZE)
+    search = request.GET.get("search", "").strip()[:SEARCH_MAX_LENGTH]
+    clusters = list(StudentCluster.objects.order_by("name", "id").only("id", "name"))
+    cluster_id = request.GET.get("cluster", "").strip()
+    if cluster_id not in {c.pk for c in clusters}:
+        cluster_id = ""
+
+    queryset = group_selectors.student_group_list(cluster_id=cluster_id or None)
+    if search:
+        queryset = queryset.filter(name__icontains=search)
+    total = queryset.count()
+    paging.clamp(total)
+    groups = list(queryset[paging.skip : paging.skip + paging.page_size]) if total else []
+    results = student_groups_results(groups=groups)
+    cluster_names = {c.pk: c.name for c in clusters}
+    rows = [
+        {"group": group, "cluster_name": cluster_names.get(group.cluster_id), "results": _decorate(results[group.pk])}
+        for group in groups
+    ]
+    context = {
+        "rows": rows,
+        "total": total,
+        "clusters": clusters,
+        "cluster_id": cluster_id,
+        "search": search,
+        "has_filters": bool(search or cluster_id),
+        "paging": paging,
+        "page_sizes": GROUP_PAGE_SIZES,
+        "pages": paging.page_links(total),
+        "total_pages": max(1, math.ceil(total / paging.page_size)),
+        "first_row": paging.skip + 1 if rows else 0,
+        "last_row": paging.skip + len(rows),
+    }
+    return render(request, "console/groups/list.html", context)
+
+
+@require_http_methods(["GET", "HEAD"])
+@console_page(USER_MANAGEMENT_VIEW)
+def group_detail(request, group_id):
+    """One group: its results and its members (archived and deleted students left out).
+
+    Queries: group (with member count), cluster, member summary, per-case-study results,
+    members count, members page."""
+    try:
+        group = group_selectors.student_group_get(group_id=group_id)
+    except AppError:
+        return not_found(request, MSG_GROUP_NOT_FOUND)
+    cluster = StudentCluster.objects.filter(pk=group.cluster_id).first() if group.cluster_id else None
+    results = _decorate(student_group_results(group=group))
+    paging = _Paging(request.GET, request.tenant.tzinfo, sizes=(MEMBER_PAGE_SIZE,), default=MEMBER_PAGE_SIZE)
+    members_qs = group_selectors.student_group_members(group=group)
+    total = members_qs.count()
+    paging.clamp(total)
+    members = list(members_qs[paging.skip : paging.skip + paging.page_size]) if total else []
+    context = {
+        "group": group,
+        "cluster": cluster,
+        "results": results,
+        "members": members,
+        "total": total,
+        "paging": paging,
+        "pages": paging.page_links(total),
+        "total_pages": max(1, math.ceil(total / paging.page_size)),
+    }
+    return render(request, "console/groups/detail.html", context)

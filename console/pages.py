@@ -1,0 +1,56 @@
+"""What every page of the HTML console shares: the permission gate, the 403 and 404 pages,
+and putting a service's refusal beside the form fields it names.
+
+Every page: anonymous -> redirect to login; signed in without the permission -> 403 page;
+times are shown in the tenant's time zone.
+"""
+import functools
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.permissions import has_permission
+
+
+def plural(n):
+    return "" if n == 1 else "s"
+
+
+def console_page(permission):
+    """Anonymous -> login redirect; lacking `permission` -> the 403 page; tenant time zone active."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not has_permission(request.user, permission):
+                return forbidden(request, permission)
+            with timezone.override(request.tenant.tzinfo):
+                return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def forbidden(request, permission):
+    return render(request, "console/403.html", {"permission": permission}, status=403)
+
+
+def not_found(request, message):
+    return render(request, "console/404.html", {"message": message}, status=404)
+
+
+def apply_service_errors(form, error, field_map):
+    """Put an AppError's field errors beside the form's fields; the rest on the form itself.
+    Keys like `user_ids[3]` (one bad id of a list) go beside the list's field."""
+    placed = False
+    for key, msgs in (error.errors or {}).items():
+        key = key.split("[", 1)[0]
+        field = field_map.get(key, key)
+        for msg in msgs:
+            form.add_error(field if field in form.fields else None, msg)
+            placed = True
+    if not placed:
+        form.add_error(field_map.get("__all__"), error.message)

@@ -1,0 +1,169 @@
+"""The console students API (SPEC §7.1, seed console-students-api.txt): list, export, detail.
+
+Thin views: parameters are validated here (every bad one named in one 400, the list filters
+once), reads go through students.listing.selectors and console.students.selectors, files
+through console.students.exports.
+"""
+from types import SimpleNamespace
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.negotiation import DefaultContentNegotiation
+
+from accounts.permissions import USER_MANAGEMENT_EXPORT, USER_MANAGEMENT_VIEW, HasPermission
+from config.api import ok, paged, skip_limit_page, validated_all
+from config.errors import NOT_FOUND, AppError
+from config.ids import is_valid_opaque_id
+from config.openapi import error_response, error_responses
+from console.students import exports
+from console.students.selectors import student_detail
+from console.students.serializers import (
+    MSG_BAD_USER_ID,
+    SEED_DETAIL_EXAMPLE,
+    SEED_LIST_EXAMPLE,
+    ConsoleStudentDetailEnvelopeSerializer,
+    ConsoleStudentDetailSerializer,
+    ConsoleStudentHeaderSerializer,
+    ConsoleStudentPageSerializer,
+    ConsoleStudentRowSerializer,
+    StudentDetailQuerySerializer,
+    StudentExportFormatSerializer,
+    StudentExportQuerySerializer,
+    StudentListQuerySerializer,
+    StudentPageQuerySerializer,
+)
+from students.listing.selectors import MSG_STUDENT_NOT_FOUND, student_list, student_list_filterset
+
+TAG = "Console: students"
+
+class ConsoleStudentListApi(GenericAPIView):
+    """List Students: one row per student with programmes, the number of case studies
+    assigned through them, account status and last-seen activity."""
+
+    permission_classes = [HasPermission.of(USER_MANAGEMENT_VIEW)]
+    serializer_class = ConsoleStudentRowSerializer
+    filter_backends = ()
+
+    @extend_schema(
+        tags=[TAG],
+        summary="List Students",
+        operation_id="console_students_list",
+        description="Requires USER_MANAGEMENT.can_view. Archived and deleted students are not listed.",
+        parameters=[StudentListQuerySerializer],
+        responses={200: ConsoleStudentPageSerializer, **error_responses()},
+        examples=[
+            OpenApiExample(
+                "Seed example",
+                value=SEED_LIST_EXAMPLE,
+                description="GET /v1/console/students?search=abdul&programme=MBA1234&status=active"
+                "&sort_by=last_seen&sort_order=desc&limit=10",
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+    )
+    def get(self, request):
+        page, filters = validated_all(request.query_params, StudentPageQuerySerializer, check=student_list_filterset)
+        # Queries: count, page rows, programmes of the page rows.
+        rows, paging = skip_limit_page(student_list(filters), skip=page["skip"], limit=page["limit"])
+        return paged(ConsoleStudentRowSerializer(rows, many=True).data, **paging)
+
+
+_FILE = OpenApiResponse(
+    OpenApiTypes.BINARY,
+    description="A file download (attachment): students_{tenant_slug}_{YYYY-MM-DD}.csv or .xlsx.",
+)
+
+
+class _FileFormatNegotiation(DefaultContentNegotiation):
+    """Here `format` is the export's file format, not DRF's renderer override."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
+class ConsoleStudentExportApi(GenericAPIView):
+    """Export Students: the current filtered and sorted list as a CSV or XLSX file."""
+
+    permission_classes = [HasPermission.of(USER_MANAGEMENT_EXPORT)]
+    content_negotiation_class = _FileFormatNegotiation
+    filter_backends = ()
+
+    def perform_content_negotiation(self, request, force=False):
+        # A client may well send `Accept: text/csv`; the file ignores Accept, and errors
+        # fall back to JSON instead of a 406.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Export Students",
+        operation_id="console_students_export",
+        description=(
+            "Requires USER_MANAGEMENT.can_export. Same filters, search and sort as List Students. "
+            "File name `students_{tenant_slug}_{YYYY-MM-DD}.csv|xlsx` (date in the tenant's time zone). "
+            "Columns: Student Name, Email, Programme, Status, Overall Case Studies, Last Seen. "
+            "CSV is UTF-8 with a BOM and Last Seen in ISO 8601 (UTC); in XLSX Last Seen is a date-time "
+            "cell in UTC. Text cells starting with =, +, -, @, tab or carriage return are prefixed "
+            "with an apostrophe. Hard cap of 50,000 rows per export: if exceeded, narrow your filters "
+            "(400 EXPORT_LIMIT_EXCEEDED, no file).\n\n"
+            "Seed example: `GET /v1/console/students/export?format=xlsx&programme=MBA1234`."
+        ),
+        parameters=[StudentExportQuerySerializer],
+        responses={
+            (200, exports.MEDIA_TYPES[exports.CSV]): _FILE,
+            (200, exports.MEDIA_TYPES[exports.XLSX]): _FILE,
+            (400, "application/json"): error_response(
+                "A bad parameter (VALIDATION_ERROR) or more rows than the cap (EXPORT_LIMIT_EXCEEDED).",
+                code="EXPORT_LIMIT_EXCEEDED",
+                message=exports.MSG_EXPORT_LIMIT.format(limit=50_000),
+            ),
+            **{(status, "application/json"): response for status, response in error_responses().items() if status != 400},
+        },
+    )
+    def get(self, request):
+        query, filters = validated_all(request.query_params, StudentExportFormatSerializer, check=student_list_filterset)
+        return exports.students_export_response(filters, file_format=query["format"], tenant=request.tenant)
+
+
+class ConsoleStudentDetailApi(GenericAPIView):
+    """Get Student Details: identity, programmes, status, last seen and, unless disabled, one
+    card per attempted case study with its attempts."""
+
+    permission_classes = [HasPermission.of(USER_MANAGEMENT_VIEW)]
+    serializer_class = ConsoleStudentDetailSerializer
+    filter_backends = ()
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Get Student Details",
+        operation_id="console_students_retrieve",
+        description="Requires USER_MANAGEMENT.can_view. Archived students have a detail; deleted ones do not.",
+        parameters=[
+            OpenApiParameter("user_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The student's user ID."),
+            StudentDetailQuerySerializer,
+        ],
+        responses={
+            200: ConsoleStudentDetailEnvelopeSerializer,
+            **error_responses(
+                not_found=error_response(MSG_STUDENT_NOT_FOUND, code=NOT_FOUND, message=MSG_STUDENT_NOT_FOUND, status=404)
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "Seed example",
+                value=SEED_DETAIL_EXAMPLE,
+                description="GET /v1/console/students/6650a1b2c3d4e5f6a7b8c9d0",
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+    )
+    def get(self, request, user_id):
+        if not is_valid_opaque_id(user_id):
+            raise AppError.validation({"user_id": MSG_BAD_USER_ID})
+        query = validated_all(request.query_params, StudentDetailQuerySerializer)
+        include = query["include_case_studies"]
+        detail = student_detail(user_id=user_id, include_case_studies=include)
+        serializer_class = ConsoleStudentDetailSerializer if include else ConsoleStudentHeaderSerializer
+        return ok(serializer_class(detail).data)
+

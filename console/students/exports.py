@@ -1,0 +1,168 @@
+"""The student list as a CSV or XLSX download (SPEC §7.1, seed: Export Students).
+
+Rows come from students.listing.selectors.student_list, so the export filters and sorts exactly
+like the list. Nothing here holds the whole result in memory: rows are read from a
+server-side cursor in chunks and written out one by one. CSV goes straight to the client;
+XLSX is written by openpyxl's write-only workbook into a temporary file (a zip needs its
+directory at the end), which is then streamed in blocks.
+
+Used by the JSON API (console.students.apis) and the HTML console.
+"""
+import csv
+import datetime as dt
+import tempfile
+
+from django.conf import settings
+from django.db import connection
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.comments import Comment
+from openpyxl.styles import Font
+
+from config.errors import EXPORT_LIMIT_EXCEEDED, AppError
+from students.listing.selectors import student_list
+
+COLUMNS = ("Student Name", "Email", "Programme", "Status", "Overall Case Studies", "Last Seen")
+# What each column reads; `full_name` is first + " " + last, i.e. student_name (SPEC §4), and
+# `programme_label` is the maintained join of programme names the list sorts on.
+_VALUES = ("full_name", "email", "programme_label", "status", "overall_case_studies", "last_seen")
+
+CSV = "csv"
+XLSX = "xlsx"
+MEDIA_TYPES = {
+    CSV: "text/csv",
+    XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+CHUNK_SIZE = 2000  # rows per fetch from the server-side cursor
+CSV_FLUSH_BYTES = 64 * 1024
+XLSX_BLOCK_BYTES = 256 * 1024
+XLSX_LAST_SEEN_NOTE = "Date and time in UTC."
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# Spreadsheet apps run cells starting with these as formulas (CSV/formula injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+MSG_EXPORT_LIMIT = "Exports are capped at {limit:,} rows and more students match; narrow your filters."
+
+
+def neutralise(value):
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def export_filename(tenant, file_format, *, now=None):
+    """students_{tenant_slug}_{YYYY-MM-DD}.{csv|xlsx}, dated in the tenant's time zone."""
+    today = (now or timezone.now()).astimezone(tenant.tzinfo).date()
+    return f"students_{tenant.slug}_{today.isoformat()}.{file_format}"
+
+
+def export_queryset(filterset):
+    """The list's queryset as value tuples in COLUMNS order, capped at EXPORT_MAX_ROWS.
+
+    Raises 400 VALIDATION_ERROR for bad filters and 400 EXPORT_LIMIT_EXCEEDED (no file)
+    when more rows match than the cap. Queries: the bounded count here, then one
+    server-side cursor when iterated."""
+    cap = settings.EXPORT_MAX_ROWS
+    queryset = student_list(filterset).prefetch_related(None)
+    # Count at most cap + 1 rows: enough to know the cap is exceeded, cheap on a large tenant.
+    if queryset.order_by().values("pk")[: cap + 1].count() > cap:
+        raise AppError(MSG_EXPORT_LIMIT.format(limit=cap), code=EXPORT_LIMIT_EXCEEDED, status_code=400)
+    return queryset.values_list(*_VALUES)[:cap]
+
+
+def iterate_rows(queryset):
+    """Rows from a server-side cursor, CHUNK_SIZE at a time."""
+    return queryset.iterator(chunk_size=CHUNK_SIZE)
+
+
+class _Line:
+    """A file-like object for csv.writer that hands back what it is given."""
+
+    def write(self, value):
+        return value
+
+
+def _csv_cells(row):
+    name, email, programme, status, overall, last_seen = row
+    seen = last_seen.astimezone(dt.timezone.utc).strftime(ISO_FORMAT) if last_seen else ""
+    return [neutralise(name), neutralise(email), neutralise(programme), neutralise(status), overall, seen]
+
+
+def csv_chunks(rows):
+    """UTF-8 bytes with a BOM (so Excel reads the encoding), a header line, then one line per
+    row, flushed in blocks of about CSV_FLUSH_BYTES."""
+    writer = csv.writer(_Line())
+    buffer = ["\ufeff", writer.writerow(COLUMNS)]
+    size = 0
+    for row in rows:
+        line = writer.writerow(_csv_cells(row))
+        buffer.append(line)
+        size += len(line)
+        if size >= CSV_FLUSH_BYTES:
+            yield "".join(buffer).encode("utf-8")
+            buffer, size = [], 0
+    yield "".join(buffer).encode("utf-8")
+
+
+def _xlsx_text(value):
+    # Neutralised text never starts with "=", so openpyxl stores it as a string, not a formula.
+    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value)) if value else value
+
+
+def write_xlsx(rows, target):
+    """Write the workbook to the binary file `target`. Last Seen is a real date-time cell
+    (Excel has no time zones: a naive UTC value, as the header cell's note says). Data cells
+    are plain values, which openpyxl writes several times faster than styled cells."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Students")
+    for letter, width in zip("ABCDEF", (30, 36, 40, 10, 22, 22)):
+        sheet.column_dimensions[letter].width = width
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for title in COLUMNS:
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = bold
+        if title == "Last Seen":
+            cell.comment = Comment(XLSX_LAST_SEEN_NOTE, "Student Operations Console")
+        header.append(cell)
+    sheet.append(header)
+    for name, email, programme, status, overall, last_seen in rows:
+        seen = last_seen.astimezone(dt.timezone.utc).replace(tzinfo=None) if last_seen else None
+        sheet.append([_xlsx_text(name), _xlsx_text(email), _xlsx_text(programme), _xlsx_text(status), overall, seen])
+    workbook.save(target)
+
+
+def xlsx_chunks(rows):
+    with tempfile.TemporaryFile(prefix="students-export-", suffix=".xlsx") as target:
+        write_xlsx(rows, target)
+        target.seek(0)
+        while block := target.read(XLSX_BLOCK_BYTES):
+            yield block
+
+
+def _in_tenant(tenant, chunks_of, queryset):
+    """Stream in the request's tenant schema: the body is produced after the view returns."""
+    with tenant_context(tenant):
+        yield from chunks_of(iterate_rows(queryset))
+
+
+def students_export_response(filterset, *, file_format, tenant=None):
+    """A StreamingHttpResponse with the filtered, sorted list as CSV or XLSX.
+
+    `filterset` is the list's validated filters and sort (student_list_filterset); `file_format` is csv or
+    xlsx (already validated). Raises AppError for bad filters or too many rows."""
+    tenant = tenant or connection.tenant
+    queryset = export_queryset(filterset)
+    chunks_of = csv_chunks if file_format == CSV else xlsx_chunks
+    content_type = MEDIA_TYPES[file_format] + ("; charset=utf-8" if file_format == CSV else "")
+    response = StreamingHttpResponse(_in_tenant(tenant, chunks_of, queryset), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(tenant, file_format)}"'
+    response["Cache-Control"] = "no-store"  # personal data
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,294 @@
+"""Request and response shapes of the console students API (seed console-students-api.txt).
+
+Field names, order and defaults follow the seed exactly. Query validation of the filters
+(search, programme, status, dates, sort) lives in students.listing.filters.StudentListFilter; the
+query serializers here validate paging, `format` and `include_case_studies`, and document
+every parameter in the OpenAPI schema.
+"""
+import datetime as dt
+
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from config.serializers import QueryBooleanField, skip_limit_query
+from students.listing.filters import (
+    DEFAULT_SORT_BY,
+    DEFAULT_SORT_ORDER,
+    MAX_SEARCH_LENGTH,
+    SORT_FIELDS,
+    SORT_ORDERS,
+)
+from students.models import Student
+
+LIMIT_DEFAULT = 10
+LIMIT_MAX = 100
+EXPORT_FORMATS = ("csv", "xlsx")
+
+MSG_BAD_USER_ID = "Not a valid user_id: 1-64 characters of letters, digits, '_', '.', ':' or '-'."
+MSG_BAD_FORMAT = "Choose csv or xlsx."
+
+
+def _utc_datetime(**kwargs):
+    # Always UTC with a Z, whatever time zone is active (SPEC §6).
+    return serializers.DateTimeField(default_timezone=dt.timezone.utc, **kwargs)
+
+
+# Requests ---------------------------------------------------------------------------------
+
+
+class StudentFilterQuerySerializer(serializers.Serializer):
+    """The list filters, for the schema; StudentListFilter validates them."""
+
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_SEARCH_LENGTH,
+        help_text="Search by first name, last name, full name, or email (case-insensitive, partial match).",
+    )
+    programme = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        help_text="Filter by programme code (matches students enrolled in that programme).",
+    )
+    status = serializers.ChoiceField(
+        choices=Student.Status.choices, required=False, help_text="Filter by account status: active or inactive."
+    )
+    start_date = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Filter by last-seen activity from this date (ISO 8601 date or date-time; a date means "
+        "00:00 UTC). Students with no activity are excluded when a date range is applied.",
+    )
+    end_date = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Filter by last-seen activity up to this date (ISO 8601; a date means the end of that day, UTC).",
+    )
+    sort_by = serializers.ChoiceField(
+        choices=SORT_FIELDS,
+        default=DEFAULT_SORT_BY,
+        help_text="Sort field: name, last_seen, programme, or status. Students without activity sort last; "
+        "ties break on user_id.",
+    )
+    sort_order = serializers.ChoiceField(choices=SORT_ORDERS, default=DEFAULT_SORT_ORDER, help_text="asc or desc.")
+
+
+StudentPageQuerySerializer = skip_limit_query(
+    limit_default=LIMIT_DEFAULT,
+    limit_max=LIMIT_MAX,
+    skip_help="Number of records to skip.",
+    limit_help="Max records to return (1-100).",
+)
+
+
+class StudentListQuerySerializer(StudentFilterQuerySerializer, StudentPageQuerySerializer):
+    pass
+
+
+class LowercaseChoiceField(serializers.ChoiceField):
+    """A choice read case-insensitively (`XLSX` means xlsx), like the list's enumerations."""
+
+    def get_value(self, dictionary):
+        # Only an absent parameter takes the default; a blank one is not a choice.
+        return dictionary.get(self.field_name, empty)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data.strip().lower() if isinstance(data, str) else data)
+
+
+class StudentExportFormatSerializer(serializers.Serializer):
+    format = LowercaseChoiceField(
+        choices=EXPORT_FORMATS,
+        default="csv",
+        error_messages={"invalid_choice": MSG_BAD_FORMAT},
+        help_text="Export format: csv or xlsx.",
+    )
+
+
+class StudentExportQuerySerializer(StudentExportFormatSerializer, StudentFilterQuerySerializer):
+    pass
+
+
+class StudentDetailQuerySerializer(serializers.Serializer):
+    include_case_studies = QueryBooleanField(
+        default=True,
+        help_text="When false, omits the case_study_details array for a lighter header-only response.",
+    )
+
+
+# Responses --------------------------------------------------------------------------------
+
+
+class ConsoleProgrammeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ConsoleStudentRowSerializer(serializers.Serializer):
+    """One row of the list: a Student from students.selectors.student_list."""
+
+    user_id = serializers.CharField()
+    student_name = serializers.CharField()
+    student_email = serializers.CharField(source="email")
+    programmes = ConsoleProgrammeSerializer(many=True, source="programmes.all")
+    programme_label = serializers.CharField()
+    overall_case_studies = serializers.IntegerField()
+    status = serializers.CharField()
+    last_seen = _utc_datetime(allow_null=True)
+
+
+class ConsoleAttemptSerializer(serializers.Serializer):
+    """An attempts.selectors.Attempt."""
+
+    session_id = serializers.CharField(source="session.session_id")
+    attempt_label = serializers.CharField(source="label")
+    score = serializers.FloatField(source="session.score", allow_null=True)
+    status = serializers.CharField(source="session.status")
+    transcript_status = serializers.CharField(source="session.transcript_status")
+    grading_status = serializers.CharField(source="session.grading_status")
+    used_for_final_score = serializers.BooleanField()
+    started_at = _utc_datetime(source="session.started_at")
+    ended_at = _utc_datetime(source="session.ended_at", allow_null=True)
+
+
+class ConsoleCaseStudyCardSerializer(serializers.Serializer):
+    """An attempts.selectors.CaseStudyCard."""
+
+    case_study_id = serializers.CharField(source="case_study.case_study_id")
+    case_study_title = serializers.CharField(source="case_study.title")
+    programme_codes = serializers.ListField(child=serializers.CharField())
+    programme_label = serializers.CharField()
+    attempts_used = serializers.IntegerField()
+    attempts_allowed = serializers.IntegerField()
+    extra_attempts = serializers.IntegerField()
+    best_score = serializers.FloatField(allow_null=True)
+    attempts = ConsoleAttemptSerializer(many=True, help_text="Newest attempt first.")
+
+
+class ConsoleStudentHeaderSerializer(serializers.Serializer):
+    """A students.selectors.StudentDetail without its cards (include_case_studies=false)."""
+
+    user_id = serializers.CharField(source="student.user_id")
+    student_number = serializers.CharField(help_text="The SIS number when set, else the user_id.")
+    student_name = serializers.CharField(source="student.student_name")
+    student_email = serializers.CharField(source="student.email")
+    programmes = ConsoleProgrammeSerializer(many=True, source="student.programmes.all")
+    programme_label = serializers.CharField(source="student.programme_label")
+    cohort = serializers.CharField(allow_null=True, help_text="The cohort's name, or null.")
+    status = serializers.CharField(source="student.status")
+    last_seen = _utc_datetime(source="student.last_seen", allow_null=True)
+    overall_case_studies = serializers.IntegerField(source="student.overall_case_studies")
+    case_studies_attempted = serializers.IntegerField()
+    total_attempts = serializers.IntegerField()
+    total_sessions = serializers.IntegerField()
+    created_at = _utc_datetime(source="student.created_at")
+
+
+class ConsoleStudentDetailSerializer(ConsoleStudentHeaderSerializer):
+    case_study_details = ConsoleCaseStudyCardSerializer(
+        many=True,
+        source="cards",
+        help_text="One card per attempted case study, most recently started first. "
+        "Omitted when include_case_studies=false.",
+    )
+
+
+# Envelopes (schema only) ----------------------------------------------------------------
+
+
+class ConsoleStudentPageSerializer(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    data = ConsoleStudentRowSerializer(many=True)
+    total = serializers.IntegerField()
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    total_pages = serializers.IntegerField()
+    message = serializers.CharField(allow_null=True)
+
+
+class ConsoleStudentDetailEnvelopeSerializer(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    data = ConsoleStudentDetailSerializer()
+    message = serializers.CharField(allow_null=True)
+
+
+# The seed's examples, served in the OpenAPI schema ---------------------------------------
+
+SEED_LIST_EXAMPLE = {
+    "success": True,
+    "data": [
+        {
+            "user_id": "6650a1b2c3d4e5f6a7b8c9d0",
+            "student_name": "Abdulwahab Umar",
+            "student_email": "abdulwahabumar@miva.university",
+            "programmes": [{"code": "MBA1234", "name": "Masters in Business Administration"}],
+            "programme_label": "Masters in Business Administration",
+            "overall_case_studies": 10,
+            "status": "active",
+            "last_seen": "2026-06-04T09:00:00Z",
+        }
+    ],
+    "total": 137,
+    "page": 1,
+    "page_size": 10,
+    "total_pages": 14,
+    "message": None,
+}
+
+SEED_DETAIL_EXAMPLE = {
+    "success": True,
+    "data": {
+        "user_id": "6650a1b2c3d4e5f6a7b8c9d0",
+        "student_number": "6650a1b2c3d4e5f6a7b8c9d0",
+        "student_name": "Abdulwahab Umar",
+        "student_email": "abdulwahabumar@miva.university",
+        "programmes": [{"code": "MBA1234", "name": "Masters in Business Administration"}],
+        "programme_label": "Masters in Business Administration",
+        "cohort": None,
+        "status": "active",
+        "last_seen": "2026-06-04T09:00:00Z",
+        "overall_case_studies": 10,
+        "case_studies_attempted": 2,
+        "total_attempts": 2,
+        "total_sessions": 4,
+        "created_at": "2026-01-15T08:00:00Z",
+        "case_study_details": [
+            {
+                "case_study_id": "6650c3d4e5f6a7b8c9d0e1f2",
+                "case_study_title": "Fuel Subsidy removal in Nigeria: Economic impact and social impact",
+                "programme_codes": ["MBA1234"],
+                "programme_label": "Masters in Business Administration",
+                "attempts_used": 1,
+                "attempts_allowed": 2,
+                "extra_attempts": 0,
+                "best_score": 75.0,
+                "attempts": [
+                    {
+                        "session_id": "6650d4e5f6a7b8c9d0e1f2a3",
+                        "attempt_label": "Attempt 2",
+                        "score": 75.0,
+                        "status": "ended",
+                        "transcript_status": "available",
+                        "grading_status": "complete",
+                        "used_for_final_score": True,
+                        "started_at": "2025-04-03T15:00:00Z",
+                        "ended_at": "2025-04-03T15:09:00Z",
+                    },
+                    {
+                        "session_id": "6650d3e4f5a6b7c8d9e0f1a2",
+                        "attempt_label": "Attempt 1",
+                        "score": None,
+                        "status": "ended",
+                        "transcript_status": "missing",
+                        "grading_status": "pending",
+                        "used_for_final_score": False,
+                        "started_at": "2025-04-03T15:00:00Z",
+                        "ended_at": "2025-04-03T15:05:00Z",
+                    },
+                ],
+            }
+        ],
+    },
+    "message": None,
+}

@@ -1,0 +1,17 @@
+from django.urls import path, re_path
+
+from console.students import apis, views
+
+api = [
+    re_path(r"^students/?$", apis.ConsoleStudentListApi.as_view(), name="console-student-list"),
+    # Before the detail route, so "export" is never read as a user_id.
+    re_path(r"^students/export/?$", apis.ConsoleStudentExportApi.as_view(), name="console-student-export"),
+    re_path(r"^students/(?P<user_id>[^/]+)/?$", apis.ConsoleStudentDetailApi.as_view(), name="console-student-detail"),
+]
+
+pages = [
+    # GET lists; POST runs the bulk "grant extra attempts" action on the ticked rows.
+    path("students/", views.students_list, name="students"),
+    # GET shows the student; POST grants or revokes attempts (field `action`).
+    path("students/<str:user_id>/", views.student_detail, name="student"),
+]

@@ -1,0 +1,242 @@
+"""The students list and a student's page. Reads come from the students listing selector
+(the same one the JSON list and the export use) and console.students.selectors (the same
+detail as the JSON API); grants and revokes go through the attempts services, which look the
+ids up, check the rules and answer with the card's new numbers.
+"""
+import math
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from accounts.permissions import (
+    ATTEMPTS_MANAGE,
+    STUDENT_PERFORMANCE_VIEW,
+    USER_MANAGEMENT_EXPORT,
+    USER_MANAGEMENT_VIEW,
+    has_permission,
+)
+from attempts.grants.services import (
+    MAX_REASON_LENGTH,
+    MSG_STUDENT_UNKNOWN,
+    REASON_BAD_ID,
+    BulkGrantRefused,
+    attempts_grant,
+    attempts_grant_bulk,
+    attempts_revoke,
+)
+from attempts.selectors import student_case_study_cards
+from catalogue.models import Programme
+from config.errors import AppError
+from console.attempts.forms import MSG_CASE_STUDY_GONE, AttemptChangeForm, BulkGrantForm, bulk_case_study_options
+from console.listing import PAGE_SIZES, ListRequest
+from console.pages import apply_service_errors, console_page, forbidden, not_found, plural
+from console.students.selectors import GRANT_HISTORY_LIMIT, student_grant_history
+from console.students.selectors import student_detail as student_detail_read
+from students.listing.selectors import student_get, student_list, student_list_filterset
+from students.models import Student
+
+MSG_GRANTED = "Granted {n} extra attempt{s} on “{title}”. Allowed now: {allowed}."
+MSG_REVOKED = "Revoked {n} extra attempt{s} on “{title}”. Allowed now: {allowed}."
+MSG_BULK_GRANTED = "Granted {n} extra attempt{s} on “{title}” to {count} student{cs}."
+MSG_FIX_ERRORS = "Nothing was changed. Fix the highlighted fields and try again."
+MSG_PAGE_STUDENT_NOT_FOUND = "No student with this id exists here."
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@console_page(USER_MANAGEMENT_VIEW)
+def students_list(request):
+    """The list; a POST runs the bulk grant on the ticked rows and comes back to the same URL."""
+    if request.method == "POST":
+        return _students_bulk_grant(request)
+    return _render_students_list(request)
+
+
+def _students_bulk_grant(request):
+    if not has_permission(request.user, ATTEMPTS_MANAGE):
+        return forbidden(request, ATTEMPTS_MANAGE)
+    form = BulkGrantForm(request.POST)
+    refused = []
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            granted = attempts_grant_bulk(
+                user_ids=data["user_ids"],
+                case_study_id=data["case_study"],
+                attempts=data["attempts"],
+                reason=data["reason"],
+                actor=request.user,
+            )
+        except BulkGrantRefused as error:
+            refused = _refused_by_name(error.refused)
+            for name, reason in refused:
+                form.add_error("user_ids", reason if reason == REASON_BAD_ID else f"{name}: {reason}")
+        except AppError as error:
+            if "case_study_id" in (error.errors or {}):
+                # The options were active case studies when the page was drawn; one has gone since.
+                form.add_error("case_study", MSG_CASE_STUDY_GONE)
+            else:
+                apply_service_errors(form, error, {"user_ids": "user_ids", "__all__": "user_ids"})
+        else:
+            n = data["attempts"]
+            count = len(granted)
+            title = granted[0].grant.case_study.title
+            messages.success(request, MSG_BULK_GRANTED.format(n=n, s=plural(n), title=title, count=count, cs=plural(count)))
+            return redirect(request.get_full_path())
+    messages.error(request, MSG_FIX_ERRORS)
+    return _render_students_list(request, bulk_form=form, refused=refused, status=400)
+
+
+def _refused_by_name(refused):
+    """[(name, reason)] of a refused bulk grant: staff know students by name, not id."""
+    names = dict(Student.objects.filter(pk__in=list(refused)).values_list("pk", "full_name"))
+    return [(names.get(user_id, user_id), reason) for user_id, reason in refused.items()]
+
+
+def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
+    """Queries: count, page rows, programmes of the page rows (student_list selector; no rows:
+    no programmes query), the programme options, and the case-study options when the user may
+    grant."""
+    listing = ListRequest.from_query(request.GET, request.tenant.tzinfo)
+    rows, total, errors = [], 0, {}
+    try:
+        queryset = student_list(student_list_filterset(listing.selector_params))
+        total = queryset.count()
+        listing.clamp(total)
+        if total:
+            rows = list(queryset[listing.skip : listing.skip + listing.page_size])
+    except AppError as error:
+        errors = error.errors or {"__all__": [error.message]}
+
+    can_manage = has_permission(request.user, ATTEMPTS_MANAGE)
+    if can_manage and bulk_form is None:
+        bulk_form = BulkGrantForm()
+    selected = set(bulk_form.data.getlist("user_ids")) if bulk_form is not None and bulk_form.is_bound else set()
+
+    context = {
+        "rows": rows,
+        "total": total,
+        "errors": errors,
+        "filter_errors": {k: v for k, v in errors.items() if k in ListRequest.FILTER_FIELDS},
+        "other_errors": [m for k, msgs in errors.items() if k not in ListRequest.FILTER_FIELDS for m in msgs],
+        "listing": listing,
+        "sort": listing.sort,
+        "first_row": listing.skip + 1 if rows else 0,
+        "last_row": listing.skip + len(rows),
+        "pages": listing.page_links(total),
+        "total_pages": max(1, math.ceil(total / listing.page_size)),
+        "page_sizes": PAGE_SIZES,
+        "programmes": Programme.objects.order_by("code").only("code", "name"),
+        "statuses": Student.Status.choices,
+        "has_filters": listing.has_filters,
+        "can_export": has_permission(request.user, USER_MANAGEMENT_EXPORT),
+        "export_csv": _export_url("csv", listing),
+        "export_xlsx": _export_url("xlsx", listing),
+        "can_manage": can_manage,
+        "bulk_form": bulk_form,
+        "refused": refused,
+        "case_study_options": bulk_case_study_options() if can_manage else [],
+        "reason_max_length": MAX_REASON_LENGTH,
+        "selected": selected,
+    }
+    return render(request, "console/students/list.html", context, status=status)
+
+
+def _export_url(file_format, listing):
+    return f"{reverse('console-student-export')}?format={file_format}{listing.export_query()}"
+
+
+# Student detail ------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@console_page(USER_MANAGEMENT_VIEW)
+def student_detail(request, user_id):
+    if request.method == "POST":
+        return _student_change_attempts(request, user_id)
+    try:
+        student = student_get(user_id)
+    except AppError:
+        return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+    return _render_student_detail(request, student)
+
+
+def _student_change_attempts(request, user_id):
+    if not has_permission(request.user, ATTEMPTS_MANAGE):
+        return forbidden(request, ATTEMPTS_MANAGE)
+    form = AttemptChangeForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        action = data["action"]
+        change_attempts = attempts_grant if action == "grant" else attempts_revoke
+        try:
+            change = change_attempts(
+                user_id=user_id,
+                case_study_id=data["case_study"],
+                attempts=data["attempts"],
+                reason=data["reason"],
+                actor=request.user,
+            )
+        except AppError as error:
+            if "user_id" in (error.errors or {}) and error.errors["user_id"] == [MSG_STUDENT_UNKNOWN]:
+                return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+            apply_service_errors(form, error, {"case_study_id": "case_study", "__all__": "attempts"})
+        else:
+            card = change.card
+            message = MSG_GRANTED if action == "grant" else MSG_REVOKED
+            n = data["attempts"]
+            messages.success(
+                request,
+                message.format(n=n, s=plural(n), title=card.case_study.title, allowed=card.attempts_allowed),
+            )
+            url = reverse("console:student", args=[user_id])
+            return redirect(f"{url}#cs-{card.case_study.pk}")
+    try:
+        student = student_get(user_id)
+    except AppError:
+        return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+    messages.error(request, MSG_FIX_ERRORS)
+    return _render_student_detail(request, student, change_form=form, status=400)
+
+
+def _render_student_detail(request, student, *, change_form=None, status=200):
+    """Queries (after student_get's student + programmes): totals, cards (sessions, case-study
+    programmes, grant totals), grant history; three more only when a grant exists on a case
+    study the student has not attempted (its card is shown so it can be revoked)."""
+    detail = student_detail_read(student=student)
+    history = student_grant_history(student_id=student.pk)
+    cards = detail.cards
+    attempted = {card.case_study.pk for card in cards}
+    granted_only = sorted({g.case_study_id for g in history} - attempted)
+    if granted_only:
+        cards += student_case_study_cards(student_id=student.pk, case_study_ids=granted_only)
+
+    # The form that failed is shown again, with its errors, on its own card and action.
+    failed = None
+    if change_form is not None:
+        failed = (change_form.data.get("case_study"), change_form.data.get("action"))
+    panels = [
+        {
+            "card": card,
+            "grant": change_form if failed == (card.case_study.pk, "grant") else None,
+            "revoke": change_form if failed == (card.case_study.pk, "revoke") else None,
+        }
+        for card in cards
+    ]
+    shown = {card.case_study.pk for card in cards}
+    # A failed form whose case study has no card here (a tampered or stale page): say so on top.
+    orphan_form = change_form if change_form is not None and failed[0] not in shown else None
+    context = {
+        "student": student,
+        "programmes": list(student.programmes.all()),
+        "totals": detail,
+        "panels": panels,
+        "history": history,
+        "history_limited": len(history) == GRANT_HISTORY_LIMIT,
+        "orphan_form": orphan_form,
+        "reason_max_length": MAX_REASON_LENGTH,
+        "can_manage": has_permission(request.user, ATTEMPTS_MANAGE),
+        "can_view_performance": has_permission(request.user, STUDENT_PERFORMANCE_VIEW),
+    }
+    return render(request, "console/students/detail.html", context, status=status)

@@ -1,0 +1,342 @@
+"""GET /v1/console/students/export — the seed's Export Students, sentence by sentence."""
+import csv
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+from django_tenants.utils import schema_context
+
+from console.students import exports
+from testing.clients import bearer_client
+from testing.factories import HOSTILE_NAME, CaseStudyFactory, ProgrammeFactory, SessionFactory, StudentFactory
+
+URL = "/v1/console/students/export"
+LIST_URL = "/v1/console/students"
+COLUMNS = ["Student Name", "Email", "Programme", "Status", "Overall Case Studies", "Last Seen"]
+CSV_TYPE = "text/csv"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NOW = dt.datetime(2026, 6, 4, 9, 0, tzinfo=dt.timezone.utc)
+REQUEST_QUERIES = 5  # tenancy (3) and authentication (2): see test_console_list.py
+
+
+def _seen(student, when):
+    SessionFactory(student=student, started_at=when, ended_at=None, status="in_progress", last_activity_at=when)
+
+
+def _body(response):
+    assert response.status_code == 200, response.content
+    assert response.streaming
+    return b"".join(response.streaming_content)
+
+
+def _csv(response):
+    raw = _body(response)
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+
+
+def _xlsx(response):
+    workbook = openpyxl.load_workbook(io.BytesIO(_body(response)))
+    return workbook.active
+
+
+@pytest.fixture
+def mba():
+    return ProgrammeFactory(code="MBA1234", name="Masters in Business Administration")
+
+
+@pytest.fixture
+def people(mba):
+    """Four listed students (one never seen) and one archived, one deleted."""
+    econ = ProgrammeFactory(code="ECO1000", name="Economics")
+    for n in range(3):
+        CaseStudyFactory(programmes=[mba])
+    CaseStudyFactory(programmes=[econ])
+    chidinma = StudentFactory(first_name="Chidinma", last_name="Okafọr", email="chidinma@miva.university",
+                              programmes=[mba, econ])
+    zoe = StudentFactory(first_name="Zoë", last_name="Brontë", email="zoe@miva.university", programmes=[econ],
+                         status="inactive")
+    soren = StudentFactory(first_name="Søren", last_name="Kierkegård", email="soren@miva.university",
+                           programmes=[mba])
+    never = StudentFactory(first_name="Łukasz", last_name="Wałęsa", email="lukasz@miva.university")
+    _seen(chidinma, NOW)
+    _seen(zoe, NOW - dt.timedelta(days=1))
+    _seen(soren, NOW - dt.timedelta(days=2))
+    StudentFactory(first_name="Archie", last_name="Ved", archived=True)
+    StudentFactory(first_name="Del", last_name="Eted", deleted_at=NOW)
+    return {"chidinma": chidinma, "zoe": zoe, "soren": soren, "never": never}
+
+
+# CSV ------------------------------------------------------------------------------------------
+
+
+def test_csv_is_the_default_with_seed_media_type_and_file_name(operator_client, people, monkeypatch, tenant):
+    # 23:30 UTC is already the next day in the tenant's time zone (Africa/Lagos, UTC+1).
+    monkeypatch.setattr(exports.timezone, "now", lambda: dt.datetime(2026, 6, 4, 23, 30, tzinfo=dt.timezone.utc))
+    response = operator_client.get(URL)
+    assert response.status_code == 200
+    assert response["Content-Type"].split(";")[0] == CSV_TYPE
+    assert response["Content-Disposition"] == 'attachment; filename="students_test_2026-06-05.csv"'
+    assert tenant.slug == "test" and tenant.time_zone == "Africa/Lagos"
+
+
+def test_csv_columns_rows_and_values(operator_client, people):
+    rows = _csv(operator_client.get(URL))
+    assert rows == [
+        COLUMNS,
+        ["Chidinma Okafọr", "chidinma@miva.university", "Economics, Masters in Business Administration", "active",
+         "4", "2026-06-04T09:00:00Z"],
+        ["Zoë Brontë", "zoe@miva.university", "Economics", "inactive", "1", "2026-06-03T09:00:00Z"],
+        ["Søren Kierkegård", "soren@miva.university", "Masters in Business Administration", "active", "3",
+         "2026-06-02T09:00:00Z"],
+        ["Łukasz Wałęsa", "lukasz@miva.university", "", "active", "0", ""],
+    ]
+
+
+def test_csv_is_utf8_with_a_bom_and_crlf_lines(operator_client, people):
+    raw = _body(operator_client.get(URL))
+    assert raw.startswith("\ufeffStudent Name,Email,".encode())
+    assert "Zoë Brontë".encode("utf-8") in raw
+    assert raw.count(b"\r\n") == 5
+
+
+@pytest.mark.parametrize("trigger", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_neutralises_cells_that_would_run_as_formulas(operator_client, trigger):
+    StudentFactory(first_name=f"{trigger}cmd|' /C calc'!A0", last_name="x", email=f"{trigger}x@miva.university")
+    row = _csv(operator_client.get(URL))[1]
+    assert row[0] == f"'{trigger}cmd|' /C calc'!A0 x"
+    assert row[1] == f"'{trigger}x@miva.university"
+
+
+def test_csv_neutralises_the_hostile_hyperlink_name(operator_client):
+    StudentFactory(first_name=HOSTILE_NAME, last_name="Adébáyọ̀")
+    assert _csv(operator_client.get(URL))[1][0] == "'" + HOSTILE_NAME + " Adébáyọ̀"
+
+
+def test_an_empty_export_has_the_header_only(operator_client):
+    assert _csv(operator_client.get(URL)) == [COLUMNS]
+
+
+# XLSX -----------------------------------------------------------------------------------------
+
+
+def test_xlsx_media_type_file_name_and_seed_example_request(operator_client, people, monkeypatch):
+    monkeypatch.setattr(exports.timezone, "now", lambda: dt.datetime(2026, 6, 4, 12, 0, tzinfo=dt.timezone.utc))
+    response = operator_client.get(URL, {"format": "xlsx", "programme": "MBA1234"})
+    assert response["Content-Type"] == XLSX_TYPE
+    assert response["Content-Disposition"] == 'attachment; filename="students_test_2026-06-04.xlsx"'
+    sheet = _xlsx(response)
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0] == COLUMNS
+    assert [v[0] for v in values[1:]] == ["Chidinma Okafọr", "Søren Kierkegård"]
+
+
+def test_xlsx_last_seen_is_a_real_date_time_cell_in_utc(operator_client, people):
+    sheet = _xlsx(operator_client.get(URL, {"format": "xlsx"}))
+    header = [c.value for c in sheet[1]]
+    assert header == COLUMNS  # the title stays exactly "Last Seen"
+    assert "UTC" in sheet["F1"].comment.text
+    seen = sheet["F2"]
+    assert seen.is_date and seen.value == dt.datetime(2026, 6, 4, 9, 0)
+    assert seen.number_format.startswith("yyyy-mm-dd h")
+    assert sheet["F5"].value is None  # never seen
+    assert sheet["E2"].value == 4 and sheet["E2"].data_type == "n"
+
+
+def test_xlsx_round_trips_non_ascii_text(operator_client, people):
+    sheet = _xlsx(operator_client.get(URL, {"format": "xlsx"}))
+    assert [sheet.cell(row=r, column=1).value for r in range(2, 6)] == [
+        "Chidinma Okafọr", "Zoë Brontë", "Søren Kierkegård", "Łukasz Wałęsa"
+    ]
+    assert sheet["C2"].value == "Economics, Masters in Business Administration"
+
+
+def test_xlsx_neutralises_the_hostile_hyperlink_name_as_a_text_cell(operator_client):
+    StudentFactory(first_name=HOSTILE_NAME, last_name="Adébáyọ̀", email="-evil@miva.university")
+    sheet = _xlsx(operator_client.get(URL, {"format": "xlsx"}))
+    assert sheet["A2"].value == "'" + HOSTILE_NAME + " Adébáyọ̀" and sheet["A2"].data_type == "s"
+    assert sheet["B2"].value == "'-evil@miva.university"
+
+
+def test_xlsx_drops_control_characters_that_the_format_cannot_hold(operator_client):
+    StudentFactory(first_name="Amara\x07", last_name="Nwosu\x1b")
+    sheet = _xlsx(operator_client.get(URL, {"format": "xlsx"}))
+    assert sheet["A2"].value == "Amara Nwosu"
+
+
+@pytest.mark.parametrize("accept", [CSV_TYPE, XLSX_TYPE, "application/octet-stream"])
+def test_an_accept_header_naming_a_file_type_is_fine_and_errors_stay_json(operator_client, people, accept):
+    response = operator_client.get(URL, HTTP_ACCEPT=accept)
+    assert response.status_code == 200 and response["Content-Type"].startswith(CSV_TYPE)
+    error = operator_client.get(URL, {"format": "pdf"}, HTTP_ACCEPT=accept)
+    assert error.status_code == 400 and error.json()["errors"] == {"format": ["Choose csv or xlsx."]}
+    assert operator_client.get(URL, {"format": "xlsx"}, HTTP_ACCEPT=accept)["Content-Type"] == XLSX_TYPE
+
+
+@pytest.mark.parametrize("value", ["XLSX", " xlsx "])
+def test_format_is_read_case_insensitively(operator_client, value):
+    assert operator_client.get(URL, {"format": value})["Content-Type"] == XLSX_TYPE
+
+
+# Same filters, search and sort as the list -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"search": "ø"},
+        {"programme": "MBA1234"},
+        {"status": "inactive"},
+        {"start_date": "2026-06-03"},
+        {"end_date": "2026-06-03"},
+        {"sort_by": "name", "sort_order": "asc"},
+        {"sort_by": "programme"},
+        {"sort_by": "status", "sort_order": "asc"},
+        {"sort_by": "last_seen", "sort_order": "asc"},
+    ],
+)
+def test_export_uses_the_same_filters_and_sort_as_the_list(operator_client, people, params):
+    listed = [r["student_name"] for r in operator_client.get(LIST_URL, {**params, "limit": 100}).json()["data"]]
+    for file_format in ("csv", "xlsx"):
+        response = operator_client.get(URL, {**params, "format": file_format})
+        if file_format == "csv":
+            names = [row[0] for row in _csv(response)[1:]]
+        else:
+            names = [row[0].value for row in _xlsx(response).iter_rows(min_row=2)]
+        assert names == listed
+
+
+def test_archived_and_deleted_students_are_not_exported(operator_client, people):
+    names = [row[0] for row in _csv(operator_client.get(URL))[1:]]
+    assert "Archie Ved" not in names and "Del Eted" not in names and len(names) == 4
+
+
+# Limits -----------------------------------------------------------------------------------------
+
+
+def test_more_rows_than_the_cap_is_400_export_limit_exceeded_with_no_file(operator_client, people, settings):
+    settings.EXPORT_MAX_ROWS = 3
+    for file_format in ("csv", "xlsx"):
+        response = operator_client.get(URL, {"format": file_format})
+        assert response.status_code == 400
+        assert not response.streaming and "Content-Disposition" not in response
+        body = response.json()
+        assert body["code"] == "EXPORT_LIMIT_EXCEEDED" and body["success"] is False
+        assert "narrow your filters" in body["message"]
+        assert body["message"] == exports.MSG_EXPORT_LIMIT.format(limit=3)
+
+
+def test_exactly_the_cap_is_exported_and_narrowed_filters_get_under_it(operator_client, people, settings):
+    settings.EXPORT_MAX_ROWS = 4
+    assert len(_csv(operator_client.get(URL))) == 5
+    settings.EXPORT_MAX_ROWS = 2
+    assert len(_csv(operator_client.get(URL, {"programme": "MBA1234"}))) == 3
+
+
+def test_the_default_cap_is_50000_rows():
+    from django.conf import settings
+
+    assert settings.EXPORT_MAX_ROWS == 50_000
+    assert "50,000" in exports.MSG_EXPORT_LIMIT.format(limit=50_000)
+
+
+# Bad input --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"format": "pdf"}, "format"),
+        ({"format": "json"}, "format"),
+        ({"format": ""}, "format"),
+        ({"sort_by": "email"}, "sort_by"),
+        ({"sort_order": "up"}, "sort_order"),
+        ({"status": "gone"}, "status"),
+        ({"start_date": "soon"}, "start_date"),
+        ({"start_date": "2026-06-05", "end_date": "2026-06-01"}, "start_date"),
+    ],
+)
+def test_bad_parameters_are_400_naming_the_field(operator_client, params, field):
+    response = operator_client.get(URL, params)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "VALIDATION_ERROR" and field in body["errors"]
+
+
+def test_every_bad_parameter_is_named_at_once(operator_client):
+    body = operator_client.get(URL, {"format": "pdf", "sort_by": "x"}).json()
+    assert set(body["errors"]) == {"format", "sort_by"}
+
+
+def test_paging_parameters_are_ignored_the_export_is_the_whole_filtered_list(operator_client, people):
+    assert len(_csv(operator_client.get(URL, {"skip": 2, "limit": 1}))) == 5
+
+
+# Authentication and tenancy ------------------------------------------------------------------
+
+
+def test_requires_user_management_can_export(viewer_client, operator_client):
+    denied = viewer_client.get(URL)  # viewer: can_view but not can_export
+    assert denied.status_code == 403 and denied.json()["code"] == "PERMISSION_DENIED"
+    assert operator_client.get(URL).status_code == 200
+
+
+def test_without_credentials_is_401(anon_client):
+    response = anon_client.get(URL, {"format": "xlsx"})
+    assert response.status_code == 401 and response.json()["code"] == "UNAUTHENTICATED"
+
+
+def test_another_tenants_export_holds_only_its_own_students(other_tenant_client, other_tenant, people):
+    with schema_context(other_tenant.schema_name):
+        StudentFactory(first_name="Aïcha", last_name="Diallo")
+    response = other_tenant_client.get(URL)
+    assert response["Content-Disposition"].startswith('attachment; filename="students_other_')
+    assert [row[0] for row in _csv(response)[1:]] == ["Aïcha Diallo"]
+
+
+def test_a_token_of_another_tenant_is_rejected(host, other_tenant_user, other_tenant):
+    with schema_context(other_tenant.schema_name):
+        client = bearer_client(host, other_tenant_user)
+    assert client.get(URL).status_code == 401
+
+
+def test_answers_with_and_without_trailing_slash(operator_client):
+    assert operator_client.get(URL + "/").status_code == 200
+
+
+# Queries: fixed, whatever the number of rows ---------------------------------------------------
+
+
+@pytest.mark.parametrize("n_students", [2, 45])
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_export_query_count_does_not_grow_with_rows(operator_client, django_assert_num_queries, monkeypatch, mba,
+                                                     n_students, file_format):
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 10)  # several chunks for 45 rows
+    econ = ProgrammeFactory(code="ECO1000", name="Economics")
+    CaseStudyFactory(programmes=[mba, econ])
+    for n in range(n_students):
+        _seen(StudentFactory(programmes=[mba, econ]), NOW - dt.timedelta(minutes=n))
+    # tenancy + authentication; the bounded count (SELECT COUNT(*) FROM (... LIMIT cap + 1));
+    # DECLARE of one server-side cursor that every row is fetched from (no programme queries:
+    # the Programme column is the maintained programme_label)
+    with django_assert_num_queries(REQUEST_QUERIES + 2):
+        response = operator_client.get(URL, {"format": file_format})
+        body = _body(response)
+    assert body
+
+
+def test_rows_are_read_from_a_server_side_cursor_capped_at_the_limit(mba):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    StudentFactory.create_batch(3)
+    from students.listing.selectors import student_list_filterset
+
+    response = exports.students_export_response(student_list_filterset({}), file_format="csv")
+    with CaptureQueriesContext(connection) as queries:
+        rows = _csv(response)
+    assert len(rows) == 4
+    [query] = [q["sql"] for q in queries.captured_queries]
+    assert query.startswith("DECLARE") and " CURSOR " in query and query.endswith("LIMIT 50000")

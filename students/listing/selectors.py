@@ -1,0 +1,89 @@
+"""The console's student list (SPEC §7.1): one selector feeds the JSON list, the HTML list
+and the export, so a filter behaves the same in all three; and the student the detail pages
+start from."""
+from django.db.models import F, IntegerField, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Lower
+
+from catalogue.models import CaseStudy, Programme
+from config.errors import AppError
+from students.listing.filters import StudentListFilter
+from students.models import LISTED, Student, name_order
+
+MSG_STUDENT_NOT_FOUND = "Student not found in the current tenant."
+
+
+class SubqueryCountDistinct(Subquery):
+    """count(DISTINCT col) over a correlated subquery without a GROUP BY on the outer query.
+
+    `queryset` must select exactly one column, named by `column`."""
+
+    output_field = IntegerField()
+
+    def __init__(self, queryset, column, **extra):
+        self.template = f"(SELECT count(DISTINCT _sub.{column}) FROM (%(subquery)s) _sub)"
+        super().__init__(queryset, **extra)
+
+
+def overall_case_studies_expression(student_ref="pk"):
+    """Active case studies sharing at least one programme with the student, each counted once."""
+    assigned = (
+        CaseStudy.objects.filter(is_active=True, programmes__enrolments__student_id=OuterRef(student_ref))
+        .order_by()
+        .values("case_study_id")
+    )
+    return SubqueryCountDistinct(assigned, "case_study_id")
+
+
+def _ordering(sort_by, sort_order):
+    """ORDER BY matching the partial indexes on Student; ties always on user_id ascending.
+    Students without activity (last_seen NULL) sort last in both directions."""
+    descending = sort_order == "desc"
+    if sort_by == "last_seen":
+        key = F("last_seen").desc(nulls_last=True) if descending else F("last_seen").asc(nulls_last=True)
+    elif sort_by == "name":
+        key = name_order(Lower("full_name")).desc() if descending else name_order(Lower("full_name")).asc()
+    elif sort_by == "programme":
+        key = name_order(Lower("programme_label")).desc() if descending else name_order(Lower("programme_label")).asc()
+    else:
+        key = F("status").desc() if descending else F("status").asc()
+    return [key, F("user_id").asc()]
+
+
+def programmes_prefetch():
+    return Prefetch("programmes", queryset=Programme.objects.order_by("code").only("id", "code", "name"))
+
+
+def student_list_filterset(params):
+    """Validate list parameters; raises a 400 naming the field when any is bad."""
+    filterset = StudentListFilter(params, queryset=Student.objects.filter(LISTED))
+    if not filterset.is_valid():
+        raise AppError.validation({field: list(msgs) for field, msgs in filterset.errors.items()})
+    return filterset
+
+
+def student_list(filterset):
+    """Listed students (not archived, not deleted) filtered and ordered per SPEC §7.1, from a
+    valid StudentListFilter (student_list_filterset validates the parameters once).
+
+    Returns an unevaluated queryset; rows carry `overall_case_studies`, and `programmes`
+    is prefetched in code order. Slice it for a page; `.count()` for the total."""
+    sort_by, sort_order = filterset.sort
+    queryset = filterset.qs
+    queryset = queryset.annotate(overall_case_studies=overall_case_studies_expression())
+    queryset = queryset.order_by(*_ordering(sort_by, sort_order))
+    return queryset.prefetch_related(programmes_prefetch())
+
+
+def student_get(user_id):
+    """A student (archived ones included, deleted ones not) with programmes and
+    overall_case_studies, or 404 NOT_FOUND."""
+    student = (
+        Student.objects.filter(user_id=user_id, deleted_at__isnull=True)
+        .select_related("cohort")
+        .annotate(overall_case_studies=overall_case_studies_expression())
+        .prefetch_related(programmes_prefetch())
+        .first()
+    )
+    if student is None:
+        raise AppError.not_found(MSG_STUDENT_NOT_FOUND)
+    return student

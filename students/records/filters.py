@@ -1,0 +1,144 @@
+"""Filters of GET /v1/students (ManageBac parity, SPEC §7.5).
+
+Query parameters arrive in ManageBac's spellings (`ids[]`, `cohort_ids[]`, and the seed's
+`year_group_ids[]` / `homeroom_advisor_ids[]` aliases); `record_query_normalise` folds them
+into the FilterSet's field names, and errors are reported under the documented names.
+"""
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.http import QueryDict
+
+from config.ids import is_valid_opaque_id
+from config.query import MSG_BOOLEAN_ZERO_ONE, IsoDateTimeBoundField, QueryBooleanFormField
+from students.models import Student
+
+MSG_BAD_ID_LIST = "Every id must be 1-64 letters, digits or _ . : -."
+MSG_BAD_INT_LIST = "Every id must be a positive integer."
+MSG_TOO_MANY_IDS = "At most {max} ids at once."
+
+MAX_IDS = 500
+MAX_QUERY_LENGTH = 200
+
+# FilterSet field -> accepted spellings (the first one is the documented name).
+LIST_PARAMS = {
+    "ids": ("ids[]", "ids"),
+    "cohort_ids": ("cohort_ids[]", "cohort_ids", "year_group_ids[]", "year_group_ids"),
+    "advisor_ids": ("advisor_ids[]", "advisor_ids", "homeroom_advisor_ids[]", "homeroom_advisor_ids"),
+}
+SCALAR_PARAMS = ("archived", "status", "modified_since", "deleted_since", "q")
+
+
+def record_query_normalise(query_params):
+    """The request's query as a QueryDict keyed by FilterSet field names.
+    List values may repeat the parameter or separate values with commas."""
+    data = QueryDict(mutable=True)
+    for field, spellings in LIST_PARAMS.items():
+        values = []
+        for spelling in spellings:
+            for raw in query_params.getlist(spelling):
+                values.extend(part.strip() for part in raw.split(",") if part.strip())
+        if values or any(spelling in query_params for spelling in spellings):
+            data.setlist(field, values)
+    for name in SCALAR_PARAMS:
+        if name in query_params:
+            data[name] = query_params.get(name)
+    return data
+
+
+def error_name(field):
+    """The documented parameter name for a FilterSet field's error."""
+    return LIST_PARAMS[field][0] if field in LIST_PARAMS else field
+
+
+class IdListField(forms.Field):
+    widget = forms.SelectMultiple  # reads every value of the parameter
+
+    def __init__(self, *, item=str, **kwargs):
+        self.item = item
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if not value:
+            return None
+        if len(value) > MAX_IDS:
+            raise forms.ValidationError(MSG_TOO_MANY_IDS.format(max=MAX_IDS))
+        if self.item is int:
+            try:
+                ids = [int(v) for v in value]
+            except ValueError:
+                raise forms.ValidationError(MSG_BAD_INT_LIST) from None
+            if any(not 1 <= v < 2**63 for v in ids):
+                raise forms.ValidationError(MSG_BAD_INT_LIST)
+            return ids
+        if not all(is_valid_opaque_id(v) for v in value):
+            raise forms.ValidationError(MSG_BAD_ID_LIST)
+        return list(value)
+
+
+class IdListFilter(django_filters.Filter):
+    field_class = IdListField
+
+    def __init__(self, *, item=str, **kwargs):
+        kwargs.setdefault("lookup_expr", "in")
+        super().__init__(item=item, **kwargs)
+
+
+class SinceFilter(django_filters.Filter):
+    """ISO 8601 date-time (naive means UTC) or a date (midnight UTC): the console list's parser."""
+
+    field_class = IsoDateTimeBoundField
+
+
+class ZeroOneFilter(django_filters.Filter):
+    """ManageBac's `archived`: 1 or 0 (true and false are read too)."""
+
+    field_class = QueryBooleanFormField
+
+    def __init__(self, **kwargs):
+        super().__init__(message=MSG_BOOLEAN_ZERO_ONE, **kwargs)
+
+
+class StudentRecordFilter(django_filters.FilterSet):
+    ids = IdListFilter(field_name="user_id")
+    archived = ZeroOneFilter(field_name="archived")
+    status = django_filters.ChoiceFilter(field_name="enrollment_status", choices=Student.EnrollmentStatus.choices)
+    modified_since = SinceFilter(field_name="updated_at", lookup_expr="gte")
+    # Applied in filter_queryset: it chooses between live records and tombstones.
+    deleted_since = SinceFilter(method="filter_nothing")
+    cohort_ids = IdListFilter(field_name="cohort_id")
+    advisor_ids = IdListFilter(field_name="advisor_id", item=int)
+    q = django_filters.CharFilter(method="filter_search", max_length=MAX_QUERY_LENGTH)
+
+    class Meta:
+        model = Student
+        fields = []
+
+    @property
+    def tombstones(self):
+        return self.form.cleaned_data.get("deleted_since") is not None
+
+    def filter_queryset(self, queryset):
+        deleted_since = self.form.cleaned_data.get("deleted_since")
+        if deleted_since is None:
+            queryset = queryset.filter(deleted_at__isnull=True)
+        else:
+            queryset = queryset.filter(deleted_at__gte=deleted_since)
+        return super().filter_queryset(queryset)
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset
+
+    def filter_search(self, queryset, name, value):
+        term = value.strip()
+        if not term:
+            return queryset
+        matches_term = (
+            Q(first_name__icontains=term)
+            | Q(last_name__icontains=term)
+            | Q(full_name__icontains=term)
+            | Q(email__icontains=term)
+            | Q(student_number__icontains=term)
+        )
+        return queryset.filter(matches_term)

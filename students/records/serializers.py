@@ -1,0 +1,103 @@
+"""Request and response shapes of the student records API (SPEC §7.5)."""
+from rest_framework import serializers
+
+from catalogue.programmes.serializers import ProgrammeRefSerializer
+from config.serializers import OpaqueIdField, StrictSerializer, page_query
+from students.models import Student
+from students.records.services import MSG_ARCHIVE_EXACTLY_ONE
+
+RecordsPageQuery = page_query()
+
+
+# Output ---------------------------------------------------------------------------------
+
+
+class CohortRefSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AdvisorRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    full_name = serializers.CharField()
+    email = serializers.EmailField()
+
+
+class StudentRecordSerializer(serializers.Serializer):
+    """A student record. Expects the selector's queryset (cohort, advisor and programmes
+    loaded) and `request` in the context for the absolute avatar URL."""
+
+    user_id = serializers.CharField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email = serializers.EmailField()
+    status = serializers.ChoiceField(choices=Student.Status.choices)
+    enrollment_status = serializers.ChoiceField(choices=Student.EnrollmentStatus.choices)
+    archived = serializers.BooleanField()
+    withdrawn_on = serializers.DateField(allow_null=True)
+    graduated_on = serializers.DateField(allow_null=True)
+    student_number = serializers.CharField(allow_null=True)
+    cohort = CohortRefSerializer(allow_null=True)
+    advisor = AdvisorRefSerializer(allow_null=True)
+    programmes = ProgrammeRefSerializer(many=True)
+    avatar_url = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_avatar_url(self, student) -> str | None:
+        if not student.avatar:
+            return None
+        url = student.avatar.url
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class StudentTombstoneSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    deleted_at = serializers.DateTimeField()
+
+
+# Input ----------------------------------------------------------------------------------
+
+
+class StudentCreateSerializer(StrictSerializer):
+    first_name = serializers.CharField(max_length=150)
+    last_name = serializers.CharField(max_length=150)
+    email = serializers.EmailField(max_length=254)
+    status = serializers.ChoiceField(choices=Student.Status.choices, default=Student.Status.ACTIVE)
+    programme_codes = serializers.ListField(child=serializers.CharField(max_length=32), max_length=100)
+    student_number = serializers.CharField(max_length=64, allow_null=True, required=False)
+    cohort_id = OpaqueIdField(allow_null=True, required=False)
+    advisor_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, allow_null=True, required=False)
+    user_id = OpaqueIdField(required=False, help_text="Only to keep an id imported from another system.")
+
+
+class StudentUpdateSerializer(StrictSerializer):
+    """PATCH: any subset of the writable fields. Ids, timestamps, archive state and
+    maintained columns are not writable here (400 naming them)."""
+
+    first_name = serializers.CharField(max_length=150, required=False)
+    last_name = serializers.CharField(max_length=150, required=False)
+    email = serializers.EmailField(max_length=254, required=False)
+    status = serializers.ChoiceField(choices=Student.Status.choices, required=False)
+    programme_codes = serializers.ListField(child=serializers.CharField(max_length=32), max_length=100, required=False)
+    student_number = serializers.CharField(max_length=64, allow_null=True, required=False)
+    cohort_id = OpaqueIdField(allow_null=True, required=False)
+    advisor_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, allow_null=True, required=False)
+
+
+class StudentArchiveSerializer(StrictSerializer):
+    withdrawn_on = serializers.DateField(required=False, allow_null=True)
+    graduated_on = serializers.DateField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        given = [name for name in ("withdrawn_on", "graduated_on") if attrs.get(name) is not None]
+        if len(given) != 1:
+            raise serializers.ValidationError({"withdrawn_on": [MSG_ARCHIVE_EXACTLY_ONE], "graduated_on": [MSG_ARCHIVE_EXACTLY_ONE]})
+        return attrs
+
+
+class StudentAvatarSerializer(serializers.Serializer):
+    """Documents the multipart body; the image itself is checked by students.services."""
+
+    avatar = serializers.FileField(help_text="PNG, JPEG or WebP, at most 2 MB.")

@@ -1,0 +1,169 @@
+"""The app as it really runs, for tests of the server itself: a throwaway PostgreSQL cluster,
+`manage.py` commands and the production server (`python -m config.serve`) in subprocesses,
+and a tiny HTTP client that talks to them over loopback with any Host header."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+from config.database import EmbeddedPostgres
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ThrowawayCluster(EmbeddedPostgres):
+    """A PostgreSQL of our own in a temporary directory (short, for the Unix socket), which
+    a test may stop, kill and start again. Nothing registers as its user."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="pgt-")
+        os.chmod(self.tmp, 0o755)
+        super().__init__(Path(self.tmp) / "data")
+        self.init()
+
+    def kill(self):
+        """SIGKILL the postmaster, as a crash would."""
+        pid = self.postmaster_pid()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+
+    def wait_stopped(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while self.is_running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return not self.is_running()
+
+    def discard(self):
+        self.stop()
+        import shutil
+
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def app_env(**overrides):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "TEST_DB_SUFFIX")}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONUNBUFFERED": "1"})
+    env.update({k: v for k, v in overrides.items() if v is not None})
+    for key in [k for k, v in overrides.items() if v is None]:
+        env.pop(key, None)
+    return env
+
+
+def manage(*args, env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True, capture_output=True, text=True
+    )
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict
+    body: bytes
+    seconds: float
+    cookies: dict = field(default_factory=dict)
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class LiveServer:
+    """A server in a subprocess (`python -m config.serve` unless `command` says otherwise;
+    `{port}` in it is replaced); its output goes to a log file."""
+
+    env: dict
+    command: tuple = ("-m", "config.serve")
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen = None
+    log_path: Path = None
+
+    def start(self, timeout=60):
+        env = {**self.env, "BIND": f"127.0.0.1:{self.port}"}
+        self.log_path = Path(tempfile.mkstemp(prefix="serve-", suffix=".log")[1])
+        self.process = subprocess.Popen(
+            [sys.executable, *(part.format(port=self.port) for part in self.command)],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self.log_path.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited:\n{self.log()}")
+            try:
+                if self.get("/healthz", host="localhost").status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the server did not start:\n{self.log()}")
+
+    def log(self):
+        return self.log_path.read_text() if self.log_path else ""
+
+    def request(self, method, path, *, host, headers=None, body=None, timeout=15):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        started = time.monotonic()
+        try:
+            connection.request(method, path, body=body, headers={"Host": host, **(headers or {})})
+            response = connection.getresponse()
+            data = response.read()
+            cookies = {}
+            for name, value in response.getheaders():
+                if name.lower() == "set-cookie":
+                    cookies.update({key: morsel.value for key, morsel in SimpleCookie(value).items()})
+            return Reply(response.status, dict(response.getheaders()), data, time.monotonic() - started, cookies)
+        finally:
+            connection.close()
+
+    def get(self, path, *, host, headers=None):
+        return self.request("GET", path, host=host, headers=headers)
+
+    def post_json(self, path, payload, *, host, headers=None):
+        return self.request(
+            "POST", path, host=host, body=json.dumps(payload), headers={"Content-Type": "application/json", **(headers or {})}
+        )
+
+    def token(self, *, host, email, password):
+        return self.post_json("/v1/auth/token", {"email": email, "password": password}, host=host).json()["data"]["token"]
+
+    def session_cookie(self, *, host, email, password):
+        """Sign in through the HTML form; the Cookie header of the signed-in session."""
+        page = self.get("/login/", host=host)
+        csrf = page.cookies["csrftoken"]
+        body = f"username={email}&password={password}&csrfmiddlewaretoken={csrf}"
+        reply = self.request(
+            "POST",
+            "/login/",
+            host=host,
+            body=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={csrf}",
+                     "Referer": f"http://{host}/login/"},
+        )
+        return f"sessionid={reply.cookies['sessionid']}"
+
+    def terminate(self, timeout=60):
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
