@@ -95,3 +95,16 @@ class ApiToken(models.Model):
     @staticmethod
     def generate_raw():
         return secrets.token_urlsafe(32)
+
+
+class SignInFailures(models.Model):
+    """Failed sign-ins counted per key (an account or a client address) per fixed window: the
+    sign-in limiter's counters, in the database so every app process shares them."""
+
+    key = models.CharField(max_length=160)
+    window = models.BigIntegerField()  # start of the window, in seconds since the epoch
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("key", "window", name="signin_failures_key_window")]
+        indexes = [models.Index("window", name="signin_failures_window")]

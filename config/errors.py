@@ -8,7 +8,7 @@ still happens) and maps Django's ValidationError, Http404 and PermissionDenied t
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
@@ -31,6 +31,7 @@ MSG_PARSE_ERROR = "The request body could not be parsed."
 MSG_SERVER_ERROR = "Something went wrong on our side; the error has been logged."
 MSG_NO_TENANT = "No tenant is served at this host name."
 MSG_BODY_TOO_BIG = "The request body is too large."
+MSG_TOO_MANY_FIELDS = "The request has too many fields."
 MSG_SERVICE_UNAVAILABLE = "The database is not reachable right now; try again in a few seconds."
 
 VALIDATION_ERROR = "VALIDATION_ERROR"
@@ -48,12 +49,13 @@ SERVER_ERROR = "SERVER_ERROR"
 class AppError(Exception):
     """An error with a code, an HTTP status, a human sentence and optional field errors."""
 
-    def __init__(self, message, *, code=VALIDATION_ERROR, status_code=400, errors=None):
+    def __init__(self, message, *, code=VALIDATION_ERROR, status_code=400, errors=None, retry_after=None):
         super().__init__(message)
         self.message = message
         self.code = code
         self.status_code = status_code
         self.errors = errors
+        self.retry_after = retry_after  # seconds, sent as Retry-After
 
     @classmethod
     def validation(cls, errors, message=MSG_VALIDATION):
@@ -162,9 +164,12 @@ def api_exception_handler(exc, context):
     if isinstance(exc, AppError):
         # Let DRF's handler run for its side effect (rolling back ATOMIC_REQUESTS).
         drf_exception_handler(drf_exceptions.APIException(), context)
-        return Response(envelope(exc.message, exc.code, exc.errors), status=exc.status_code)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return Response(envelope(exc.message, exc.code, exc.errors), status=exc.status_code, headers=headers)
     if isinstance(exc, RequestDataTooBig):  # over DATA_UPLOAD_MAX_MEMORY_SIZE: bad input, not a 500
         exc = drf_exceptions.ValidationError({"body": [MSG_BODY_TOO_BIG]})
+    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):  # over DATA_UPLOAD_MAX_NUMBER_FIELDS/FILES
+        exc = drf_exceptions.ValidationError({"body": [MSG_TOO_MANY_FIELDS]})
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = drf_exceptions.ValidationError(errors)

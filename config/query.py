@@ -6,18 +6,24 @@
 """
 import datetime as dt
 import re
+import unicodedata
 
 import django_filters
 from django import forms
 from django.utils.dateparse import parse_date, parse_datetime
 
-DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 # The extended ISO 8601 forms only: basic (20260604) and week (2026-W23) dates are refused
 # rather than read with surprising bounds.
-UNENCODED_PLUS_RE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
-DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$")
+UNENCODED_PLUS_RE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$", re.ASCII)
+DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$", re.ASCII)
 
 MSG_BAD_DATETIME = "Enter an ISO 8601 date or date-time, e.g. 2026-06-04 or 2026-06-04T09:00:00Z."
+
+
+def normalise_text(value):
+    """Text as stored and compared: NFC, so "Zoë" typed decomposed is the same "Zoë"."""
+    return unicodedata.normalize("NFC", value)
 
 
 # The query-string booleans' messages, one per accepted vocabulary (each endpoint's contract

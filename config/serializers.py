@@ -1,6 +1,7 @@
 """Serializer pieces every API shares: strict bodies, opaque ids, finite numbers, query-string
 booleans, paging parameters, and the envelope shapes for the OpenAPI schema."""
 import math
+from collections.abc import Mapping
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -8,12 +9,14 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from config.ids import is_valid_opaque_id
-from config.query import MSG_BOOLEAN_TRUE_FALSE, parse_boolean
+from config.query import MSG_BOOLEAN_TRUE_FALSE, normalise_text, parse_boolean
 
 MSG_BAD_ID = "Use 1-64 letters, digits or _ . : - (starting with a letter or digit)."
 MSG_NOT_WRITABLE = "This field cannot be set through this endpoint."
 MSG_NOT_FINITE = "A finite number is required."
 MSG_NOT_A_NUMBER = "A number is required."
+MSG_NOT_TEXT = "Not a valid string."
+MSG_ASCII_DIGITS = "Use the digits 0-9."
 
 # Paging limits shared by every list: a page number or offset past these is a 400, never a
 # query PostgreSQL cannot run.
@@ -35,7 +38,67 @@ class OpaqueIdField(serializers.CharField):
         return value
 
 
-class StrictSerializer(serializers.Serializer):
+_DIGIT_FIELDS = (
+    serializers.IntegerField,
+    serializers.FloatField,
+    serializers.DecimalField,
+    serializers.DateTimeField,
+    serializers.DateField,
+)
+
+
+def _clean_value(field, value):
+    """(value, error) for one input value before DRF reads it: text must be a string (never a
+    number or boolean) and is NFC-normalised; numbers and dates are written in ASCII digits
+    (Python's int() and Django's date regexes would read "１０" as 10)."""
+    if value is None:
+        return value, None
+    if isinstance(field, serializers.CharField):
+        if not isinstance(value, str):
+            return value, MSG_NOT_TEXT
+        return normalise_text(value), None
+    if isinstance(field, serializers.ListField) and isinstance(field.child, serializers.CharField):
+        if not isinstance(value, list):
+            return value, None  # DRF names the wrong shape
+        if any(not isinstance(item, str) for item in value if item is not None):
+            return value, MSG_NOT_TEXT
+        return [normalise_text(item) if isinstance(item, str) else item for item in value], None
+    if isinstance(field, _DIGIT_FIELDS) and isinstance(value, str) and not value.isascii():
+        return value, MSG_ASCII_DIGITS
+    return value, None
+
+
+class InputSerializer(serializers.Serializer):
+    """The base of every request body and query-string serializer: text is text, in NFC;
+    numbers and dates use ASCII digits."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            data, errors = self._cleaned(data)
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+    def _cleaned(self, data):
+        errors = {}
+        many = hasattr(data, "getlist")  # a QueryDict: every value is a list of strings
+        cleaned = data.copy() if many else dict(data)
+        for name, field in self.fields.items():
+            if field.read_only or name not in data:
+                continue
+            if many:
+                values = data.getlist(name)
+                results = [_clean_value(field.child if isinstance(field, serializers.ListField) else field, v) for v in values]
+                cleaned.setlist(name, [v for v, _ in results])
+                error = next((e for _, e in results if e), None)
+            else:
+                cleaned[name], error = _clean_value(field, data[name])
+            if error:
+                errors[name] = [error]
+        return cleaned, errors
+
+
+class StrictSerializer(InputSerializer):
     """Rejects keys it does not declare (mass assignment of read-only or unknown fields
     is a 400 naming them, never silently applied or dropped)."""
 
@@ -94,7 +157,7 @@ def page_query(*, per_page_default=50, per_page_max=500, page_help=None, per_pag
     """Query parameters of a page-numbered list (`page`, `per_page`)."""
     return type(
         "PageQuerySerializer",
-        (serializers.Serializer,),
+        (InputSerializer,),
         {
             "page": serializers.IntegerField(min_value=1, max_value=PAGE_MAX, default=1, help_text=page_help),
             "per_page": serializers.IntegerField(
@@ -108,7 +171,7 @@ def skip_limit_query(*, limit_default=10, limit_max=100, skip_help=None, limit_h
     """Query parameters of an offset list in the console's spelling (`skip`, `limit`)."""
     return type(
         "SkipLimitQuerySerializer",
-        (serializers.Serializer,),
+        (InputSerializer,),
         {
             "skip": serializers.IntegerField(min_value=0, max_value=SKIP_MAX, default=0, help_text=skip_help),
             "limit": serializers.IntegerField(

@@ -22,6 +22,14 @@ if SECRET_KEY is None:
 # Any *.localhost host works in development with no /etc/hosts edits.
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [".localhost", "localhost", "127.0.0.1", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0 (the default):
+# the client address is the connection's; N: the Nth address from the right of the header.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+# Sign-in (token endpoint and HTML login): failed attempts allowed per account and per client
+# address in each window before further attempts are refused with 429 until it ends.
+SIGN_IN_WINDOW_SECONDS = env_int("SIGN_IN_WINDOW_SECONDS", 900, minimum=1)
+SIGN_IN_FAILURES_PER_ACCOUNT = env_int("SIGN_IN_FAILURES_PER_ACCOUNT", 10, minimum=1)
+SIGN_IN_FAILURES_PER_ADDRESS = env_int("SIGN_IN_FAILURES_PER_ADDRESS", 50, minimum=1)
 
 SHARED_APPS = [
     "tenants",  # before django_tenants: our create_tenant command replaces its interactive one
@@ -63,6 +71,7 @@ TENANT_LIMIT_SET_CALLS = True  # SET search_path only when the tenant changes, n
 MIDDLEWARE = [
     "config.observability.RequestIdMiddleware",  # request id + access log around everything
     "config.health.HealthMiddleware",  # /healthz, /readyz: before any database work
+    "config.middleware.RejectNulMiddleware",  # NUL in a path or query string: 400, no database
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files need no tenant (the 503 page's CSS)
     "config.health.TenantMiddleware",
@@ -151,7 +160,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "config.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -160,6 +169,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"auth": env_str("AUTH_THROTTLE_RATE", "20/min")},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # throttles key on the same client address as sign-in
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -6,6 +6,7 @@ import math
 from django.http import QueryDict
 
 from config.query import DATE_ONLY_RE
+from config.serializers import PAGE_MAX
 from students.listing.filters import DEFAULT_SORT_BY, DEFAULT_SORT_ORDER, SORT_FIELDS, SORT_ORDERS
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -117,8 +118,10 @@ class ListRequest:
 
 
 def _positive_int(value, default):
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
+    """A page number or size from the query string: ASCII digits only, at most PAGE_MAX (a
+    page past the end shows the last one); anything else is the default."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()):
         return default
-    return number if number >= 1 else default
+    number = int(text)
+    return min(number, PAGE_MAX) if number >= 1 else default

@@ -12,7 +12,7 @@ from accounts.permissions import (
     USER_MANAGEMENT_EXPORT,
     USER_MANAGEMENT_VIEW,
 )
-from accounts.tokens.services import MSG_BAD_CREDENTIALS
+from accounts.signin.services import MSG_BAD_CREDENTIALS
 from config.errors import MSG_UNAUTHENTICATED
 from testing.clients import TenantAPIClient
 from testing.factories import StaffUserFactory

@@ -1,7 +1,9 @@
 from rest_framework import serializers
 
+from config.serializers import InputSerializer
 
-class TokenRequestSerializer(serializers.Serializer):
+
+class TokenRequestSerializer(InputSerializer):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=512, trim_whitespace=False)
 

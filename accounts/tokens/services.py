@@ -1,18 +1,14 @@
 """Bearer tokens: issued for a staff email and password on this tenant, revoked at logout."""
-from django.contrib.auth import authenticate
 from django.utils import timezone
 
 from accounts.models import ApiToken, hash_token
-from config.errors import UNAUTHENTICATED, AppError
-
-MSG_BAD_CREDENTIALS = "The email or password is not correct."
+from accounts.signin.services import sign_in
 
 
 def token_issue(*, request, email, password):
-    """Check the credentials against this tenant's staff and issue a Bearer token."""
-    user = authenticate(request, username=(email or "").strip().lower(), password=password)
-    if user is None or not user.is_active:
-        raise AppError(MSG_BAD_CREDENTIALS, code=UNAUTHENTICATED, status_code=401)
+    """Check the credentials against this tenant's staff (accounts.signin: 401, or 429 while
+    too many have failed) and issue a Bearer token."""
+    user = sign_in(request=request, email=email, password=password)
     raw = ApiToken.generate_raw()
     token = ApiToken.objects.create(user=user, key_hash=hash_token(raw), prefix=raw[:8])
     return token, raw

@@ -1,6 +1,5 @@
 """PUT /v1/sessions/{session_id}: the case-study runtime reports a session (SPEC §7.4)."""
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
@@ -9,6 +8,7 @@ from attempts.ingestion import services as ingestion
 from attempts.ingestion.serializers import SessionIngestResultSerializer, SessionIngestSerializer
 from attempts.models import Session
 from config.api import ok
+from config.parsers import JSONParser
 from config.serializers import enveloped
 
 RESULT_RESPONSE = enveloped("SessionIngestResponse", SessionIngestResultSerializer())

@@ -18,6 +18,7 @@ from django.db import connection
 from attempts.models import AttemptGrant, Session
 from catalogue.models import CaseStudy
 from config.errors import AppError
+from config.query import normalise_text
 from students.models import NAME_COLLATION, Enrolment, Student
 
 INVITED = "invited"
@@ -123,7 +124,7 @@ def parse_ordering(value):
 
 
 def _like_pattern(term):
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = normalise_text(term).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 

@@ -2,15 +2,16 @@
 from rest_framework import serializers
 
 from attempts.participants.selectors import LIMIT_DEFAULT, LIMIT_MAX, SEARCH_MAX_LENGTH, STATUSES
+from config.serializers import SKIP_MAX, InputSerializer
 
 
-class ParticipantQuerySerializer(serializers.Serializer):
+class ParticipantQuerySerializer(InputSerializer):
     """limit, offset and search; `statuses` and `ordering` are read by attempts.participants."""
 
     limit = serializers.IntegerField(
         min_value=1, max_value=LIMIT_MAX, default=LIMIT_DEFAULT, help_text="Number of results to return (1–100)."
     )
-    offset = serializers.IntegerField(min_value=0, default=0, help_text="The index of the first result to return.")
+    offset = serializers.IntegerField(min_value=0, max_value=SKIP_MAX, default=0, help_text="The index of the first result to return.")
     search = serializers.CharField(
         required=False,
         allow_blank=True,

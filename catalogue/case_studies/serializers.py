@@ -10,6 +10,8 @@ from catalogue.programmes.serializers import (
 )
 from config.serializers import OpaqueIdField, StrictSerializer
 
+MSG_NO_PROGRAMMES = "A case study needs at least one programme: no student could see it otherwise."
+
 
 class CaseStudySerializer(serializers.Serializer):
     """Expects case studies with `programmes` prefetched (ordered by code)."""
@@ -30,7 +32,13 @@ class CaseStudySerializer(serializers.Serializer):
 
 class CaseStudyWriteSerializer(StrictSerializer):
     title = serializers.CharField(max_length=300)
-    programme_codes = serializers.ListField(child=serializers.CharField(max_length=32), max_length=200)
+    programme_codes = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        allow_empty=False,
+        max_length=200,
+        error_messages={"empty": MSG_NO_PROGRAMMES},
+        help_text="The programmes whose students may attempt it: at least one.",
+    )
     max_attempts = serializers.IntegerField(min_value=0, max_value=100, required=False)
     grading_method = serializers.ChoiceField(choices=CaseStudy.GradingMethod.choices, required=False)
     is_active = serializers.BooleanField(required=False)

@@ -55,7 +55,7 @@ def test_create_keeps_an_imported_id_and_settings(admin_client, mba):
 def test_create_with_an_existing_id_is_409(admin_client, mba):
     CaseStudyFactory(case_study_id="cs-1")
     response = admin_client.post(
-        "/v1/case-studies", {"title": "Again", "programme_codes": [], "case_study_id": "cs-1"}, format="json"
+        "/v1/case-studies", {"title": "Again", "programme_codes": ["MBA1234"], "case_study_id": "cs-1"}, format="json"
     )
     assert response.status_code == 409 and "case_study_id" in response.json()["errors"]
 
@@ -63,14 +63,15 @@ def test_create_with_an_existing_id_is_409(admin_client, mba):
 @pytest.mark.parametrize(
     "body, field",
     [
-        ({"programme_codes": []}, "title"),
+        ({"programme_codes": ["MBA1234"]}, "title"),
         ({"title": "T"}, "programme_codes"),
         ({"title": "T", "programme_codes": ["NOPE1"]}, "programme_codes"),
-        ({"title": "T", "programme_codes": [], "max_attempts": 101}, "max_attempts"),
-        ({"title": "T", "programme_codes": [], "max_attempts": -1}, "max_attempts"),
-        ({"title": "T", "programme_codes": [], "grading_method": "median"}, "grading_method"),
-        ({"title": "T", "programme_codes": [], "case_study_id": "has space"}, "case_study_id"),
-        ({"title": "T", "programme_codes": [], "updated_at": "2020-01-01T00:00:00Z"}, "updated_at"),
+        ({"title": "T", "programme_codes": []}, "programme_codes"),
+        ({"title": "T", "programme_codes": ["MBA1234"], "max_attempts": 101}, "max_attempts"),
+        ({"title": "T", "programme_codes": ["MBA1234"], "max_attempts": -1}, "max_attempts"),
+        ({"title": "T", "programme_codes": ["MBA1234"], "grading_method": "median"}, "grading_method"),
+        ({"title": "T", "programme_codes": ["MBA1234"], "case_study_id": "has space"}, "case_study_id"),
+        ({"title": "T", "programme_codes": ["MBA1234"], "updated_at": "2020-01-01T00:00:00Z"}, "updated_at"),
     ],
 )
 def test_bad_create_body_is_400_naming_the_field(admin_client, mba, body, field):
@@ -251,3 +252,13 @@ def test_reads_by_any_safe_method_need_only_the_view_permission(viewer_client):
     assert viewer_client.head("/v1/programmes").status_code == 200
     assert viewer_client.options("/v1/programmes").status_code == 200
     assert viewer_client.post("/v1/programmes", {"code": "X1", "name": "X"}, format="json").status_code == 403
+
+
+def test_a_case_study_cannot_lose_its_last_programme(admin_client, mba):
+    from catalogue.case_studies.serializers import MSG_NO_PROGRAMMES
+
+    case_study = CaseStudyFactory(programmes=[mba])
+    response = admin_client.patch(f"/v1/case-studies/{case_study.pk}", {"programme_codes": []}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"programme_codes": [MSG_NO_PROGRAMMES]}
+    assert list(case_study.programmes.values_list("code", flat=True)) == ["MBA1234"]

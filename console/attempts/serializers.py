@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from attempts.grants import services
 from attempts.models import Session, TranscriptMessage
-from config.serializers import OpaqueIdField, enveloped, skip_limit_query
+from config.serializers import OpaqueIdField, StrictSerializer, enveloped, skip_limit_query
 
 LEDGER_LIMIT_DEFAULT = 10
 LEDGER_LIMIT_MAX = 100
@@ -16,7 +16,7 @@ LEDGER_LIMIT_MAX = 100
 # Requests ---------------------------------------------------------------------------------
 
 
-class _ChangeFields(serializers.Serializer):
+class _ChangeFields(StrictSerializer):
     case_study_id = OpaqueIdField(help_text="The case study whose allowance changes.")
     attempts = serializers.IntegerField(
         min_value=services.MIN_ATTEMPTS,

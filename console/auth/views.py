@@ -14,6 +14,13 @@ class ConsoleLoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.rate_limited:
+            response.status_code = 429
+            response["Retry-After"] = str(form.refused.retry_after)
+        return response
+
     def form_valid(self, form):
         response = super().form_valid(form)
         user = form.get_user()

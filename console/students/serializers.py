@@ -10,7 +10,7 @@ import datetime as dt
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from config.serializers import QueryBooleanField, skip_limit_query
+from config.serializers import InputSerializer, QueryBooleanField, skip_limit_query
 from students.listing.filters import (
     DEFAULT_SORT_BY,
     DEFAULT_SORT_ORDER,
@@ -36,7 +36,7 @@ def _utc_datetime(**kwargs):
 # Requests ---------------------------------------------------------------------------------
 
 
-class StudentFilterQuerySerializer(serializers.Serializer):
+class StudentFilterQuerySerializer(InputSerializer):
     """The list filters, for the schema; StudentListFilter validates them."""
 
     search = serializers.CharField(
@@ -110,7 +110,7 @@ class StudentExportQuerySerializer(StudentExportFormatSerializer, StudentFilterQ
     pass
 
 
-class StudentDetailQuerySerializer(serializers.Serializer):
+class StudentDetailQuerySerializer(InputSerializer):
     include_case_studies = QueryBooleanField(
         default=True,
         help_text="When false, omits the case_study_details array for a lighter header-only response.",

@@ -2,7 +2,7 @@
 from rest_framework import serializers
 
 from config.ids import is_valid_opaque_id
-from config.serializers import OpaqueIdField, enveloped, page_query
+from config.serializers import OpaqueIdField, StrictSerializer, enveloped, page_query
 
 NAME_MAX_LENGTH = 254  # "under 255 characters" (seed)
 MEMBERS_MAX = 1000
@@ -24,16 +24,16 @@ class GroupListQuerySerializer(GroupsPageQuery):
     student_cluster_id = OpaqueIdField(required=False, help_text="Only the groups of this cluster.")
 
 
-class ClusterWriteSerializer(serializers.Serializer):
+class ClusterWriteSerializer(StrictSerializer):
     name = serializers.CharField(max_length=NAME_MAX_LENGTH, help_text="Under 255 characters; not blank.")
 
 
-class GroupWriteSerializer(serializers.Serializer):
+class GroupWriteSerializer(StrictSerializer):
     name = serializers.CharField(max_length=NAME_MAX_LENGTH, help_text="Under 255 characters; not blank.")
     student_cluster_id = OpaqueIdField(help_text="An existing student cluster.")
 
 
-class MembersSerializer(serializers.Serializer):
+class MembersSerializer(StrictSerializer):
     user_ids = serializers.ListField(
         child=serializers.CharField(max_length=64),
         min_length=1,

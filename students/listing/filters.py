@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 
-from config.query import IsoDateTimeBoundFilter
+from config.query import IsoDateTimeBoundFilter, normalise_text
 from students.models import Enrolment, Student
 
 SORT_FIELDS = ("name", "last_seen", "programme", "status")
@@ -60,7 +60,7 @@ class StudentListFilter(django_filters.FilterSet):
         return queryset
 
     def filter_search(self, queryset, name, value):
-        term = value.strip().lower()
+        term = normalise_text(value).strip().lower()
         if not term:
             return queryset
         # lower(...) LIKE '%term%' matches the trigram indexes of migration 0002.

@@ -65,6 +65,8 @@ class IdListField(forms.Field):
         if len(value) > MAX_IDS:
             raise forms.ValidationError(MSG_TOO_MANY_IDS.format(max=MAX_IDS))
         if self.item is int:
+            if not all(v.isascii() for v in value):
+                raise forms.ValidationError(MSG_BAD_INT_LIST)
             try:
                 ids = [int(v) for v in value]
             except ValueError:
