@@ -1,10 +1,9 @@
 import logging
 from urllib.parse import unquote_to_bytes
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponseBadRequest
 from django.template.loader import render_to_string
-
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 
 from config.errors import (
     METHOD_NOT_ALLOWED,
@@ -67,19 +66,41 @@ MSG_NUL = "Addresses and query strings may not contain NUL characters."
 
 
 class RejectNulMiddleware:
-    """A NUL character can be in no id, search or parameter this product reads, and PostgreSQL
-    refuses it in text: a path or query string carrying one is a 400 (the envelope on /v1/,
-    a page elsewhere) before any view or database sees it. Bodies are checked by the forms
-    and serializers, which refuse NUL in text fields."""
+    """A NUL character can be in no id, search or parameter the console's pages read, and
+    PostgreSQL refuses it in text: a page address or query string carrying one is a 400 page
+    before any view or database sees it. On /v1/ the serializers refuse it naming the
+    parameter; bodies are checked by the forms and serializers, which refuse NUL in text."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if is_api_path(request.path):
+            return self.get_response(request)  # the API's serializers name the parameter themselves
         raw_query = request.META.get("QUERY_STRING", "")
         if "\x00" in request.path or b"\x00" in unquote_to_bytes(raw_query.replace("+", " ")):
-            field = "path" if "\x00" in request.path else "query"
-            if is_api_path(request.path):
-                return error_json_response(MSG_VALIDATION, VALIDATION_ERROR, 400, {field: [MSG_NUL]})
             return HttpResponseBadRequest(render_to_string("console/400.html", {"message": MSG_NUL}))
         return self.get_response(request)
+
+
+PUBLIC_API_PATHS = ("/v1/schema", "/v1/docs")
+
+
+class PrivateCacheMiddleware:
+    """`Cache-Control: private, no-store` on every API answer (student data, tokens, errors
+    that name ids) but the public schema and docs, and on every page for a signed-in user:
+    neither a shared proxy nor the browser's disk keeps a copy. An answer that already says
+    how to cache (health checks, static files) keeps its own header."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.has_header("Cache-Control"):
+            return response
+        user = getattr(request, "user", None)
+        api = is_api_path(request.path) and not request.path.startswith(PUBLIC_API_PATHS)
+        if api or (user is not None and user.is_authenticated):
+            response["Cache-Control"] = "private, no-store"
+        return response

@@ -1,6 +1,8 @@
 """Settings, from the environment through config.env (bad values fail at start-up)."""
 from pathlib import Path
 
+from csp.constants import NONE, SELF
+
 from config.database import database_settings
 from config.env import env_bool, env_choice, env_int, env_list, env_str
 from config.observability import LOG_LEVELS, logging_config
@@ -70,6 +72,8 @@ TENANT_LIMIT_SET_CALLS = True  # SET search_path only when the tenant changes, n
 
 MIDDLEWARE = [
     "config.observability.RequestIdMiddleware",  # request id + access log around everything
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every response
+    "config.middleware.PrivateCacheMiddleware",  # no shared or stored copies of personal data
     "config.health.HealthMiddleware",  # /healthz, /readyz: before any database work
     "config.middleware.RejectNulMiddleware",  # NUL in a path or query string: 400, no database
     "django.middleware.security.SecurityMiddleware",
@@ -83,6 +87,24 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ApiErrorMiddleware",
 ]
+
+# No inline script anywhere (the console's JS and Swagger UI's are files served from here).
+# Inline style attributes stay allowed: the meters draw their widths with them, and every
+# value in a template is escaped, so no request can add markup that uses it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -3,9 +3,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config.media import tenant_media
 from console.attempts.urls import api as console_attempts_api
 from console.students.urls import api as console_students_api
+from students.records.media import AvatarFileApi
 
 api_v1 = [
     re_path(r"^auth/", include("accounts.tokens.urls")),
@@ -25,7 +25,7 @@ api_v1 = [
 urlpatterns = [
     re_path(r"^v1/", include(api_v1)),
     path("admin/", admin.site.urls),
-    re_path(r"^media/(?P<path>.*)$", tenant_media),
+    re_path(r"^media/(?P<path>.*)$", AvatarFileApi.as_view()),
     path("", include("console.urls")),
 ]
 

@@ -108,9 +108,13 @@ def page(browser, server, committed_tenant):
     # No network beyond our own server: every asset is served by the app itself.
     requests = []
     page.on("request", lambda request: requests.append(request.url))
+    # Nothing a page does may need what the Content-Security-Policy forbids.
+    violations = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
     yield page
     context.close()
     server.app.wait_idle()  # before committed_tenant truncates the tables
     assert all(url.startswith(server.url) or url.startswith(("data:", "blob:")) for url in requests), requests
+    assert violations == []
 
 

@@ -168,10 +168,24 @@ def test_avatar_of_unknown_student_is_404(admin_client):
     assert put_avatar(admin_client, Ghost, "a.png", image_bytes("PNG"), "image/png").status_code == 404
 
 
-def test_an_avatar_is_not_served_on_another_tenants_host(admin_client, other_host):
+def test_an_avatar_is_not_served_on_another_tenants_host(admin_client, other_tenant_client):
     student = StudentFactory()
     url = put_avatar(admin_client, student, "me.png", image_bytes("PNG"), "image/png").json()["data"]["avatar_url"]
     path = url.removeprefix("http://test.localhost")
     assert admin_client.get(path).status_code == 200
-    assert admin_client.get(path, HTTP_HOST=other_host).status_code == 404
+    assert other_tenant_client.get(path).status_code == 404
     assert admin_client.get("/media/avatars/../secret_key").status_code == 404
+
+
+def test_an_avatar_is_served_only_to_signed_in_staff_and_never_cached_publicly(admin_client, anon_client, host, viewer_user):
+    from testing.clients import TenantAPIClient
+
+    student = StudentFactory()
+    url = put_avatar(admin_client, student, "me.png", image_bytes("PNG"), "image/png").json()["data"]["avatar_url"]
+    path = url.removeprefix("http://test.localhost")
+    assert anon_client.get(path).status_code == 401
+    console = TenantAPIClient(host)
+    console.force_login(viewer_user)
+    response = console.get(path)
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert response["Cache-Control"] == "private, no-store"
