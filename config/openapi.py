@@ -31,3 +31,29 @@ def error_responses(*, not_found=None, conflict=None, bad_input=BAD_INPUT):
     if conflict:
         responses[409] = error_response(conflict) if isinstance(conflict, str) else conflict
     return responses
+
+
+# Statuses any operation may answer, whatever its own declarations: bad input, credentials,
+# permission, an id that names nothing, the method, and a database outage.
+_SHARED_ERRORS = {
+    "400": "Bad input (VALIDATION_ERROR); `errors` names each field.",
+    "401": "No or invalid credentials (UNAUTHENTICATED).",
+    "403": "Missing permission (PERMISSION_DENIED).",
+    "405": "The method is not allowed here (METHOD_NOT_ALLOWED).",
+    "503": "The database cannot be reached (SERVICE_UNAVAILABLE); retry after `Retry-After` seconds.",
+}
+_PATH_ERRORS = {"404": "Nothing with this id on this tenant (NOT_FOUND)."}
+
+
+def document_shared_errors(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation documents the envelope for every
+    status it can answer (SPEC §6), so a client and a fuzzer can trust the schema."""
+    envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
+    for path, operations in result.get("paths", {}).items():
+        shared = {**_SHARED_ERRORS, **(_PATH_ERRORS if "{" in path else {})}
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for status, description in shared.items():
+                operation["responses"].setdefault(status, {"content": envelope, "description": description})
+    return result

@@ -6,6 +6,7 @@ from accounts.tokens import services
 from accounts.tokens.serializers import TokenRequestSerializer, TokenResponseSerializer
 from config.api import ok, validated
 from config.errors import AppError
+from config.openapi import error_response
 
 
 class TokenApi(APIView):
@@ -19,7 +20,10 @@ class TokenApi(APIView):
         request=TokenRequestSerializer,
         examples=[OpenApiExample("Login", value={"email": "ops@demo.edu", "password": "secret"}, request_only=True)],
         auth=[],
-        responses={201: TokenResponseSerializer},
+        responses={
+            201: TokenResponseSerializer,
+            429: error_response("Too many failed sign-ins or requests (RATE_LIMITED); retry after `Retry-After` seconds."),
+        },
     )
     def post(self, request):
         body = validated(TokenRequestSerializer, request.data)

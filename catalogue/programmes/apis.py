@@ -8,7 +8,10 @@ from accounts.permissions import CATALOG_EDIT, USER_MANAGEMENT_VIEW, ReadWritePe
 from catalogue.programmes import selectors, services
 from catalogue.programmes.serializers import ProgrammeListQuerySerializer, ProgrammeSerializer, ProgrammeWriteSerializer
 from config.api import ok, page_of, paged, validated
+from config.openapi import error_response
 from config.serializers import enveloped
+
+CODE_TAKEN = error_response("Another programme has this code (CONFLICT).")
 
 PROGRAMME_RESPONSE = enveloped("ProgrammeResponse", ProgrammeSerializer())
 PROGRAMME_LIST_RESPONSE = enveloped("ProgrammeListResponse", serializers.ListField(child=ProgrammeSerializer()), paged=True)
@@ -28,7 +31,7 @@ class ProgrammeListApi(CatalogueApi):
         )
         return paged(ProgrammeSerializer(rows, many=True).data, **paging)
 
-    @extend_schema(operation_id="programmes_create", request=ProgrammeWriteSerializer, responses={201: PROGRAMME_RESPONSE})
+    @extend_schema(operation_id="programmes_create", request=ProgrammeWriteSerializer, responses={201: PROGRAMME_RESPONSE, 409: CODE_TAKEN})
     def post(self, request):
         body = validated(ProgrammeWriteSerializer, request.data)
         programme = services.programme_create(**body)
@@ -43,7 +46,7 @@ class ProgrammeDetailApi(CatalogueApi):
     @extend_schema(
         operation_id="programmes_update",
         request=ProgrammeWriteSerializer,
-        responses={200: PROGRAMME_RESPONSE},
+        responses={200: PROGRAMME_RESPONSE, 409: CODE_TAKEN},
         description="Replace code and name (is_active optional). A new name or code refreshes students' programme labels.",
     )
     def put(self, request, code):

@@ -14,6 +14,7 @@ from accounts.permissions import (
 )
 from config.api import ok, page_of, paged, validated
 from config.errors import AppError
+from config.openapi import error_response
 from config.serializers import enveloped
 from students.records import services
 from students.records.selectors import student_record_get, student_records_list
@@ -26,6 +27,8 @@ from students.records.serializers import (
     StudentTombstoneSerializer,
     StudentUpdateSerializer,
 )
+
+RECORD_TAKEN = error_response("Another student has this email, student number or user_id (CONFLICT).")
 
 # An avatar request may carry at most this much (the 2 MB image plus multipart framing);
 # anything bigger is refused before the body is read.
@@ -86,7 +89,7 @@ class StudentListApi(_StudentRecordApi):
     @extend_schema(
         operation_id="students_create",
         request=StudentCreateSerializer,
-        responses={201: RECORD_RESPONSE},
+        responses={201: RECORD_RESPONSE, 409: RECORD_TAKEN},
     )
     def post(self, request):
         body = validated(StudentCreateSerializer, request.data)
@@ -99,7 +102,7 @@ class StudentDetailApi(_StudentRecordApi):
     def get(self, request, user_id):
         return ok(self.record(student_record_get(user_id=user_id)))
 
-    @extend_schema(operation_id="students_partial_update", request=StudentUpdateSerializer, responses={200: RECORD_RESPONSE})
+    @extend_schema(operation_id="students_partial_update", request=StudentUpdateSerializer, responses={200: RECORD_RESPONSE, 409: RECORD_TAKEN})
     def patch(self, request, user_id):
         body = validated(StudentUpdateSerializer, request.data)
         student = services.student_update(user_id=user_id, **body)
