@@ -99,3 +99,13 @@ def test_the_run_sends_at_least_2000_cases_over_every_operation():
         pytest.skip("the fuzz test did not run in this session")
     assert len(CASES) >= 2000, len(CASES)
     assert len(set(CASES)) == len(list(schema.get_all_operations()))
+
+
+def test_the_schema_marks_case_study_details_optional_as_the_detail_endpoint_omits_it(viewer_client, tenant_with_data):
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    detail = spec["components"]["schemas"]["ConsoleStudentDetail"]
+    assert "case_study_details" in detail["properties"]
+    assert "case_study_details" not in detail.get("required", [])
+    student = StudentFactory()
+    body = viewer_client.get(f"/v1/console/students/{student.pk}", {"include_case_studies": "false"}).json()["data"]
+    assert "case_study_details" not in body

@@ -189,6 +189,7 @@ class ConsoleStudentDetailSerializer(ConsoleStudentHeaderSerializer):
     case_study_details = ConsoleCaseStudyCardSerializer(
         many=True,
         source="cards",
+        required=False,  # in the schema: absent when include_case_studies=false
         help_text="One card per attempted case study, most recently started first. "
         "Omitted when include_case_studies=false.",
     )
