@@ -104,6 +104,16 @@ def service_unavailable_json(request, exc):
     return log_database_unavailable(request, exc, response)
 
 
+def bad_body_errors(exc):
+    """{"body": [message]} when `exc` is Django refusing a request body (too large, too many
+    fields or files): bad input, never a 500. None for anything else."""
+    if isinstance(exc, RequestDataTooBig):  # over DATA_UPLOAD_MAX_MEMORY_SIZE
+        return {"body": [MSG_BODY_TOO_BIG]}
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):  # over DATA_UPLOAD_MAX_NUMBER_FIELDS/FILES
+        return {"body": [MSG_TOO_MANY_FIELDS]}
+    return None
+
+
 def envelope(message, code, errors=None):
     return {"success": False, "data": None, "message": message, "code": code, "errors": errors}
 
@@ -166,10 +176,9 @@ def api_exception_handler(exc, context):
         drf_exception_handler(drf_exceptions.APIException(), context)
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return Response(envelope(exc.message, exc.code, exc.errors), status=exc.status_code, headers=headers)
-    if isinstance(exc, RequestDataTooBig):  # over DATA_UPLOAD_MAX_MEMORY_SIZE: bad input, not a 500
-        exc = drf_exceptions.ValidationError({"body": [MSG_BODY_TOO_BIG]})
-    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):  # over DATA_UPLOAD_MAX_NUMBER_FIELDS/FILES
-        exc = drf_exceptions.ValidationError({"body": [MSG_TOO_MANY_FIELDS]})
+    body_errors = bad_body_errors(exc)
+    if body_errors:
+        exc = drf_exceptions.ValidationError(body_errors)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = drf_exceptions.ValidationError(errors)

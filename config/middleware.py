@@ -1,21 +1,20 @@
 import logging
 from urllib.parse import unquote_to_bytes
 
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponseBadRequest
 from django.template.loader import render_to_string
 
 from config.errors import (
     METHOD_NOT_ALLOWED,
-    MSG_BODY_TOO_BIG,
     MSG_METHOD_NOT_ALLOWED,
     MSG_NOT_FOUND,
     MSG_SERVER_ERROR,
-    MSG_TOO_MANY_FIELDS,
     MSG_VALIDATION,
     NOT_FOUND,
     SERVER_ERROR,
     VALIDATION_ERROR,
+    bad_body_errors,
     database_unavailable,
     error_json_response,
     is_api_path,
@@ -49,13 +48,7 @@ class ApiErrorMiddleware:
         if database_unavailable(exception):
             return service_unavailable_json(request, exception)
         if isinstance(exception, SuspiciousOperation):  # a hostile or broken request: bad input
-            if isinstance(exception, RequestDataTooBig):
-                errors = {"body": [MSG_BODY_TOO_BIG]}
-            elif isinstance(exception, (TooManyFieldsSent, TooManyFilesSent)):
-                errors = {"body": [MSG_TOO_MANY_FIELDS]}
-            else:
-                errors = None
-            return error_json_response(MSG_VALIDATION, VALIDATION_ERROR, 400, errors)
+            return error_json_response(MSG_VALIDATION, VALIDATION_ERROR, 400, bad_body_errors(exception))
         logging.getLogger("django.request").exception("Unhandled error on %s", request.path)
         response = error_json_response(MSG_SERVER_ERROR, SERVER_ERROR, 500)
         response._has_been_logged = True  # with its traceback, just above

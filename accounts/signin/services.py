@@ -11,7 +11,6 @@ import hashlib
 import logging
 import math
 import time
-import unicodedata
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -20,6 +19,7 @@ from django.db import connection
 from accounts.models import SignInFailures
 from config.errors import RATE_LIMITED, UNAUTHENTICATED, AppError
 from config.http import client_address
+from config.query import normalise_text
 
 logger = logging.getLogger("console.signin")
 
@@ -41,15 +41,15 @@ class SignInRefused(AppError):
 
 
 def normalise_email(email):
-    return unicodedata.normalize("NFC", str(email or "")).strip().lower()
+    return normalise_text(str(email or "")).strip().lower()
 
 
-def _limits(request, email):
+def _limits(address, email):
     """[(key, limit)]: one counter for the account, one for the client address."""
     account = hashlib.sha256(email.encode()).hexdigest()
     return [
         (f"account:{account}", settings.SIGN_IN_FAILURES_PER_ACCOUNT),
-        (f"address:{client_address(request)}", settings.SIGN_IN_FAILURES_PER_ADDRESS),
+        (f"address:{address}", settings.SIGN_IN_FAILURES_PER_ADDRESS),
     ]
 
 
@@ -72,20 +72,21 @@ def sign_in(*, request, email, password):
     """The active staff user these credentials name on this tenant, or SignInRefused.
     Queries: the window's counts; then authentication, and one upsert when it fails."""
     email = normalise_email(email)
+    address = client_address(request)
     window_seconds = settings.SIGN_IN_WINDOW_SECONDS
     now = time.time()
     window = int(now // window_seconds) * window_seconds
-    limits = _limits(request, email)
+    limits = _limits(address, email)
     counts = dict(
         SignInFailures.objects.filter(key__in=[key for key, _ in limits], window=window).values_list("key", "failures")
     )
     if any(counts.get(key, 0) >= limit for key, limit in limits):
         retry_after = max(1, math.ceil(window + window_seconds - now))
-        logger.warning("sign-in refused: too many failures (address %s)", client_address(request))
+        logger.warning("sign-in refused: too many failures (address %s)", address)
         raise SignInRefused(locked=True, retry_after=retry_after)
     user = authenticate(request, username=email, password=password)
     if user is None or not user.is_active:
         _record_failure([key for key, _ in limits], window)
-        logger.warning("sign-in failed (address %s)", client_address(request))
+        logger.warning("sign-in failed (address %s)", address)
         raise SignInRefused(locked=False)
     return user

@@ -4,6 +4,7 @@ Every write bumps `updated_at` (so `modified_since` sync sees it) and keeps the
 maintained `programme_label` right in the same transaction.
 """
 import io
+from contextlib import contextmanager
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -53,17 +54,23 @@ RECORD_FIELDS = [
 ]
 
 
-def _conflict_from(exc):
-    """A 409 for a unique-constraint violation we know, else None."""
-    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
-    if constraint in _CONFLICTS:
+@contextmanager
+def _atomic_with_conflicts():
+    """One transaction; a unique-constraint violation we know (a race past _check_unique)
+    comes out as its 409, any other IntegrityError as itself."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+        if constraint not in _CONFLICTS:
+            raise
         field, message = _CONFLICTS[constraint]
-        return AppError.conflict(message, errors={field: [message]})
-    return None
+        raise AppError.conflict(message, errors={field: [message]}) from None
 
 
 def _check_unique(*, email=None, student_number=None, exclude_pk=None):
-    """Friendly 409s before writing; the unique constraints catch races (see _conflict_from)."""
+    """Friendly 409s before writing; the unique constraints catch races (see _atomic_with_conflicts)."""
     live = Student.objects.filter(deleted_at__isnull=True)
     if exclude_pk is not None:
         live = live.exclude(pk=exclude_pk)
@@ -132,32 +139,26 @@ def student_create(
 ):
     """A new student, enrolled in `programme_codes`. 409 on a duplicate email, student
     number or user_id; 400 on an unknown programme, cohort or advisor."""
-    try:
-        with transaction.atomic():
-            programmes = programmes_for_codes(programme_codes)
-            cohort = _cohort(cohort_id)
-            advisor = _advisor(advisor_id)
-            if user_id is not None and Student.objects.filter(pk=user_id).exists():
-                raise AppError.conflict(MSG_USER_ID_TAKEN, errors={"user_id": [MSG_USER_ID_TAKEN]})
-            _check_unique(email=email, student_number=student_number)
-            student = Student(
-                first_name=first_name,
-                last_name=last_name,
-                email=email,
-                status=status,
-                student_number=student_number,
-                cohort=cohort,
-                advisor=advisor,
-            )
-            if user_id is not None:
-                student.user_id = user_id
-            student.save(force_insert=True)
-            _enrolments_replace(student=student, programmes=programmes)
-    except IntegrityError as exc:
-        conflict = _conflict_from(exc)
-        if conflict is None:
-            raise
-        raise conflict from None
+    with _atomic_with_conflicts():
+        programmes = programmes_for_codes(programme_codes)
+        cohort = _cohort(cohort_id)
+        advisor = _advisor(advisor_id)
+        if user_id is not None and Student.objects.filter(pk=user_id).exists():
+            raise AppError.conflict(MSG_USER_ID_TAKEN, errors={"user_id": [MSG_USER_ID_TAKEN]})
+        _check_unique(email=email, student_number=student_number)
+        student = Student(
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            status=status,
+            student_number=student_number,
+            cohort=cohort,
+            advisor=advisor,
+        )
+        if user_id is not None:
+            student.user_id = user_id
+        student.save(force_insert=True)
+        _enrolments_replace(student=student, programmes=programmes)
     return _shown(student)
 
 
@@ -174,35 +175,29 @@ def student_update(
     advisor_id=UNSET,
 ):
     """Partial update: only the arguments given change. Always bumps updated_at."""
-    try:
-        with transaction.atomic():
-            student = _locked(user_id)
-            _check_unique(
-                email=None if email is UNSET else email,
-                student_number=None if student_number in (UNSET, None) else student_number,
-                exclude_pk=student.pk,
-            )
-            for name, value in (
-                ("first_name", first_name),
-                ("last_name", last_name),
-                ("email", email),
-                ("status", status),
-                ("student_number", student_number),
-            ):
-                if value is not UNSET:
-                    setattr(student, name, value)
-            if cohort_id is not UNSET:
-                student.cohort = _cohort(cohort_id)
-            if advisor_id is not UNSET:
-                student.advisor = _advisor(advisor_id)
-            if programme_codes is not UNSET:
-                _enrolments_replace(student=student, programmes=programmes_for_codes(programme_codes))
-            student.save(update_fields=RECORD_FIELDS)
-    except IntegrityError as exc:
-        conflict = _conflict_from(exc)
-        if conflict is None:
-            raise
-        raise conflict from None
+    with _atomic_with_conflicts():
+        student = _locked(user_id)
+        _check_unique(
+            email=None if email is UNSET else email,
+            student_number=None if student_number in (UNSET, None) else student_number,
+            exclude_pk=student.pk,
+        )
+        for name, value in (
+            ("first_name", first_name),
+            ("last_name", last_name),
+            ("email", email),
+            ("status", status),
+            ("student_number", student_number),
+        ):
+            if value is not UNSET:
+                setattr(student, name, value)
+        if cohort_id is not UNSET:
+            student.cohort = _cohort(cohort_id)
+        if advisor_id is not UNSET:
+            student.advisor = _advisor(advisor_id)
+        if programme_codes is not UNSET:
+            _enrolments_replace(student=student, programmes=programmes_for_codes(programme_codes))
+        student.save(update_fields=RECORD_FIELDS)
     return _shown(student)
 
 
