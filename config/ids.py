@@ -14,7 +14,20 @@ _PROCESS_RANDOM = os.urandom(5)
 _counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
 _lock = threading.Lock()
 
-OPAQUE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+OPAQUE_ID = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}"
+OPAQUE_ID_RE = re.compile(rf"^{OPAQUE_ID}\Z")
+
+
+# Path parameter name -> the pattern its value must have. The OpenAPI schema shows it
+# (config.openapi); the URL takes any segment, so a malformed id reaches the view and is a
+# 400 naming it (SPEC §6), while a well-formed id that names nothing is a 404.
+PATH_PARAMETER_PATTERNS = {}
+
+
+def id_in_path(name, pattern=OPAQUE_ID):
+    """The URL group for an id (or another key, such as a programme code) named `name`."""
+    PATH_PARAMETER_PATTERNS[name] = pattern
+    return rf"(?P<{name}>[^/]+)"
 
 
 def new_object_id(at=None):

@@ -1,6 +1,9 @@
 """OpenAPI error responses every operation shares (the SPEC §6 envelope)."""
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework import serializers
 
+from config.ids import PATH_PARAMETER_PATTERNS
 from config.serializers import ErrorEnvelopeSerializer
 
 
@@ -43,17 +46,105 @@ _SHARED_ERRORS = {
     "503": "The database cannot be reached (SERVICE_UNAVAILABLE); retry after `Retry-After` seconds.",
 }
 _PATH_ERRORS = {"404": "Nothing with this id on this tenant (NOT_FOUND)."}
+_BODY_ERRORS = {"415": "The body is not in the media type documented here (VALIDATION_ERROR)."}
 
 
 def document_shared_errors(result, generator, request, public):
     """drf-spectacular postprocessing hook: every operation documents the envelope for every
-    status it can answer (SPEC §6), so a client and a fuzzer can trust the schema."""
+    status it can answer (SPEC §6) and its query parameters as they are read, so a client and
+    a fuzzer can trust the schema."""
     envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
     for path, operations in result.get("paths", {}).items():
         shared = {**_SHARED_ERRORS, **(_PATH_ERRORS if "{" in path else {})}
         for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            for status, description in shared.items():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    _document_query_parameter(parameter)
+                elif parameter.get("in") == "path" and parameter.get("name") in PATH_PARAMETER_PATTERNS:
+                    parameter["schema"] = {"type": "string", "pattern": f"^{PATH_PARAMETER_PATTERNS[parameter['name']]}$"}
+            _require_one_of_bodies(operation, result)
+            for status, description in {**shared, **(_BODY_ERRORS if "requestBody" in operation else {})}.items():
                 operation["responses"].setdefault(status, {"content": envelope, "description": description})
     return result
+
+
+# Text is NUL-free: PostgreSQL cannot store U+0000, so DRF refuses it in every text field.
+NUL_FREE_PATTERN = r"^[^\x00]*$"
+# Text that may not be blank holds a character other than NUL and the whitespace DRF trims
+# (exactly Python's str.isspace() set, so the schema and the server agree to the character).
+_SPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK_PATTERN = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
+MSG_EMPTY_IS_ABSENT = "An empty value is the same as leaving the parameter out."
+
+
+def _document_text(schema, *, not_blank=False):
+    """Give a plain text schema (no pattern, format or enum of its own) the pattern the server
+    holds it to."""
+    if schema.get("type") == "string" and not {"pattern", "format", "enum"} & schema.keys():
+        schema["pattern"] = NOT_BLANK_PATTERN if not_blank else NUL_FREE_PATTERN
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        _document_text(schema["items"], not_blank=not_blank)
+
+
+def _trims_to_not_blank(field):
+    if isinstance(field, serializers.ListField):
+        field = field.child
+    return isinstance(field, serializers.CharField) and not field.allow_blank and field.trim_whitespace
+
+
+class StrictSerializerExtension(OpenApiSerializerExtension):
+    """A request body read by a StrictSerializer refuses keys it does not declare and text with
+    a NUL (or only spaces, where it may not be blank); its schema says so. `exactly_one_of`
+    on the serializer becomes a oneOf: exactly one of those fields given, and not null."""
+
+    target_class = "config.serializers.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if "__doc__" not in vars(type(self.target)) or not type(self.target).__doc__:
+            schema.pop("description", None)  # not this base class's docstring
+        if direction != "request":
+            return schema
+        schema["additionalProperties"] = False
+        fields = self.target.fields
+        for name, field_schema in schema.get("properties", {}).items():
+            _document_text(field_schema, not_blank=name in fields and _trims_to_not_blank(fields[name]))
+        one_of = getattr(self.target, "exactly_one_of", None)
+        if one_of:
+            schema["oneOf"] = [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in one_of]
+        return schema
+
+
+def _require_one_of_bodies(operation, result):
+    """A body that must give one of several fields (a oneOf) cannot be left out."""
+    for content in operation.get("requestBody", {}).get("content", {}).values():
+        ref = content.get("schema", {}).get("$ref", "")
+        component = result.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[-1], {})
+        if "oneOf" in component:
+            operation["requestBody"]["required"] = True
+
+
+def _document_query_parameter(parameter):
+    """Query strings as the APIs read them: an empty value is absent (a boolean excepted: it is
+    true or false), and text is NUL-free."""
+    schema = parameter.get("schema", {})
+    if schema.get("type") == "integer" or (schema.get("type") == "string" and "format" in schema):
+        schema = parameter["schema"] = {"anyOf": [schema]}
+    if "anyOf" in schema:
+        schema["anyOf"] = [*schema["anyOf"], {"type": "string", "maxLength": 0}]
+    elif schema.get("type") == "string":
+        schema.pop("minLength", None)
+        if "enum" in schema and "" not in schema["enum"]:
+            schema["enum"] = [*schema["enum"], ""]
+        pattern = schema.get("pattern")
+        if pattern and pattern.startswith("^") and pattern.endswith("$"):
+            schema["pattern"] = f"^(?:{pattern[1:-1]})?$"
+        _document_text(schema)
+    else:
+        return
+    description = parameter.get("description", "")
+    if MSG_EMPTY_IS_ABSENT not in description:
+        parameter["description"] = f"{description}\n\n{MSG_EMPTY_IS_ABSENT}".strip()

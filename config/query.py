@@ -90,14 +90,26 @@ class IsoDateTimeBoundField(forms.Field):
             raise forms.ValidationError(MSG_BAD_DATETIME, code="invalid")
         try:
             parsed = parse_datetime(text)
-            if parsed is not None and parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=dt.timezone.utc)
-            parsed = parsed.astimezone(dt.timezone.utc) if parsed is not None else None
-        except (ValueError, OverflowError):  # e.g. 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
+        except ValueError:
             parsed = None
+        if parsed is not None:
+            parsed = _in_utc(parsed)
         if parsed is None:
             raise forms.ValidationError(MSG_BAD_DATETIME, code="invalid")
         return parsed
+
+
+def _in_utc(moment):
+    """`moment` in UTC (naive means UTC). A valid date-time just past the calendar's ends in UTC
+    (9999-12-31T23:59:59-14:00) is the last (or first) representable instant: a bound that far
+    out filters the same."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.timezone.utc)
+    try:
+        return moment.astimezone(dt.timezone.utc)
+    except OverflowError:
+        edge = dt.datetime.max if moment.year == dt.MAXYEAR else dt.datetime.min
+        return edge.replace(tzinfo=dt.timezone.utc)
 
 
 class IsoDateTimeBoundFilter(django_filters.Filter):

@@ -3,12 +3,13 @@ booleans, paging parameters, and the envelope shapes for the OpenAPI schema."""
 import math
 from collections.abc import Mapping
 
+from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from config.ids import is_valid_opaque_id
+from config.ids import OPAQUE_ID, OPAQUE_ID_RE
 from config.query import MSG_BOOLEAN_TRUE_FALSE, normalise_text, parse_boolean
 
 MSG_BAD_ID = "Use 1-64 letters, digits or _ . : - (starting with a letter or digit)."
@@ -17,6 +18,7 @@ MSG_NOT_FINITE = "A finite number is required."
 MSG_NOT_A_NUMBER = "A number is required."
 MSG_NOT_TEXT = "Not a valid string."
 MSG_ASCII_DIGITS = "Use the digits 0-9."
+MSG_NOT_BOOLEAN = "Must be true or false."
 
 # Paging limits shared by every list: a page number or offset past these is a 400, never a
 # query PostgreSQL cannot run.
@@ -30,12 +32,14 @@ class OpaqueIdField(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 64)
         super().__init__(**kwargs)
+        # A validator rather than a check in to_internal_value: the schema shows its pattern.
+        self.validators.append(RegexValidator(OPAQUE_ID_RE, MSG_BAD_ID))
 
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not is_valid_opaque_id(value):
-            raise serializers.ValidationError(MSG_BAD_ID)
-        return value
+
+@extend_schema_field({"type": "string", "pattern": rf"^{OPAQUE_ID}$"})
+class UncheckedOpaqueIdField(serializers.CharField):
+    """An id whose shape a service checks, to name each bad one in its own way; the schema
+    still shows the shape it must have."""
 
 
 _DIGIT_FIELDS = (
@@ -47,12 +51,15 @@ _DIGIT_FIELDS = (
 )
 
 
-def _clean_value(field, value):
+def _clean_value(field, value, *, from_json=True):
     """(value, error) for one input value before DRF reads it: text must be a string (never a
     number or boolean) and is NFC-normalised; numbers and dates are written in ASCII digits
-    (Python's int() and Django's date regexes would read "１０" as 10)."""
+    (Python's int() and Django's date regexes would read "１０" as 10); a JSON boolean is
+    true or false, never 0, 1 or a string."""
     if value is None:
         return value, None
+    if from_json and isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return value, MSG_NOT_BOOLEAN
     if isinstance(field, serializers.CharField):
         if not isinstance(value, str):
             return value, MSG_NOT_TEXT
@@ -88,7 +95,8 @@ class InputSerializer(serializers.Serializer):
                 continue
             if many:
                 values = data.getlist(name)
-                results = [_clean_value(field.child if isinstance(field, serializers.ListField) else field, v) for v in values]
+                item_field = field.child if isinstance(field, serializers.ListField) else field
+                results = [_clean_value(item_field, v, from_json=False) for v in values]
                 cleaned.setlist(name, [v for v, _ in results])
                 error = next((e for _, e in results if e), None)
             else:
@@ -127,6 +135,18 @@ class FiniteFloatField(serializers.FloatField):
         if not math.isfinite(value):
             raise serializers.ValidationError(MSG_NOT_FINITE)
         return value
+
+
+ISO_DATE_OR_DATETIME = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+
+
+@extend_schema_field(ISO_DATE_OR_DATETIME)
+class IsoDateOrDateTimeQueryField(serializers.CharField):
+    """An ISO 8601 date or date-time in a query string, for the schema; the list's filter set
+    (config.query.IsoDateTimeBoundField) reads it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_blank=True, **kwargs)
 
 
 @extend_schema_field(OpenApiTypes.BOOL)

@@ -1,9 +1,9 @@
 from rest_framework import serializers
 
-from config.serializers import InputSerializer
+from config.serializers import StrictSerializer
 
 
-class TokenRequestSerializer(InputSerializer):
+class TokenRequestSerializer(StrictSerializer):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=512, trim_whitespace=False)
 

@@ -1,7 +1,8 @@
 from django.urls import re_path
 
 from attempts.group_results import apis
+from config.ids import id_in_path
 
 urlpatterns = [
-    re_path(r"^student-groups/(?P<group_id>[^/]+)/results/?$", apis.GroupResultsApi.as_view(), name="student-group-results"),
+    re_path(rf"^student-groups/{id_in_path('group_id')}/results/?$", apis.GroupResultsApi.as_view(), name="student-group-results"),
 ]

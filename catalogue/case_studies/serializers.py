@@ -33,10 +33,11 @@ class CaseStudySerializer(serializers.Serializer):
 class CaseStudyWriteSerializer(StrictSerializer):
     title = serializers.CharField(max_length=300)
     programme_codes = serializers.ListField(
-        child=serializers.CharField(max_length=32),
+        child=ProgrammeCodeField(),
         allow_empty=False,
+        min_length=1,  # the schema's minItems; allow_empty answers first, with the message
         max_length=200,
-        error_messages={"empty": MSG_NO_PROGRAMMES},
+        error_messages={"empty": MSG_NO_PROGRAMMES, "min_length": MSG_NO_PROGRAMMES},
         help_text="The programmes whose students may attempt it: at least one.",
     )
     max_attempts = serializers.IntegerField(min_value=0, max_value=100, required=False)

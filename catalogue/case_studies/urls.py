@@ -3,8 +3,9 @@ attempts.participants.urls."""
 from django.urls import re_path
 
 from catalogue.case_studies import apis
+from config.ids import id_in_path
 
 urlpatterns = [
     re_path(r"^case-studies/?$", apis.CaseStudyListApi.as_view(), name="case-studies"),
-    re_path(r"^case-studies/(?P<case_study_id>[^/]+)/?$", apis.CaseStudyDetailApi.as_view(), name="case-study"),
+    re_path(rf"^case-studies/{id_in_path('case_study_id')}/?$", apis.CaseStudyDetailApi.as_view(), name="case-study"),
 ]

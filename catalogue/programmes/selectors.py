@@ -4,7 +4,8 @@ import re
 from catalogue.models import Programme
 from config.errors import AppError
 
-PROGRAMME_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+PROGRAMME_CODE = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
+PROGRAMME_CODE_RE = re.compile(rf"^{PROGRAMME_CODE}\Z")
 MSG_BAD_PROGRAMME_CODE = "Use 1-32 letters, digits or _ . - (starting with a letter or digit)."
 MSG_UNKNOWN_PROGRAMMES = "Unknown programme code(s): {codes}."
 

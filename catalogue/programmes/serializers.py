@@ -1,6 +1,7 @@
 """Request and response shapes of /v1/programmes (SPEC §7.6), and the programme pieces other
 APIs show or read (a programme reference, a programme-code field, the catalogue's is_active
 filter)."""
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from catalogue.programmes.selectors import MSG_BAD_PROGRAMME_CODE, PROGRAMME_CODE_RE
@@ -14,12 +15,7 @@ class ProgrammeCodeField(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 32)
         super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not PROGRAMME_CODE_RE.match(value):
-            raise serializers.ValidationError(MSG_BAD_PROGRAMME_CODE)
-        return value
+        self.validators.append(RegexValidator(PROGRAMME_CODE_RE, MSG_BAD_PROGRAMME_CODE))
 
 
 def is_active_filter():

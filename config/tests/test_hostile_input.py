@@ -6,6 +6,7 @@ import pytest
 
 from attempts.models import AttemptGrant
 from catalogue.models import CaseStudy
+from config.errors import MSG_UNSUPPORTED_MEDIA
 from config.parsers import MAX_JSON_DEPTH, MSG_TOO_DEEP
 from config.serializers import MSG_ASCII_DIGITS, MSG_NOT_TEXT, MSG_NOT_WRITABLE
 from students.models import Student, StudentCluster, StudentGroup
@@ -73,9 +74,25 @@ def test_json_at_the_limit_is_read_and_judged_by_its_fields(admin_client, world)
     assert response.status_code == 400 and response.json()["errors"] == {"name": [MSG_NOT_TEXT]}
 
 
-def test_a_form_with_too_many_fields_is_400_on_the_api_and_the_console(admin_client, host, admin_user, world):
+@pytest.mark.parametrize("method, path", [("post", "/v1/student-clusters"), ("post", "/v1/console/attempts/grant"), ("put", "/v1/sessions/s1")])
+def test_the_json_apis_refuse_forms_unread_with_415(admin_client, ingest_client, world, method, path):
+    client = ingest_client if path.startswith("/v1/sessions") else admin_client
+    for content_type, body in [
+        ("application/x-www-form-urlencoded", "name=x"),
+        ("multipart/form-data; boundary=b", '--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--b--\r\n'),
+    ]:
+        response = getattr(client, method)(path, body, content_type=content_type)
+        assert response.status_code == 415, (content_type, response.status_code)
+        assert response.json()["code"] == "VALIDATION_ERROR" and response.json()["message"] == MSG_UNSUPPORTED_MEDIA
+    assert StudentCluster.objects.count() == 1 and not AttemptGrant.objects.exists()
+
+
+def test_a_form_with_too_many_fields_is_400_on_the_avatar_upload_and_the_console(admin_client, host, admin_user, world):
     fields = "&".join(f"f{i}=1" for i in range(1500))
-    response = admin_client.post("/v1/student-clusters", fields, content_type="application/x-www-form-urlencoded")
+    multipart = "".join(f'--b\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\n1\r\n' for i in range(1500)) + "--b--\r\n"
+    response = admin_client.put(
+        f"/v1/students/{world['student'].pk}/avatar", multipart, content_type="multipart/form-data; boundary=b"
+    )
     assert response.status_code == 400 and response.json()["errors"] == {"body": ["The request has too many fields."]}
     page = TenantAPIClient(host)
     page.force_login(admin_user)

@@ -3,17 +3,24 @@
 Requests check types and shapes; the rules (reason, 1-10 attempts, eligibility, the 500-id cap)
 live in attempts.services so the HTML console and the API refuse the same things.
 """
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from attempts.grants import services
 from attempts.models import Session, TranscriptMessage
-from config.serializers import OpaqueIdField, StrictSerializer, enveloped, skip_limit_query
+from config.openapi import NOT_BLANK_PATTERN
+from config.serializers import OpaqueIdField, StrictSerializer, UncheckedOpaqueIdField, enveloped, skip_limit_query
 
 LEDGER_LIMIT_DEFAULT = 10
 LEDGER_LIMIT_MAX = 100
 
 
 # Requests ---------------------------------------------------------------------------------
+
+
+@extend_schema_field({"type": "string", "pattern": NOT_BLANK_PATTERN, "maxLength": services.MAX_REASON_LENGTH})
+class ReasonField(serializers.CharField):
+    """Text the grants service holds to its rules; the schema states them."""
 
 
 class _ChangeFields(StrictSerializer):
@@ -25,8 +32,10 @@ class _ChangeFields(StrictSerializer):
         help_text="How many attempts to add or take back (1–10, default 1).",
     )
     # Blank and length are checked by the service, so both clients get the same messages.
-    reason = serializers.CharField(
-        allow_blank=True, trim_whitespace=False, help_text="Why (required, non-blank, at most 500 characters)."
+    reason = ReasonField(
+        trim_whitespace=False,
+        error_messages={"blank": services.MSG_REASON_REQUIRED},
+        help_text="Why (required, non-blank, at most 500 characters).",
     )
 
 
@@ -37,9 +46,10 @@ class AttemptChangeRequestSerializer(_ChangeFields):
 class BulkGrantRequestSerializer(_ChangeFields):
     user_ids = serializers.ListField(
         # Shapes are checked by the service so each bad id is named under user_ids[<index>].
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        child=UncheckedOpaqueIdField(allow_blank=True, trim_whitespace=False),
         allow_empty=False,
-        error_messages={"empty": services.MSG_USER_IDS_EMPTY},
+        min_length=1,  # the schema's minItems; allow_empty answers first, with the message
+        error_messages={"empty": services.MSG_USER_IDS_EMPTY, "min_length": services.MSG_USER_IDS_EMPTY},
         help_text="1–500 distinct student user_ids; repeats count once (first-seen order kept).",
     )
 

@@ -2,9 +2,10 @@
 a trailing slash) and the attempt page."""
 from django.urls import path, re_path
 
+from config.ids import id_in_path
 from console.attempts import apis, views
 
-SESSION = r"(?P<session_id>[^/]+)"
+SESSION = id_in_path("session_id")
 
 api = [
     re_path(r"^attempts/grant/?$", apis.AttemptGrantApi.as_view(), name="console-attempts-grant"),

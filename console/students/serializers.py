@@ -8,9 +8,8 @@ every parameter in the OpenAPI schema.
 import datetime as dt
 
 from rest_framework import serializers
-from rest_framework.fields import empty
 
-from config.serializers import InputSerializer, QueryBooleanField, skip_limit_query
+from config.serializers import InputSerializer, IsoDateOrDateTimeQueryField, QueryBooleanField, skip_limit_query
 from students.listing.filters import (
     DEFAULT_SORT_BY,
     DEFAULT_SORT_ORDER,
@@ -54,15 +53,11 @@ class StudentFilterQuerySerializer(InputSerializer):
     status = serializers.ChoiceField(
         choices=Student.Status.choices, required=False, help_text="Filter by account status: active or inactive."
     )
-    start_date = serializers.CharField(
-        required=False,
-        allow_blank=True,
+    start_date = IsoDateOrDateTimeQueryField(
         help_text="Filter by last-seen activity from this date (ISO 8601 date or date-time; a date means "
         "00:00 UTC). Students with no activity are excluded when a date range is applied.",
     )
-    end_date = serializers.CharField(
-        required=False,
-        allow_blank=True,
+    end_date = IsoDateOrDateTimeQueryField(
         help_text="Filter by last-seen activity up to this date (ISO 8601; a date means the end of that day, UTC).",
     )
     sort_by = serializers.ChoiceField(
@@ -88,10 +83,6 @@ class StudentListQuerySerializer(StudentFilterQuerySerializer, StudentPageQueryS
 
 class LowercaseChoiceField(serializers.ChoiceField):
     """A choice read case-insensitively (`XLSX` means xlsx), like the list's enumerations."""
-
-    def get_value(self, dictionary):
-        # Only an absent parameter takes the default; a blank one is not a choice.
-        return dictionary.get(self.field_name, empty)
 
     def to_internal_value(self, data):
         return super().to_internal_value(data.strip().lower() if isinstance(data, str) else data)

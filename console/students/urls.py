@@ -1,12 +1,13 @@
 from django.urls import path, re_path
 
+from config.ids import id_in_path
 from console.students import apis, views
 
 api = [
     re_path(r"^students/?$", apis.ConsoleStudentListApi.as_view(), name="console-student-list"),
     # Before the detail route, so "export" is never read as a user_id.
     re_path(r"^students/export/?$", apis.ConsoleStudentExportApi.as_view(), name="console-student-export"),
-    re_path(r"^students/(?P<user_id>[^/]+)/?$", apis.ConsoleStudentDetailApi.as_view(), name="console-student-detail"),
+    re_path(rf"^students/{id_in_path('user_id')}/?$", apis.ConsoleStudentDetailApi.as_view(), name="console-student-detail"),
 ]
 
 pages = [

@@ -1,7 +1,6 @@
 """Request and response shapes for student clusters and groups (seed student-groups-api.txt)."""
 from rest_framework import serializers
 
-from config.ids import is_valid_opaque_id
 from config.serializers import OpaqueIdField, StrictSerializer, enveloped, page_query
 
 NAME_MAX_LENGTH = 254  # "under 255 characters" (seed)
@@ -9,7 +8,6 @@ MEMBERS_MAX = 1000
 PER_PAGE_DEFAULT = 50
 PER_PAGE_MAX = 100
 
-MSG_BAD_IDS = "Not valid ids: {ids}."
 
 
 GroupsPageQuery = page_query(
@@ -35,16 +33,13 @@ class GroupWriteSerializer(StrictSerializer):
 
 class MembersSerializer(StrictSerializer):
     user_ids = serializers.ListField(
-        child=serializers.CharField(max_length=64),
+        child=OpaqueIdField(),
         min_length=1,
         max_length=MEMBERS_MAX,
         help_text="1–1000 student user_ids; repeats are ignored.",
     )
 
     def validate_user_ids(self, value):
-        bad = [v for v in value if not is_valid_opaque_id(v)]
-        if bad:
-            raise serializers.ValidationError(MSG_BAD_IDS.format(ids=", ".join(bad[:20])))
         return list(dict.fromkeys(value))
 
 

@@ -2,7 +2,7 @@
 students.records.selectors (reads) and students.records.services (writes), which find the
 student, check the rules and return the record ready to show."""
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.views import APIView
@@ -14,8 +14,9 @@ from accounts.permissions import (
 )
 from config.api import ok, page_of, paged, validated
 from config.errors import AppError
+from config.ids import OPAQUE_ID
 from config.openapi import error_response
-from config.serializers import enveloped
+from config.serializers import ISO_DATE_OR_DATETIME, enveloped
 from students.records import services
 from students.records.selectors import student_record_get, student_records_list
 from students.records.serializers import (
@@ -35,29 +36,51 @@ RECORD_TAKEN = error_response("Another student has this email, student number or
 AVATAR_REQUEST_MAX_BYTES = services.AVATAR_MAX_BYTES + 64 * 1024
 
 RECORD_RESPONSE = enveloped("StudentRecordResponse", StudentRecordSerializer())
+# With deleted_since the list holds tombstones instead of records.
 LIST_RESPONSE = enveloped(
     "StudentRecordListResponse",
-    serializers.ListField(child=StudentRecordSerializer()),
+    serializers.ListField(
+        child=PolymorphicProxySerializer(
+            component_name="StudentRecordOrTombstone",
+            serializers=[StudentRecordSerializer, StudentTombstoneSerializer],
+            resource_type_field_name=None,
+        )
+    ),
     paged=True,
 )
+
+
+def _id_list(item):
+    """A list parameter's value: items separated by commas, spaces around them and empty items
+    ignored (as students.records.filters reads it)."""
+    part = rf"\s*(?:{item})?\s*"
+    return {"type": "array", "items": {"type": "string", "pattern": rf"^{part}(?:,{part})*$"}}
+
+
 _ids_param = OpenApiParameter(
-    "ids[]", OpenApiTypes.STR, many=True, description="Only these user_ids (repeat, or separate with commas)."
+    "ids[]", _id_list(OPAQUE_ID), description="Only these user_ids (repeat, or separate with commas)."
 )
 LIST_PARAMETERS = [
     _ids_param,
-    OpenApiParameter("archived", OpenApiTypes.STR, enum=["0", "1"], description="1: only archived; 0: only not archived."),
+    OpenApiParameter(
+        "archived",
+        # 1 or 0; true and false are read too, in any case, as parse_boolean reads them.
+        {"type": "string", "pattern": r"^\s*(?:[01]|[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])\s*$"},
+        description="1: only archived; 0: only not archived.",
+    ),
     OpenApiParameter("status", OpenApiTypes.STR, enum=["enrolled", "withdrawn", "graduated"], description="Enrollment status."),
-    OpenApiParameter("modified_since", OpenApiTypes.DATETIME, description="Records created or changed at or after this time (ISO 8601)."),
+    OpenApiParameter("modified_since", ISO_DATE_OR_DATETIME, description="Records created or changed at or after this time (ISO 8601)."),
     OpenApiParameter(
         "deleted_since",
-        OpenApiTypes.DATETIME,
+        ISO_DATE_OR_DATETIME,
         description="Instead of records: tombstones {user_id, deleted_at} of students deleted at or after this time.",
     ),
-    OpenApiParameter("cohort_ids[]", OpenApiTypes.STR, many=True, description="Cohort (year group) ids."),
-    OpenApiParameter("advisor_ids[]", OpenApiTypes.INT, many=True, description="Advisor (staff user) ids."),
+    OpenApiParameter("cohort_ids[]", _id_list(OPAQUE_ID), description="Cohort (year group) ids."),
+    OpenApiParameter(
+        "advisor_ids[]", _id_list(r"0*[1-9][0-9]{0,17}"), description="Advisor (staff user) ids: positive integers."
+    ),
     OpenApiParameter("q", OpenApiTypes.STR, description="Substring of first name, last name, email or student number."),
-    OpenApiParameter("page", OpenApiTypes.INT, description="1-based page number (default 1)."),
-    OpenApiParameter("per_page", OpenApiTypes.INT, description="Records per page, 1-500 (default 50)."),
+    RecordsPageQuery,
 ]
 
 

@@ -65,12 +65,9 @@ class IdListField(forms.Field):
         if len(value) > MAX_IDS:
             raise forms.ValidationError(MSG_TOO_MANY_IDS.format(max=MAX_IDS))
         if self.item is int:
-            if not all(v.isascii() for v in value):
+            if not all(v.isascii() and v.isdigit() for v in value):  # int() would read "+1" and "1_0"
                 raise forms.ValidationError(MSG_BAD_INT_LIST)
-            try:
-                ids = [int(v) for v in value]
-            except ValueError:
-                raise forms.ValidationError(MSG_BAD_INT_LIST) from None
+            ids = [int(v) for v in value]
             if any(not 1 <= v < 2**63 for v in ids):
                 raise forms.ValidationError(MSG_BAD_INT_LIST)
             return ids

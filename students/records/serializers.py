@@ -1,12 +1,13 @@
 """Request and response shapes of the student records API (SPEC §7.5)."""
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalogue.programmes.serializers import ProgrammeRefSerializer
+from catalogue.programmes.serializers import ProgrammeCodeField, ProgrammeRefSerializer
 from config.serializers import OpaqueIdField, StrictSerializer, page_query
 from students.models import Student
 from students.records.services import MSG_ARCHIVE_EXACTLY_ONE
 
-RecordsPageQuery = page_query()
+RecordsPageQuery = page_query(page_help="1-based page number (default 1).", per_page_help="Records per page, 1-500 (default 50).")
 
 
 # Output ---------------------------------------------------------------------------------
@@ -65,7 +66,7 @@ class StudentCreateSerializer(StrictSerializer):
     last_name = serializers.CharField(max_length=150)
     email = serializers.EmailField(max_length=254)
     status = serializers.ChoiceField(choices=Student.Status.choices, default=Student.Status.ACTIVE)
-    programme_codes = serializers.ListField(child=serializers.CharField(max_length=32), max_length=100)
+    programme_codes = serializers.ListField(child=ProgrammeCodeField(), max_length=100)
     student_number = serializers.CharField(max_length=64, allow_null=True, required=False)
     cohort_id = OpaqueIdField(allow_null=True, required=False)
     advisor_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, allow_null=True, required=False)
@@ -80,7 +81,7 @@ class StudentUpdateSerializer(StrictSerializer):
     last_name = serializers.CharField(max_length=150, required=False)
     email = serializers.EmailField(max_length=254, required=False)
     status = serializers.ChoiceField(choices=Student.Status.choices, required=False)
-    programme_codes = serializers.ListField(child=serializers.CharField(max_length=32), max_length=100, required=False)
+    programme_codes = serializers.ListField(child=ProgrammeCodeField(), max_length=100, required=False)
     student_number = serializers.CharField(max_length=64, allow_null=True, required=False)
     cohort_id = OpaqueIdField(allow_null=True, required=False)
     advisor_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, allow_null=True, required=False)
@@ -89,15 +90,21 @@ class StudentUpdateSerializer(StrictSerializer):
 class StudentArchiveSerializer(StrictSerializer):
     withdrawn_on = serializers.DateField(required=False, allow_null=True)
     graduated_on = serializers.DateField(required=False, allow_null=True)
+    exactly_one_of = ("withdrawn_on", "graduated_on")  # the schema says it too (config.openapi)
 
     def validate(self, attrs):
-        given = [name for name in ("withdrawn_on", "graduated_on") if attrs.get(name) is not None]
+        given = [name for name in self.exactly_one_of if attrs.get(name) is not None]
         if len(given) != 1:
             raise serializers.ValidationError({"withdrawn_on": [MSG_ARCHIVE_EXACTLY_ONE], "graduated_on": [MSG_ARCHIVE_EXACTLY_ONE]})
         return attrs
 
 
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class ImageUploadField(serializers.FileField):
+    """A file part that is not empty (an empty part reads as no file at all)."""
+
+
 class StudentAvatarSerializer(serializers.Serializer):
     """Documents the multipart body; the image itself is checked by students.services."""
 
-    avatar = serializers.FileField(help_text="PNG, JPEG or WebP, at most 2 MB.")
+    avatar = ImageUploadField(help_text="PNG, JPEG or WebP, at most 2 MB.")

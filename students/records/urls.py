@@ -1,9 +1,10 @@
 """Student records (SPEC §7.5): /v1/students…"""
 from django.urls import re_path
 
+from config.ids import id_in_path
 from students.records import apis
 
-_ID = r"(?P<user_id>[^/]+)"
+_ID = id_in_path("user_id")
 
 urlpatterns = [
     re_path(r"^students/?$", apis.StudentListApi.as_view(), name="students"),

@@ -423,13 +423,21 @@ def test_archived_students_cannot_be_added(admin_client, group):
 
 
 @pytest.mark.parametrize(
-    "body",
-    [{}, {"user_ids": []}, {"user_ids": "abc"}, {"user_ids": ["bad id"]}, {"user_ids": [f"s{i}" for i in range(1001)]}],
+    "body, field",
+    [
+        ({}, "user_ids"),
+        ({"user_ids": []}, "user_ids"),
+        ({"user_ids": "abc"}, "user_ids"),
+        ({"user_ids": ["s1", "bad id"]}, "user_ids.1"),  # each malformed id is named by its index
+        ({"user_ids": [f"s{i}" for i in range(1001)]}, "user_ids"),
+    ],
 )
-def test_member_changes_reject_bad_user_id_lists(admin_client, group, body):
+def test_member_changes_reject_bad_user_id_lists(admin_client, group, body, field):
     url = f"/v1/student-groups/{group.pk}/members"
-    _field_errors(admin_client.post(url, body, format="json"), "user_ids")
-    _field_errors(admin_client.delete(url, body, format="json"), "user_ids")
+    assert _field_errors(admin_client.post(url, body, format="json"), field) == _field_errors(
+        admin_client.delete(url, body, format="json"), field
+    )
+    assert not _member_ids(group)
 
 
 def test_a_thousand_members_can_be_added_at_once(admin_client, group):
