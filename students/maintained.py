@@ -5,6 +5,9 @@ a student's enrolments (`student_ids=None` recomputes every student: seeding, re
 programme renamed or recoded in the catalogue refreshes its students' labels by itself: a
 trigger on the programme table (migration 0006), since the catalogue does not know students.
 `last_seen`, the other maintained column, is the attempts app's (attempts.maintained).
+
+The list's counts (ListedCount) are kept by triggers; `listed_counts_recount` rebuilds them
+after a load that ran with triggers off (seeding's bulk mode) or to repair.
 """
 from django.db import connection
 
@@ -41,3 +44,16 @@ def refresh_students(sql, student_ids):
 def student_refresh_programme_labels(*, student_ids=None):
     """Recompute programme_label (programme names ordered by code, joined with ', ')."""
     return refresh_students(_PROGRAMME_LABEL_SQL, student_ids)
+
+
+_LISTED_COUNTS_RECOUNT_SQL = """
+DELETE FROM students_listedcount;
+INSERT INTO students_listedcount (status, listed)
+SELECT status, count(*) FROM students_student WHERE NOT archived AND deleted_at IS NULL GROUP BY status;
+"""
+
+
+def listed_counts_recount():
+    """Count the listed students per status again, from the students themselves."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LISTED_COUNTS_RECOUNT_SQL)

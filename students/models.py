@@ -117,6 +117,24 @@ class Student(models.Model):
         return f"{self.first_name} {self.last_name}"
 
 
+class ListedCount(models.Model):
+    """How many listed students (not archived, not deleted) have each status. Triggers on the
+    student table keep it exact in the same transaction as every write, whatever makes it
+    (ORM, bulk insert, raw SQL; migration 0007), so the console list's total is a read of
+    two rows instead of a count over every student."""
+
+    status = models.CharField(max_length=16, primary_key=True)
+    listed = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "students_listedcount"
+
+    @classmethod
+    def total(cls, status=None):
+        rows = cls.objects.filter(status=status) if status else cls.objects.all()
+        return rows.aggregate(total=models.Sum("listed"))["total"] or 0
+
+
 class Enrolment(models.Model):
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="enrolments")
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="enrolments")

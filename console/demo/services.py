@@ -8,6 +8,7 @@ import unicodedata
 from django.db import connection, transaction
 
 from config.ids import new_object_id
+from students.maintained import listed_counts_recount
 
 PROGRAMMES = [
     ("MBA1234", "Masters in Business Administration"),
@@ -324,6 +325,7 @@ class DemoBuilder:
                 self.counts["sessions"] += len(sessions)
                 if progress:
                     progress(len(students))
+        listed_counts_recount()  # the bulk mode skipped the triggers that keep them
 
     # Server-side bulk: transcripts, grade reports, groups -------------------------------------
 

@@ -12,7 +12,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
 
 from accounts.permissions import USER_MANAGEMENT_EXPORT, USER_MANAGEMENT_VIEW, HasPermission
-from config.api import ok, paged, skip_limit_page, validated_all
+from config.api import ok, paged, skip_limit_paging, validated_all
 from config.errors import NOT_FOUND, AppError
 from config.ids import is_valid_opaque_id
 from config.openapi import error_response, error_responses
@@ -33,7 +33,7 @@ from console.students.serializers import (
     StudentListQuerySerializer,
     StudentPageQuerySerializer,
 )
-from students.listing.selectors import MSG_STUDENT_NOT_FOUND, student_list, student_list_filterset
+from students.listing.selectors import MSG_STUDENT_NOT_FOUND, student_list_filterset, student_list_total, student_page
 
 TAG = "Console: students"
 
@@ -65,9 +65,11 @@ class ConsoleStudentListApi(GenericAPIView):
     )
     def get(self, request):
         page, filters = validated_all(request.query_params, StudentPageQuerySerializer, check=student_list_filterset)
-        # Queries: count, page rows, programmes of the page rows.
-        rows, paging = skip_limit_page(student_list(filters), skip=page["skip"], limit=page["limit"])
-        return paged(ConsoleStudentRowSerializer(rows, many=True).data, **paging)
+        # Queries: the total (maintained counts without a narrowing filter), page rows, their programmes.
+        skip, limit = page["skip"], page["limit"]
+        total = student_list_total(filters)
+        rows = student_page(filters, skip=skip, limit=limit) if skip < total else []
+        return paged(ConsoleStudentRowSerializer(rows, many=True).data, **skip_limit_paging(total=total, skip=skip, limit=limit))
 
 
 _FILE = OpenApiResponse(

@@ -34,7 +34,7 @@ from console.listing import PAGE_SIZES, ListRequest
 from console.pages import apply_service_errors, console_page, forbidden, not_found, plural
 from console.students.selectors import GRANT_HISTORY_LIMIT, student_grant_history
 from console.students.selectors import student_detail as student_detail_read
-from students.listing.selectors import student_get, student_list, student_list_filterset
+from students.listing.selectors import student_get, student_list_filterset, student_list_total, student_page
 from students.models import Student
 
 MSG_GRANTED = "Granted {n} extra attempt{s} on “{title}”. Allowed now: {allowed}."
@@ -95,17 +95,17 @@ def _refused_by_name(refused):
 
 
 def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
-    """Queries: count, page rows, programmes of the page rows (student_list selector; no rows:
+    """Queries: the total, page rows, programmes of the page rows (students.listing selectors; no rows:
     no programmes query), the programme options, and the case-study options when the user may
     grant."""
     listing = ListRequest.from_query(request.GET, request.tenant.tzinfo)
     rows, total, errors = [], 0, {}
     try:
-        queryset = student_list(student_list_filterset(listing.selector_params))
-        total = queryset.count()
+        filterset = student_list_filterset(listing.selector_params)
+        total = student_list_total(filterset)
         listing.clamp(total)
         if total:
-            rows = list(queryset[listing.skip : listing.skip + listing.page_size])
+            rows = student_page(filterset, skip=listing.skip, limit=listing.page_size)
     except AppError as error:
         errors = error.errors or {"__all__": [error.message]}
 
