@@ -7,6 +7,7 @@ tenant's tables afterwards. Never use pytest-django's transactional_db or live_s
 their flush would empty the public schema's tenant registry.
 """
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django_tenants.utils import schema_context
 
@@ -60,6 +61,18 @@ def test_tenants(django_db_setup, django_db_blocker):
         return Tenant.objects.get(slug=TEST_TENANT["slug"]), Tenant.objects.get(slug=OTHER_TENANT["slug"])
 
 
+def _steady_state_tenant_cache():
+    """Tests measure requests as they run in the steady state: the test tenants' hosts cached
+    (tenants.routing.selectors), nothing else; host → tenant entries cached by an earlier test,
+    perhaps of rows its rollback undid, are gone."""
+    from tenants.routing.selectors import tenant_for_host
+
+    caches["platform"].clear()
+    connection.set_schema_to_public()
+    for tenant in (TEST_TENANT, OTHER_TENANT):
+        tenant_for_host(tenant["domain"])
+
+
 @pytest.fixture(autouse=True)
 def _tenant_schema(request, test_tenants):
     """Every test runs in the test tenant's schema, inside a rolled-back transaction,
@@ -68,6 +81,7 @@ def _tenant_schema(request, test_tenants):
         yield
         return
     request.getfixturevalue("db")
+    _steady_state_tenant_cache()
     connection.set_tenant(test_tenants[0])
     yield
     connection.set_schema_to_public()

@@ -1,7 +1,9 @@
-from django.utils import timezone
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models.expressions import RawSQL
 from rest_framework import authentication, exceptions
 
-from accounts.models import ApiToken, hash_token
+from accounts.models import ApiToken, Role, StaffUser, hash_token
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -19,14 +21,17 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
+        # One query: the token, its user and the user's permissions. Nothing is cached, so a
+        # revoked token or a deactivated user stops working with the next request.
         token = (
             ApiToken.objects.select_related("user")
-            .prefetch_related("user__roles")
+            .annotate(user_permissions=_user_permissions())
             .filter(key_hash=hash_token(raw), revoked_at__isnull=True)
             .first()
         )
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid token.")
+        token.user.set_permission_strings(token.user_permissions)
         request.api_token = token
         return token.user, token
 
@@ -38,5 +43,14 @@ class SessionAuthentication(authentication.SessionAuthentication):
     """Django's session login with CSRF enforced, for the browsable API."""
 
 
-def touch_token(token):
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+def _user_permissions():
+    """Every permission string the token's user holds through roles, as one array column."""
+    memberships = StaffUser.roles.through._meta.db_table
+    roles = Role._meta.db_table
+    return RawSQL(
+        f"SELECT coalesce(array_agg(DISTINCT p), '{{}}') FROM {memberships} m "
+        f"JOIN {roles} r ON r.id = m.role_id CROSS JOIN LATERAL unnest(r.permissions) AS p "
+        f"WHERE m.staffuser_id = {ApiToken._meta.db_table}.user_id",
+        [],
+        output_field=ArrayField(models.CharField()),
+    )

@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "config.middleware.RejectNulMiddleware",  # NUL in a path or query string: 400, no database
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files need no tenant (the 503 page's CSS)
-    "config.health.TenantMiddleware",
+    "tenants.routing.middleware.CachedTenantMiddleware",  # host → tenant, cached; 503 when the database is down
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -144,9 +144,18 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
-# Every cache key carries the tenant's schema, so tenants never read each other's entries.
+# The platform's own entries (which tenant a host names), whatever schema is active.
+CACHES["platform"] = {**CACHES["default"], "KEY_PREFIX": "platform"}
+if not _redis_url:
+    CACHES["platform"]["LOCATION"] = "platform"  # local memory: its own store, not the default's
+# Every other cache key carries the tenant's schema, so tenants never read each other's entries.
 CACHES["default"]["KEY_FUNCTION"] = "django_tenants.cache.make_key"
 CACHES["default"]["REVERSE_KEY_FUNCTION"] = "django_tenants.cache.reverse_key"
+# How long a process that shares no cache with the others (no REDIS_URL) may use a host →
+# tenant mapping after a change made elsewhere (tenants.routing.selectors).
+TENANT_CACHE_SECONDS = env_int("TENANT_CACHE_SECONDS", 60, minimum=0)
+# One `SET search_path` per request and connection, not one per query.
+TENANT_LIMIT_SET_CALLS = True
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

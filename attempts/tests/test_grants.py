@@ -417,7 +417,7 @@ def test_bulk_endpoint_query_count_does_not_grow_with_students(
     # SET search_path public, tenant domain, SET search_path tenant, token+user, roles,
     # SAVEPOINT, case study, student states, advisory locks, INSERT grants,
     # attempts used per student, ledger sums per student, RELEASE
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(10):
         response = operator_client.post(BULK, body, format="json")
     assert response.status_code == 201
 
@@ -526,7 +526,7 @@ def test_ledger_query_count_does_not_grow_with_rows(operator_client, mba, case_s
         services.attempts_grant(user_id=s.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=operator_user).grant
     # SET search_path public, tenant domain, SET search_path tenant, token+user, roles, COUNT,
     # the page of rows with their actors
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(4):
         response = operator_client.get(LEDGER, {"limit": 100})
     assert len(response.json()["data"]) == 15
 

@@ -166,7 +166,7 @@ def test_results_query_count_does_not_grow_with_members(
         _session(student, cases[index % 3], minutes=index, score=50 + index % 40, graded=index % 2 == 0)
     # tenant routing (search_path, domain, search_path), token + user, roles,
     # group (with member_count), summary aggregate, per-case-study aggregate
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(5):
         data = _results(viewer_client, group)
     assert data["member_count"] == n_members and len(data["case_studies"]) == 3
 

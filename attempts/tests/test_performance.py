@@ -14,6 +14,7 @@ from testing.factories import (
     StudentFactory,
     TranscriptMessageFactory,
 )
+from testing.queries import API_REQUEST_QUERIES
 
 T0 = dt.datetime(2025, 4, 3, 15, 0, tzinfo=dt.timezone.utc)
 BASE = "/v1/console/student-performance/attempts"
@@ -277,15 +278,13 @@ def test_performance_refuses_writes(operator_client, attempts, path):
 
 # Query counts -----------------------------------------------------------------------------
 
-# Every request: SET search_path public, tenant domain, SET search_path tenant, token+user, roles.
-PER_REQUEST = 5
 
 
 @pytest.mark.parametrize("n", [1, 8])
 def test_attempt_query_count_does_not_grow_with_attempts(operator_client, student, case_study, django_assert_num_queries, n):
     sessions = [SessionFactory(student=student, case_study=case_study, started_at=T0 + dt.timedelta(minutes=i)) for i in range(n)]
     # session with student and case study; the card: sessions, case-study programmes, ledger sum
-    with django_assert_num_queries(PER_REQUEST + 4):
+    with django_assert_num_queries(API_REQUEST_QUERIES + 4):
         assert operator_client.get(f"{BASE}/{sessions[-1].pk}").json()["data"]["attempt_label"] == f"Attempt {n}"
 
 
@@ -294,7 +293,7 @@ def test_transcript_query_count_does_not_grow_with_messages(operator_client, stu
     session = SessionFactory(student=student, case_study=case_study)
     _messages(session, n)
     # session with student and case study; messages
-    with django_assert_num_queries(PER_REQUEST + 2):
+    with django_assert_num_queries(API_REQUEST_QUERIES + 2):
         assert len(operator_client.get(f"{BASE}/{session.pk}/transcript").json()["data"]["messages"]) == n
 
 
@@ -305,5 +304,5 @@ def test_grade_query_count_does_not_grow_with_criteria(operator_client, student,
     for position in range(n):
         GradeCriterionFactory(report=report, position=position)
     # session with student and case study; report; criteria
-    with django_assert_num_queries(PER_REQUEST + 3):
+    with django_assert_num_queries(API_REQUEST_QUERIES + 3):
         assert len(operator_client.get(f"{BASE}/{session.pk}/grade").json()["data"]["criteria"]) == n

@@ -34,7 +34,7 @@ def test_list_query_count_is_fixed(viewer_client, django_assert_num_queries):
     for n in range(5):
         ProgrammeFactory(code=f"P{n}")
     # Queries: tenant routing (search_path, domain, search_path), token + user, roles, count, page.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(4):
         assert len(viewer_client.get("/v1/programmes").json()["data"]) == 5
 
 

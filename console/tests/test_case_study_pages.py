@@ -243,7 +243,7 @@ def test_participants_tab_query_count_does_not_grow_with_rows(
     client = page_as(operator_user)
     # tenant routing (search_path, domain, search_path), session, user, roles;
     # case study, its programmes, the page with its total
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         response = _participants(client, case, {"page_size": 50, "statuses": "invited,joined,completed"})
     assert response.status_code == 200
     assert response.content.decode().count('<a class="cell-title" href="/students/') == n_students
@@ -257,7 +257,7 @@ def test_overview_query_count_does_not_grow_with_participants(
         _session(student, case, minutes=index, score=50, graded=True)
     client = page_as(operator_user)
     # tenant routing (3), session, user, roles; case study, its programmes, the summary
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         assert client.get(f"/case-studies/{case.pk}/").status_code == 200
 
 
@@ -268,5 +268,5 @@ def test_case_studies_page_query_count_does_not_grow_with_rows(
     CaseStudyFactory.create_batch(n_case_studies, programmes=[mba, ProgrammeFactory()])
     client = page_as(viewer_user)
     # tenant routing (3), session, user, roles; count, page, the page's programmes
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         assert client.get("/case-studies/").status_code == 200

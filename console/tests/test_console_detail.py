@@ -14,12 +14,12 @@ from testing.factories import (
     SessionFactory,
     StudentFactory,
 )
+from testing.queries import API_REQUEST_QUERIES
 
 USER_ID = "6650a1b2c3d4e5f6a7b8c9d0"
 FUEL_ID = "6650c3d4e5f6a7b8c9d0e1f2"
 URL = f"/v1/console/students/{USER_ID}"
 UTC = dt.timezone.utc
-REQUEST_QUERIES = 5  # tenancy (3) and authentication (2): see test_console_list.py
 
 # The seed's example response, verbatim.
 SEED_RESPONSE = {
@@ -365,7 +365,7 @@ def test_detail_uses_a_fixed_number_of_queries(viewer_client, django_assert_num_
     StudentFactory.create_batch(3)
     # tenancy + authentication; student with cohort and overall_case_studies; its programmes;
     # attempt totals; sessions with their case studies; the case studies' programmes; grant totals
-    with django_assert_num_queries(REQUEST_QUERIES + 6):
+    with django_assert_num_queries(API_REQUEST_QUERIES + 6):
         response = viewer_client.get(f"/v1/console/students/{student.pk}")
     assert response.status_code == 200
     assert response.json()["data"]["total_sessions"] == shape[1] * shape[2]
@@ -374,7 +374,7 @@ def test_detail_uses_a_fixed_number_of_queries(viewer_client, django_assert_num_
 def test_header_only_detail_uses_three_queries(viewer_client, django_assert_num_queries):
     student = _student_with_history(3, 4, 3)
     # tenancy + authentication; student with cohort and overall_case_studies; its programmes; totals
-    with django_assert_num_queries(REQUEST_QUERIES + 3):
+    with django_assert_num_queries(API_REQUEST_QUERIES + 3):
         response = viewer_client.get(f"/v1/console/students/{student.pk}", {"include_case_studies": "false"})
     assert response.status_code == 200
 

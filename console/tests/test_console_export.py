@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context
 from console.students import exports
 from testing.clients import bearer_client
 from testing.factories import HOSTILE_NAME, CaseStudyFactory, ProgrammeFactory, SessionFactory, StudentFactory
+from testing.queries import API_REQUEST_QUERIES
 
 URL = "/v1/console/students/export"
 LIST_URL = "/v1/console/students"
@@ -17,7 +18,6 @@ COLUMNS = ["Student Name", "Email", "Programme", "Status", "Overall Case Studies
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOW = dt.datetime(2026, 6, 4, 9, 0, tzinfo=dt.timezone.utc)
-REQUEST_QUERIES = 5  # tenancy (3) and authentication (2): see test_console_list.py
 
 
 def _seen(student, when):
@@ -325,7 +325,7 @@ def test_export_query_count_does_not_grow_with_rows(operator_client, django_asse
     # tenancy + authentication; the bounded count (SELECT COUNT(*) FROM (... LIMIT cap + 1));
     # DECLARE of one server-side cursor that every row is fetched from (no programme queries:
     # the Programme column is the maintained programme_label)
-    with django_assert_num_queries(REQUEST_QUERIES + 2):
+    with django_assert_num_queries(API_REQUEST_QUERIES + 2):
         response = operator_client.get(URL, {"format": file_format})
         body = _body(response)
     assert body

@@ -15,11 +15,9 @@ from testing.factories import (
     SessionFactory,
     StudentFactory,
 )
+from testing.queries import API_REQUEST_QUERIES
 
 URL = "/v1/console/students"
-# Queries every authenticated request makes before the view runs: SET search_path public, the
-# domain + tenant, SET search_path tenant, the token with its user, the user's roles.
-REQUEST_QUERIES = 5
 NOW = dt.datetime(2026, 6, 4, 9, 0, tzinfo=dt.timezone.utc)
 
 # The seed's example response, verbatim.
@@ -497,17 +495,17 @@ def _populate(n_students, n_programmes, n_sessions_each):
 def test_list_uses_a_fixed_number_of_queries(viewer_client, django_assert_num_queries, n_students, n_programmes,
                                              n_sessions, params):
     _populate(n_students, n_programmes, n_sessions)
-    # Per request (tenant middleware): SET search_path public, the domain + tenant, SET search_path
-    # tenant. Authentication: the token with its staff user, the user's roles. The list: count,
-    # page rows with overall_case_studies, programmes of the page's students.
-    with django_assert_num_queries(REQUEST_QUERIES + 3):
+    # Before the view, testing.queries.API_REQUEST_QUERIES. The list: the total (maintained
+    # counts, or the count of a narrowing filter's matches), page rows with
+    # overall_case_studies, programmes of the page's students.
+    with django_assert_num_queries(API_REQUEST_QUERIES + 3):
         response = viewer_client.get(URL, params)
     assert response.status_code == 200 and response.json()["total"] == n_students
 
 
 def test_a_validation_error_runs_no_list_query(viewer_client, django_assert_num_queries):
     # tenancy and authentication only (see above)
-    with django_assert_num_queries(REQUEST_QUERIES):
+    with django_assert_num_queries(API_REQUEST_QUERIES):
         assert viewer_client.get(URL, {"limit": 0}).status_code == 400
 
 

@@ -90,12 +90,12 @@ def test_dashboard_runs_four_queries_then_serves_from_the_cache(console_as, view
                  grading_status="complete")
     client = console_as(viewer_user)
     client.get("/students/")
-    # SET search_path (public), domain, SET search_path (tenant), session, staff user, roles;
-    # weekly active students, window totals, attempts per case study, score bands.
-    with django_assert_num_queries(10):
+    # SET search_path (the host's tenant is cached), session, staff user, roles; weekly active
+    # students, window totals, attempts per case study, score bands.
+    with django_assert_num_queries(8):
         client.get("/dashboard/")
-    # The same six, then the figures from the cache.
-    with django_assert_num_queries(6):
+    # The same four, then the figures from the cache.
+    with django_assert_num_queries(4):
         response = client.get("/dashboard/")
     assert response.context["data"]["totals"]["sessions"] == 5
 

@@ -196,6 +196,6 @@ def test_detail_query_count_does_not_grow_with_sessions_or_grants(console_as, op
     # SET search_path (public), domain, SET search_path (tenant), session, staff user, roles;
     # student, its programmes, totals, sessions with case studies, case-study programmes,
     # grant totals, grant history with actors and case studies.
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(11):
         response = client.get(f"/students/{student.pk}/")
     assert len(response.context["panels"]) == sessions

@@ -150,7 +150,7 @@ def test_list_query_count_does_not_grow_with_rows(console_as, operator_user, dja
     client.get("/students/")  # warm the session
     # SET search_path (public), domain lookup, SET search_path (tenant), session, staff user,
     # roles; count, page rows, programmes of the page, programme options, case-study options.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(9):
         response = client.get("/students/")
     assert len(response.context["rows"]) == rows
 

@@ -504,7 +504,7 @@ def test_group_list_query_count_does_not_grow_with_rows(viewer_client, cluster, 
         _members(group, *StudentFactory.create_batch(3))
     # tenant routing (search_path, domain, search_path), token + user, roles, count, page
     # (member_count is a correlated subquery in the page query)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(4):
         body = viewer_client.get("/v1/student-groups").json()
     assert len(body["data"]) == n_groups and all(g["member_count"] == 3 for g in body["data"])
 
@@ -515,7 +515,7 @@ def test_cluster_list_query_count_does_not_grow_with_rows(viewer_client, django_
         StudentGroupFactory.create_batch(2, cluster=cluster)
     # tenant routing (search_path, domain, search_path), token + user, roles, count, page
     # (group_count is a correlated subquery in the page query)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(4):
         body = viewer_client.get("/v1/student-clusters").json()
     assert len(body["data"]) == n_clusters and all(c["group_count"] == 2 for c in body["data"])
 
@@ -524,7 +524,7 @@ def test_cluster_list_query_count_does_not_grow_with_rows(viewer_client, django_
 def test_member_list_query_count_does_not_grow_with_rows(viewer_client, group, django_assert_num_queries, n_members):
     _members(group, *StudentFactory.create_batch(n_members))
     # tenant routing (search_path, domain, search_path), token + user, roles, group, count, page
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(5):
         body = viewer_client.get(f"/v1/student-groups/{group.pk}/members").json()
     assert body["total"] == n_members
 
