@@ -1,4 +1,5 @@
-"""The student list's `programme_label`, recomputed from its sources in one statement.
+"""The student list's `programme_label` and `programme_ids`, recomputed from their sources in
+one statement.
 
 Call `student_refresh_programme_labels` inside the same transaction as the write that changed
 a student's enrolments (`student_ids=None` recomputes every student: seeding, repair). A
@@ -13,16 +14,17 @@ from django.db import connection
 
 _PROGRAMME_LABEL_SQL = """
 UPDATE students_student AS s
-SET programme_label = COALESCE(labels.label, '')
+SET programme_label = COALESCE(labels.label, ''), programme_ids = COALESCE(labels.ids, '{}')
 FROM students_student AS target
 LEFT JOIN LATERAL (
-    SELECT string_agg(p.name, ', ' ORDER BY p.code) AS label
+    SELECT string_agg(p.name, ', ' ORDER BY p.code) AS label, array_agg(p.id ORDER BY p.code) AS ids
     FROM students_enrolment e
     JOIN students_programme p ON p.id = e.programme_id
     WHERE e.student_id = target.user_id
 ) AS labels ON TRUE
 WHERE s.user_id = target.user_id
-  AND s.programme_label IS DISTINCT FROM COALESCE(labels.label, '')
+  AND (s.programme_label IS DISTINCT FROM COALESCE(labels.label, '')
+       OR s.programme_ids IS DISTINCT FROM COALESCE(labels.ids, '{}'))
 """
 
 
@@ -42,7 +44,8 @@ def refresh_students(sql, student_ids):
 
 
 def student_refresh_programme_labels(*, student_ids=None):
-    """Recompute programme_label (programme names ordered by code, joined with ', ')."""
+    """Recompute programme_label (programme names ordered by code, joined with ', ') and
+    programme_ids (their ids in the same order)."""
     return refresh_students(_PROGRAMME_LABEL_SQL, student_ids)
 
 

@@ -1,6 +1,7 @@
 import os
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection, models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Collate, Concat, Lower
@@ -75,6 +76,9 @@ class Student(models.Model):
     # Maintained columns (the list sorts and filters on them), written in the same
     # transaction as their source: see students.services and attempts.services.
     programme_label = models.TextField(default="", blank=True, editable=False)
+    # The ids of the student's programmes, in code order: maintained with programme_label, so
+    # a whole export counts overall_case_studies without a subquery per row.
+    programme_ids = ArrayField(models.BigIntegerField(), default=list, db_default=[], blank=True, editable=False)
     last_seen = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)

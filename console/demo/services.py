@@ -203,6 +203,7 @@ class DemoBuilder:
                 email = f"{ascii_slug(first)}.{ascii_slug(last)}{i}@demo.miva.university"
             programme_codes.sort()
             label = ", ".join(self.programmes[c].name for c in programme_codes)
+            programme_ids = [self.programmes[c].pk for c in programme_codes]
             archived = rng.random() < 0.02 and i != 0
             withdrawn_on = graduated_on = None
             enrollment_status = "enrolled"
@@ -249,7 +250,7 @@ class DemoBuilder:
             students.append(
                 (
                     user_id, first, last, email, status, enrollment_status, archived, withdrawn_on, graduated_on,
-                    student_number, cohort_id, None, "", label, last_seen, created, created, None,
+                    student_number, cohort_id, None, "", label, programme_ids, last_seen, created, created, None,
                 )
             )
             for code in programme_codes:
@@ -311,7 +312,7 @@ class DemoBuilder:
                     _copy(cursor, "students_student", [
                         "user_id", "first_name", "last_name", "email", "status", "enrollment_status", "archived",
                         "withdrawn_on", "graduated_on", "student_number", "cohort_id", "advisor_id", "avatar",
-                        "programme_label", "last_seen", "created_at", "updated_at", "deleted_at",
+                        "programme_label", "programme_ids", "last_seen", "created_at", "updated_at", "deleted_at",
                     ], students)
                     _copy(cursor, "students_enrolment", ["student_id", "programme_id", "enrolled_on"], enrolments)
                     _copy(cursor, "attempts_session", [

@@ -1,6 +1,6 @@
 """The student list as a CSV or XLSX download (SPEC §7.1, seed: Export Students).
 
-Rows come from students.listing.selectors.student_list, so the export filters and sorts exactly
+Rows come from students.listing.selectors.student_export_rows, so the export filters and sorts exactly
 like the list. Nothing here holds the whole result in memory: rows are read from a
 server-side cursor in chunks and written out one by one. CSV goes straight to the client;
 XLSX is written by openpyxl's write-only workbook into a temporary file (a zip needs its
@@ -11,9 +11,10 @@ Used by the JSON API (console.students.apis) and the HTML console.
 import csv
 import datetime as dt
 import tempfile
+from contextlib import nullcontext
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -24,12 +25,12 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font
 
 from config.errors import EXPORT_LIMIT_EXCEEDED, AppError
-from students.listing.selectors import student_list
+from students.listing.selectors import overall_case_studies_counter, student_export_rows
 
 COLUMNS = ("Student Name", "Email", "Programme", "Status", "Overall Case Studies", "Last Seen")
-# What each column reads; `full_name` is first + " " + last, i.e. student_name (SPEC §4), and
-# `programme_label` is the maintained join of programme names the list sorts on.
-_VALUES = ("full_name", "email", "programme_label", "status", "overall_case_studies", "last_seen")
+# The columns read `full_name` (first + " " + last, i.e. student_name, SPEC §4), `email`,
+# `programme_label` (the maintained join of programme names the list sorts on), `status`,
+# overall_case_studies (counted from the student's programme ids) and `last_seen`.
 
 CSV = "csv"
 XLSX = "xlsx"
@@ -62,22 +63,26 @@ def export_filename(tenant, file_format, *, now=None):
 
 
 def export_queryset(filterset):
-    """The list's queryset as value tuples in COLUMNS order, capped at EXPORT_MAX_ROWS.
+    """The list's rows (students.listing.selectors.student_export_rows), capped at
+    EXPORT_MAX_ROWS.
 
     Raises 400 VALIDATION_ERROR for bad filters and 400 EXPORT_LIMIT_EXCEEDED (no file)
-    when more rows match than the cap. Queries: the bounded count here, then one
-    server-side cursor when iterated."""
+    when more rows match than the cap. Queries: the bounded count here, then the case-study
+    map and one server-side cursor when iterated."""
     cap = settings.EXPORT_MAX_ROWS
-    queryset = student_list(filterset).prefetch_related(None)
     # Count at most cap + 1 rows: enough to know the cap is exceeded, cheap on a large tenant.
-    if queryset.order_by().values("pk")[: cap + 1].count() > cap:
+    if filterset.qs.order_by().values("pk")[: cap + 1].count() > cap:
         raise AppError(MSG_EXPORT_LIMIT.format(limit=cap), code=EXPORT_LIMIT_EXCEEDED, status_code=400)
-    return queryset.values_list(*_VALUES)[:cap]
+    return student_export_rows(filterset, limit=cap)
 
 
 def iterate_rows(queryset):
-    """Rows from a server-side cursor, CHUNK_SIZE at a time."""
-    return queryset.iterator(chunk_size=CHUNK_SIZE)
+    """Rows in COLUMNS order from a server-side cursor, CHUNK_SIZE at a time. Inside a
+    transaction the cursor streams (rows are computed as they are fetched); in autocommit
+    PostgreSQL would compute the whole result before the first row."""
+    overall = overall_case_studies_counter()
+    for name, email, programme, status, programme_ids, last_seen in queryset.iterator(chunk_size=CHUNK_SIZE):
+        yield name, email, programme, status, overall(programme_ids), last_seen
 
 
 class _Line:
@@ -148,7 +153,8 @@ def xlsx_chunks(rows):
 
 def _in_tenant(tenant, chunks_of, queryset):
     """Stream in the request's tenant schema: the body is produced after the view returns."""
-    with tenant_context(tenant):
+    same = connection.schema_name == tenant.schema_name  # then no SET search_path again
+    with nullcontext() if same else tenant_context(tenant), transaction.atomic():
         yield from chunks_of(iterate_rows(queryset))
 
 

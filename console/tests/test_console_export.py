@@ -323,9 +323,11 @@ def test_export_query_count_does_not_grow_with_rows(operator_client, django_asse
     for n in range(n_students):
         _seen(StudentFactory(programmes=[mba, econ]), NOW - dt.timedelta(minutes=n))
     # tenancy + authentication; the bounded count (SELECT COUNT(*) FROM (... LIMIT cap + 1));
-    # DECLARE of one server-side cursor that every row is fetched from (no programme queries:
-    # the Programme column is the maintained programme_label)
-    with django_assert_num_queries(API_REQUEST_QUERIES + 2):
+    # then, as the body streams after the view returned: SET search_path, and in a transaction
+    # (a savepoint inside the test's) the programme → active case studies map and the DECLARE
+    # of one server-side cursor that every row is fetched from (no programme queries: the
+    # Programme column is the maintained programme_label)
+    with django_assert_num_queries(API_REQUEST_QUERIES + 1 + 5):
         response = operator_client.get(URL, {"format": file_format})
         body = _body(response)
     assert body
@@ -342,5 +344,21 @@ def test_rows_are_read_from_a_server_side_cursor_capped_at_the_limit(mba):
     with CaptureQueriesContext(connection) as queries:
         rows = _csv(response)
     assert len(rows) == 4
-    [query] = [q["sql"] for q in queries.captured_queries]
-    assert query.startswith("DECLARE") and " CURSOR " in query and query.endswith("LIMIT 50000")
+    [query] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DECLARE")]
+    assert " CURSOR " in query and " WITH HOLD " not in query and query.endswith("LIMIT 50000")
+    assert "attempts_casestudy" not in query  # overall_case_studies is not a subquery per row
+
+
+def test_overall_case_studies_in_the_export_follow_the_rule(operator_client, mba):
+    econ = ProgrammeFactory(code="ECO1000", name="Economics")
+    shared = CaseStudyFactory(programmes=[mba, econ])
+    CaseStudyFactory(programmes=[mba])
+    CaseStudyFactory(programmes=[econ], is_active=False)
+    CaseStudyFactory(programmes=[econ])
+    both = StudentFactory(programmes=[mba, econ], first_name="Both")
+    StudentFactory(programmes=[econ], first_name="Econ")
+    StudentFactory(programmes=[], first_name="None")
+    assert shared and both
+    rows = {row[0].split()[0]: row[4] for row in _csv(operator_client.get(URL, {"format": "csv"}))[1:]}
+    # MBA: shared + the MBA one; Economics: shared + the active one (the inactive one not counted)
+    assert rows == {"Both": "3", "Econ": "2", "None": "0"}

@@ -6,6 +6,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
+from catalogue.models import Programme
 from config.errors import MSG_PERMISSION_DENIED, MSG_UNAUTHENTICATED
 from config.serializers import MSG_NOT_WRITABLE
 from students.models import ArchivedMembership, GroupMembership, Student
@@ -247,6 +248,7 @@ def test_create_returns_201_with_the_record_and_refreshes_programme_label(admin_
     assert record["cohort"]["id"] == cohort.id and record["advisor"]["id"] == advisor.id
     student = Student.objects.get(pk=record["user_id"])
     assert student.programme_label == "Accounting and Finance, Master of Business Administration"
+    assert student.programme_ids == [p.pk for p in sorted(programmes, key=lambda p: p.code)]
     assert student.status == "active" and student.full_name == "Søren Kierkegård"
 
 
@@ -374,6 +376,10 @@ def test_patch_programme_codes_replaces_enrolments_and_refreshes_label(admin_cli
     assert response.json()["data"]["programmes"] == [{"code": "ACC2001", "name": "Accounting and Finance"}]
     student.refresh_from_db()
     assert student.programme_label == "Accounting and Finance"
+    assert student.programme_ids == [Programme.objects.get(code="ACC2001").pk]
+    assert admin_client.patch(f"/v1/students/{student.user_id}", {"programme_codes": []}, format="json").status_code == 200
+    student.refresh_from_db()
+    assert student.programme_label == "" and student.programme_ids == []
 
 
 def test_patch_does_not_overwrite_maintained_last_seen(admin_client):

@@ -1,0 +1,167 @@
+"""The export against PostgreSQL's COPY of the same rows, the export's first byte, the detail of
+the busiest student against a typical one, and creating a tenant (run on demand, not a test).
+
+    .venv/bin/python bench/export_and_detail.py --tenant bench [--runs 5] [--export-rows 50000]
+
+Each pair is timed side by side, interleaved, in one run; the lines give medians and ratios:
+
+- export SQL / COPY: the export's own query (as the export runs it, with the student's
+  programme ids; overall_case_studies is counted from them in Python) against a COPY of the
+  same rows' bare columns, both run to the end inside PostgreSQL (`COPY (...) TO STDOUT`);
+- first byte: from the request to the first chunk of the CSV, through the whole stack;
+- whole export: the same request read to the end, CSV;
+- detail: GET /v1/console/students/{id} of the student with the most sessions against one
+  in the middle of the id order;
+- create_tenant: the provisioning service for an empty tenant (dropped afterwards).
+
+Writes one staff user `bench@bench.invalid` with an API token per tenant (kept and reused).
+"""
+import argparse
+import datetime as dt
+import logging
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from accounts.models import ApiToken, StaffUser, hash_token  # noqa: E402
+from attempts.models import Session  # noqa: E402
+from console.students.exports import export_queryset  # noqa: E402
+from students.listing.selectors import student_list_filterset  # noqa: E402
+from students.models import LISTED, Student  # noqa: E402
+from tenants.models import Tenant  # noqa: E402
+from tenants.provisioning.services import tenant_create  # noqa: E402
+
+URL = "/v1/console/students"
+
+
+def median_of(runs, call):
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def interleaved(runs, first, second):
+    a, b = [], []
+    for _ in range(runs):
+        a.append(median_of(1, first))
+        b.append(median_of(1, second))
+    return statistics.median(a), statistics.median(b)
+
+
+def line(label, a_label, a, b_label, b):
+    print(f"  {label:<28} {a_label} {a:8.1f} ms   {b_label} {b:8.1f} ms   ratio {b / a:5.2f}")
+
+
+def start_date_for(rows):
+    """A start_date selecting at most `rows` listed students (the most recently seen)."""
+    seen = list(
+        Student.objects.filter(LISTED, last_seen__isnull=False).order_by("-last_seen").values_list("last_seen", flat=True)[
+            rows - 1 : rows
+        ]
+    )
+    if not seen:
+        return None
+    start = seen[0]
+    while Student.objects.filter(LISTED, last_seen__gte=start).count() > rows:
+        start += dt.timedelta(seconds=1)  # ties at the boundary
+    return start.isoformat().replace("+00:00", "Z")
+
+
+def copy_seconds(sql, params):
+    with connection.cursor() as cursor:
+        started = time.perf_counter()
+        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT", params) as copy:
+            for _ in copy:
+                pass
+        return time.perf_counter() - started
+
+
+def main():
+    logging.getLogger("console.access").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tenant", default="bench")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--export-rows", type=int, default=50_000)
+    args = parser.parse_args()
+
+    tenant = Tenant.objects.filter(slug=args.tenant).first()
+    if tenant is None:
+        raise SystemExit(f"No tenant {args.tenant!r}: see bench/README.md")
+    connection.set_tenant(tenant)
+    user, _ = StaffUser.objects.get_or_create(email="bench@bench.invalid", defaults={"is_superuser": True, "is_active": True})
+    raw = ApiToken.generate_raw()
+    ApiToken.objects.create(user=user, key_hash=hash_token(raw), prefix=raw[:8])
+    client = Client(HTTP_HOST=tenant.get_primary_domain().domain, HTTP_AUTHORIZATION=f"Bearer {raw}")
+    students = Student.objects.filter(LISTED).count()
+    print(f"Tenant {tenant.slug}: {students:,} listed students; medians of {args.runs} interleaved runs\n")
+
+    start = start_date_for(args.export_rows)
+    params = {"start_date": start} if start else {}
+    filterset = student_list_filterset(params)
+    rows = filterset.qs.count()
+    export_sql, export_params = export_queryset(filterset).query.sql_with_params()
+    bare = filterset.qs.order_by("-last_seen", "user_id").values_list("full_name", "email", "programme_label", "status", "last_seen")
+    bare_sql, bare_params = bare[: args.export_rows].query.sql_with_params()
+    print(f"Export of {rows:,} rows (start_date={start})")
+    copy_ms, export_ms = interleaved(
+        args.runs, lambda: copy_seconds(bare_sql, bare_params), lambda: copy_seconds(export_sql, export_params)
+    )
+    line("export SQL vs COPY", "COPY", copy_ms, "export SQL", export_ms)
+
+    def first_byte():
+        response = client.get(f"{URL}/export", {**params, "format": "csv"})
+        next(iter(response.streaming_content))
+        response.close()
+
+    def whole():
+        response = client.get(f"{URL}/export", {**params, "format": "csv"})
+        for _ in response.streaming_content:
+            pass
+
+    connection.set_schema_to_public()
+    first_ms = median_of(args.runs, first_byte)
+    whole_ms = median_of(max(1, args.runs // 2), whole)
+    print(f"  {'first byte (CSV)':<28} {first_ms:8.1f} ms   whole CSV {whole_ms:8.1f} ms\n")
+
+    connection.set_tenant(tenant)
+    busiest = Session.objects.values("student_id").order_by().annotate(n=Count("pk")).order_by("-n").first()
+    typical = Student.objects.filter(LISTED).order_by("user_id").values_list("user_id", flat=True)[students // 2]
+    typical_n = Session.objects.filter(student_id=typical).count()
+    connection.set_schema_to_public()
+    print(f"Detail: busiest student ({busiest['n']} sessions) vs typical ({typical_n} sessions)")
+    light, heavy = interleaved(
+        args.runs * 2, lambda: client.get(f"{URL}/{typical}"), lambda: client.get(f"{URL}/{busiest['student_id']}")
+    )
+    line("detail", "typical", light, "busiest", heavy)
+
+    connection.set_schema_to_public()
+    print("\nCreating an empty tenant (provisioning service, dropped afterwards)")
+    timings = []
+    for _ in range(3):
+        slug = "b" + uuid.uuid4().hex[:10]
+        started = time.perf_counter()
+        created = tenant_create(slug=slug, name=slug, domain=f"{slug}.bench.invalid")
+        timings.append((time.perf_counter() - started) * 1000)
+        created.delete(force_drop=True)
+    print(f"  create_tenant median {statistics.median(timings):8.1f} ms (goal: under 1,000 ms)")
+
+
+if __name__ == "__main__":
+    main()
