@@ -36,7 +36,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate  # noqa: E
 
 from accounts.models import StaffUser  # noqa: E402
 from attempts.models import Session  # noqa: E402
-from students.console_apis import (  # noqa: E402
+from console.students.apis import (  # noqa: E402
     ConsoleStudentDetailApi,
     ConsoleStudentExportApi,
     ConsoleStudentListApi,

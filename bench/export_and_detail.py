@@ -10,11 +10,12 @@ Each pair is timed side by side, interleaved, in one run; the lines give medians
   same rows' bare columns, both run to the end inside PostgreSQL (`COPY (...) TO STDOUT`);
 - first byte: from the request to the first chunk of the CSV, through the whole stack;
 - whole export: the same request read to the end, CSV;
-- detail: GET /v1/console/students/{id} of the student with the most sessions against one
-  in the middle of the id order;
+- detail: GET /v1/console/students/{id} of a student with --heavy-sessions sessions (given
+  them once, if no student has as many) against one in the middle of the id order;
 - create_tenant: the provisioning service for an empty tenant (dropped afterwards).
 
-Writes one staff user `bench@bench.invalid` with an API token per tenant (kept and reused).
+Writes one staff user `bench@bench.invalid` with an API token per tenant, and the busy
+student's sessions (both kept and reused).
 """
 import argparse
 import datetime as dt
@@ -36,9 +37,11 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from accounts.models import ApiToken, StaffUser, hash_token  # noqa: E402
 from attempts.models import Session  # noqa: E402
+from catalogue.models import CaseStudy  # noqa: E402
 from console.students.exports import export_queryset  # noqa: E402
 from students.listing.selectors import student_list_filterset  # noqa: E402
 from students.models import LISTED, Student  # noqa: E402
@@ -84,6 +87,32 @@ def start_date_for(rows):
     return start.isoformat().replace("+00:00", "Z")
 
 
+def heavy_student(students, sessions):
+    """A listed student with at least `sessions` sessions: one already so busy, or one given
+    them (ended, graded sessions across the case studies, written once and kept)."""
+    busiest = Session.objects.values("student_id").order_by().annotate(n=Count("pk")).order_by("-n").first()
+    if busiest and busiest["n"] >= sessions:
+        return busiest
+    student_id = Student.objects.filter(LISTED).order_by("user_id").values_list("user_id", flat=True)[students // 3]
+    case_studies = list(CaseStudy.objects.filter(is_active=True).values_list("pk", flat=True))
+    now = timezone.now()
+    Session.objects.bulk_create(
+        Session(
+            student_id=student_id,
+            case_study_id=case_studies[n % len(case_studies)],
+            status="ended",
+            started_at=now - dt.timedelta(hours=n + 1),
+            ended_at=now - dt.timedelta(hours=n + 1) + dt.timedelta(minutes=30),
+            last_activity_at=now - dt.timedelta(hours=n + 1) + dt.timedelta(minutes=30),
+            score=50 + n % 50,
+            transcript_status="available",
+            grading_status="complete",
+        )
+        for n in range(sessions)
+    )
+    return {"student_id": student_id, "n": Session.objects.filter(student_id=student_id).count()}
+
+
 def copy_seconds(sql, params):
     with connection.cursor() as cursor:
         started = time.perf_counter()
@@ -99,6 +128,7 @@ def main():
     parser.add_argument("--tenant", default="bench")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--export-rows", type=int, default=50_000)
+    parser.add_argument("--heavy-sessions", type=int, default=300, help="sessions of the busy student (default 300)")
     args = parser.parse_args()
 
     tenant = Tenant.objects.filter(slug=args.tenant).first()
@@ -141,9 +171,9 @@ def main():
     print(f"  {'first byte (CSV)':<28} {first_ms:8.1f} ms   whole CSV {whole_ms:8.1f} ms\n")
 
     connection.set_tenant(tenant)
-    busiest = Session.objects.values("student_id").order_by().annotate(n=Count("pk")).order_by("-n").first()
     typical = Student.objects.filter(LISTED).order_by("user_id").values_list("user_id", flat=True)[students // 2]
     typical_n = Session.objects.filter(student_id=typical).count()
+    busiest = heavy_student(students, args.heavy_sessions)
     connection.set_schema_to_public()
     print(f"Detail: busiest student ({busiest['n']} sessions) vs typical ({typical_n} sessions)")
     light, heavy = interleaved(
