@@ -1,6 +1,8 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from tenants.provisioning.services import spare_schema_ensure
+
 
 class Command(BaseCommand):
     help = (
@@ -21,6 +23,7 @@ class Command(BaseCommand):
             "create_tenant", slug=options["slug"], name="Demo University", domain=options["domain"], if_missing=True
         )
         call_command("migrate_schemas", verbosity=0)
+        spare_schema_ensure()  # so the next create_tenant takes well under a second
         call_command("seed_demo", tenant=options["slug"], students=options["students"], if_empty=True)
         call_command(
             "create_staff", tenant=options["slug"], email=options["email"], password=options["password"],

@@ -1,8 +1,10 @@
+import time
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants.models import Tenant
-from tenants.provisioning.services import public_tenant_ensure, tenant_create
+from tenants.provisioning.services import public_tenant_ensure, spare_schema_ensure, tenant_create
 
 
 class Command(BaseCommand):
@@ -14,6 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--domain", required=True, help="Host name it answers on, e.g. demo.localhost")
         parser.add_argument("--time-zone", default="UTC", help="IANA time zone (default UTC)")
         parser.add_argument(
+            "--no-spare", action="store_true", help="Do not prepare a schema for the next tenant afterwards"
+        )
+        parser.add_argument(
             "--if-missing", action="store_true", help="Do nothing (exit 0) when the slug already exists"
         )
 
@@ -22,6 +27,7 @@ class Command(BaseCommand):
         if options["if_missing"] and Tenant.objects.filter(slug=options["slug"]).exists():
             self.stdout.write(f"Tenant {options['slug']} already exists.")
             return
+        started = time.perf_counter()
         try:
             tenant = tenant_create(
                 slug=options["slug"],
@@ -31,4 +37,7 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
-        self.stdout.write(self.style.SUCCESS(f"Created tenant {tenant.slug} at {options['domain']}."))
+        elapsed = time.perf_counter() - started
+        self.stdout.write(self.style.SUCCESS(f"Created tenant {tenant.slug} at {options['domain']} in {elapsed:.2f} s."))
+        if not options["no_spare"]:
+            spare_schema_ensure()  # the next creation's schema, ready before it is needed

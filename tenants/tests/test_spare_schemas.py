@@ -1,0 +1,85 @@
+"""Creating a tenant renames a ready, migrated spare schema (well under a second) and gives the
+same schema as migrating one would; a spare made before newer migrations is brought up to
+date first. These tests commit for real (migrations run outside the test's transaction) and
+drop what they made."""
+import time
+
+import pytest
+from django.db import connection
+
+from tenants.models import Tenant
+from tenants.provisioning import services
+
+
+@pytest.fixture
+def committed(committed_tenant):
+    """Real commits (committed_tenant), and the tenants and spares made here dropped after."""
+    connection.set_schema_to_public()
+    try:
+        yield
+    finally:
+        connection.set_schema_to_public()
+        for tenant in Tenant.objects.filter(slug__startswith="sparetest"):
+            tenant.delete(force_drop=True)
+        with connection.cursor() as cursor:
+            for spare in services._spare_schemas():
+                cursor.execute(f'DROP SCHEMA "{spare}" CASCADE')
+
+
+def _shape(schema):
+    """Tables and columns, indexes, constraints, triggers, functions and collations of a schema."""
+    queries = {
+        "columns": "SELECT table_name || '.' || column_name || ':' || data_type || ':' || is_nullable || ':' || "
+        "coalesce(column_default, '') FROM information_schema.columns WHERE table_schema = %s",
+        "indexes": "SELECT indexname || ':' || replace(indexdef, %s || '.', '') FROM pg_indexes WHERE schemaname = %s",
+        "constraints": "SELECT conname || ':' || pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "JOIN pg_namespace n ON n.oid = c.connamespace WHERE nspname = %s",
+        "triggers": "SELECT tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE nspname = %s AND NOT tgisinternal",
+        "functions": "SELECT proname || ':' || md5(prosrc) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE nspname = %s",
+        "collations": "SELECT collname FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace WHERE nspname = %s",
+        "migrations": f'SELECT app || \'.\' || name FROM "{schema}".django_migrations',
+        "roles": f'SELECT name FROM "{schema}".accounts_role',
+    }
+    shape = {}
+    with connection.cursor() as cursor:
+        for key, sql in queries.items():
+            params = [schema, schema] if key == "indexes" else ([] if key in ("migrations", "roles") else [schema])
+            cursor.execute(sql, params)
+            shape[key] = sorted(row[0].replace(f"{schema}.", "") for row in cursor.fetchall())
+    return shape
+
+
+def test_a_tenant_made_from_the_spare_is_the_schema_migrations_make_and_quick(committed):
+    services.spare_schema_ensure()
+    assert len(services._spare_schemas()) == 1
+    started = time.perf_counter()
+    tenant = services.tenant_create(slug="sparetest_a", name="A", domain="sparetest-a.localhost")
+    elapsed = time.perf_counter() - started
+    assert services._spare_schemas() == []
+    migrated = services.tenant_create(slug="sparetest_b", name="B", domain="sparetest-b.localhost")  # no spare left
+    assert _shape(tenant.schema_name) == _shape(migrated.schema_name)
+    assert elapsed < 1.0, elapsed  # renaming, not migrating (a loose bound on a shared machine)
+
+
+def test_a_spare_older_than_the_migrations_is_brought_up_to_date(committed):
+    spare = services.spare_schema_ensure()
+    with connection.cursor() as cursor:  # as if made before the newest students migration
+        cursor.execute(f"DELETE FROM \"{spare}\".django_migrations WHERE app = 'students' AND name = '0008_student_programme_ids'")
+        cursor.execute(f'ALTER TABLE "{spare}".students_student DROP COLUMN programme_ids')
+    tenant = services.tenant_create(slug="sparetest_c", name="C", domain="sparetest-c.localhost")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = 'students_student' "
+            "AND column_name = 'programme_ids'",
+            [tenant.schema_name],
+        )
+        assert cursor.fetchone() is not None
+
+
+def test_spare_names_are_not_tenant_slugs(tenant):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        services.tenant_create(slug="spare_x", name="x", domain="spare-x.localhost")
