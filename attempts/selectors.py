@@ -110,7 +110,12 @@ def student_case_study_cards(*, student_id, case_study_ids=None):
     With `case_study_ids`, cards for exactly those case studies (attempted or not), in the same
     order, unattempted ones last. Queries: sessions (with case studies), case-study programmes,
     grant totals — three, whatever the number of sessions."""
-    sessions = Session.objects.filter(student_id=student_id).select_related("case_study")
+    # Bookkeeping timestamps are not read here; a busy student's hundreds of rows skip them.
+    sessions = (
+        Session.objects.filter(student_id=student_id)
+        .select_related("case_study")
+        .defer("created_at", "updated_at", "case_study__created_at", "case_study__updated_at")
+    )
     if case_study_ids is not None:
         sessions = sessions.filter(case_study_id__in=case_study_ids)
     sessions = sessions.order_by("case_study_id", "started_at", "session_id")

@@ -388,3 +388,18 @@ def test_schema_carries_the_seed_detail_example(anon_client):
     paths = anon_client.get("/v1/schema/", {"format": "json"}).json()["paths"]
     content = paths["/v1/console/students/{user_id}/"]["get"]["responses"]["200"]["content"]["application/json"]
     assert content["examples"]["SeedExample"]["value"] == SEED_RESPONSE
+
+
+@pytest.mark.parametrize("score, ended, grading", [(82.5, True, "complete"), (None, False, "pending"), (0, True, "failed")])
+def test_the_attempt_built_directly_is_what_drf_would_build_from_the_fields(score, ended, grading):
+    from rest_framework import serializers as drf
+
+    from attempts.selectors import student_case_study_cards
+    from console.students.serializers import ConsoleAttemptSerializer
+
+    session = SessionFactory(score=score, grading_status=grading, **({} if ended else {"status": "in_progress", "ended_at": None}))
+    attempt = student_case_study_cards(student_id=session.student_id)[0].attempts[0]
+    serializer = ConsoleAttemptSerializer()
+    fast = serializer.to_representation(attempt)
+    assert fast == drf.Serializer.to_representation(serializer, attempt)
+    assert list(fast) == list(serializer.fields)
