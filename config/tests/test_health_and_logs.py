@@ -124,7 +124,7 @@ def test_errors_are_logged_with_the_request_id_and_traceback(caplog, operator_cl
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("console.students.apis.student_list_total", broken)
+    monkeypatch.setattr("console.students.apis.student_list_page", broken)
     caplog.set_level(logging.INFO)
     operator_client.raise_request_exception = False
     response = operator_client.get("/v1/console/students", HTTP_X_REQUEST_ID="req-err")

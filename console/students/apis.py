@@ -33,7 +33,7 @@ from console.students.serializers import (
     StudentListQuerySerializer,
     StudentPageQuerySerializer,
 )
-from students.listing.selectors import MSG_STUDENT_NOT_FOUND, student_list_filterset, student_list_total, student_page
+from students.listing.selectors import MSG_STUDENT_NOT_FOUND, student_list_filterset, student_list_page
 
 TAG = "Console: students"
 
@@ -65,10 +65,9 @@ class ConsoleStudentListApi(GenericAPIView):
     )
     def get(self, request):
         page, filters = validated_all(request.query_params, StudentPageQuerySerializer, check=student_list_filterset)
-        # Queries: the total (maintained counts without a narrowing filter), page rows, their programmes.
+        # Queries: the total (or, with a narrowing filter, the page's keys with it), page rows, their programmes.
         skip, limit = page["skip"], page["limit"]
-        total = student_list_total(filters)
-        rows = student_page(filters, skip=skip, limit=limit) if skip < total else []
+        rows, total = student_list_page(filters, skip=skip, limit=limit)
         return paged(ConsoleStudentRowSerializer(rows, many=True).data, **skip_limit_paging(total=total, skip=skip, limit=limit))
 
 

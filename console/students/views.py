@@ -34,7 +34,7 @@ from console.listing import PAGE_SIZES, ListRequest
 from console.pages import apply_service_errors, console_page, forbidden, not_found, plural
 from console.students.selectors import GRANT_HISTORY_LIMIT, student_grant_history
 from console.students.selectors import student_detail as student_detail_read
-from students.listing.selectors import student_get, student_list_filterset, student_list_total, student_page
+from students.listing.selectors import student_get, student_list_filterset, student_list_page
 from students.models import Student
 
 MSG_GRANTED = "Granted {n} extra attempt{s} on “{title}”. Allowed now: {allowed}."
@@ -102,10 +102,10 @@ def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
     rows, total, errors = [], 0, {}
     try:
         filterset = student_list_filterset(listing.selector_params)
-        total = student_list_total(filterset)
-        listing.clamp(total)
-        if total:
-            rows = student_page(filterset, skip=listing.skip, limit=listing.page_size)
+        rows, total = student_list_page(filterset, skip=listing.skip, limit=listing.page_size)
+        if not rows and total:  # a page past the end: the last page instead
+            listing.clamp(total)
+            rows, total = student_list_page(filterset, skip=listing.skip, limit=listing.page_size)
     except AppError as error:
         errors = error.errors or {"__all__": [error.message]}
 

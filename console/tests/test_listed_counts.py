@@ -107,3 +107,12 @@ def test_a_recount_repairs_counts_that_drifted(admin_client, people):
 
 def client_total(client, params):
     return client.get(LIST, params).json()["total"]
+
+
+@pytest.mark.parametrize("skip", [0, 2, 3, 50])
+def test_a_narrowing_filter_counts_its_matches_on_any_page(admin_client, people, skip):
+    for student in people[:3]:
+        Student.objects.filter(pk=student.pk).update(first_name="Zelda")
+    body = admin_client.get(LIST, {"search": "zelda", "skip": skip, "limit": 2}).json()
+    assert body["total"] == 3
+    assert len(body["data"]) == max(0, min(2, 3 - skip))

@@ -1,7 +1,7 @@
 """The console's student list (SPEC §7.1): one selector feeds the JSON list, the HTML list
 and the export, so a filter behaves the same in all three; and the student the detail pages
 start from."""
-from django.db.models import F, IntegerField, OuterRef, Prefetch, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Subquery, Window
 from django.db.models.functions import Lower
 
 from catalogue.models import CaseStudy, Programme
@@ -86,8 +86,7 @@ def student_list(filterset):
     valid StudentListFilter (student_list_filterset validates the parameters once).
 
     Returns an unevaluated queryset; rows carry `overall_case_studies`, and `programmes`
-    is prefetched in code order. For a page of the list, student_page and
-    student_list_total cost less."""
+    is prefetched in code order. For a page of the list, student_list_page costs less."""
     queryset = filterset.qs.annotate(overall_case_studies=overall_case_studies_expression())
     queryset = queryset.order_by(*_ordering(*filterset.sort))
     return queryset.prefetch_related(programmes_prefetch())
@@ -106,28 +105,34 @@ def student_export_rows(filterset, *, limit):
     return queryset.values_list("full_name", "email", "programme_label", "status", "programme_ids", "last_seen")[:limit]
 
 
-def student_list_total(filterset):
-    """The exact number of students the list's filters match. Without a narrowing filter it is
-    read from the maintained counts (ListedCount: two rows, whatever the tenant's size); with
-    one, the matches are counted, a cost that grows with the matches, not the tenant."""
-    data = filterset.form.cleaned_data
-    if any(data.get(name) for name in _NARROWING):
-        return filterset.qs.count()
-    return ListedCount.total(status=data.get("status") or None)
+def student_list_page(filterset, *, skip, limit):
+    """(rows skip..skip+limit of the list as student_list gives them, the exact total).
 
-
-def student_page(filterset, *, skip, limit):
-    """Rows skip..skip+limit of the list, as student_list gives them. The offset walks the
-    sort's index over bare keys only: `overall_case_studies` is computed for the rows returned,
-    not for every row skipped. Queries: the page, programmes of the page."""
+    Without a narrowing filter the total is read from the maintained counts (ListedCount: two
+    rows, whatever the tenant's size). With one, the matches are counted in the same pass
+    that finds the page (count(*) OVER ()), so a search runs once; its cost grows with the
+    matches, not the tenant. Either way the offset walks the sort's index over bare keys and
+    `overall_case_studies` is computed for the rows returned only. Queries: the total or the
+    keys with it, the page rows, their programmes (a count alone for a page past the end)."""
     ordering = _ordering(*filterset.sort)
-    keys = filterset.qs.order_by(*ordering).values("pk")[skip : skip + limit]
-    return list(
+    ordered = filterset.qs.order_by(*ordering)
+    data = filterset.form.cleaned_data
+    if not any(data.get(name) for name in _NARROWING):
+        total = ListedCount.total(status=data.get("status") or None)
+        keys = ordered.values("pk")[skip : skip + limit] if skip < total else None
+    else:
+        found = list(ordered.annotate(_matches=Window(Count("pk"))).values_list("pk", "_matches")[skip : skip + limit])
+        total = found[0][1] if found else (ordered.count() if skip else 0)
+        keys = [key for key, _ in found] or None
+    if keys is None:
+        return [], total
+    rows = (
         Student.objects.filter(pk__in=keys)
         .annotate(overall_case_studies=overall_case_studies_expression())
         .order_by(*ordering)
         .prefetch_related(programmes_prefetch())
     )
+    return list(rows), total
 
 
 def student_get(user_id):
