@@ -89,3 +89,32 @@ def test_no_session_starts_before_its_student_was_created(seeded):
     from django.db.models import F
 
     assert not Session.objects.filter(started_at__lt=F("student__created_at") - dt.timedelta(days=1)).exists()
+
+
+def _indexes():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()")
+        return sorted(cursor.fetchall())
+
+
+def test_the_indexes_dropped_for_the_load_are_all_built_again(tenant):
+    before = _indexes()
+    assert any(name == "stu_email_trgm" for name, _ in before)
+    builder = DemoBuilder(students=20, seed=3)
+    builder.build_catalogue()
+    builder.write_people(chunk_size=7)
+    assert _indexes() == before
+
+
+def test_the_indexes_are_built_again_when_the_load_fails(tenant, monkeypatch):
+    before = _indexes()
+    builder = DemoBuilder(students=20, seed=3)
+    builder.build_catalogue()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("load failed")
+
+    monkeypatch.setattr(builder, "_student_rows", broken)
+    with pytest.raises(RuntimeError):
+        builder.write_people()
+    assert _indexes() == before
