@@ -11,7 +11,6 @@ Used by the JSON API (console.students.apis) and the HTML console.
 import csv
 import datetime as dt
 import tempfile
-from contextlib import nullcontext
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -153,8 +152,7 @@ def xlsx_chunks(rows):
 
 def _in_tenant(tenant, chunks_of, queryset):
     """Stream in the request's tenant schema: the body is produced after the view returns."""
-    same = connection.schema_name == tenant.schema_name  # then no SET search_path again
-    with nullcontext() if same else tenant_context(tenant), transaction.atomic():
+    with tenant_context(tenant), transaction.atomic():
         yield from chunks_of(iterate_rows(queryset))
 
 
