@@ -117,7 +117,7 @@ class ConsoleProgrammeSerializer(serializers.Serializer):
 
 
 class ConsoleStudentRowSerializer(serializers.Serializer):
-    """One row of the list: a Student from students.selectors.student_list."""
+    """One row of the list: a Student from students.listing.selectors.student_list_page."""
 
     user_id = serializers.CharField()
     student_name = serializers.CharField()

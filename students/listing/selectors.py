@@ -87,8 +87,13 @@ def student_list(filterset):
 
     Returns an unevaluated queryset; rows carry `overall_case_studies`, and `programmes`
     is prefetched in code order. For a page of the list, student_list_page costs less."""
-    queryset = filterset.qs.annotate(overall_case_studies=overall_case_studies_expression())
-    queryset = queryset.order_by(*_ordering(*filterset.sort))
+    return _as_rows(filterset.qs, _ordering(*filterset.sort))
+
+
+def _as_rows(queryset, ordering):
+    """`queryset` as the list's rows: with overall_case_studies, in the list's order, with
+    programmes prefetched."""
+    queryset = queryset.annotate(overall_case_studies=overall_case_studies_expression()).order_by(*ordering)
     return queryset.prefetch_related(programmes_prefetch())
 
 
@@ -126,13 +131,7 @@ def student_list_page(filterset, *, skip, limit):
         keys = [key for key, _ in found] or None
     if keys is None:
         return [], total
-    rows = (
-        Student.objects.filter(pk__in=keys)
-        .annotate(overall_case_studies=overall_case_studies_expression())
-        .order_by(*ordering)
-        .prefetch_related(programmes_prefetch())
-    )
-    return list(rows), total
+    return list(_as_rows(Student.objects.filter(pk__in=keys), ordering)), total
 
 
 def student_get(user_id):
