@@ -62,20 +62,17 @@ class StaffUser(AbstractBaseUser, PermissionsMixin):
     @cached_property
     def permission_strings(self):
         """Every permission string this user holds, through its roles (superusers hold all)."""
-        from accounts.permissions import ALL_PERMISSIONS
-
-        if self.is_superuser:
-            return frozenset(ALL_PERMISSIONS)
-        perms = set()
-        for role in self.roles.all():
-            perms.update(role.permissions)
-        return frozenset(perms)
+        return self._permissions_from(p for role in self.roles.all() for p in role.permissions)
 
     def set_permission_strings(self, role_permissions):
         """Use these role permissions (read with the user in one query) instead of reading roles."""
+        self.__dict__["permission_strings"] = self._permissions_from(role_permissions)
+
+    def _permissions_from(self, role_permissions):
+        """The user's permission strings given its roles' (not read at all for a superuser)."""
         from accounts.permissions import ALL_PERMISSIONS
 
-        self.__dict__["permission_strings"] = frozenset(ALL_PERMISSIONS if self.is_superuser else role_permissions)
+        return frozenset(ALL_PERMISSIONS if self.is_superuser else role_permissions)
 
     def has_app_permission(self, permission):
         return self.is_active and permission in self.permission_strings
