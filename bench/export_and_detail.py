@@ -47,7 +47,7 @@ from console.students.exports import export_queryset  # noqa: E402
 from students.listing.selectors import student_list_filterset  # noqa: E402
 from students.models import LISTED, Student  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
-from tenants.provisioning.services import spare_schema_ensure, tenant_create  # noqa: E402
+from tenants.provisioning.services import spare_schema_ensure, spare_schemas_drop, tenant_create  # noqa: E402
 
 URL = "/v1/console/students"
 
@@ -112,13 +112,6 @@ def heavy_student(students, sessions):
         for n in range(sessions)
     )
     return {"student_id": student_id, "n": Session.objects.filter(student_id=student_id).count()}
-
-
-def drop_spares():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'spare%%'")
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP SCHEMA "{name}" CASCADE')
 
 
 def copy_seconds(sql, params):
@@ -197,7 +190,7 @@ def main():
             if way.startswith("from"):
                 spare_schema_ensure()  # made beforehand, as create_tenant and make run do
             else:
-                drop_spares()
+                spare_schemas_drop()
             slug = "b" + uuid.uuid4().hex[:10]
             started = time.perf_counter()
             created = tenant_create(slug=slug, name=slug, domain=f"{slug}.bench.invalid")

@@ -25,12 +25,20 @@ SPARE_PREFIX = "spare_"
 _SPARE_LOCK = 7_261_123
 
 
-def _spare_schemas():
+def spare_schemas():
+    """The names of the spare schemas waiting, in order."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s ORDER BY nspname", [SPARE_PREFIX.replace("_", r"\_") + "%"]
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def spare_schemas_drop():
+    """Drop every spare schema (the next tenant is then migrated as it is created)."""
+    with connection.cursor() as cursor:
+        for spare in spare_schemas():
+            cursor.execute(f'DROP SCHEMA "{spare}" CASCADE')
 
 
 def _migrate_schema(schema_name):
@@ -48,7 +56,7 @@ def _is_current(schema_name):
 def spare_schema_ensure():
     """A spare schema with every tenant migration applied: the waiting one, or a new one
     (which takes the time of every migration). Returns its name."""
-    spares = _spare_schemas()
+    spares = spare_schemas()
     if spares:
         return spares[0]
     name = SPARE_PREFIX + secrets.token_hex(6)
@@ -60,7 +68,7 @@ def spare_schema_ensure():
 
 def _take_spare(slug):
     """Rename the waiting spare (brought up to date first) to `slug`. False when none waits."""
-    for spare in _spare_schemas():
+    for spare in spare_schemas():
         if not _is_current(spare):
             _migrate_schema(spare)
         with transaction.atomic(), connection.cursor() as cursor:
