@@ -37,11 +37,10 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
-from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from accounts.models import ApiToken, StaffUser, hash_token  # noqa: E402
 from attempts.models import Session  # noqa: E402
+from bench.clients import bench_client  # noqa: E402
 from catalogue.models import CaseStudy  # noqa: E402
 from console.students.exports import export_queryset  # noqa: E402
 from students.listing.selectors import student_list_filterset  # noqa: E402
@@ -136,10 +135,7 @@ def main():
     if tenant is None:
         raise SystemExit(f"No tenant {args.tenant!r}: see bench/README.md")
     connection.set_tenant(tenant)
-    user, _ = StaffUser.objects.get_or_create(email="bench@bench.invalid", defaults={"is_superuser": True, "is_active": True})
-    raw = ApiToken.generate_raw()
-    ApiToken.objects.create(user=user, key_hash=hash_token(raw), prefix=raw[:8])
-    client = Client(HTTP_HOST=tenant.get_primary_domain().domain, HTTP_AUTHORIZATION=f"Bearer {raw}")
+    client = bench_client(tenant)
     students = Student.objects.filter(LISTED).count()
     print(f"Tenant {tenant.slug}: {students:,} listed students; medians of {args.runs} interleaved runs\n")
 

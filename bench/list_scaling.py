@@ -28,15 +28,12 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
 
-from accounts.models import ApiToken, StaffUser  # noqa: E402
-from accounts.tokens.services import hash_token  # noqa: E402
+from bench.clients import bench_client  # noqa: E402
 from students.models import LISTED, Student  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 
 URL = "/v1/console/students"
-BENCH_EMAIL = "bench@bench.invalid"
 
 
 class Side:
@@ -51,13 +48,9 @@ class Side:
             )
         connection.set_tenant(self.tenant)
         self.students = Student.objects.filter(LISTED).count()
-        user, _ = StaffUser.objects.get_or_create(email=BENCH_EMAIL, defaults={"is_superuser": True, "is_active": True})
-        raw = ApiToken.generate_raw()
-        ApiToken.objects.create(user=user, key_hash=hash_token(raw), prefix=raw[:8])
+        self.client = bench_client(self.tenant)
         middle = Student.objects.filter(LISTED).order_by("user_id").values_list("email", flat=True)[self.students // 2]
         self.search = middle.split("@")[0]
-        self.host = self.tenant.get_primary_domain().domain
-        self.client = Client(HTTP_HOST=self.host, HTTP_AUTHORIZATION=f"Bearer {raw}")
         connection.set_schema_to_public()
 
     def call(self, params):
