@@ -120,15 +120,9 @@ def _bulk_load_mode(cursor):
         pass
 
 
-# Unique indexes rebuilt after the bulk insert: one sort beats millions of btree insertions.
-_REBUILT_INDEXES = {
-    "message_position_unique": "CREATE UNIQUE INDEX message_position_unique ON attempts_transcriptmessage (session_id, position)",
-    "criterion_position_unique": "CREATE UNIQUE INDEX criterion_position_unique ON attempts_gradecriterion (report_id, position)",
-}
-
-
-# The tables write_people loads, and the time their secondary indexes would cost row by row.
+# The tables write_people and write_transcripts_and_grades load without their secondary indexes.
 _PEOPLE_TABLES = ("students_student", "students_enrolment", "attempts_session", "attempts_attemptgrant")
+_TRANSCRIPT_TABLES = ("attempts_transcriptmessage", "attempts_gradecriterion")
 
 
 @contextmanager
@@ -364,10 +358,10 @@ class DemoBuilder:
     # Server-side bulk: transcripts, grade reports, groups -------------------------------------
 
     def write_transcripts_and_grades(self):
-        with connection.cursor() as cursor, transaction.atomic():
+        # The indexes are dropped before the transaction and built after it ends, so a failed
+        # load rolls back on its own and they are built again all the same.
+        with connection.cursor() as cursor, _indexes_built_after(cursor, _TRANSCRIPT_TABLES), transaction.atomic():
             _bulk_load_mode(cursor)
-            for name in _REBUILT_INDEXES:
-                cursor.execute(f"DROP INDEX IF EXISTS {name}")
             cursor.execute(
                 """
                 INSERT INTO attempts_transcriptmessage (session_id, position, role, content, timestamp)
@@ -407,8 +401,6 @@ class DemoBuilder:
                 """,
                 {"criteria": CRITERIA},
             )
-            for statement in _REBUILT_INDEXES.values():
-                cursor.execute(statement)
 
     def write_groups(self):
         """Groups drawn from one programme each, as a class or a tutorial group would be."""
