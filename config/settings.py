@@ -66,7 +66,8 @@ TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.routing.views.no_tenant"
-DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Lag-tolerant reads to replicas (config/replicas.py), then django-tenants' migration routing.
+DATABASE_ROUTERS = ("config.replicas.ReplicaRouter", "django_tenants.routers.TenantSyncRouter")
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env_int("MIGRATION_PROCESSES", 2, minimum=1, maximum=64)
 TENANT_LIMIT_SET_CALLS = True  # SET search_path only when the tenant changes, not before every query
 
@@ -83,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.replicas.ReadYourWritesMiddleware",  # who just wrote reads the primary for a while
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ApiErrorMiddleware",
@@ -125,8 +127,9 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": database_settings(BASE_DIR)}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES = database_settings(BASE_DIR)
+# After a staff member writes, their lag-tolerant reads stay on the primary this long.
+READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 15, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.StaffUser"
@@ -144,8 +147,10 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Several deployments (or test runs) may share one Redis: each keeps its own keys.
+CACHES["default"]["KEY_PREFIX"] = env_str("CACHE_KEY_PREFIX", "")
 # The platform's own entries (which tenant a host names), whatever schema is active.
-CACHES["platform"] = {**CACHES["default"], "KEY_PREFIX": "platform"}
+CACHES["platform"] = {**CACHES["default"], "KEY_PREFIX": f"{CACHES['default']['KEY_PREFIX']}platform"}
 if not _redis_url:
     CACHES["platform"]["LOCATION"] = "platform"  # local memory: its own store, not the default's
 # Every other cache key carries the tenant's schema, so tenants never read each other's entries.

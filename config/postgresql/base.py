@@ -1,0 +1,94 @@
+"""django-tenants' PostgreSQL backend, made safe behind a transaction-mode pooler (SPEC §10).
+
+django-tenants selects a tenant with `SET search_path`, once per connection and tenant. Behind
+PgBouncer in `pool_mode = transaction` a client's statements run on whichever server
+connection is free when each transaction starts, so that SET can land on one server
+connection and the next query on another, which still has some other tenant's path: one
+university would read another's rows.
+
+With `DATABASES[...]["POOL_MODE"] == "transaction"` (`DATABASE_POOL_MODE=transaction`) this
+backend never relies on a connection's session state:
+- every statement carries its tenant's path in the same message (`SET search_path = …;
+  <statement>`): PostgreSQL runs a multi-statement message as one transaction, which the
+  pooler keeps on one server connection, and inside a transaction the SET holds for the rest
+  of it on that same connection;
+- COPY and server-side cursors (the export's streaming read) need a transaction of their own,
+  so the path is set inside it first; in autocommit an iterator falls back to a plain cursor
+  (a `WITH HOLD` cursor would outlive its transaction on a connection the pooler hands on);
+- no prepared statements: Django leaves psycopg's `prepare_threshold` off, and this backend
+  does not let OPTIONS turn it on (PgBouncer before 1.21 cannot route them).
+Time zone and client encoding are parameters PgBouncer itself keeps per client.
+
+With the default (`session`) it is django-tenants' backend unchanged.
+"""
+from django.db.backends.postgresql.base import Cursor
+from django_tenants.postgresql_backend import base as tenants_base
+from django_tenants.utils import quote_schema_name
+
+
+class PathCarryingCursor(Cursor):
+    """A client-side-binding cursor that sends its tenant's search_path with every statement."""
+
+    search_path_sql = None  # "SET search_path = …;", set by the connection that made the cursor
+
+    def execute(self, query, params=None, **kwargs):
+        if self.search_path_sql is None or not isinstance(query, str):
+            return super().execute(query, params, **kwargs)
+        prefix = self.search_path_sql.replace("%", "%%") if params is not None else self.search_path_sql
+        result = super().execute(f"{prefix} {query}", params, **kwargs)
+        self.nextset()  # the caller's statement, not the SET
+        return result
+
+    def executemany(self, query, params_seq, **kwargs):
+        self._within_transaction("executemany")
+        return super().executemany(query, params_seq, **kwargs)
+
+    def copy(self, statement, params=None, **kwargs):
+        self._within_transaction("COPY")
+        return super().copy(statement, params, **kwargs)
+
+    def _within_transaction(self, what):
+        if self.search_path_sql is None:
+            return
+        if self.connection.autocommit:
+            raise RuntimeError(f"{what} behind a transaction-mode pooler must run inside transaction.atomic()")
+        super().execute(self.search_path_sql)  # pinned to this transaction's server connection
+
+
+class DatabaseWrapper(tenants_base.DatabaseWrapper):
+    @property
+    def transaction_pooling(self):
+        return self.settings_dict.get("POOL_MODE") == "transaction"
+
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        if self.transaction_pooling:
+            params["prepare_threshold"] = None
+            params["cursor_factory"] = PathCarryingCursor
+        return params
+
+    def _search_path_sql(self):
+        paths = ",".join(quote_schema_name(s) for s in self._get_cursor_search_paths())
+        return f"SET search_path = {paths};"
+
+    def create_cursor(self, name=None):
+        cursor = super().create_cursor(name)
+        if self.transaction_pooling and name is None:
+            cursor.search_path_sql = self._search_path_sql()
+        return cursor
+
+    def _cursor(self, name=None):
+        if not self.transaction_pooling:
+            return super()._cursor(name)
+        # Skip django-tenants' once-per-connection SET: plain cursors carry the path themselves.
+        cursor = super(tenants_base.DatabaseWrapper, self)._cursor(name)
+        if name is not None:
+            # A server-side cursor is declared inside this transaction: set the path in it first.
+            with self.connection.cursor() as setter:
+                setter.execute(self._search_path_sql())
+        return cursor
+
+    def chunked_cursor(self):
+        if self.transaction_pooling and self.get_autocommit():
+            return self._cursor()
+        return super().chunked_cursor()
