@@ -4,11 +4,12 @@ from drf_spectacular.utils import extend_schema
 from attempts.group_results.selectors import RESULTS_RULES, student_group_results
 from attempts.group_results.serializers import GroupResultsEnvelope, GroupResultsSerializer
 from config.api import ok
+from config.replicas import LagTolerantReadsMixin
 from students.groups.apis import TAG_GROUPS, GroupsApi, path_id, responses
 from students.groups.selectors import student_group_get
 
 
-class GroupResultsApi(GroupsApi):
+class GroupResultsApi(LagTolerantReadsMixin, GroupsApi):
     @extend_schema(
         tags=[TAG_GROUPS],
         summary="A group's aggregated results",

@@ -7,6 +7,7 @@ from django.db.models import Count, Max, Q
 
 from attempts.models import Session
 from catalogue.models import CaseStudy
+from config.replicas import reads_connection
 from students.groups.selectors import LISTED_MEMBER
 from students.models import Enrolment, GroupMembership, Student
 
@@ -156,7 +157,7 @@ def student_groups_results(*, groups):
         "non_consuming": list(Session.NON_CONSUMING_TRANSCRIPT),
         "complete": Session.GradingStatus.COMPLETE,
     }
-    with connection.cursor() as cursor:
+    with reads_connection().cursor() as cursor:
         cursor.execute(_results_sql(), params)
         columns = [col.name for col in cursor.description]
         rows = [dict(zip(columns, row)) for row in cursor.fetchall()]

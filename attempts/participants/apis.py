@@ -16,6 +16,7 @@ from config.api import ok, validated
 from config.errors import AppError
 from config.ids import is_valid_opaque_id
 from config.openapi import error_responses
+from config.replicas import LagTolerantReadsMixin
 
 MSG_BAD_CASE_STUDY_ID = "Not a valid id."
 
@@ -34,7 +35,7 @@ def page_links(request, *, count, limit, offset):
     return following, previous
 
 
-class CaseStudyParticipantsApi(APIView):
+class CaseStudyParticipantsApi(LagTolerantReadsMixin, APIView):
     permission_classes = [HasPermission.of(STUDENT_PERFORMANCE_VIEW)]
 
     @extend_schema(

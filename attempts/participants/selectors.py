@@ -19,6 +19,7 @@ from attempts.models import AttemptGrant, Session
 from catalogue.models import CaseStudy
 from config.errors import AppError
 from config.query import normalise_text
+from config.replicas import reads_connection
 from students.models import NAME_COLLATION, Enrolment, Student
 
 INVITED = "invited"
@@ -205,7 +206,7 @@ def _participant(row, case_study):
 def participants_count(*, case_study, query):
     params = _base_params(case_study)
     with_agg, from_sql = _from_clause(query, params)
-    with connection.cursor() as cursor:
+    with reads_connection().cursor() as cursor:
         cursor.execute(f"{with_agg}\nSELECT count(*){from_sql}", params)
         return cursor.fetchone()[0]
 
@@ -224,7 +225,7 @@ def participants_page(*, case_study, query, limit, offset):
     sql = _PAGE_SQL.format(
         with_agg=with_agg, grant=_table(AttemptGrant), from_sql=from_sql, order_by=_order_by(query.ordering)
     )
-    with connection.cursor() as cursor:
+    with reads_connection().cursor() as cursor:
         cursor.execute(sql, params)
         columns = [col.name for col in cursor.description]
         rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
@@ -248,7 +249,7 @@ SELECT count(*) FILTER (WHERE agg.student_id IS NULL) AS invited,
        count(*) FILTER (WHERE agg.graded_attempts > 0) AS completed,
        coalesce(sum(agg.attempts_used), 0) AS attempts_used,
        avg(agg.best_score) AS average_best_score{from_sql}"""
-    with connection.cursor() as cursor:
+    with reads_connection().cursor() as cursor:
         cursor.execute(sql, params)
         columns = [col.name for col in cursor.description]
         row = dict(zip(columns, cursor.fetchone()))

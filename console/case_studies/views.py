@@ -10,6 +10,7 @@ from accounts.permissions import STUDENT_PERFORMANCE_VIEW, USER_MANAGEMENT_VIEW,
 from attempts.participants import selectors as participants
 from catalogue.models import CaseStudy, Programme
 from config.errors import AppError
+from config.replicas import lag_tolerant
 from console.listing import PAGE_SIZES, ListRequest
 from console.pages import console_page, not_found
 
@@ -74,6 +75,7 @@ def case_studies_list(request):
 
 @require_http_methods(["GET", "HEAD"])
 @console_page(USER_MANAGEMENT_VIEW)
+@lag_tolerant
 def case_study_overview(request, case_study_id):
     """Facts and participant counts. Queries: case study, its programmes, the summary."""
     case_study = _case_study_or_none(case_study_id)
@@ -146,6 +148,7 @@ class ParticipantsRequest(ListRequest):
 
 @require_http_methods(["GET", "HEAD"])
 @console_page(STUDENT_PERFORMANCE_VIEW)
+@lag_tolerant
 def case_study_participants(request, case_study_id):
     """Queries: case study, its programmes, the page with its total (one more only for a page
     past the end, which then shows the last page)."""

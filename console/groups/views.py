@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.permissions import USER_MANAGEMENT_VIEW
 from attempts.group_results.selectors import student_group_results, student_groups_results
 from config.errors import AppError
+from config.replicas import lag_tolerant
 from console.listing import ListRequest
 from console.pages import console_page, not_found
 from students.groups import selectors as group_selectors
@@ -45,6 +46,7 @@ def _decorate(results):
 
 @require_http_methods(["GET", "HEAD"])
 @console_page(USER_MANAGEMENT_VIEW)
+@lag_tolerant
 def groups_list(request):
     """Groups by name, filtered by cluster and name, each with its results.
 
@@ -88,6 +90,7 @@ def groups_list(request):
 
 @require_http_methods(["GET", "HEAD"])
 @console_page(USER_MANAGEMENT_VIEW)
+@lag_tolerant
 def group_detail(request, group_id):
     """One group: its results and its members (archived and deleted students left out).
 

@@ -16,6 +16,7 @@ from config.api import ok, paged, skip_limit_paging, validated_all
 from config.errors import NOT_FOUND, AppError
 from config.ids import is_valid_opaque_id
 from config.openapi import error_response, error_responses
+from config.replicas import LagTolerantReadsMixin
 from console.students import exports
 from console.students.selectors import student_detail
 from console.students.serializers import (
@@ -37,7 +38,7 @@ from students.listing.selectors import MSG_STUDENT_NOT_FOUND, student_list_filte
 
 TAG = "Console: students"
 
-class ConsoleStudentListApi(GenericAPIView):
+class ConsoleStudentListApi(LagTolerantReadsMixin, GenericAPIView):
     """List Students: one row per student with programmes, the number of case studies
     assigned through them, account status and last-seen activity."""
 
@@ -83,7 +84,7 @@ class _FileFormatNegotiation(DefaultContentNegotiation):
     settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
 
 
-class ConsoleStudentExportApi(GenericAPIView):
+class ConsoleStudentExportApi(LagTolerantReadsMixin, GenericAPIView):
     """Export Students: the current filtered and sorted list as a CSV or XLSX file."""
 
     permission_classes = [HasPermission.of(USER_MANAGEMENT_EXPORT)]

@@ -13,7 +13,7 @@ import datetime as dt
 import tempfile
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -24,6 +24,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font
 
 from config.errors import EXPORT_LIMIT_EXCEEDED, AppError
+from config.replicas import read_alias
 from students.listing.selectors import overall_case_studies_counter, student_export_rows
 
 COLUMNS = ("Student Name", "Email", "Programme", "Status", "Overall Case Studies", "Last Seen")
@@ -150,10 +151,14 @@ def xlsx_chunks(rows):
             yield block
 
 
-def _in_tenant(tenant, chunks_of, queryset):
-    """Stream in the request's tenant schema: the body is produced after the view returns."""
-    with tenant_context(tenant), transaction.atomic():
-        yield from chunks_of(iterate_rows(queryset))
+def _in_tenant(tenant, alias, chunks_of, queryset):
+    """Stream in the request's tenant schema, from the database the view chose (a replica for
+    lag-tolerant reads): the body is produced after the view returns."""
+    with tenant_context(tenant):
+        if alias != DEFAULT_DB_ALIAS:
+            connections[alias].set_tenant(tenant)
+        with transaction.atomic(using=alias):
+            yield from chunks_of(iterate_rows(queryset.using(alias)))
 
 
 def students_export_response(filterset, *, file_format, tenant=None):
@@ -165,7 +170,8 @@ def students_export_response(filterset, *, file_format, tenant=None):
     queryset = export_queryset(filterset)
     chunks_of = csv_chunks if file_format == CSV else xlsx_chunks
     content_type = MEDIA_TYPES[file_format] + ("; charset=utf-8" if file_format == CSV else "")
-    response = StreamingHttpResponse(_in_tenant(tenant, chunks_of, queryset), content_type=content_type)
+    alias = read_alias() or DEFAULT_DB_ALIAS
+    response = StreamingHttpResponse(_in_tenant(tenant, alias, chunks_of, queryset), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{export_filename(tenant, file_format)}"'
     response["Cache-Control"] = "no-store"  # personal data
     response["X-Content-Type-Options"] = "nosniff"

@@ -29,6 +29,7 @@ from attempts.grants.services import (
 from attempts.selectors import student_case_study_cards
 from catalogue.models import Programme
 from config.errors import AppError
+from config.replicas import lag_tolerant
 from console.attempts.forms import MSG_CASE_STUDY_GONE, AttemptChangeForm, BulkGrantForm, bulk_case_study_options
 from console.listing import PAGE_SIZES, ListRequest
 from console.pages import apply_service_errors, console_page, forbidden, not_found, plural
@@ -46,6 +47,7 @@ MSG_PAGE_STUDENT_NOT_FOUND = "No student with this id exists here."
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @console_page(USER_MANAGEMENT_VIEW)
+@lag_tolerant
 def students_list(request):
     """The list; a POST runs the bulk grant on the ticked rows and comes back to the same URL."""
     if request.method == "POST":
