@@ -9,7 +9,7 @@ DEMO_EMAIL ?= ops@demo.localhost
 DEMO_PASSWORD ?= demo-password
 PYTEST_ARGS ?=
 
-.PHONY: run dev test lint install install-dev bench db-stop clean browsers
+.PHONY: run dev test lint install install-dev bench db-stop clean browsers scale-packages scale-test
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,15 @@ test: install-dev
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
+
+# Past one machine, for real: PgBouncer (transaction mode), a streaming replica, Redis and two
+# production servers on this machine, started and stopped by config/tests/test_scale_out.py.
+scale-packages:
+	@command -v pgbouncer >/dev/null || (apt-get update -qq && apt-get install -y -qq pgbouncer >/dev/null)
+	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)
+
+scale-test: install-dev scale-packages
+	SCALE_TEST=1 $(PY) -m pytest config/tests/test_scale_out.py -p no:randomly -rA $(PYTEST_ARGS)
 
 browsers:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
