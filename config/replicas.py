@@ -65,10 +65,18 @@ def _choose_alias(request):
     if user is not None and user.is_authenticated and cache.get(_wrote_key(user)):
         return DEFAULT_DB_ALIAS
     alias = random.choice(aliases)
+    follow_tenant(alias)
+    return alias
+
+
+def follow_tenant(alias):
+    """Point `alias`'s connection at the primary connection's tenant: django-tenants selects
+    the tenant on the default connection only."""
+    if alias == DEFAULT_DB_ALIAS:
+        return
     replica = connections[alias]
     if getattr(replica, "schema_name", None) != connection.schema_name:
-        replica.set_tenant(connection.tenant)  # the replica's connection reads the same schema
-    return alias
+        replica.set_tenant(connection.tenant)
 
 
 @contextmanager

@@ -2,9 +2,11 @@
 a streaming replica of a throwaway PostgreSQL (`pg_basebackup -R`), PgBouncer in transaction
 mode in front of it, a Redis of our own, and a small threaded HTTP load client. Each piece
 starts a real process and stops it again; nothing is mocked."""
+import itertools
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -154,8 +156,6 @@ class RedisServer:
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        import socket
-
         def answers():
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
@@ -181,7 +181,7 @@ def run_load(call, *, requests=None, seconds=None, clients):
     returns an outcome name ("ok", "leak", "error: …"). Returns (Counter of outcomes, elapsed s)."""
     outcomes = Counter()
     lock = threading.Lock()
-    counter = iter(range(10**9))
+    counter = itertools.count()
     deadline = None if seconds is None else time.monotonic() + seconds
 
     def worker():

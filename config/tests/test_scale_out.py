@@ -97,7 +97,7 @@ def _auth(server, slug, who="ops"):
 def _tenant_checks(stack, server):
     """For each tenant: its host, a token, its students' ids."""
     return [
-        {"slug": slug, "host": _host(slug), "headers": _auth(server, slug), "ids": stack["ids"][slug],
+        {"host": _host(slug), "headers": _auth(server, slug), "ids": stack["ids"][slug],
          "one": sorted(stack["ids"][slug] - stack["ids"][other])[0]}
         for slug, other in (("alpha", "beta"), ("beta", "alpha"))
     ]

@@ -13,7 +13,7 @@ import datetime as dt
 import tempfile
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -24,7 +24,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font
 
 from config.errors import EXPORT_LIMIT_EXCEEDED, AppError
-from config.replicas import read_alias
+from config.replicas import follow_tenant, read_alias
 from students.listing.selectors import overall_case_studies_counter, student_export_rows
 
 COLUMNS = ("Student Name", "Email", "Programme", "Status", "Overall Case Studies", "Last Seen")
@@ -155,8 +155,7 @@ def _in_tenant(tenant, alias, chunks_of, queryset):
     """Stream in the request's tenant schema, from the database the view chose (a replica for
     lag-tolerant reads): the body is produced after the view returns."""
     with tenant_context(tenant):
-        if alias != DEFAULT_DB_ALIAS:
-            connections[alias].set_tenant(tenant)
+        follow_tenant(alias)
         with transaction.atomic(using=alias):
             yield from chunks_of(iterate_rows(queryset.using(alias)))
 
