@@ -3,21 +3,49 @@
 The rules live here and nowhere else: attempt numbering, which sessions consume an attempt,
 extra and allowed attempts, best score, and which attempts count for the final score.
 """
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from django.db.models import Count, Max, Q, Sum, prefetch_related_objects
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Greatest
 
 from attempts.models import AttemptGrant, Session
-from catalogue.models import CaseStudy
+from catalogue.models import CaseStudy, Programme
 
 COMPLETE = Session.GradingStatus.COMPLETE
 CONSUMING = ~Q(transcript_status__in=Session.NON_CONSUMING_TRANSCRIPT)
 
 
+class SessionRow(NamedTuple):
+    """A session as the cards read it: Session's fields that they show, in a tuple. A busy
+    student has hundreds of sessions, and a model instance each would double the detail's time.
+    `consumes_attempt` is Session's own rule."""
+
+    session_id: str
+    student_id: str
+    case_study_id: str
+    status: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    last_activity_at: dt.datetime
+    score: float | None
+    transcript_status: str
+    grading_status: str
+
+    NON_CONSUMING_TRANSCRIPT = Session.NON_CONSUMING_TRANSCRIPT
+    consumes_attempt = Session.consumes_attempt
+
+    @property
+    def pk(self):
+        return self.session_id
+
+
 @dataclass
 class Attempt:
-    session: Session
+    session: SessionRow
     number: int
     used_for_final_score: bool = False
 
@@ -31,6 +59,8 @@ class CaseStudyCard:
     case_study: CaseStudy
     attempts: list = field(default_factory=list)  # newest attempt first
     extra_attempts: int = 0
+    programme_codes: list = field(default_factory=list)  # the case study's programmes, by code
+    programme_names: list = field(default_factory=list)  # in the same order
 
     @property
     def attempts_used(self):
@@ -50,16 +80,8 @@ class CaseStudyCard:
         return self.attempts[0].session.started_at if self.attempts else None
 
     @property
-    def programmes(self):
-        return sorted(self.case_study.programmes.all(), key=lambda p: p.code)
-
-    @property
-    def programme_codes(self):
-        return [p.code for p in self.programmes]
-
-    @property
     def programme_label(self):
-        return ", ".join(p.name for p in self.programmes)
+        return ", ".join(self.programme_names)
 
 
 def _graded(session):
@@ -98,6 +120,19 @@ def extra_attempts(*, student_ids=None, case_study_ids=None):
     return {(row["student_id"], row["case_study_id"]): max(0, row["total"] or 0) for row in totals}
 
 
+def _extra_attempts_expression(student_id):
+    """The student's extra attempts on the outer CaseStudy row: extra_attempts' rule (the
+    ledger's sum, never below 0) as an SQL expression."""
+    total = (
+        AttemptGrant.objects.filter(student_id=student_id, case_study_id=OuterRef("pk"))
+        .order_by()
+        .values("case_study_id")
+        .annotate(total=Sum("delta"))
+        .values("total")
+    )
+    return Greatest(Coalesce(Subquery(total), 0), 0)
+
+
 def extra_attempts_by_case_study(*, student_id, case_study_ids=None):
     """{case_study_id: extra} of one student (extra_attempts' rule)."""
     extra = extra_attempts(student_ids=[student_id], case_study_ids=case_study_ids)
@@ -108,38 +143,43 @@ def student_case_study_cards(*, student_id, case_study_ids=None):
     """Cards for the student's attempted case studies, most recently started first.
 
     With `case_study_ids`, cards for exactly those case studies (attempted or not), in the same
-    order, unattempted ones last. Queries: sessions (with case studies), case-study programmes,
-    grant totals — three, whatever the number of sessions."""
-    # Bookkeeping timestamps are not read here; a busy student's hundreds of rows skip them.
-    sessions = (
-        Session.objects.filter(student_id=student_id)
-        .select_related("case_study")
-        .defer("created_at", "updated_at", "case_study__created_at", "case_study__updated_at")
-    )
+    order, unattempted ones last. Queries: sessions, then case studies with the student's extra
+    attempts and their programmes: two, whatever the number of sessions. A busy student has
+    hundreds of sessions: they are read without their case study joined in (one instance per
+    case study, not per row) and as SessionRow tuples."""
+    sessions = Session.objects.filter(student_id=student_id)
     if case_study_ids is not None:
         sessions = sessions.filter(case_study_id__in=case_study_ids)
-    sessions = sessions.order_by("case_study_id", "started_at", "session_id")
-
+    sessions = sessions.order_by("case_study_id", "started_at", "session_id").values_list(*SessionRow._fields)
     by_case_study = defaultdict(list)
-    case_studies = {}
-    for session in sessions:
+    for session in map(SessionRow._make, sessions):
         by_case_study[session.case_study_id].append(session)
-        case_studies[session.case_study_id] = session.case_study
-    if case_study_ids is not None:
-        missing = set(case_study_ids) - set(case_studies)
-        if missing:
-            case_studies.update({cs.pk: cs for cs in CaseStudy.objects.filter(pk__in=missing)})
 
-    prefetch_related_objects(list(case_studies.values()), "programmes")
-    extra = extra_attempts_by_case_study(student_id=student_id, case_study_ids=list(case_studies))
-
+    wanted = set(by_case_study) | set(case_study_ids or ())
+    programmes = Programme.objects.filter(case_studies=OuterRef("pk")).order_by("code")
+    case_studies = (
+        CaseStudy.objects.filter(pk__in=wanted)
+        .defer("created_at", "updated_at")
+        .annotate(
+            student_extra_attempts=_extra_attempts_expression(student_id),
+            programme_codes=ArraySubquery(programmes.values("code")),
+            programme_names=ArraySubquery(programmes.values("name")),
+        )
+        if wanted
+        else ()
+    )
     cards = []
-    for case_study_id, case_study in case_studies.items():
-        ordered = [Attempt(session=s, number=i) for i, s in enumerate(by_case_study.get(case_study_id, []), 1)]
+    for case_study in case_studies:
+        ordered = [Attempt(session, number) for number, session in enumerate(by_case_study.get(case_study.pk, ()), 1)]
         mark_final_score(ordered, case_study.grading_method)
+        ordered.reverse()
         cards.append(
             CaseStudyCard(
-                case_study=case_study, attempts=list(reversed(ordered)), extra_attempts=extra.get(case_study_id, 0)
+                case_study=case_study,
+                attempts=ordered,
+                extra_attempts=case_study.student_extra_attempts,
+                programme_codes=case_study.programme_codes,
+                programme_names=case_study.programme_names,
             )
         )
     return _recent_first(cards)
@@ -166,5 +206,14 @@ def student_attempt_totals(*, student_id):
         case_studies_attempted=Count("case_study_id", distinct=True),
         total_sessions=Count("pk"),
         total_attempts=Count("pk", filter=CONSUMING),
-        last_seen=Max("last_activity_at"),
     )
+
+
+def card_attempt_totals(cards):
+    """student_attempt_totals counted from all of a student's cards (already loaded)."""
+    attempted = [card for card in cards if card.attempts]
+    return {
+        "case_studies_attempted": len(attempted),
+        "total_sessions": sum(len(card.attempts) for card in attempted),
+        "total_attempts": sum(card.attempts_used for card in attempted),
+    }

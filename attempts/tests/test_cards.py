@@ -3,7 +3,12 @@ import datetime as dt
 
 import pytest
 
-from attempts.selectors import student_attempt_totals, student_case_study_card, student_case_study_cards
+from attempts.selectors import (
+    card_attempt_totals,
+    student_attempt_totals,
+    student_case_study_card,
+    student_case_study_cards,
+)
 from testing.factories import AttemptGrantFactory, CaseStudyFactory, ProgrammeFactory, SessionFactory, StudentFactory
 
 T0 = dt.datetime(2025, 4, 3, 15, 0, tzinfo=dt.timezone.utc)
@@ -67,14 +72,14 @@ def test_extra_attempts_sum_the_ledger_and_never_go_below_zero():
     assert (card.extra_attempts, card.attempts_allowed) == (0, 2)
 
 
-def test_cards_are_most_recently_started_first_in_three_queries(django_assert_num_queries):
+def test_cards_are_most_recently_started_first_in_two_queries(django_assert_num_queries):
     student = StudentFactory()
     older, newer = CaseStudyFactory(), CaseStudyFactory()
     for minutes in (0, 5, 10):
         _session(student, older, minutes)
     _session(student, newer, 60, transcript_status="failed")
-    # sessions + case studies (one join), programmes of the case studies, grant totals
-    with django_assert_num_queries(3):
+    # sessions; case studies with the student's extra attempts and their programmes
+    with django_assert_num_queries(2):
         cards = student_case_study_cards(student_id=student.pk)
     assert [c.case_study.pk for c in cards] == [newer.pk, older.pk]
     assert [c.attempts_used for c in cards] == [0, 3]
@@ -88,3 +93,35 @@ def test_totals_count_sessions_attempts_and_case_studies():
     _session(student, b, 9, transcript_status="partial")
     totals = student_attempt_totals(student_id=student.pk)
     assert (totals["case_studies_attempted"], totals["total_sessions"], totals["total_attempts"]) == (2, 3, 2)
+
+
+def test_totals_counted_from_the_cards_are_the_aggregate_totals():
+    student = StudentFactory()
+    a, b, c = CaseStudyFactory(), CaseStudyFactory(), CaseStudyFactory()
+    _session(student, a, 0)
+    _session(student, a, 5, transcript_status="missing")
+    _session(student, b, 9, transcript_status="failed")
+    _session(student, b, 12, score=40.0)
+    AttemptGrantFactory(student=student, case_study=c, delta=2)  # a card without attempts
+    cards = student_case_study_cards(student_id=student.pk, case_study_ids=[a.pk, b.pk, c.pk])
+    assert card_attempt_totals(cards) == student_attempt_totals(student_id=student.pk) == {
+        "case_studies_attempted": 2,
+        "total_sessions": 4,
+        "total_attempts": 2,
+    }
+
+
+def test_cards_carry_programmes_by_code_and_extra_attempts_never_below_zero():
+    student = StudentFactory()
+    zed, abe = ProgrammeFactory(code="ZED1", name="Zoology"), ProgrammeFactory(code="ABE1", name="Accounting")
+    granted, revoked, plain = (CaseStudyFactory(programmes=[zed, abe]) for _ in range(3))
+    for n, case_study in enumerate((granted, revoked, plain)):
+        _session(student, case_study, n)
+    AttemptGrantFactory(student=student, case_study=granted, delta=3)
+    AttemptGrantFactory(student=student, case_study=granted, delta=-1)
+    AttemptGrantFactory(student=student, case_study=revoked, delta=-2)
+    AttemptGrantFactory(student=StudentFactory(), case_study=plain, delta=5)  # another student's
+    cards = {card.case_study.pk: card for card in student_case_study_cards(student_id=student.pk)}
+    assert [cards[cs.pk].extra_attempts for cs in (granted, revoked, plain)] == [2, 0, 0]
+    assert cards[plain.pk].programme_codes == ["ABE1", "ZED1"]
+    assert cards[plain.pk].programme_label == "Accounting, Zoology"

@@ -4,7 +4,7 @@ student with the attempts rules, so the JSON detail and the HTML page read the s
 from dataclasses import dataclass
 
 from attempts.grants.selectors import attempt_grant_list
-from attempts.selectors import student_attempt_totals, student_case_study_cards
+from attempts.selectors import card_attempt_totals, student_attempt_totals, student_case_study_cards
 from students.listing.selectors import student_get
 from students.models import Student
 
@@ -33,21 +33,16 @@ class StudentDetail:
 
 def student_detail(*, user_id=None, student=None, include_case_studies=True):
     """StudentDetail (of `student`, or the one with `user_id`, 404 NOT_FOUND when there is
-    none). Queries: student (with cohort and overall_case_studies), its programmes, attempt
-    totals; with cards also sessions, case-study programmes and grant totals. Six at most,
-    whatever the number of sessions."""
+    none). Queries: student (with cohort and overall_case_studies) and its programmes; then
+    either the attempt totals (header only) or the cards (sessions, case studies with extra
+    attempts, their programmes), from which the totals are counted. Five at most, whatever
+    the number of sessions."""
     if student is None:
         student = student_get(user_id)
-    totals = student_attempt_totals(student_id=student.pk)
-    detail = StudentDetail(
-        student=student,
-        case_studies_attempted=totals["case_studies_attempted"],
-        total_attempts=totals["total_attempts"],
-        total_sessions=totals["total_sessions"],
-    )
-    if include_case_studies:
-        detail.cards = student_case_study_cards(student_id=student.pk)
-    return detail
+    if not include_case_studies:
+        return StudentDetail(student=student, **student_attempt_totals(student_id=student.pk))
+    cards = student_case_study_cards(student_id=student.pk)
+    return StudentDetail(student=student, cards=cards, **card_attempt_totals(cards))
 
 
 def student_grant_history(*, student_id, limit=GRANT_HISTORY_LIMIT):

@@ -32,6 +32,12 @@ def _utc_datetime(**kwargs):
     return serializers.DateTimeField(default_timezone=dt.timezone.utc, **kwargs)
 
 
+def _utc_text(moment):
+    """What _utc_datetime() gives for an aware datetime (DATETIME_FORMAT "%Y-%m-%dT%H:%M:%SZ"),
+    in a fifth of the time, for the detail's hundreds of attempts."""
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds")[:-6] + "Z"
+
+
 # Requests ---------------------------------------------------------------------------------
 
 
@@ -147,7 +153,7 @@ class ConsoleAttemptSerializer(serializers.Serializer):
         and DRF's per-field machinery would double the detail's time (a test holds the two
         equal)."""
         session = attempt.session
-        moment = self.fields["started_at"].to_representation
+        moment = _utc_text
         return {
             "session_id": session.session_id,
             "attempt_label": attempt.label,
@@ -173,6 +179,24 @@ class ConsoleCaseStudyCardSerializer(serializers.Serializer):
     extra_attempts = serializers.IntegerField()
     best_score = serializers.FloatField(allow_null=True)
     attempts = ConsoleAttemptSerializer(many=True, help_text="Newest attempt first.")
+
+    def to_representation(self, card):
+        """What the fields above give, built directly, as for the attempts (a test holds the
+        two equal): a busy student has dozens of cards."""
+        case_study = card.case_study
+        best = card.best_score
+        attempt = self.fields["attempts"].child.to_representation
+        return {
+            "case_study_id": case_study.case_study_id,
+            "case_study_title": case_study.title,
+            "programme_codes": list(card.programme_codes),
+            "programme_label": card.programme_label,
+            "attempts_used": card.attempts_used,
+            "attempts_allowed": card.attempts_allowed,
+            "extra_attempts": card.extra_attempts,
+            "best_score": None if best is None else float(best),
+            "attempts": [attempt(a) for a in card.attempts],
+        }
 
 
 class ConsoleStudentHeaderSerializer(serializers.Serializer):

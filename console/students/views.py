@@ -203,9 +203,10 @@ def _student_change_attempts(request, user_id):
 
 
 def _render_student_detail(request, student, *, change_form=None, status=200):
-    """Queries (after student_get's student + programmes): totals, cards (sessions, case-study
-    programmes, grant totals), grant history; three more only when a grant exists on a case
-    study the student has not attempted (its card is shown so it can be revoked)."""
+    """Queries (after student_get's student + programmes): cards (sessions, then case studies
+    with programmes and grant totals; the totals are counted from them), grant history; two
+    more only when a grant exists on a case study the student has not attempted (its card is
+    shown so it can be revoked)."""
     detail = student_detail_read(student=student)
     history = student_grant_history(student_id=student.pk)
     cards = detail.cards

@@ -1,5 +1,6 @@
 """GET /v1/console/students/{user_id} — the seed's Get Student Details, sentence by sentence."""
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django_tenants.utils import schema_context
@@ -364,8 +365,9 @@ def test_detail_uses_a_fixed_number_of_queries(viewer_client, django_assert_num_
     student = _student_with_history(*shape)
     StudentFactory.create_batch(3)
     # tenancy + authentication; student with cohort and overall_case_studies; its programmes;
-    # attempt totals; sessions with their case studies; the case studies' programmes; grant totals
-    with django_assert_num_queries(API_REQUEST_QUERIES + 6):
+    # sessions (the totals are counted from them); their case studies with the student's extra
+    # attempts and programmes
+    with django_assert_num_queries(API_REQUEST_QUERIES + 4):
         response = viewer_client.get(f"/v1/console/students/{student.pk}")
     assert response.status_code == 200
     assert response.json()["data"]["total_sessions"] == shape[1] * shape[2]
@@ -403,3 +405,18 @@ def test_the_attempt_built_directly_is_what_drf_would_build_from_the_fields(scor
     fast = serializer.to_representation(attempt)
     assert fast == drf.Serializer.to_representation(serializer, attempt)
     assert list(fast) == list(serializer.fields)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 6, 4, 9, 0, tzinfo=UTC),
+        dt.datetime(2026, 6, 4, 9, 0, 59, 999999, tzinfo=UTC),
+        dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5))),  # next day in UTC
+        dt.datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/London")),
+    ],
+)
+def test_the_fast_timestamp_text_is_the_drf_fields(moment):
+    from console.students.serializers import ConsoleAttemptSerializer, _utc_text
+
+    assert _utc_text(moment) == ConsoleAttemptSerializer().fields["started_at"].to_representation(moment)
