@@ -7,6 +7,7 @@ from attempts.grants.services import MAX_ATTEMPTS as MAX_ATTEMPTS_PER_CHANGE
 from attempts.grants.services import MAX_BULK_IDS as MAX_BULK_STUDENTS
 from attempts.grants.services import MAX_REASON_LENGTH
 from catalogue.case_studies.selectors import case_studies_list
+from config.ids import OPAQUE_ID_RE
 
 MSG_FORM_REASON_REQUIRED = "Give a reason; it is kept in the grant history."
 MSG_FORM_ATTEMPTS_RANGE = f"Choose between 1 and {MAX_ATTEMPTS_PER_CHANGE} attempts."
@@ -14,6 +15,7 @@ MSG_NO_STUDENTS = "Tick at least one student in the list."
 MSG_TOO_MANY_STUDENTS = f"Choose at most {MAX_BULK_STUDENTS} students at a time."
 MSG_CASE_STUDY_REQUIRED = "Choose a case study."
 MSG_CASE_STUDY_GONE = "That case study no longer exists."
+MSG_NOT_A_STUDENT = "One of the ticked rows is not a student of this list; reload the page and tick them again."
 
 
 def bulk_case_study_options():
@@ -59,7 +61,7 @@ class BulkGrantForm(forms.Form):
 
     user_ids = forms.MultipleChoiceField(
         required=True,
-        error_messages={"required": MSG_NO_STUDENTS},
+        error_messages={"required": MSG_NO_STUDENTS, "invalid_choice": MSG_NOT_A_STUDENT},
     )
     case_study = forms.CharField(max_length=64, error_messages={"required": MSG_CASE_STUDY_REQUIRED})
     attempts = _attempts_field()
@@ -67,8 +69,9 @@ class BulkGrantForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Ids are checked by the service (unknown ones are refused there); here only their shape.
-        self.fields["user_ids"].valid_value = lambda value: isinstance(value, str) and 0 < len(value) <= 64
+        # Ids are checked by the service (unknown ones are refused there); here only their shape,
+        # by the API's rule, so no malformed id (a NUL, say) reaches the database.
+        self.fields["user_ids"].valid_value = lambda value: isinstance(value, str) and OPAQUE_ID_RE.match(value) is not None
 
     def clean_case_study(self):
         """Only the active case studies are offered; one archived or deleted since the page was
