@@ -61,8 +61,13 @@ scale-packages:
 scale-test: install-dev scale-packages
 	SCALE_TEST=1 $(PY) -m pytest config/tests/test_scale_out.py -p no:randomly -rA $(PYTEST_ARGS)
 
+# Debian's Chromium for the browser tests, and axe-core (npm registry) for their accessibility checks.
+AXE_VERSION = 4.14.1
+AXE = var/npm/node_modules/axe-core/axe.min.js
 browsers:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@grep -qs '"version": "$(AXE_VERSION)"' var/npm/node_modules/axe-core/package.json || \
+		npm install --silent --no-audit --no-fund --prefix var/npm axe-core@$(AXE_VERSION) >/dev/null
 
 # On demand (never in `make test`): seeds the two tenants once (BENCH_STUDENTS in the large one,
 # 10,000 in the small one; 1,000,000 take about 15 minutes here), then prints the list's cost on

@@ -44,6 +44,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.admin",
     "django.contrib.postgres",
+    "django.contrib.humanize",  # thousands separators on the console's numbers
     "rest_framework",
     "django_filters",
     "drf_spectacular",

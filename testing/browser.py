@@ -118,3 +118,28 @@ def page(browser, server, committed_tenant):
     assert violations == []
 
 
+
+
+AXE = Path(settings.BASE_DIR) / "var" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+_AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations
+    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => `${v.impact} ${v.id}: ` + v.nodes.slice(0, 4).map(n => n.target.join(" ")).join(" | "));
+}"""
+
+
+def axe_violations(page):
+    """axe-core's serious and critical violations on the page as it is now, one line each.
+    axe-core comes from the npm registry (`make browsers`); a missing copy fails the test."""
+    if not AXE.exists():
+        pytest.fail(f"axe-core is not installed at {AXE}: run `make browsers`")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())  # through DevTools: the page's CSP does not apply
+    return page.evaluate(_AXE_RUN)
+
+
+def sideways_overflow(page):
+    """How many CSS pixels the page scrolls sideways (0: none). A data table's own scroller
+    (.table-wrap) may scroll inside the page; the page itself may not."""
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")

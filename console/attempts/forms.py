@@ -10,6 +10,7 @@ from catalogue.case_studies.selectors import case_studies_list
 from config.ids import OPAQUE_ID_RE
 
 MSG_FORM_REASON_REQUIRED = "Give a reason; it is kept in the grant history."
+MSG_FORM_REASON_TOO_LONG = "Keep the reason to %(limit_value)d characters or fewer (this one has %(show_value)d)."
 MSG_FORM_ATTEMPTS_RANGE = f"Choose between 1 and {MAX_ATTEMPTS_PER_CHANGE} attempts."
 MSG_NO_STUDENTS = "Tick at least one student in the list."
 MSG_TOO_MANY_STUDENTS = f"Choose at most {MAX_BULK_STUDENTS} students at a time."
@@ -41,7 +42,7 @@ def _reason_field():
     return forms.CharField(
         max_length=MAX_REASON_LENGTH,
         strip=True,
-        error_messages={"required": MSG_FORM_REASON_REQUIRED},
+        error_messages={"required": MSG_FORM_REASON_REQUIRED, "max_length": MSG_FORM_REASON_TOO_LONG},
     )
 
 

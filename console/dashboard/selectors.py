@@ -115,7 +115,7 @@ def axis(value, ticks=4):
     return top, list(range(0, top + 1, step))
 
 
-def column_chart(points, *, width=600, height=260, left=40, right=12, top=16, bottom=40):
+def column_chart(points, *, width=600, height=260, left=52, right=12, top=16, bottom=40):
     """points: [{"label", "value", "title"}] -> bars and gridlines in SVG user units."""
     top_value, tick_values = axis(max((p["value"] for p in points), default=0))
     plot_w, plot_h = width - left - right, height - top - bottom

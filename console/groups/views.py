@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import USER_MANAGEMENT_VIEW
-from attempts.group_results.selectors import student_group_results, student_groups_results
+from attempts.group_results.selectors import rate, student_group_results, student_groups_results
 from config.errors import AppError
 from config.replicas import lag_tolerant
 from console.listing import ListRequest
@@ -38,9 +38,19 @@ def _rate_percent(value):
 
 
 def _decorate(results):
-    """Per-case-study rows with the completion rate as a whole percentage for the meter."""
-    for row in results["case_studies"]:
+    """Per-case-study rows with the completion rate as a whole percentage for the meter, and
+    the group's summary over its case studies for the list (completed of in scope, attempts)."""
+    rows = results["case_studies"]
+    for row in rows:
         row["completion_percent"] = _rate_percent(row["completion_rate"])
+    in_scope = sum(row["members_in_scope"] for row in rows)
+    completed = sum(row["members_completed"] for row in rows)
+    results["summary"] = {
+        "in_scope": in_scope,
+        "completed": completed,
+        "completion_percent": _rate_percent(rate(completed, in_scope)),
+        "attempts_used": sum(row["attempts_used"] for row in rows),
+    }
     return results
 
 

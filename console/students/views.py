@@ -35,6 +35,7 @@ from console.listing import PAGE_SIZES, ListRequest
 from console.pages import apply_service_errors, console_page, forbidden, not_found, plural
 from console.students.selectors import GRANT_HISTORY_LIMIT, student_grant_history
 from console.students.selectors import student_detail as student_detail_read
+from students.listing.filters import MAX_SEARCH_LENGTH, MSG_DATE_RANGE
 from students.listing.selectors import student_get, student_list_filterset, student_list_page
 from students.models import Student
 
@@ -96,6 +97,29 @@ def _refused_by_name(refused):
     return [(names.get(user_id, user_id), reason) for user_id, reason in refused.items()]
 
 
+# The list's filters are the JSON list's, and so are their rules; a page speaks of its own
+# controls rather than of query parameters.
+PAGE_FILTER_WORDING = {
+    "start_date": "Pick a date from the calendar (for example 2026-06-04).",
+    "end_date": "Pick a date from the calendar (for example 2026-06-04).",
+    "sort_by": "That column cannot be sorted; choose a column heading to sort by it.",
+    "sort_order": "That column cannot be sorted; choose a column heading to sort by it.",
+    "status": "Choose Active, Inactive or Any status.",
+    "search": f"Search for at most {MAX_SEARCH_LENGTH} characters.",
+}
+MSG_PAGE_DATE_RANGE = "“Last seen from” is after “to”: swap the two dates or clear one."
+
+
+def _staff_wording(errors):
+    wording = {}
+    for field, messages_ in errors.items():
+        if messages_ == [MSG_DATE_RANGE]:
+            wording[field] = [MSG_PAGE_DATE_RANGE]
+        else:
+            wording[field] = [PAGE_FILTER_WORDING.get(field, message) for message in messages_]
+    return wording
+
+
 def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
     """Queries: the total, page rows, programmes of the page rows (students.listing selectors; no rows:
     no programmes query), the programme options, and the case-study options when the user may
@@ -109,7 +133,7 @@ def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
             listing.clamp(total)
             rows, total = student_list_page(filterset, skip=listing.skip, limit=listing.page_size)
     except AppError as error:
-        errors = error.errors or {"__all__": [error.message]}
+        errors = _staff_wording(error.errors or {"__all__": [error.message]})
 
     can_manage = has_permission(request.user, ATTEMPTS_MANAGE)
     if can_manage and bulk_form is None:
@@ -191,6 +215,7 @@ def _student_change_attempts(request, user_id):
             messages.success(
                 request,
                 message.format(n=n, s=plural(n), title=card.case_study.title, allowed=card.attempts_allowed),
+                extra_tags=f"card cs-{card.case_study.pk}",  # shown on the card that changed
             )
             url = reverse("console:student", args=[user_id])
             return redirect(f"{url}#cs-{card.case_study.pk}")

@@ -141,6 +141,20 @@ def duration(value):
     return f"{hours} h {minutes:02d} min"
 
 
+FINAL_SCORE_RULES = {
+    "highest": "Highest attempt counts",
+    "latest": "Latest attempt counts",
+    "first": "First attempt counts",
+    "average": "Average of the attempts counts",
+}
+
+
+@register.filter
+def final_score_rule(grading_method):
+    """A case study's grading method as staff say it: "Latest attempt counts"."""
+    return FINAL_SCORE_RULES.get(grading_method, grading_method)
+
+
 @register.filter
 def signed(value):
     """+2 / −1 (a real minus sign)."""

@@ -68,16 +68,21 @@ def group(mba):
     return group
 
 
-def test_groups_page_lists_groups_with_their_results(page_as, viewer_user, group):
+def test_groups_page_lists_groups_with_a_summary_and_a_link_to_their_results(page_as, viewer_user, group):
     StudentGroupFactory(name="Empty seminar", cluster=group.cluster)
     response = page_as(viewer_user).get("/groups/")
     assert response.status_code == 200
     html = response.content.decode()
     assert "Lagos cohort" in html and "Empty seminar" in html
-    assert "Fuel subsidy reform" in html
-    assert "50%" in html  # one of two members in scope completed
-    assert "(the group has no members yet)" in html
-    assert 'href="/groups/' in html and 'aria-current="page">Groups' in html
+    # A summary per group, not its results table: one of two members in scope completed.
+    assert "<strong>50%</strong> completed across 1 case study" in html
+    assert "1 of 2 member–case study pairs; 1 attempt used" in html
+    assert "Fuel subsidy reform" not in html
+    assert "No members yet." in html
+    assert f'href="/groups/{group.pk}/">Results by case study' in html
+    assert 'aria-current="page">Groups' in html
+    results = page_as(viewer_user).get(f"/groups/{group.pk}/").content.decode()
+    assert "Fuel subsidy reform" in results
 
 
 def test_groups_page_filters_by_cluster_and_name(page_as, viewer_user, group):

@@ -89,6 +89,29 @@ def test_grant_with_a_reason_adds_a_ledger_row_and_flashes_the_new_allowance(con
     assert "Dropped connection" in html and "Obi Operator" in html and "+2" in html
 
 
+def test_the_success_message_is_on_the_card_that_changed_and_announced(console_as, operator_user, seed):
+    response = console_as(operator_user).post(
+        seed["url"], {"action": "grant", "case_study": seed["fuel"].pk, "attempts": "1", "reason": "Dropped connection"},
+        follow=True,
+    )
+    html = response.content.decode()
+    card = html[html.index(f'id="cs-{seed["fuel"].pk}"'):]
+    card = card[: card.index("</section>")]
+    assert '<div class="card-feedback" role="status" aria-live="polite"><div class="flash flash-success">Granted 1 extra' in card
+    assert html.count("Granted 1 extra attempt") == 1  # not repeated at the top of the page
+    assert '<div class="flashes" role="status" aria-live="polite"></div>' in html
+
+
+def test_each_card_names_its_final_score_rule(console_as, viewer_user, seed):
+    html = console_as(viewer_user).get(seed["url"]).content.decode()
+    assert f"<span class=\"k\">Final score</span><span class=\"v\">{_rule(seed['fuel'])}</span>" in html
+
+
+def _rule(case_study):
+    return {"highest": "Highest attempt counts", "latest": "Latest attempt counts", "first": "First attempt counts",
+            "average": "Average of the attempts counts"}[case_study.grading_method]
+
+
 def test_revoke_takes_back_extra_attempts_and_flashes(console_as, operator_user, seed):
     AttemptGrantFactory(student=seed["student"], case_study=seed["fuel"], delta=2)
     response = console_as(operator_user).post(
@@ -108,7 +131,7 @@ def test_revoke_takes_back_extra_attempts_and_flashes(console_as, operator_user,
         ({"action": "grant", "attempts": "0", "reason": "x"}, "attempts", "Choose between 1 and 10 attempts."),
         ({"action": "grant", "attempts": "11", "reason": "x"}, "attempts", "Choose between 1 and 10 attempts."),
         ({"action": "grant", "attempts": "1", "reason": "x" * 501}, "reason",
-         "Ensure this value has at most 500 characters (it has 501)."),
+         "Keep the reason to 500 characters or fewer (this one has 501)."),
         ({"action": "revoke", "attempts": "1", "reason": "Oops"}, "attempts",
          "Cannot revoke 1 extra attempt(s): this student has 0 extra attempt(s) on this case study."),
     ],

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from attempts.models import AttemptGrant
-from console.attempts.forms import MSG_FORM_REASON_REQUIRED, MSG_NO_STUDENTS
-from console.students.views import MSG_FIX_ERRORS
+from console.attempts.forms import MSG_FORM_REASON_REQUIRED, MSG_NO_STUDENTS, MSG_NOT_A_STUDENT
+from console.students.views import MSG_FIX_ERRORS, MSG_PAGE_DATE_RANGE
 from students.listing.filters import MSG_DATE_RANGE
 from testing.factories import CaseStudyFactory, ProgrammeFactory, SessionFactory, StaffUserFactory, StudentFactory
 
@@ -71,11 +71,16 @@ def test_bad_filters_are_shown_beside_their_fields_not_as_an_error_page(console_
     response = console_as(viewer_user).get("/students/?start_date=2026-06-05&end_date=2026-06-01")
     assert response.status_code == 200
     html = response.content.decode()
-    assert f'<span class="field-error" id="f-start-err">{MSG_DATE_RANGE}</span>' in html
+    # The JSON list's rule, said of the page's own controls rather than of query parameters.
+    assert f'<span class="field-error" id="f-start-err">{MSG_PAGE_DATE_RANGE}</span>' in html
+    assert MSG_DATE_RANGE not in html
     assert 'id="f-start" name="start_date" value="2026-06-05"' in html
     assert response.context["rows"] == []
     response = console_as(viewer_user).get("/students/?sort_by=shoe_size")
-    assert "Choose one of: name, last_seen, programme, status." in response.content.decode()
+    assert "That column cannot be sorted; choose a column heading to sort by it." in response.content.decode()
+    html = console_as(viewer_user).get("/students/", {"search": "x" * 201, "status": "weird"}).content.decode()
+    assert "Search for at most 200 characters." in html and "Choose Active, Inactive or Any status." in html
+    assert "Ensure this value" not in html and "Select a valid choice" not in html
 
 
 def test_headers_sort_and_toggle_with_the_current_direction_marked(console_as, viewer_user):
@@ -216,6 +221,29 @@ def test_bulk_grant_refused_for_one_student_names_them_and_grants_nobody(console
     assert response.status_code == 400
     errors = response.context["bulk_form"].errors["user_ids"]
     assert errors == ["Zoë Brontë: this case study is not assigned to the student and they have not attempted it."]
+    assert AttemptGrant.objects.count() == 0
+
+
+def test_bulk_refusals_are_listed_one_student_a_line(console_as, operator_user, cohort):
+    case_study, students = cohort
+    outsiders = [StudentFactory(first_name=name, last_name="Brontë") for name in ("Zoë", "Anne")]
+    response = console_as(operator_user).post(
+        "/students/",
+        {"user_ids": [students[0].pk] + [o.pk for o in outsiders], "case_study": case_study.pk, "attempts": "1",
+         "reason": "Outage"},
+    )
+    html = response.content.decode()
+    assert "Nothing was granted. Untick these students" in html
+    assert html.count("<li>Zoë Brontë: this case study") == 1 and html.count("<li>Anne Brontë: this case study") == 1
+
+
+def test_a_malformed_ticked_id_is_refused_in_staff_words(console_as, operator_user, cohort):
+    case_study, students = cohort
+    response = console_as(operator_user).post(
+        "/students/", {"user_ids": [students[0].pk, "a\x00b"], "case_study": case_study.pk, "attempts": "1", "reason": "x"}
+    )
+    assert response.status_code == 400
+    assert response.context["bulk_form"].errors["user_ids"] == [MSG_NOT_A_STUDENT]
     assert AttemptGrant.objects.count() == 0
 
 

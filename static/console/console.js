@@ -33,7 +33,30 @@
     refresh();
   }
 
+  // A filter select marked data-autosubmit applies its form as soon as it changes; the
+  // form's Apply button does the same without JavaScript.
+  function setUpAutosubmit(select) {
+    select.addEventListener("change", function () {
+      if (select.form) select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit();
+    });
+  }
+
+  // The phone menu (a <details>) closes with Escape and when a click lands outside it.
+  function setUpMenu(menu) {
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && menu.open) {
+        menu.open = false;
+        menu.querySelector("summary").focus();
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (menu.open && !menu.contains(event.target)) menu.open = false;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-bulk]").forEach(setUpSelection);
+    document.querySelectorAll("select[data-autosubmit]").forEach(setUpAutosubmit);
+    document.querySelectorAll("details.navmenu").forEach(setUpMenu);
   });
 })();

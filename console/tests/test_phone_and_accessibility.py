@@ -1,0 +1,193 @@
+"""Every console page in a real Chromium at a desktop width (1366 px) and a phone's (390 px):
+no sideways scrolling of the page itself, no serious or critical axe-core violation, signed
+out and signed in; the navigation menu on a phone, with and without JavaScript. Screenshots
+of every page at both widths go to screenshots/ (git-ignored)."""
+import pytest
+
+from console.tests.test_browser import PASSWORD, _world, shot, sign_in
+from students.models import GroupMembership
+from testing.browser import SCREENSHOTS, axe_violations, needs_chromium, sideways_overflow
+from testing.factories import StaffUserFactory, StudentClusterFactory, StudentGroupFactory
+
+pytestmark = [pytest.mark.browser, needs_chromium]
+
+WIDTHS = {
+    "desktop": (1366, 860, "light"),
+    "phone": (390, 844, "light"),
+    "desktop-dark": (1366, 860, "dark"),
+    "phone-dark": (390, 844, "dark"),
+}
+
+
+def _pages(world, group):
+    return {
+        "students": "/students/",
+        "students-filtered": "/students/?search=zz-no-match",
+        "student": f"/students/{world['star'].pk}/",
+        "attempt": f"/attempts/{world['attempt'].pk}/",
+        "attempt-missed": f"/attempts/{world['missed'].pk}/",
+        "dashboard": "/dashboard/",
+        "groups": "/groups/",
+        "group": f"/groups/{group.pk}/",
+        "case-studies": "/case-studies/",
+        "case-study": f"/case-studies/{world['fuel'].pk}/",
+        "participants": f"/case-studies/{world['fuel'].pk}/participants/",
+        "not-found": "/students/no-such-student/",
+        "bad-request": "/students/?search=%00",
+    }
+
+
+@pytest.fixture
+def site(committed_tenant):
+    world = _world()
+    group = StudentGroupFactory(name="Second-year associates, evening cohort", cluster=StudentClusterFactory(name="MBA"))
+    for student in world["students"][:8]:
+        GroupMembership.objects.create(group=group, student=student)
+    StaffUserFactory(email="ops@uni.example", password=PASSWORD, roles=["admin", "operator"])
+    StaffUserFactory(email="viewer@uni.example", password=PASSWORD, roles=[])
+    return {"world": world, "group": group}
+
+
+def _check(page, name, width):
+    overflow = sideways_overflow(page)
+    shot(page, f"a11y-{name}-{width}")
+    violations = axe_violations(page)
+    return [f"{name} at {width}: scrolls {overflow}px sideways"] * (overflow > 0) + [f"{name} at {width}: {v}" for v in violations]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_fits_and_passes_axe(browser, server, site, width):
+    w, h, scheme = WIDTHS[width]
+    context = browser.new_context(
+        base_url=server.url, viewport={"width": w, "height": h}, locale="en-GB", color_scheme=scheme
+    )
+    context.set_default_timeout(8000)
+    page = context.new_page()
+    problems = []
+    try:
+        page.goto("/login/")
+        problems += _check(page, "sign-in", width)
+        page.get_by_label("Email").fill("ops@uni.example")
+        page.get_by_label("Password").fill("wrong password")
+        page.get_by_role("button", name="Sign in").click()
+        problems += _check(page, "sign-in-failed", width)
+        sign_in(page, "ops@uni.example")
+        for name, path in _pages(site["world"], site["group"]).items():
+            page.goto(path)
+            problems += _check(page, name, width)
+        page.goto(f"/students/{site['world']['star'].pk}/")
+        page.locator("details.adjust summary").first.click()
+        problems += _check(page, "student-adjust-open", width)
+    finally:
+        context.close()
+        server.app.wait_idle()
+    assert problems == [], "\n".join(problems)
+
+
+def _context(browser, server, width, **kwargs):
+    context = browser.new_context(base_url=server.url, viewport={"width": width, "height": 844}, locale="en-GB", **kwargs)
+    context.set_default_timeout(8000)
+    return context
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_the_phone_menu_opens_and_closes_with_and_without_javascript(browser, server, site, javascript):
+    context = _context(browser, server, 390, java_script_enabled=javascript)
+    page = context.new_page()
+    try:
+        sign_in(page, "ops@uni.example")
+        groups = page.get_by_role("link", name="Groups")
+        toggle = page.locator("summary", has_text="Menu")
+        assert toggle.is_visible() and not groups.is_visible()
+        assert not page.get_by_role("button", name="Sign out").is_visible()
+        toggle.click()
+        assert groups.is_visible() and page.get_by_role("button", name="Sign out").is_visible()
+        assert sideways_overflow(page) == 0
+        shot(page, f"a11y-menu-open-phone{'' if javascript else '-no-js'}")
+        toggle.click()
+        assert not groups.is_visible()
+        toggle.click()
+        groups.click()
+        page.wait_for_url("**/groups/")
+        if javascript:  # Escape closes it and gives the focus back to the toggle
+            toggle.click()
+            page.keyboard.press("Escape")
+            assert not groups.is_visible()
+            assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+    finally:
+        context.close()
+        server.app.wait_idle()
+
+
+def test_the_desktop_bar_shows_the_navigation_without_a_menu(browser, server, site):
+    context = _context(browser, server, 1366)
+    page = context.new_page()
+    try:
+        sign_in(page, "ops@uni.example")
+        assert not page.locator("summary", has_text="Menu").is_visible()
+        for name in ("Students", "Groups", "Case studies", "Dashboard"):
+            assert page.get_by_role("link", name=name).is_visible()
+        assert page.get_by_role("button", name="Sign out").is_visible()
+    finally:
+        context.close()
+        server.app.wait_idle()
+
+
+def test_a_keyboard_reaches_the_menu_and_every_link_in_it_on_a_phone(browser, server, site):
+    context = _context(browser, server, 390)
+    page = context.new_page()
+    try:
+        sign_in(page, "ops@uni.example")
+        page.keyboard.press("Tab")  # the skip link
+        page.keyboard.press("Tab")  # the brand
+        page.keyboard.press("Tab")  # the menu
+        assert page.evaluate("document.activeElement.textContent.trim()") == "Menu"
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent.trim()") == "Students"
+        for _ in range(3):
+            page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent.trim()") == "Dashboard"
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/dashboard/")
+    finally:
+        context.close()
+        server.app.wait_idle()
+
+
+def test_the_student_and_attempt_pages_print_without_the_console_around_them(browser, server, site):
+    context = _context(browser, server, 1366)
+    page = context.new_page()
+    try:
+        sign_in(page, "ops@uni.example")
+        world = site["world"]
+        page.goto(f"/students/{world['star'].pk}/")
+        page.emulate_media(media="print")
+        assert not page.locator("header.topbar").is_visible()
+        assert not page.locator("details.adjust").first.is_visible()
+        assert page.locator("h1").is_visible() and page.locator("table").first.is_visible()
+        page.pdf(path=str(SCREENSHOTS / "print-student.pdf"))
+        page.goto(f"/attempts/{world['attempt'].pk}/")
+        assert not page.locator("header.topbar").is_visible()
+        assert page.get_by_text("Targeted cash transfers").is_visible()
+        page.emulate_media(media="screen")
+        assert page.locator("header.topbar").is_visible()
+    finally:
+        context.close()
+        server.app.wait_idle()
+
+
+def test_a_filter_select_applies_itself(browser, server, site):
+    other = StudentGroupFactory(name="Audit trainees", cluster=StudentClusterFactory(name="Audit"))
+    context = _context(browser, server, 1366)
+    page = context.new_page()
+    try:
+        sign_in(page, "ops@uni.example")
+        page.goto("/groups/")
+        page.get_by_label("Cluster").select_option(label="Audit")
+        page.wait_for_url(f"**/groups/?*cluster={other.cluster_id}*")
+        assert page.get_by_role("link", name="Audit trainees", exact=True).is_visible()
+        assert not page.get_by_role("link", name="Second-year associates, evening cohort", exact=True).is_visible()
+    finally:
+        context.close()
+        server.app.wait_idle()
