@@ -13,6 +13,9 @@ PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
 
 
+ARCHIVED = "archived"  # a status choice of the console only: the JSON list never lists them
+
+
 class ListRequest:
     FILTER_FIELDS = ("search", "programme", "status", "start_date", "end_date")
     SELECTOR_FIELDS = FILTER_FIELDS + ("sort_by", "sort_order")
@@ -34,6 +37,11 @@ class ListRequest:
         return {name: self.query.get(name, "") for name in self.SELECTOR_FIELDS}
 
     @property
+    def archived(self):
+        """The console's extra status choice: archived students instead of the list's own."""
+        return self.query.get("status", "").strip().lower() == ARCHIVED
+
+    @property
     def has_filters(self):
         return any(self.query.get(name, "").strip() for name in self.FILTER_FIELDS)
 
@@ -46,7 +54,7 @@ class ListRequest:
         params = QueryDict(mutable=True)
         for name in self.SELECTOR_FIELDS:
             value = self.query.get(name, "").strip()
-            if not value:
+            if not value or (name == "status" and self.archived):
                 continue
             if name in ("start_date", "end_date") and DATE_ONLY_RE.match(value):
                 value = self._local_day_bound(value, end=(name == "end_date"))

@@ -10,6 +10,7 @@ from catalogue.models import Programme
 from config.ids import new_object_id
 
 LISTED = Q(archived=False, deleted_at__isnull=True)
+ARCHIVED = Q(archived=True, deleted_at__isnull=True)
 
 # Names sort linguistically ("Aïcha" before "Amara", "Ọlájídé" among the O's), not by bytes:
 # an ICU root collation created in each tenant schema by migration 0003.
@@ -110,6 +111,8 @@ class Student(models.Model):
             # pg_trgm: see migration 0002 (the embedded server does not ship it).
             # Sync clients.
             models.Index("updated_at", name="stu_updated"),
+            # The console's archived students (a few among many): found without a scan.
+            models.Index("user_id", condition=ARCHIVED, name="stu_archived"),
             models.Index("deleted_at", condition=Q(deleted_at__isnull=False), name="stu_deleted"),
         ]
 

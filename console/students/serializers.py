@@ -48,7 +48,8 @@ class StudentFilterQuerySerializer(InputSerializer):
         required=False,
         allow_blank=True,
         max_length=MAX_SEARCH_LENGTH,
-        help_text="Search by first name, last name, full name, or email (case-insensitive, partial match).",
+        help_text="Search by first name, last name, full name, or email (case-insensitive, partial match). "
+        "Beyond the seed: also the student number (partial match) and the user_id (whole).",
     )
     programme = serializers.CharField(
         required=False,

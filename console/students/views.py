@@ -31,7 +31,7 @@ from catalogue.models import Programme
 from config.errors import AppError
 from config.replicas import lag_tolerant
 from console.attempts.forms import MSG_CASE_STUDY_GONE, AttemptChangeForm, BulkGrantForm, bulk_case_study_options
-from console.listing import PAGE_SIZES, ListRequest
+from console.listing import ARCHIVED, PAGE_SIZES, ListRequest
 from console.pages import apply_service_errors, console_page, forbidden, not_found, plural
 from console.students.selectors import GRANT_HISTORY_LIMIT, student_grant_history
 from console.students.selectors import student_detail as student_detail_read
@@ -127,7 +127,7 @@ def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
     listing = ListRequest.from_query(request.GET, request.tenant.tzinfo)
     rows, total, errors = [], 0, {}
     try:
-        filterset = student_list_filterset(listing.selector_params)
+        filterset = student_list_filterset(listing.selector_params, archived=listing.archived)
         rows, total = student_list_page(filterset, skip=listing.skip, limit=listing.page_size)
         if not rows and total:  # a page past the end: the last page instead
             listing.clamp(total)
@@ -135,7 +135,8 @@ def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
     except AppError as error:
         errors = _staff_wording(error.errors or {"__all__": [error.message]})
 
-    can_manage = has_permission(request.user, ATTEMPTS_MANAGE)
+    # Archived students take no attempts and the export lists current students only.
+    can_manage = has_permission(request.user, ATTEMPTS_MANAGE) and not listing.archived
     if can_manage and bulk_form is None:
         bulk_form = BulkGrantForm()
     selected = set(bulk_form.data.getlist("user_ids")) if bulk_form is not None and bulk_form.is_bound else set()
@@ -154,9 +155,10 @@ def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
         "total_pages": max(1, math.ceil(total / listing.page_size)),
         "page_sizes": PAGE_SIZES,
         "programmes": Programme.objects.order_by("code").only("code", "name"),
-        "statuses": Student.Status.choices,
+        "statuses": [*Student.Status.choices, (ARCHIVED, "Archived")],
+        "archived": listing.archived,
         "has_filters": listing.has_filters,
-        "can_export": has_permission(request.user, USER_MANAGEMENT_EXPORT),
+        "can_export": has_permission(request.user, USER_MANAGEMENT_EXPORT) and not listing.archived,
         "export_csv": _export_url("csv", listing),
         "export_xlsx": _export_url("xlsx", listing),
         "can_manage": can_manage,

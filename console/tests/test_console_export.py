@@ -362,3 +362,19 @@ def test_overall_case_studies_in_the_export_follow_the_rule(operator_client, mba
     rows = {row[0].split()[0]: row[4] for row in _csv(operator_client.get(URL, {"format": "csv"}))[1:]}
     # MBA: shared + the MBA one; Economics: shared + the active one (the inactive one not counted)
     assert rows == {"Both": "3", "Econ": "2", "None": "0"}
+
+
+def test_search_by_student_number_finds_the_same_student_in_the_list_the_export_and_the_console(
+    operator_client, people, host, operator_user
+):
+    from students.models import Student
+    from testing.clients import TenantAPIClient
+
+    Student.objects.filter(pk=people["zoe"].pk).update(student_number="MIVA/ECO/0042")
+    rows = operator_client.get(LIST_URL, {"search": "eco/004"}).json()["data"]
+    assert [row["user_id"] for row in rows] == [people["zoe"].pk]
+    exported = _csv(operator_client.get(URL, {"search": "eco/004"}))
+    assert len(exported) == 2 and "Zoë Brontë" in exported[1]
+    page = TenantAPIClient(host)
+    page.force_login(operator_user)
+    assert [s.pk for s in page.get("/students/", {"search": "ECO/0042"}).context["rows"]] == [people["zoe"].pk]

@@ -4,6 +4,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.utils import timezone
 
 from attempts.models import AttemptGrant
 from console.attempts.forms import MSG_FORM_REASON_REQUIRED, MSG_NO_STUDENTS, MSG_NOT_A_STUDENT
@@ -259,6 +260,35 @@ def test_bulk_grant_is_refused_without_attempts_permission(console_as, viewer_us
 def test_bulk_grant_case_study_choices_are_the_active_case_studies(console_as, mba):
     CaseStudyFactory(title="Retired case", programmes=[mba], is_active=False)
     active = CaseStudyFactory(title="Live case", programmes=[mba])
+    StudentFactory(programmes=[mba])  # the bulk bar shows over a list with rows
     html = console_as(StaffUserFactory(roles=["admin"])).get("/students/").content.decode()
     assert f'<option value="{active.pk}">Live case</option>' in html
     assert "Retired case" not in html
+
+
+def test_the_archived_choice_lists_archived_students_only_without_bulk_or_export(console_as, operator_user):
+    current = StudentFactory(first_name="Current", last_name="Student")
+    gone = StudentFactory(first_name="Archie", last_name="Ved", archived=True)
+    StudentFactory(first_name="Del", last_name="Eted", archived=True, deleted_at=timezone.now())
+    client = console_as(operator_user)
+    response = client.get("/students/", {"status": "archived"})
+    assert [s.pk for s in response.context["rows"]] == [gone.pk]
+    html = response.content.decode()
+    assert "1 <span class=\"muted\">of</span> 1 <span class=\"muted\">archived student</span>" in html
+    assert '<option value="archived" selected>Archived</option>' in html
+    assert "Grant to selected" not in html and "Export CSV" not in html
+    assert [s.pk for s in client.get("/students/", {"status": "archived", "search": "archie"}).context["rows"]] == [gone.pk]
+    assert client.get("/students/", {"status": "archived", "search": "current"}).context["rows"] == []
+    assert [s.pk for s in client.get("/students/").context["rows"]] == [current.pk]
+    # The JSON list keeps the seed's statuses.
+    assert operator_client_status(client) == 400
+
+
+def operator_client_status(client):
+    return client.get("/v1/console/students", {"status": "archived"}).status_code
+
+
+def test_the_bulk_bar_is_hidden_when_nothing_is_listed(console_as, operator_user):
+    StudentFactory()
+    html = console_as(operator_user).get("/students/", {"search": "nobody-at-all"}).content.decode()
+    assert "Grant to selected" not in html

@@ -7,7 +7,7 @@ from django.db.models.functions import Lower
 from catalogue.models import CaseStudy, Programme
 from config.errors import AppError
 from students.listing.filters import StudentListFilter
-from students.models import LISTED, ListedCount, Student, name_order
+from students.models import ARCHIVED, LISTED, ListedCount, Student, name_order
 
 MSG_STUDENT_NOT_FOUND = "Student not found in the current tenant."
 
@@ -73,9 +73,13 @@ def programmes_prefetch():
     return Prefetch("programmes", queryset=Programme.objects.order_by("code").only("id", "code", "name"))
 
 
-def student_list_filterset(params):
-    """Validate list parameters; raises a 400 naming the field when any is bad."""
-    filterset = StudentListFilter(params, queryset=Student.objects.filter(LISTED))
+def student_list_filterset(params, *, archived=False):
+    """Validate list parameters; raises a 400 naming the field when any is bad. With
+    `archived`, the same filters over the archived students (not deleted) instead of the
+    listed ones: the console's view of them."""
+    students = Student.objects.filter(ARCHIVED) if archived else Student.objects.filter(LISTED)
+    filterset = StudentListFilter(params, queryset=students)
+    filterset.archived = archived
     if not filterset.is_valid():
         raise AppError.validation({field: list(msgs) for field, msgs in filterset.errors.items()})
     return filterset
@@ -122,7 +126,7 @@ def student_list_page(filterset, *, skip, limit):
     ordering = _ordering(*filterset.sort)
     ordered = filterset.qs.order_by(*ordering)
     data = filterset.form.cleaned_data
-    if not any(data.get(name) for name in _NARROWING):
+    if not filterset.archived and not any(data.get(name) for name in _NARROWING):
         total = ListedCount.total(status=data.get("status") or None)
         keys = ordered.values("pk")[skip : skip + limit] if skip < total else None
     else:

@@ -50,3 +50,26 @@ def test_a_search_on_a_large_table_reads_the_trigram_indexes():
     plan = student_list(student_list_filterset({"search": "last1234"})).explain()
     assert "stu_name_trgm" in plan and "stu_email_trgm" in plan, plan
     assert "Seq Scan on students_student" not in plan, plan
+
+
+def test_search_matches_the_student_number_in_part_and_the_user_id_whole():
+    sis = StudentFactory(student_number="MIVA/2026/00417")
+    plain = StudentFactory(student_number=None)
+    StudentFactory(student_number="MIVA/2025/99999")
+
+    def found(term):
+        return {s.pk for s in student_list(student_list_filterset({"search": term}))}
+
+    assert found("2026/004") == {sis.pk}
+    assert found("miva/2026") == {sis.pk}
+    assert found(plain.pk) == {plain.pk}
+    assert found(plain.pk[:10]) == set()  # an id is matched whole, never a few hex digits of it
+
+
+def test_the_student_number_index_exists_and_keeps_no_pending_list():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.reloptions FROM pg_class c WHERE c.relname = 'stu_number_trgm' "
+            "AND c.relnamespace = current_schema()::regnamespace"
+        )
+        assert cursor.fetchall() == [(["fastupdate=off"],)]
