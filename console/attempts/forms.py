@@ -16,6 +16,10 @@ MSG_NO_STUDENTS = "Tick at least one student in the list."
 MSG_TOO_MANY_STUDENTS = f"Choose at most {MAX_BULK_STUDENTS} students at a time."
 MSG_CASE_STUDY_REQUIRED = "Choose a case study."
 MSG_CASE_STUDY_GONE = "That case study no longer exists."
+MSG_TOO_MANY_MATCHING = (
+    "The filters match {total} students; a grant reaches at most {limit} at a time. Narrow the filters "
+    "(a programme, a status or a date range) and grant again."
+)
 MSG_NOT_A_STUDENT = "One of the ticked rows is not a student of this list; reload the page and tick them again."
 
 
@@ -58,12 +62,16 @@ class AttemptChangeForm(forms.Form):
 
 
 class BulkGrantForm(forms.Form):
-    """Grant the same extra attempts to the ticked students of the list."""
+    """Grant the same extra attempts to the ticked students of the list, or (scope "matching")
+    to every student the list's filters match, at most MAX_BULK_STUDENTS of them."""
+
+    SCOPE_TICKED, SCOPE_MATCHING = "ticked", "matching"
 
     user_ids = forms.MultipleChoiceField(
-        required=True,
-        error_messages={"required": MSG_NO_STUDENTS, "invalid_choice": MSG_NOT_A_STUDENT},
+        required=False,
+        error_messages={"invalid_choice": MSG_NOT_A_STUDENT},
     )
+    scope = forms.ChoiceField(choices=[(SCOPE_TICKED, SCOPE_TICKED), (SCOPE_MATCHING, SCOPE_MATCHING)], required=False)
     case_study = forms.CharField(max_length=64, error_messages={"required": MSG_CASE_STUDY_REQUIRED})
     attempts = _attempts_field()
     reason = _reason_field()
@@ -87,3 +95,11 @@ class BulkGrantForm(forms.Form):
         if len(ids) > MAX_BULK_STUDENTS:
             raise forms.ValidationError(MSG_TOO_MANY_STUDENTS)
         return ids
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("scope"):
+            data["scope"] = self.SCOPE_TICKED
+        if data["scope"] == self.SCOPE_TICKED and "user_ids" in data and not data["user_ids"]:
+            self.add_error("user_ids", MSG_NO_STUDENTS)
+        return data

@@ -30,7 +30,15 @@ from attempts.selectors import student_case_study_cards
 from catalogue.models import Programme
 from config.errors import AppError
 from config.replicas import lag_tolerant
-from console.attempts.forms import MSG_CASE_STUDY_GONE, AttemptChangeForm, BulkGrantForm, bulk_case_study_options
+from console.attempts.forms import (
+    MAX_BULK_STUDENTS,
+    MSG_CASE_STUDY_GONE,
+    MSG_NO_STUDENTS,
+    MSG_TOO_MANY_MATCHING,
+    AttemptChangeForm,
+    BulkGrantForm,
+    bulk_case_study_options,
+)
 from console.listing import ARCHIVED, PAGE_SIZES, ListRequest
 from console.pages import apply_service_errors, console_page, forbidden, not_found, plural
 from console.students.selectors import GRANT_HISTORY_LIMIT, student_grant_history
@@ -41,6 +49,7 @@ from students.models import Student
 
 MSG_GRANTED = "Granted {n} extra attempt{s} on “{title}”. Allowed now: {allowed}."
 MSG_REVOKED = "Revoked {n} extra attempt{s} on “{title}”. Allowed now: {allowed}."
+MSG_FIX_FILTERS = "Correct the filters first: the grant goes to the students they match."
 MSG_BULK_GRANTED = "Granted {n} extra attempt{s} on “{title}” to {count} student{cs}."
 MSG_FIX_ERRORS = "Nothing was changed. Fix the highlighted fields and try again."
 MSG_PAGE_STUDENT_NOT_FOUND = "No student with this id exists here."
@@ -61,6 +70,8 @@ def _students_bulk_grant(request):
         return forbidden(request, ATTEMPTS_MANAGE)
     form = BulkGrantForm(request.POST)
     refused = []
+    if form.is_valid() and form.cleaned_data["scope"] == BulkGrantForm.SCOPE_MATCHING:
+        _all_matching(form, ListRequest.from_query(request.GET, request.tenant.tzinfo))
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -89,6 +100,25 @@ def _students_bulk_grant(request):
             return redirect(request.get_full_path())
     messages.error(request, MSG_FIX_ERRORS)
     return _render_students_list(request, bulk_form=form, refused=refused, status=400)
+
+
+def _all_matching(form, listing):
+    """Put the ids of every student the list's filters match (the URL the form was posted to)
+    in the form, or refuse past MAX_BULK_STUDENTS saying how many match. Queries: the ids,
+    at most one past the limit."""
+    try:
+        filterset = student_list_filterset(listing.selector_params, archived=listing.archived)
+    except AppError:
+        form.add_error("user_ids", MSG_FIX_FILTERS)
+        return
+    ids = list(filterset.qs.order_by().values_list("pk", flat=True)[: MAX_BULK_STUDENTS + 1])
+    if len(ids) > MAX_BULK_STUDENTS:
+        total = student_list_page(filterset, skip=0, limit=1)[1]
+        form.add_error("user_ids", MSG_TOO_MANY_MATCHING.format(total=f"{total:,}", limit=MAX_BULK_STUDENTS))
+    elif not ids:
+        form.add_error("user_ids", MSG_NO_STUDENTS)
+    else:
+        form.cleaned_data["user_ids"] = ids
 
 
 def _refused_by_name(refused):
@@ -166,6 +196,7 @@ def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
         "refused": refused,
         "case_study_options": bulk_case_study_options() if can_manage else [],
         "reason_max_length": MAX_REASON_LENGTH,
+        "bulk_limit": MAX_BULK_STUDENTS,
         "selected": selected,
     }
     return render(request, "console/students/list.html", context, status=status)

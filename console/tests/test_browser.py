@@ -167,7 +167,7 @@ def test_operator_signs_in_filters_exports_grants_and_reads_a_transcript(page, t
     page.goto("/students/?sort_by=name&sort_order=asc")
     page.get_by_label("Case study", exact=True).select_option(label=world["fuel"].title)
     page.locator("#bulk-reason").fill("Platform outage on 3 June")
-    page.get_by_role("button", name="Grant to selected").click()
+    page.get_by_role("button", name="Grant attempts").click()
     assert page.get_by_text("Tick at least one student in the list.").is_visible()
     assert page.locator("#bulk-reason").input_value() == "Platform outage on 3 June"
     shot(page, "04a-students-bulk-error")
@@ -179,7 +179,7 @@ def test_operator_signs_in_filters_exports_grants_and_reads_a_transcript(page, t
     page.get_by_label("Attempts", exact=True).fill("2")
     page.locator("#bulk-reason").fill("Platform outage on 3 June")
     shot(page, "04-students-bulk")
-    page.get_by_role("button", name="Grant to selected").click()
+    page.get_by_role("button", name="Grant attempts").click()
     page.wait_for_load_state()
     assert page.get_by_text("Granted 2 extra attempts on “Fuel Subsidy").is_visible()
     assert AttemptGrant.objects.filter(reason="Platform outage on 3 June", delta=2).count() == 3
@@ -287,7 +287,7 @@ def test_listing_granting_and_revoking_work_with_javascript_off(browser, server,
         page.locator("input[name=user_ids]").nth(0).check()
         page.get_by_label("Case study", exact=True).select_option(label=world["fuel"].title)
         page.locator("#bulk-reason").fill("No-JS grant")
-        page.get_by_role("button", name="Grant to selected").click()
+        page.get_by_role("button", name="Grant attempts").click()
         page.wait_for_load_state()
         assert page.get_by_text("to 1 student.").is_visible()
         star = world["star"]

@@ -4,6 +4,7 @@ out and signed in; the navigation menu on a phone, with and without JavaScript. 
 of every page at both widths go to screenshots/ (git-ignored)."""
 import pytest
 
+from attempts.models import AttemptGrant
 from console.tests.test_browser import PASSWORD, _world, shot, sign_in
 from students.models import GroupMembership
 from testing.browser import SCREENSHOTS, axe_violations, needs_chromium, sideways_overflow
@@ -191,3 +192,25 @@ def test_a_filter_select_applies_itself(browser, server, site):
     finally:
         context.close()
         server.app.wait_idle()
+
+
+def test_a_grant_to_all_students_matching_the_filters_on_a_phone(browser, server, site):
+    context = _context(browser, server, 390)
+    page = context.new_page()
+    try:
+        sign_in(page, "ops@uni.example")
+        page.goto("/students/?programme=MSC2001")
+        matching = page.get_by_label("all 4 students matching the filters")
+        matching.check()
+        assert page.locator("input[name=user_ids]").first.is_disabled()
+        page.get_by_label("Case study").select_option(label=site["world"]["fuel"].title)
+        page.get_by_label("Reason").fill("Outage on the MSc cohort's session day")
+        page.get_by_role("button", name="Grant attempts").click()
+        page.wait_for_load_state()
+        assert page.get_by_role("status").filter(has_text="to 4 students").is_visible()
+        assert sideways_overflow(page) == 0
+        shot(page, "a11y-bulk-all-matching-phone")
+    finally:
+        context.close()
+        server.app.wait_idle()
+    assert AttemptGrant.objects.filter(reason="Outage on the MSc cohort's session day").count() == 4

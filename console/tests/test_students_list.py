@@ -10,6 +10,7 @@ from attempts.models import AttemptGrant
 from console.attempts.forms import MSG_FORM_REASON_REQUIRED, MSG_NO_STUDENTS, MSG_NOT_A_STUDENT
 from console.students.views import MSG_FIX_ERRORS, MSG_PAGE_DATE_RANGE
 from students.listing.filters import MSG_DATE_RANGE
+from students.models import Student
 from testing.factories import CaseStudyFactory, ProgrammeFactory, SessionFactory, StaffUserFactory, StudentFactory
 
 NOW = dt.datetime(2026, 6, 4, 9, 0, tzinfo=dt.timezone.utc)
@@ -144,7 +145,7 @@ def test_row_checkboxes_and_the_bulk_form_only_for_staff_who_manage_attempts(con
     assert f'name="user_ids" value="{student.pk}"' in html
     assert '<label for="bulk-reason">Reason</label>' in html
     html = console_as(viewer_user).get("/students/").content.decode()
-    assert 'name="user_ids"' not in html and "Grant to selected" not in html
+    assert 'name="user_ids"' not in html and "Grant attempts" not in html
 
 
 @pytest.mark.parametrize("rows", [2, 12])
@@ -276,7 +277,7 @@ def test_the_archived_choice_lists_archived_students_only_without_bulk_or_export
     html = response.content.decode()
     assert "1 <span class=\"muted\">of</span> 1 <span class=\"muted\">archived student</span>" in html
     assert '<option value="archived" selected>Archived</option>' in html
-    assert "Grant to selected" not in html and "Export CSV" not in html
+    assert "Grant attempts" not in html and "Export CSV" not in html
     assert [s.pk for s in client.get("/students/", {"status": "archived", "search": "archie"}).context["rows"]] == [gone.pk]
     assert client.get("/students/", {"status": "archived", "search": "current"}).context["rows"] == []
     assert [s.pk for s in client.get("/students/").context["rows"]] == [current.pk]
@@ -291,4 +292,47 @@ def operator_client_status(client):
 def test_the_bulk_bar_is_hidden_when_nothing_is_listed(console_as, operator_user):
     StudentFactory()
     html = console_as(operator_user).get("/students/", {"search": "nobody-at-all"}).content.decode()
-    assert "Grant to selected" not in html
+    assert "Grant attempts" not in html
+
+
+def test_bulk_grant_to_all_matching_reaches_every_student_the_filters_match(console_as, operator_user, cohort, mba):
+    case_study, students = cohort
+    StudentFactory(first_name="Other", last_name="Programme")  # not matched by the filter below
+    client = console_as(operator_user)
+    response = client.post(
+        f"/students/?programme={mba.code}&page_size=10",
+        {"scope": "matching", "case_study": case_study.pk, "attempts": "1", "reason": "Outage"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][1] == 302
+    granted = set(AttemptGrant.objects.values_list("student_id", flat=True))
+    assert granted == {s.pk for s in students}
+    assert f"to {len(students)} students." in response.content.decode()
+
+
+def test_bulk_grant_to_all_matching_past_the_limit_says_how_many_match_and_grants_nobody(
+    console_as, operator_user, cohort, monkeypatch
+):
+    from console.students import views
+
+    case_study, students = cohort
+    monkeypatch.setattr(views, "MAX_BULK_STUDENTS", 2)
+    response = console_as(operator_user).post(
+        "/students/", {"scope": "matching", "case_study": case_study.pk, "attempts": "1", "reason": "Outage"}
+    )
+    assert response.status_code == 400
+    total = Student.objects.filter(archived=False, deleted_at__isnull=True).count()
+    assert response.context["bulk_form"].errors["user_ids"] == [
+        f"The filters match {total:,} students; a grant reaches at most 2 at a time. Narrow the filters "
+        "(a programme, a status or a date range) and grant again."
+    ]
+    assert AttemptGrant.objects.count() == 0
+
+
+def test_bulk_grant_to_ticked_students_needs_one_ticked(console_as, operator_user, cohort):
+    case_study, _ = cohort
+    response = console_as(operator_user).post(
+        "/students/", {"scope": "ticked", "case_study": case_study.pk, "attempts": "1", "reason": "Outage"}
+    )
+    assert response.status_code == 400
+    assert response.context["bulk_form"].errors["user_ids"] == [MSG_NO_STUDENTS]

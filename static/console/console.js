@@ -31,6 +31,16 @@
     }
     boxes.forEach(function (b) { b.addEventListener("change", refresh); });
     refresh();
+
+    // "All matching the filters": the ticks do not count, so they are set aside meanwhile.
+    var scopes = Array.prototype.slice.call(form.querySelectorAll("input[name=scope]"));
+    function applyScope() {
+      var matching = scopes.some(function (r) { return r.checked && r.value === "matching"; });
+      boxes.concat(all ? [all] : []).forEach(function (b) { b.disabled = matching; });
+      if (count) count.hidden = matching;
+    }
+    scopes.forEach(function (r) { r.addEventListener("change", applyScope); });
+    applyScope();
   }
 
   // A filter select marked data-autosubmit applies its form as soon as it changes; the
