@@ -5,9 +5,9 @@ the busiest student against a typical one, and creating a tenant (run on demand,
 
 Each pair is timed side by side, interleaved, in one run; the lines give medians and ratios:
 
-- export SQL / COPY: the export's own query (as the export runs it, with the student's
-  programme ids; overall_case_studies is counted from them in Python) against a COPY of the
-  same rows' bare columns, both run to the end inside PostgreSQL (`COPY (...) TO STDOUT`);
+- export SQL / COPY: the export's own query (as the export runs it, overall_case_studies
+  read from its maintained column) against a COPY of the same rows' bare columns, both run
+  to the end inside PostgreSQL (`COPY (...) TO STDOUT`);
 - first byte: from the request to the first chunk of the CSV, through the whole stack;
 - whole export: the same request read to the end, CSV;
 - detail: GET /v1/console/students/{id} of a student with --heavy-sessions sessions (given

@@ -7,7 +7,7 @@ from django.http import QueryDict
 
 from config.query import DATE_ONLY_RE
 from config.serializers import PAGE_MAX
-from students.listing.filters import DEFAULT_SORT_BY, DEFAULT_SORT_ORDER, SORT_FIELDS, SORT_ORDERS
+from students.listing.filters import CONSOLE_SORT_FIELDS, DEFAULT_SORT_BY, DEFAULT_SORT_ORDER, SORT_ORDERS
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
@@ -75,7 +75,7 @@ class ListRequest:
         sort_by = self.query.get("sort_by", "").strip().lower()
         sort_order = self.query.get("sort_order", "").strip().lower()
         return (
-            sort_by if sort_by in SORT_FIELDS else DEFAULT_SORT_BY,
+            sort_by if sort_by in CONSOLE_SORT_FIELDS else DEFAULT_SORT_BY,
             sort_order if sort_order in SORT_ORDERS else DEFAULT_SORT_ORDER,
         )
 

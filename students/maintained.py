@@ -1,10 +1,11 @@
-"""The student list's `programme_label` and `programme_ids`, recomputed from their sources in
-one statement.
+"""The student list's `programme_label`, `programme_ids` and `overall_case_studies`,
+recomputed from their sources in one statement.
 
 Call `student_refresh_programme_labels` inside the same transaction as the write that changed
 a student's enrolments (`student_ids=None` recomputes every student: seeding, repair). A
 programme renamed or recoded in the catalogue refreshes its students' labels by itself: a
-trigger on the programme table (migration 0006), since the catalogue does not know students.
+trigger on the programme table (migration 0006), since the catalogue does not know students;
+so do case studies activated, deactivated or given other programmes (migration 0012).
 `last_seen`, the other maintained column, is the attempts app's (attempts.maintained).
 
 The list's counts (ListedCount) are kept by triggers; `listed_counts_recount` rebuilds them
@@ -14,7 +15,8 @@ from django.db import connection
 
 _PROGRAMME_LABEL_SQL = """
 UPDATE students_student AS s
-SET programme_label = COALESCE(labels.label, ''), programme_ids = COALESCE(labels.ids, '{}')
+SET programme_label = COALESCE(labels.label, ''), programme_ids = COALESCE(labels.ids, '{}'),
+    overall_case_studies = counted.n
 FROM students_student AS target
 LEFT JOIN LATERAL (
     SELECT string_agg(p.name, ', ' ORDER BY p.code) AS label, array_agg(p.id ORDER BY p.code) AS ids
@@ -22,9 +24,16 @@ LEFT JOIN LATERAL (
     JOIN students_programme p ON p.id = e.programme_id
     WHERE e.student_id = target.user_id
 ) AS labels ON TRUE
+CROSS JOIN LATERAL (
+    SELECT count(DISTINCT cp.casestudy_id) AS n
+    FROM attempts_casestudy_programmes cp
+    JOIN attempts_casestudy c ON c.case_study_id = cp.casestudy_id
+    WHERE c.is_active AND cp.programme_id = ANY(COALESCE(labels.ids, '{}'))
+) AS counted
 WHERE s.user_id = target.user_id
   AND (s.programme_label IS DISTINCT FROM COALESCE(labels.label, '')
-       OR s.programme_ids IS DISTINCT FROM COALESCE(labels.ids, '{}'))
+       OR s.programme_ids IS DISTINCT FROM COALESCE(labels.ids, '{}')
+       OR s.overall_case_studies IS DISTINCT FROM counted.n)
 """
 
 
@@ -44,8 +53,9 @@ def refresh_students(sql, student_ids):
 
 
 def student_refresh_programme_labels(*, student_ids=None):
-    """Recompute programme_label (programme names ordered by code, joined with ', ') and
-    programme_ids (their ids in the same order)."""
+    """Recompute programme_label (programme names ordered by code, joined with ', '),
+    programme_ids (their ids in the same order) and overall_case_studies (the active case
+    studies sharing one of them, each counted once)."""
     return refresh_students(_PROGRAMME_LABEL_SQL, student_ids)
 
 

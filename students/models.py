@@ -2,6 +2,7 @@ import os
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import connection, models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Collate, Concat, Lower
@@ -64,6 +65,10 @@ class Student(models.Model):
         max_length=16, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ENROLLED
     )
     archived = models.BooleanField(default=False)
+    # Active case studies sharing a programme with the student (SPEC §4), maintained: by
+    # students.maintained with programme_ids, and by triggers when a case study is activated,
+    # deactivated or given other programmes (migration 0012). The list sorts by it.
+    overall_case_studies = models.IntegerField(default=0, db_default=0, editable=False)
     withdrawn_on = models.DateField(null=True, blank=True)
     graduated_on = models.DateField(null=True, blank=True)
     student_number = models.CharField(max_length=64, null=True, blank=True)
@@ -107,10 +112,14 @@ class Student(models.Model):
             models.Index(name_order(Lower("programme_label")), "user_id", condition=LISTED, name="stu_prog_asc"),
             models.Index(F("status").desc(), "user_id", condition=LISTED, name="stu_status_desc"),
             models.Index("status", "user_id", condition=LISTED, name="stu_status_asc"),
+            models.Index(F("overall_case_studies").desc(), "user_id", condition=LISTED, name="stu_cases_desc"),
+            models.Index("overall_case_studies", "user_id", condition=LISTED, name="stu_cases_asc"),
             # Substring search (ILIKE '%term%') gets trigram indexes where the server has
             # pg_trgm: see migration 0002 (the embedded server does not ship it).
             # Sync clients.
             models.Index("updated_at", name="stu_updated"),
+            # The students of a case study's programmes, when it changes (migration 0012).
+            GinIndex("programme_ids", name="stu_programme_ids", fastupdate=False),
             # The console's archived students (a few among many): found without a scan.
             models.Index("user_id", condition=ARCHIVED, name="stu_archived"),
             models.Index("deleted_at", condition=Q(deleted_at__isnull=False), name="stu_deleted"),

@@ -277,7 +277,8 @@ class DemoBuilder:
             students.append(
                 (
                     user_id, first, last, email, status, enrollment_status, archived, withdrawn_on, graduated_on,
-                    student_number, cohort_id, None, "", label, programme_ids, last_seen, created, created, None,
+                    student_number, cohort_id, None, "", label, programme_ids, len(assigned), last_seen, created,
+                    created, None,
                 )
             )
             for code in programme_codes:
@@ -339,7 +340,8 @@ class DemoBuilder:
                     _copy(cursor, "students_student", [
                         "user_id", "first_name", "last_name", "email", "status", "enrollment_status", "archived",
                         "withdrawn_on", "graduated_on", "student_number", "cohort_id", "advisor_id", "avatar",
-                        "programme_label", "programme_ids", "last_seen", "created_at", "updated_at", "deleted_at",
+                        "programme_label", "programme_ids", "overall_case_studies", "last_seen", "created_at",
+                        "updated_at", "deleted_at",
                     ], students)
                     _copy(cursor, "students_enrolment", ["student_id", "programme_id", "enrolled_on"], enrolments)
                     _copy(cursor, "attempts_session", [

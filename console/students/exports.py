@@ -25,7 +25,7 @@ from openpyxl.styles import Font
 
 from config.errors import EXPORT_LIMIT_EXCEEDED, AppError
 from config.replicas import follow_tenant, read_alias
-from students.listing.selectors import overall_case_studies_counter, student_export_rows
+from students.listing.selectors import student_export_rows
 
 COLUMNS = ("Student Name", "Email", "Programme", "Status", "Overall Case Studies", "Last Seen")
 # The columns read `full_name` (first + " " + last, i.e. student_name, SPEC §4), `email`,
@@ -80,9 +80,7 @@ def iterate_rows(queryset):
     """Rows in COLUMNS order from a server-side cursor, CHUNK_SIZE at a time. Inside a
     transaction the cursor streams (rows are computed as they are fetched); in autocommit
     PostgreSQL would compute the whole result before the first row."""
-    overall = overall_case_studies_counter()
-    for name, email, programme, status, programme_ids, last_seen in queryset.iterator(chunk_size=CHUNK_SIZE):
-        yield name, email, programme, status, overall(programme_ids), last_seen
+    yield from queryset.iterator(chunk_size=CHUNK_SIZE)
 
 
 class _Line:

@@ -43,7 +43,7 @@ from console.listing import ARCHIVED, PAGE_SIZES, ListRequest
 from console.pages import apply_service_errors, console_page, forbidden, not_found, plural
 from console.students.selectors import GRANT_HISTORY_LIMIT, student_grant_history
 from console.students.selectors import student_detail as student_detail_read
-from students.listing.filters import MAX_SEARCH_LENGTH, MSG_DATE_RANGE
+from students.listing.filters import CONSOLE_SORT_FIELDS, MAX_SEARCH_LENGTH, MSG_DATE_RANGE
 from students.listing.selectors import student_get, student_list_filterset, student_list_page
 from students.models import Student
 
@@ -107,7 +107,7 @@ def _all_matching(form, listing):
     in the form, or refuse past MAX_BULK_STUDENTS saying how many match. Queries: the ids,
     at most one past the limit."""
     try:
-        filterset = student_list_filterset(listing.selector_params, archived=listing.archived)
+        filterset = student_list_filterset(listing.selector_params, archived=listing.archived, sort_fields=CONSOLE_SORT_FIELDS)
     except AppError:
         form.add_error("user_ids", MSG_FIX_FILTERS)
         return
@@ -157,7 +157,9 @@ def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
     listing = ListRequest.from_query(request.GET, request.tenant.tzinfo)
     rows, total, errors = [], 0, {}
     try:
-        filterset = student_list_filterset(listing.selector_params, archived=listing.archived)
+        filterset = student_list_filterset(
+            listing.selector_params, archived=listing.archived, sort_fields=CONSOLE_SORT_FIELDS
+        )
         rows, total = student_list_page(filterset, skip=listing.skip, limit=listing.page_size)
         if not rows and total:  # a page past the end: the last page instead
             listing.clamp(total)

@@ -36,7 +36,7 @@ def nav_current(context, *prefixes):
 # Sortable column headers --------------------------------------------------------------
 
 # The direction a column sorts in when first clicked.
-FIRST_CLICK_ORDER = {"name": "asc", "programme": "asc", "status": "asc", "last_seen": "desc"}
+FIRST_CLICK_ORDER = {"name": "asc", "programme": "asc", "status": "asc", "last_seen": "desc", "case_studies": "desc"}
 
 
 @register.inclusion_tag("console/includes/sort_header.html", takes_context=True)

@@ -127,7 +127,7 @@ def test_the_desktop_bar_shows_the_navigation_without_a_menu(browser, server, si
         sign_in(page, "ops@uni.example")
         assert not page.locator("summary", has_text="Menu").is_visible()
         for name in ("Students", "Groups", "Case studies", "Dashboard"):
-            assert page.get_by_role("link", name=name).is_visible()
+            assert page.get_by_role("navigation", name="Main").get_by_role("link", name=name).is_visible()
         assert page.get_by_role("button", name="Sign out").is_visible()
     finally:
         context.close()
@@ -205,8 +205,8 @@ def test_a_grant_to_all_students_matching_the_filters_on_a_phone(browser, server
         assert page.locator("input[name=user_ids]").first.is_disabled()
         page.get_by_label("Case study").select_option(label=site["world"]["fuel"].title)
         page.get_by_label("Reason").fill("Outage on the MSc cohort's session day")
-        page.get_by_role("button", name="Grant attempts").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Grant attempts").click()
         assert page.get_by_role("status").filter(has_text="to 4 students").is_visible()
         assert sideways_overflow(page) == 0
         shot(page, "a11y-bulk-all-matching-phone")
@@ -214,3 +214,39 @@ def test_a_grant_to_all_students_matching_the_filters_on_a_phone(browser, server
         context.close()
         server.app.wait_idle()
     assert AttemptGrant.objects.filter(reason="Outage on the MSc cohort's session day").count() == 4
+
+
+def _focus_text(page):
+    return page.evaluate("(document.activeElement.innerText || document.activeElement.value || '').trim()")
+
+
+def _tab_to(page, text, limit=80):
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if _focus_text(page).startswith(text):
+            return
+    raise AssertionError(f"{text!r} is not reachable with Tab")
+
+
+def test_a_grant_with_the_keyboard_only(browser, server, site):
+    context = _context(browser, server, 1366)
+    page = context.new_page()
+    try:
+        sign_in(page, "ops@uni.example")
+        page.goto(f"/students/{site['world']['star'].pk}/")
+        _tab_to(page, "Grant or revoke attempts")
+        page.keyboard.press("Enter")  # opens the <details>
+        _tab_to(page, "1")  # the first form's Attempts field
+        page.keyboard.press("Control+a")
+        page.keyboard.type("2")
+        page.keyboard.press("Tab")
+        page.keyboard.type("Dropped connection, granted by keyboard")
+        assert page.evaluate("document.activeElement.name") == "reason"
+        with page.expect_navigation():
+            page.keyboard.press("Enter")  # submits the form
+        feedback = page.locator(".card-feedback[role=status]").filter(has_text="Granted 2 extra attempts")
+        assert feedback.is_visible()
+    finally:
+        context.close()
+        server.app.wait_idle()
+    assert AttemptGrant.objects.filter(reason="Dropped connection, granted by keyboard", delta=2).count() == 1

@@ -336,3 +336,15 @@ def test_bulk_grant_to_ticked_students_needs_one_ticked(console_as, operator_use
     )
     assert response.status_code == 400
     assert response.context["bulk_form"].errors["user_ids"] == [MSG_NO_STUDENTS]
+
+
+def test_the_case_studies_column_sorts(console_as, viewer_user, mba):
+    few, many = StudentFactory(programmes=[]), StudentFactory(programmes=[mba])
+    CaseStudyFactory.create_batch(2, programmes=[mba])
+    client = console_as(viewer_user)
+    response = client.get("/students/", {"sort_by": "case_studies", "sort_order": "desc"})
+    assert [s.pk for s in response.context["rows"]] == [many.pk, few.pk]
+    html = response.content.decode()
+    assert 'aria-sort="descending" class="sortable is-sorted num"><a href="?sort_by=case_studies&amp;sort_order=asc"' in html
+    ascending = client.get("/students/", {"sort_by": "case_studies", "sort_order": "asc"})
+    assert [s.pk for s in ascending.context["rows"]] == [few.pk, many.pk]

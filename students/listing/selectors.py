@@ -1,57 +1,15 @@
 """The console's student list (SPEC §7.1): one selector feeds the JSON list, the HTML list
 and the export, so a filter behaves the same in all three; and the student the detail pages
 start from."""
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Subquery, Window
+from django.db.models import Count, F, Prefetch, Window
 from django.db.models.functions import Lower
 
-from catalogue.models import CaseStudy, Programme
+from catalogue.models import Programme
 from config.errors import AppError
-from students.listing.filters import StudentListFilter
+from students.listing.filters import CASE_STUDIES_SORT, SORT_FIELDS, StudentListFilter
 from students.models import ARCHIVED, LISTED, ListedCount, Student, name_order
 
 MSG_STUDENT_NOT_FOUND = "Student not found in the current tenant."
-
-
-class SubqueryCountDistinct(Subquery):
-    """count(DISTINCT col) over a correlated subquery without a GROUP BY on the outer query.
-
-    `queryset` must select exactly one column, named by `column`."""
-
-    output_field = IntegerField()
-
-    def __init__(self, queryset, column, **extra):
-        self.template = f"(SELECT count(DISTINCT _sub.{column}) FROM (%(subquery)s) _sub)"
-        super().__init__(queryset, **extra)
-
-
-def overall_case_studies_expression(student_ref="pk"):
-    """Active case studies sharing at least one programme with the student, each counted once."""
-    assigned = (
-        CaseStudy.objects.filter(is_active=True, programmes__enrolments__student_id=OuterRef(student_ref))
-        .order_by()
-        .values("case_study_id")
-    )
-    return SubqueryCountDistinct(assigned, "case_study_id")
-
-
-def overall_case_studies_counter():
-    """A function from a student's programme ids to overall_case_studies (the same rule as
-    overall_case_studies_expression), from the programme → active case studies map read once:
-    for a whole export, instead of a subquery per row."""
-    by_programme = {}
-    for programme_id, case_study_id in CaseStudy.programmes.through.objects.filter(casestudy__is_active=True).values_list(
-        "programme_id", "casestudy_id"
-    ):
-        by_programme.setdefault(programme_id, set()).add(case_study_id)
-    counts = {}
-
-    def count(programme_ids):
-        key = frozenset(programme_ids or ())
-        if key not in counts:
-            counts[key] = len(set().union(*(by_programme.get(p, ()) for p in key)))
-        return counts[key]
-
-    return count
 
 
 def _ordering(sort_by, sort_order):
@@ -64,6 +22,8 @@ def _ordering(sort_by, sort_order):
         key = name_order(Lower("full_name")).desc() if descending else name_order(Lower("full_name")).asc()
     elif sort_by == "programme":
         key = name_order(Lower("programme_label")).desc() if descending else name_order(Lower("programme_label")).asc()
+    elif sort_by == CASE_STUDIES_SORT:
+        key = F("overall_case_studies").desc() if descending else F("overall_case_studies").asc()
     else:
         key = F("status").desc() if descending else F("status").asc()
     return [key, F("user_id").asc()]
@@ -73,12 +33,13 @@ def programmes_prefetch():
     return Prefetch("programmes", queryset=Programme.objects.order_by("code").only("id", "code", "name"))
 
 
-def student_list_filterset(params, *, archived=False):
+def student_list_filterset(params, *, archived=False, sort_fields=SORT_FIELDS):
     """Validate list parameters; raises a 400 naming the field when any is bad. With
     `archived`, the same filters over the archived students (not deleted) instead of the
-    listed ones: the console's view of them."""
+    listed ones, and with `sort_fields` other sort keys (CONSOLE_SORT_FIELDS): the console's
+    view of them."""
     students = Student.objects.filter(ARCHIVED) if archived else Student.objects.filter(LISTED)
-    filterset = StudentListFilter(params, queryset=students)
+    filterset = StudentListFilter(params, queryset=students, sort_fields=sort_fields)
     filterset.archived = archived
     if not filterset.is_valid():
         raise AppError.validation({field: list(msgs) for field, msgs in filterset.errors.items()})
@@ -97,7 +58,7 @@ def student_list(filterset):
 def _as_rows(queryset, ordering):
     """`queryset` as the list's rows: with overall_case_studies, in the list's order, with
     programmes prefetched."""
-    queryset = queryset.annotate(overall_case_studies=overall_case_studies_expression()).order_by(*ordering)
+    queryset = queryset.order_by(*ordering)
     return queryset.prefetch_related(programmes_prefetch())
 
 
@@ -107,11 +68,12 @@ _NARROWING = ("search", "programme", "start_date", "end_date")
 
 def student_export_rows(filterset, *, limit):
     """The first `limit` rows of the list as value tuples (full_name, email, programme_label,
-    status, programme_ids, last_seen), unevaluated: iterate it with a server-side cursor and
-    count overall_case_studies with overall_case_studies_counter from the maintained
-    programme_ids."""
+    status, overall_case_studies, last_seen), unevaluated: iterate it with a server-side
+    cursor."""
     queryset = filterset.qs.order_by(*_ordering(*filterset.sort))
-    return queryset.values_list("full_name", "email", "programme_label", "status", "programme_ids", "last_seen")[:limit]
+    return queryset.values_list(
+        "full_name", "email", "programme_label", "status", "overall_case_studies", "last_seen"
+    )[:limit]
 
 
 def student_list_page(filterset, *, skip, limit):
@@ -144,7 +106,6 @@ def student_get(user_id):
     student = (
         Student.objects.filter(user_id=user_id, deleted_at__isnull=True)
         .select_related("cohort")
-        .annotate(overall_case_studies=overall_case_studies_expression())
         .prefetch_related(programmes_prefetch())
         .first()
     )
