@@ -111,3 +111,54 @@ class SignInFailures(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint("key", "window", name="signin_failures_key_window")]
         indexes = [models.Index("window", name="signin_failures_window")]
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Audit events are appended, never changed: no update or delete through the ORM (a
+    trigger refuses them in the database too; accounts.audit.services.audit_events_prune
+    is the one way out, past the retention period)."""
+
+    def update(self, **kwargs):
+        raise TypeError("Audit events are append-only.")
+
+    def delete(self):
+        raise TypeError("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    """One staff write, export or transcript read: when, who (and how signed in, from where,
+    in which request), what was done to which record, and the fields it changed."""
+
+    occurred_at = models.DateTimeField(default=timezone.now)
+    # A plain id and the email, not a foreign key: the trail outlives the staff account.
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_email = models.CharField(max_length=254, blank=True)
+    via = models.CharField(max_length=8)  # session, token or system (a command)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=64)  # e.g. student.update
+    target_type = models.CharField(max_length=32)
+    target_id = models.CharField(max_length=64)
+    changes = models.JSONField(default=dict, blank=True)  # field: [before, after]
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(models.F("occurred_at").desc(), models.F("id").desc(), name="audit_time"),
+            models.Index("target_type", "target_id", models.F("occurred_at").desc(), name="audit_target"),
+            models.Index("actor_id", models.F("occurred_at").desc(), name="audit_actor"),
+            models.Index("action", models.F("occurred_at").desc(), name="audit_action"),
+        ]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit events are append-only.")
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_email or self.via} {self.action} {self.target_type}:{self.target_id}"

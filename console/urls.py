@@ -2,6 +2,7 @@
 packages under the `console:` namespace. base.html shows a "Groups" nav link as soon as
 `console:groups` exists, and a "Case studies" link once `console:case_studies` exists."""
 from console.attempts.urls import pages as attempts_pages
+from console.audit.urls import pages as audit_pages
 from console.auth.urls import pages as auth_pages
 from console.case_studies.urls import pages as case_studies_pages
 from console.dashboard.urls import pages as dashboard_pages
@@ -10,4 +11,6 @@ from console.students.urls import pages as students_pages
 
 app_name = "console"
 
-urlpatterns = auth_pages + students_pages + attempts_pages + dashboard_pages + groups_pages + case_studies_pages
+urlpatterns = (
+    auth_pages + students_pages + attempts_pages + dashboard_pages + groups_pages + case_studies_pages + audit_pages
+)

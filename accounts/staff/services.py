@@ -1,6 +1,7 @@
 """Staff users and their roles in the current tenant."""
 from django.db import transaction
 
+from accounts.audit.services import audit_record, audit_snapshot
 from accounts.models import Role, StaffUser
 from accounts.permissions import BUILT_IN_ROLES
 from config.errors import AppError
@@ -24,6 +25,7 @@ def staff_create(*, email, password, roles=(), full_name="", is_staff=False):
         raise AppError.validation({"role": f"Unknown role(s): {', '.join(unknown)}."})
     email = email.strip().lower()
     user = StaffUser.objects.filter(email__iexact=email).first()
+    before = None if user is None else _audited(user)
     if user is None:
         user = StaffUser.objects.create_user(email, password, full_name=full_name, is_staff=is_staff)
     else:
@@ -36,4 +38,16 @@ def staff_create(*, email, password, roles=(), full_name="", is_staff=False):
         user.is_staff = True
         user.save(update_fields=["is_staff"])
     user.roles.set(Role.objects.filter(name__in=roles))
+    audit_record(
+        action="staff.create" if before is None else "staff.update",
+        target_type="staff_user",
+        target_id=user.pk,
+        before=before,
+        after=_audited(user),
+        detail={"password_set": True},  # never the password itself
+    )
     return user
+
+
+def _audited(user):
+    return {**audit_snapshot(user, ("email", "full_name", "is_staff", "is_active")), "roles": sorted(user.roles.values_list("name", flat=True))}

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 
+from accounts.audit.services import audit_record, audit_record_many
 from attempts.grants.selectors import case_study_numbers_for_students
 from attempts.models import AttemptGrant, Session
 from attempts.selectors import CaseStudyCard, extra_attempts_by_case_study, student_case_study_card
@@ -178,7 +179,7 @@ def _resolve(*, user_id, case_study_id):
 
 
 def _record(*, user_id, case_study_id, delta, reason, actor):
-    return AttemptGrant.objects.create(
+    grant = AttemptGrant.objects.create(
         student_id=user_id,
         case_study_id=case_study_id,
         delta=delta,
@@ -186,6 +187,17 @@ def _record(*, user_id, case_study_id, delta, reason, actor):
         actor=actor,
         actor_email=getattr(actor, "email", "") or "",
     )
+    audit_record(
+        action="attempts.grant" if delta > 0 else "attempts.revoke",
+        target_type="student",
+        target_id=user_id,
+        detail=_grant_detail(grant),
+    )
+    return grant
+
+
+def _grant_detail(grant):
+    return {"case_study_id": grant.case_study_id, "delta": grant.delta, "reason": grant.reason, "grant_id": grant.pk}
 
 
 def _change(*, user_id, case_study_id, delta, reason, actor):
@@ -287,6 +299,9 @@ def attempts_grant_bulk(*, user_ids, case_study_id, attempts, reason, actor):
             )
             for user_id in ids
         ]
+    )
+    audit_record_many(
+        action="attempts.grant", target_type="student", targets=[(g.student_id, _grant_detail(g)) for g in grants]
     )
     numbers = case_study_numbers_for_students(case_study=case_study, student_ids=ids)
     return [BulkGranted(grant, *numbers[grant.student_id]) for grant in grants]

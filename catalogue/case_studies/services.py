@@ -3,6 +3,7 @@ loaded (ordered by code), ready to show."""
 from django.db import IntegrityError, transaction
 from django.db.models import prefetch_related_objects
 
+from accounts.audit.services import audit_record, audit_snapshot
 from catalogue.case_studies.selectors import case_study_get, programmes_by_code
 from catalogue.models import CaseStudy
 from catalogue.programmes.selectors import programmes_for_codes
@@ -12,6 +13,20 @@ MSG_CASE_STUDY_ID_TAKEN = "A case study with this case_study_id already exists."
 MSG_CASE_STUDY_ID_FIXED = "A case study's id cannot be changed."
 
 UNSET = object()
+
+
+CASE_STUDY_FIELDS = ("title", "max_attempts", "grading_method", "is_active")
+
+
+def _audited(case_study):
+    codes = sorted(case_study.programmes.values_list("code", flat=True))
+    return {**audit_snapshot(case_study, CASE_STUDY_FIELDS), "programmes": codes}
+
+
+def _audit(action, case_study, before=None):
+    audit_record(
+        action=action, target_type="case_study", target_id=case_study.pk, before=before, after=_audited(case_study)
+    )
 
 
 def case_study_create(
@@ -31,6 +46,7 @@ def case_study_create(
                 case_study.case_study_id = case_study_id
             case_study.save(force_insert=True)
             case_study.programmes.set(programmes)
+            _audit("case_study.create", case_study)
     except IntegrityError:
         raise conflict from None
     prefetch_related_objects([case_study], programmes_by_code())
@@ -44,6 +60,7 @@ def case_study_update(
 ):
     """Update the given fields of the case study (404 when there is none)."""
     case_study = case_study_get(case_study_id=case_study_id, with_programmes=False, for_update=True)
+    before = _audited(case_study)
     if new_case_study_id is not UNSET and new_case_study_id != case_study.pk:
         raise AppError.validation({"case_study_id": MSG_CASE_STUDY_ID_FIXED})
     for field, value in (
@@ -54,6 +71,7 @@ def case_study_update(
     case_study.save()
     if programme_codes is not UNSET:
         case_study.programmes.set(programmes_for_codes(programme_codes))
+    _audit("case_study.update", case_study, before)
     prefetch_related_objects([case_study], programmes_by_code())
     return case_study
 

@@ -3,6 +3,7 @@ students enrolled in it: the students app maintains that column itself, with a t
 the programme table (students/migrations), since the catalogue knows nothing of students."""
 from django.db import IntegrityError, transaction
 
+from accounts.audit.services import audit_record, audit_snapshot
 from catalogue.models import Programme
 from catalogue.programmes.selectors import programme_get
 from config.errors import AppError
@@ -10,6 +11,9 @@ from config.errors import AppError
 MSG_PROGRAMME_CODE_TAKEN = "A programme with this code already exists."
 
 UNSET = object()
+
+
+PROGRAMME_FIELDS = ("code", "name", "is_active")
 
 
 def _programme_code_conflict():
@@ -21,7 +25,12 @@ def programme_create(*, code, name, is_active=True):
         raise _programme_code_conflict()
     try:
         with transaction.atomic():
-            return Programme.objects.create(code=code, name=name, is_active=is_active)
+            programme = Programme.objects.create(code=code, name=name, is_active=is_active)
+            audit_record(
+                action="programme.create", target_type="programme", target_id=programme.pk,
+                after=audit_snapshot(programme, PROGRAMME_FIELDS),
+            )
+            return programme
     except IntegrityError:  # created concurrently since the check
         raise _programme_code_conflict() from None
 
@@ -31,6 +40,7 @@ def programme_update(*, code, new_code=UNSET, name=UNSET, is_active=UNSET):
     try:
         with transaction.atomic():
             programme = programme_get(code=code, for_update=True)
+            before = audit_snapshot(programme, PROGRAMME_FIELDS)
             if new_code is not UNSET and new_code != programme.code:
                 if Programme.objects.filter(code=new_code).exists():
                     raise _programme_code_conflict()
@@ -38,6 +48,10 @@ def programme_update(*, code, new_code=UNSET, name=UNSET, is_active=UNSET):
                 if value is not UNSET:
                     setattr(programme, field, value)
             programme.save()
+            audit_record(
+                action="programme.update", target_type="programme", target_id=programme.pk,
+                before=before, after=audit_snapshot(programme, PROGRAMME_FIELDS),
+            )
     except IntegrityError:
         raise _programme_code_conflict() from None
     return programme

@@ -20,6 +20,7 @@ from accounts.permissions import ATTEMPTS_MANAGE, STUDENT_PERFORMANCE_VIEW, HasP
 from attempts.grants import services
 from attempts.grants.selectors import attempt_grant_list
 from attempts.performance import selectors
+from attempts.performance.services import attempt_transcript_open
 from config.api import ok, paged, skip_limit_page, validated
 from config.errors import AppError
 from config.ids import is_valid_opaque_id
@@ -295,7 +296,7 @@ class AttemptTranscriptApi(_PerformanceApi):
     )
     def get(self, request, session_id):
         session = _session_or_404(session_id)
-        transcript = selectors.attempt_transcript(session=session)
+        transcript = attempt_transcript_open(session=session)
         data = {
             "session_id": session.pk,
             "transcript_status": session.transcript_status,

@@ -5,7 +5,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import STUDENT_PERFORMANCE_VIEW, USER_MANAGEMENT_VIEW, has_permission
 from attempts.performance.selectors import attempt_detail as attempt_detail_read
-from attempts.performance.selectors import attempt_grade, attempt_transcript, performance_session_get
+from attempts.performance.selectors import attempt_grade, performance_session_get
+from attempts.performance.services import attempt_transcript_open
 from console.pages import console_page, not_found
 
 MSG_ATTEMPT_NOT_FOUND = "No attempt with this id exists here."
@@ -27,7 +28,7 @@ def attempt_detail(request, session_id):
         "student": session.student,
         "card": detail.card,
         "attempt": detail,
-        "transcript": attempt_transcript(session=session),
+        "transcript": attempt_transcript_open(session=session),
         "grade": attempt_grade(session=session),
         "can_view_student": has_permission(request.user, USER_MANAGEMENT_VIEW),
     }

@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
 
+from accounts.audit.services import audit_record
 from accounts.permissions import USER_MANAGEMENT_EXPORT, USER_MANAGEMENT_VIEW, HasPermission
 from config.api import ok, paged, skip_limit_paging, validated_all
 from config.errors import NOT_FOUND, AppError
@@ -124,7 +125,14 @@ class ConsoleStudentExportApi(LagTolerantReadsMixin, GenericAPIView):
     )
     def get(self, request):
         query, filters = validated_all(request.query_params, StudentExportFormatSerializer, check=student_list_filterset)
-        return exports.students_export_response(filters, file_format=query["format"], tenant=request.tenant)
+        response = exports.students_export_response(filters, file_format=query["format"], tenant=request.tenant)
+        audit_record(
+            action="students.export",
+            target_type="student_list",
+            target_id="students",
+            detail={"format": query["format"], "filters": {k: v for k, v in request.query_params.items() if k != "format"}},
+        )
+        return response
 
 
 class ConsoleStudentDetailApi(GenericAPIView):

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import (
     ATTEMPTS_MANAGE,
+    AUDIT_VIEW,
     STUDENT_PERFORMANCE_VIEW,
     USER_MANAGEMENT_EXPORT,
     USER_MANAGEMENT_VIEW,
@@ -300,6 +301,7 @@ def _render_student_detail(request, student, *, change_form=None, status=200):
         "orphan_form": orphan_form,
         "reason_max_length": MAX_REASON_LENGTH,
         "can_manage": has_permission(request.user, ATTEMPTS_MANAGE),
+        "can_view_audit": has_permission(request.user, AUDIT_VIEW),
         "can_view_performance": has_permission(request.user, STUDENT_PERFORMANCE_VIEW),
     }
     return render(request, "console/students/detail.html", context, status=status)

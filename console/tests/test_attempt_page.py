@@ -124,7 +124,8 @@ def test_attempt_query_count_does_not_grow_with_messages(console_as, operator_us
     client.get("/students/")
     # SET search_path (public), domain, SET search_path (tenant), session, staff user, roles;
     # the session with student and case study, the card (sessions; case study with programmes
-    # and grant totals), messages, grade report, criteria.
-    with django_assert_num_queries(10):
+    # and grant totals), the audit event of the transcript read, messages, grade report,
+    # criteria.
+    with django_assert_num_queries(11):
         response = client.get(f"/attempts/{session.pk}/")
     assert len(response.context["transcript"].messages) == messages

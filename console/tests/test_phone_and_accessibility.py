@@ -33,6 +33,8 @@ def _pages(world, group):
         "case-studies": "/case-studies/",
         "case-study": f"/case-studies/{world['fuel'].pk}/",
         "participants": f"/case-studies/{world['fuel'].pk}/participants/",
+        "audit": "/audit/",
+        "audit-student": f"/audit/?target_type=student&target_id={world['star'].pk}",
         "not-found": "/students/no-such-student/",
         "bad-request": "/students/?search=%00",
     }
@@ -70,7 +72,8 @@ def test_every_page_fits_and_passes_axe(browser, server, site, width):
         problems += _check(page, "sign-in", width)
         page.get_by_label("Email").fill("ops@uni.example")
         page.get_by_label("Password").fill("wrong password")
-        page.get_by_role("button", name="Sign in").click()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign in").click()
         problems += _check(page, "sign-in-failed", width)
         sign_in(page, "ops@uni.example")
         for name, path in _pages(site["world"], site["group"]).items():
@@ -78,6 +81,7 @@ def test_every_page_fits_and_passes_axe(browser, server, site, width):
             problems += _check(page, name, width)
         page.goto(f"/students/{site['world']['star'].pk}/")
         page.locator("details.adjust summary").first.click()
+        page.wait_for_selector("details.adjust[open]")
         problems += _check(page, "student-adjust-open", width)
     finally:
         context.close()

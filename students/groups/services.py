@@ -9,10 +9,12 @@ nothing. A request naming any student it may not act on changes nothing at all.
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit.services import audit_record, audit_record_many, audit_snapshot
 from config.errors import AppError
 from students.models import ArchivedMembership, GroupMembership, Student, StudentCluster, StudentGroup
 
 MSG_CLUSTER_NOT_FOUND = "No student cluster has this id."
+GROUP_FIELDS = ("name", "cluster")
 MSG_CLUSTER_HAS_GROUPS = "This cluster still has groups; move or delete them first."
 MSG_UNKNOWN_STUDENTS = "No student has these ids: {ids}."
 MSG_ARCHIVED_STUDENTS = "Archived students cannot be added to a group: {ids}."
@@ -27,7 +29,13 @@ def _cluster_for(cluster_id):
 
 @transaction.atomic
 def student_cluster_create(*, name):
-    return StudentCluster.objects.create(name=name)
+    cluster = StudentCluster.objects.create(name=name)
+    _audit("student_cluster.create", "student_cluster", cluster, after={"name": name})
+    return cluster
+
+
+def _audit(action, target_type, record, *, before=None, after=None, detail=None):
+    audit_record(action=action, target_type=target_type, target_id=record.pk, before=before, after=after, detail=detail)
 
 
 def _locked(model, pk):
@@ -40,9 +48,11 @@ def _locked(model, pk):
 @transaction.atomic
 def student_cluster_update(*, cluster_id, name=None):
     cluster = _locked(StudentCluster, cluster_id)
+    before = {"name": cluster.name}
     if name is not None:
         cluster.name = name
         cluster.save(update_fields=["name", "updated_at"])
+    _audit("student_cluster.update", "student_cluster", cluster, before=before, after={"name": cluster.name})
     return cluster
 
 
@@ -53,18 +63,22 @@ def student_cluster_delete(*, cluster_id):
     group_count = StudentGroup.objects.filter(cluster=cluster).count()
     if group_count:
         raise AppError.conflict(MSG_CLUSTER_HAS_GROUPS, errors={"group_count": [str(group_count)]})
+    _audit("student_cluster.delete", "student_cluster", cluster, before={"name": cluster.name})
     cluster.delete()
 
 
 @transaction.atomic
 def student_group_create(*, name, student_cluster_id):
-    return StudentGroup.objects.create(name=name, cluster=_cluster_for(student_cluster_id))
+    group = StudentGroup.objects.create(name=name, cluster=_cluster_for(student_cluster_id))
+    _audit("student_group.create", "student_group", group, after=audit_snapshot(group, GROUP_FIELDS))
+    return group
 
 
 @transaction.atomic
 def student_group_update(*, group_id, name=None, student_cluster_id=None):
     """Change the name and/or the cluster; fields left as None are kept."""
     group = _locked(StudentGroup, group_id)
+    before = audit_snapshot(group, GROUP_FIELDS)
     fields = []
     if name is not None:
         group.name = name
@@ -74,13 +88,16 @@ def student_group_update(*, group_id, name=None, student_cluster_id=None):
         fields.append("cluster")
     if fields:
         group.save(update_fields=fields + ["updated_at"])
+    _audit("student_group.update", "student_group", group, before=before, after=audit_snapshot(group, GROUP_FIELDS))
     return group
 
 
 @transaction.atomic
 def student_group_delete(*, group_id):
     """Delete the group with its memberships (current and those remembered for archived students)."""
-    _locked(StudentGroup, group_id).delete()
+    group = _locked(StudentGroup, group_id)
+    _audit("student_group.delete", "student_group", group, before=audit_snapshot(group, GROUP_FIELDS))
+    group.delete()
 
 
 def _lock_group(group_id):
@@ -109,6 +126,13 @@ def _lock_students(user_ids):
     return students
 
 
+def _audit_members(action, group, user_ids):
+    """One event on the group naming the students, and one on each student (their history)."""
+    detail = {"group_id": group.pk, "group_name": group.name}
+    _audit(action, "student_group", group, detail={"user_ids": list(user_ids)})
+    audit_record_many(action=action, target_type="student", targets=[(user_id, detail) for user_id in user_ids])
+
+
 def _touch(group):
     """A change of members is a change of the group, for clients syncing on updated_at."""
     StudentGroup.objects.filter(pk=group.pk).update(updated_at=timezone.now())
@@ -129,6 +153,7 @@ def student_group_members_add(*, group_id, user_ids):
     GroupMembership.objects.bulk_create(new, ignore_conflicts=True)
     if new:
         _touch(group)
+        _audit_members("student_group.members_add", group, [m.student_id for m in new])
     return {"added": len(new), "already_members": len(existing)}
 
 
@@ -143,4 +168,5 @@ def student_group_members_remove(*, group_id, user_ids):
     removed_total = removed + remembered
     if removed_total:
         _touch(group)
+        _audit_members("student_group.members_remove", group, user_ids)
     return {"removed": removed_total, "not_members": max(0, len(user_ids) - removed_total)}

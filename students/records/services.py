@@ -12,6 +12,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from accounts.audit.services import audit_record, audit_snapshot
 from accounts.models import StaffUser
 from catalogue.models import Programme
 from catalogue.programmes.selectors import programmes_for_codes
@@ -113,6 +114,24 @@ def _enrolments_replace(*, student, programmes):
     return True
 
 
+AUDITED_FIELDS = (
+    "first_name", "last_name", "email", "status", "student_number", "cohort", "advisor",
+    "archived", "enrollment_status", "withdrawn_on", "graduated_on", "avatar",
+)
+
+
+def _audited(student):
+    """The record as the audit trail keeps it, with its programme codes."""
+    codes = sorted(Enrolment.objects.filter(student=student).values_list("programme__code", flat=True))
+    return {**audit_snapshot(student, AUDITED_FIELDS), "programmes": codes}
+
+
+def _audit(action, student, before=None):
+    audit_record(
+        action=action, target_type="student", target_id=student.pk, before=before, after=_audited(student)
+    )
+
+
 def _locked(user_id):
     """The student's record, locked for this transaction (404 when there is none)."""
     return student_record_get(user_id=user_id, for_update=True)
@@ -159,6 +178,7 @@ def student_create(
             student.user_id = user_id
         student.save(force_insert=True)
         _enrolments_replace(student=student, programmes=programmes)
+        _audit("student.create", student)
     return _shown(student)
 
 
@@ -177,6 +197,7 @@ def student_update(
     """Partial update: only the arguments given change. Always bumps updated_at."""
     with _atomic_with_conflicts():
         student = _locked(user_id)
+        before = _audited(student)
         _check_unique(
             email=None if email is UNSET else email,
             student_number=None if student_number in (UNSET, None) else student_number,
@@ -198,6 +219,7 @@ def student_update(
         if programme_codes is not UNSET:
             _enrolments_replace(student=student, programmes=programmes_for_codes(programme_codes))
         student.save(update_fields=RECORD_FIELDS)
+        _audit("student.update", student, before)
     return _shown(student)
 
 
@@ -208,6 +230,7 @@ def student_delete(*, user_id):
     student = _locked(user_id)
     student.deleted_at = timezone.now()
     student.save(update_fields=["deleted_at", "updated_at"])
+    audit_record(action="student.delete", target_type="student", target_id=student.pk, before=_audited(student))
     return student
 
 
@@ -226,6 +249,7 @@ def student_archive(*, user_id, withdrawn_on=None, graduated_on=None):
     if (withdrawn_on is None) == (graduated_on is None):
         raise AppError.validation({"withdrawn_on": MSG_ARCHIVE_EXACTLY_ONE, "graduated_on": MSG_ARCHIVE_EXACTLY_ONE})
     student = _locked(user_id)
+    before = _audited(student)
     _move_memberships(student=student, source=GroupMembership, target=ArchivedMembership)
     student.archived = True
     if withdrawn_on is not None:
@@ -235,6 +259,7 @@ def student_archive(*, user_id, withdrawn_on=None, graduated_on=None):
         student.enrollment_status = Student.EnrollmentStatus.GRADUATED
         student.withdrawn_on, student.graduated_on = None, graduated_on
     student.save(update_fields=RECORD_FIELDS)
+    _audit("student.archive", student, before)
     return _shown(student)
 
 
@@ -243,11 +268,13 @@ def student_unarchive(*, user_id):
     """Back to enrolled, with the group memberships archiving removed (for groups that
     still exist: deleting a group deletes its remembered memberships too)."""
     student = _locked(user_id)
+    before = _audited(student)
     _move_memberships(student=student, source=ArchivedMembership, target=GroupMembership)
     student.archived = False
     student.enrollment_status = Student.EnrollmentStatus.ENROLLED
     student.withdrawn_on = student.graduated_on = None
     student.save(update_fields=RECORD_FIELDS)
+    _audit("student.unarchive", student, before)
     return _shown(student)
 
 
@@ -284,6 +311,16 @@ def _delete_file_after_commit(storage, name):
         transaction.on_commit(lambda: storage.delete(name))
 
 
+def _audit_avatar(action, student, old_name):
+    audit_record(
+        action=action,
+        target_type="student",
+        target_id=student.pk,
+        before={"avatar": old_name or None},
+        after={"avatar": student.avatar.name or None},
+    )
+
+
 @transaction.atomic
 def student_avatar_set(*, user_id, upload):
     data, extension = avatar_image_check(upload)
@@ -291,6 +328,7 @@ def student_avatar_set(*, user_id, upload):
     old_name = student.avatar.name
     student.avatar.save(f"avatar.{extension}", ContentFile(data), save=False)
     student.save(update_fields=RECORD_FIELDS)
+    _audit_avatar("student.avatar_set", student, old_name)
     _delete_file_after_commit(student.avatar.storage, old_name)
     return _shown(student)
 
@@ -301,5 +339,6 @@ def student_avatar_clear(*, user_id):
     old_name = student.avatar.name
     student.avatar = ""
     student.save(update_fields=RECORD_FIELDS)
+    _audit_avatar("student.avatar_clear", student, old_name)
     _delete_file_after_commit(student.avatar.storage, old_name)
     return _shown(student)

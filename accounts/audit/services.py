@@ -1,0 +1,145 @@
+"""The audit trail: every staff write, export and transcript read, recorded in the tenant's
+schema in the same transaction as what it records.
+
+A service calls `audit_record` with the action, the target and the fields it changed (a
+`audit_snapshot` before and after); who did it comes from the request being served
+(accounts.audit.middleware keeps it): the signed-in user or the Bearer token's user, the
+client address and the request id. Outside a request (a management command) the actor is
+"system". Events are never changed or deleted, but by `audit_events_prune` past the
+retention period (AUDIT_RETENTION_DAYS).
+"""
+import contextvars
+import datetime as dt
+import decimal
+import uuid
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.db.models.fields.files import FieldFile
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from config.http import client_address
+from config.observability import request_id_var
+
+_request = contextvars.ContextVar("audit_request", default=None)
+
+# Never recorded, whatever a snapshot is given.
+SECRET_FIELDS = frozenset({"password", "key_hash", "token", "raw"})
+
+
+def audit_request(request):
+    """Context manager: `request` is the one being served (AuditRequestMiddleware)."""
+    return _RequestScope(request)
+
+
+class _RequestScope:
+    def __init__(self, request):
+        self.request = request
+
+    def __enter__(self):
+        self.token = _request.set(self.request)
+
+    def __exit__(self, *exc):
+        _request.reset(self.token)
+
+
+def _plain(value):
+    """A value as JSON keeps it."""
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (decimal.Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, FieldFile):
+        return value.name or None
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def audit_snapshot(instance, fields):
+    """{field: value} of a model instance for audit_record (a foreign key by its id)."""
+    snapshot = {}
+    for name in fields:
+        if name in SECRET_FIELDS:
+            continue
+        snapshot[name] = _plain(getattr(instance, instance._meta.get_field(name).attname))
+    return snapshot
+
+
+def _changes(before, after):
+    before, after = before or {}, after or {}
+    changed = {}
+    for name in [*before, *(k for k in after if k not in before)]:
+        if name in SECRET_FIELDS:
+            continue
+        old, new = _plain(before.get(name)), _plain(after.get(name))
+        if old != new:
+            changed[name] = [old, new]
+    return changed
+
+
+def _actor():
+    """(actor_id, actor_email, via, ip, request_id) of the request being served."""
+    request = _request.get()
+    if request is None:
+        return None, "", "system", None, request_id_var.get() or ""
+    user = getattr(request, "user", None)
+    signed_in = getattr(user, "is_authenticated", False)
+    via = "token" if getattr(request, "auth", None) is not None else "session"
+    return (
+        user.pk if signed_in else None,
+        user.email if signed_in else "",
+        via if signed_in else "anon",
+        client_address(request) or None,
+        getattr(request, "id", "") or request_id_var.get() or "",
+    )
+
+
+def _event(who, *, action, target_type, target_id, changes=None, detail=None):
+    actor_id, actor_email, via, ip, request_id = who
+    return AuditEvent(
+        actor_id=actor_id,
+        actor_email=actor_email,
+        via=via,
+        ip=ip,
+        request_id=request_id[:64],
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id)[:64],
+        changes=changes or {},
+        detail=_plain(detail or {}),
+    )
+
+
+def audit_record(*, action, target_type, target_id, before=None, after=None, detail=None):
+    """Append one event (in the caller's transaction, so it is kept only if the change is).
+    `before`/`after`: snapshots of the target; only the fields that differ are stored."""
+    event = _event(
+        _actor(), action=action, target_type=target_type, target_id=target_id,
+        changes=_changes(before, after), detail=detail,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_events_prune(*, days=None, now=None):
+    """Delete the events older than `days` (AUDIT_RETENTION_DAYS). Returns how many went."""
+    days = settings.AUDIT_RETENTION_DAYS if days is None else days
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL audit.prune = 'on'")
+        cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE occurred_at < %s", [cutoff])
+        return cursor.rowcount
+
+
+def audit_record_many(*, action, target_type, targets):
+    """One event per (target_id, detail) of `targets`, in one INSERT (a bulk action)."""
+    who = _actor()
+    return AuditEvent.objects.bulk_create(
+        [_event(who, action=action, target_type=target_type, target_id=t, detail=d) for t, d in targets]
+    )
