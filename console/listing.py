@@ -17,7 +17,7 @@ ARCHIVED = "archived"  # a status choice of the console only: the JSON list neve
 
 
 class ListRequest:
-    FILTER_FIELDS = ("search", "programme", "status", "start_date", "end_date")
+    FILTER_FIELDS = ("search", "programme", "status", "start_date", "end_date", "cohort", "advisor", "group")
     SELECTOR_FIELDS = FILTER_FIELDS + ("sort_by", "sort_order")
 
     def __init__(self, query, tzinfo):

@@ -2,6 +2,8 @@ from rest_framework import serializers
 
 from config.serializers import enveloped, skip_limit_query
 
+MSG_SINCE_AFTER_UNTIL = "since must not be after until."
+
 AuditPageQuery = skip_limit_query(
     limit_default=50, limit_max=200, skip_help="Events to skip.", limit_help="Events to return (1–200)."
 )
@@ -24,7 +26,7 @@ class AuditEventQuerySerializer(AuditPageQuery):
 
     def validate(self, data):
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            raise serializers.ValidationError({"since": "since must not be after until."})
+            raise serializers.ValidationError({"since": MSG_SINCE_AFTER_UNTIL})
         return data
 
 

@@ -11,6 +11,7 @@ from django.db import close_old_connections, connection
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 
+from accounts.audit import serializers as audit_serializers
 from attempts.grants import services as grants
 from attempts.ingestion import serializers as ingestion_serializers
 from attempts.ingestion import services as ingestion
@@ -54,6 +55,7 @@ RULES_THE_SCHEMA_CANNOT_STATE = [
     programmes.MSG_UNKNOWN_PROGRAMMES,
     # Rules between two fields: a date range's ends, a criterion's score and its maximum.
     listing.MSG_DATE_RANGE,
+    audit_serializers.MSG_SINCE_AFTER_UNTIL,
     ingestion_serializers.MSG_CRITERION_ABOVE_MAX,
     ingestion.MSG_SESSION_ID_MISMATCH,
     ingestion_serializers.MSG_ENDED_BEFORE_STARTED,

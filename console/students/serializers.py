@@ -9,11 +9,18 @@ import datetime as dt
 
 from rest_framework import serializers
 
-from config.serializers import InputSerializer, IsoDateOrDateTimeQueryField, QueryBooleanField, skip_limit_query
+from config.serializers import (
+    InputSerializer,
+    IsoDateOrDateTimeQueryField,
+    OpaqueIdField,
+    QueryBooleanField,
+    skip_limit_query,
+)
 from students.listing.filters import (
     DEFAULT_SORT_BY,
     DEFAULT_SORT_ORDER,
     MAX_SEARCH_LENGTH,
+    MSG_BAD_ADVISOR,
     SORT_FIELDS,
     SORT_ORDERS,
 )
@@ -60,6 +67,12 @@ class StudentFilterQuerySerializer(InputSerializer):
     status = serializers.ChoiceField(
         choices=Student.Status.choices, required=False, help_text="Filter by account status: active or inactive."
     )
+    cohort = OpaqueIdField(required=False, help_text="Beyond the seed: only students of this cohort (its id).")
+    advisor = serializers.RegexField(
+        r"^[0-9]{1,18}$", required=False, error_messages={"invalid": MSG_BAD_ADVISOR},
+        help_text="Beyond the seed: only the advisees of this staff user (their id).",
+    )
+    group = OpaqueIdField(required=False, help_text="Beyond the seed: only the members of this student group (its id).")
     start_date = IsoDateOrDateTimeQueryField(
         help_text="Filter by last-seen activity from this date (ISO 8601 date or date-time; a date means "
         "00:00 UTC). Students with no activity are excluded when a date range is applied.",

@@ -6,10 +6,12 @@ ids up, check the rules and answer with the card's new numbers.
 import math
 
 from django.contrib import messages
+from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import StaffUser
 from accounts.permissions import (
     ATTEMPTS_MANAGE,
     AUDIT_VIEW,
@@ -46,7 +48,7 @@ from console.students.selectors import GRANT_HISTORY_LIMIT, student_grant_histor
 from console.students.selectors import student_detail as student_detail_read
 from students.listing.filters import CONSOLE_SORT_FIELDS, MAX_SEARCH_LENGTH, MSG_DATE_RANGE
 from students.listing.selectors import student_get, student_list_filterset, student_list_page
-from students.models import Student
+from students.models import Cohort, Student, StudentGroup
 
 MSG_GRANTED = "Granted {n} extra attempt{s} on “{title}”. Allowed now: {allowed}."
 MSG_REVOKED = "Revoked {n} extra attempt{s} on “{title}”. Allowed now: {allowed}."
@@ -137,6 +139,9 @@ PAGE_FILTER_WORDING = {
     "sort_order": "That column cannot be sorted; choose a column heading to sort by it.",
     "status": "Choose Active, Inactive or Any status.",
     "search": f"Search for at most {MAX_SEARCH_LENGTH} characters.",
+    "cohort": "Choose a cohort from the list.",
+    "advisor": "Choose an advisor from the list.",
+    "group": "Choose a group from the list.",
 }
 MSG_PAGE_DATE_RANGE = "“Last seen from” is after “to”: swap the two dates or clear one."
 
@@ -188,6 +193,12 @@ def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
         "total_pages": max(1, math.ceil(total / listing.page_size)),
         "page_sizes": PAGE_SIZES,
         "programmes": Programme.objects.order_by("code").only("code", "name"),
+        # The filters beyond the seed's: cohorts, groups, and the staff who advise someone.
+        "cohorts": Cohort.objects.order_by("name", "id").only("id", "name"),
+        "groups": StudentGroup.objects.order_by("name", "id").only("id", "name"),
+        "advisors": StaffUser.objects.filter(Exists(Student.objects.filter(advisor_id=OuterRef("pk"))))
+        .order_by("full_name", "email")
+        .only("id", "full_name", "email"),
         "statuses": [*Student.Status.choices, (ARCHIVED, "Archived")],
         "archived": listing.archived,
         "has_filters": listing.has_filters,

@@ -527,7 +527,8 @@ def test_schema_documents_the_console_endpoints_with_the_seed_examples(anon_clie
     example = listing["responses"]["200"]["content"]["application/json"]["examples"]["SeedExample"]["value"]
     assert example == SEED_RESPONSE
     params = {p["name"] for p in listing["parameters"]}
-    assert params == {"search", "programme", "status", "start_date", "end_date", "sort_by", "sort_order", "skip", "limit"}
+    seed = {"search", "programme", "status", "start_date", "end_date", "sort_by", "sort_order", "skip", "limit"}
+    assert params == seed | {"cohort", "advisor", "group"}  # the seed's, and three documented extensions
     export = paths["/v1/console/students/export/"]["get"]
     assert set(export["responses"]["200"]["content"]) == {
         "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -537,3 +538,23 @@ def test_schema_documents_the_console_endpoints_with_the_seed_examples(anon_clie
     assert {p["name"] for p in detail["parameters"]} == {"user_id", "include_case_studies"}
     assert "SeedExample" in detail["responses"]["200"]["content"]["application/json"]["examples"]
     assert anon_client.get("/v1/docs/").status_code == 200
+
+
+def test_cohort_advisor_and_group_filters_are_documented_extensions(viewer_client, admin_user):
+    from students.models import GroupMembership
+    from testing.factories import CohortFactory, StudentGroupFactory
+
+    cohort, group = CohortFactory(), StudentGroupFactory()
+    in_cohort = StudentFactory(cohort=cohort)
+    advised = StudentFactory(advisor=admin_user)
+    member = StudentFactory()
+    GroupMembership.objects.create(group=group, student=member)
+    StudentFactory()
+    for params, expected in (({"cohort": cohort.pk}, in_cohort), ({"advisor": str(admin_user.pk)}, advised), ({"group": group.pk}, member)):
+        body = viewer_client.get("/v1/console/students", params).json()
+        assert ([row["user_id"] for row in body["data"]], body["total"]) == ([expected.pk], 1), params
+    response = viewer_client.get("/v1/console/students", {"advisor": "12a", "cohort": "a\x00", "group": "x" * 65})
+    assert response.status_code == 400 and set(response.json()["errors"]) == {"advisor", "cohort", "group"}
+    schema = viewer_client.get("/v1/schema/", {"format": "json"}).json()
+    names = {p["name"] for p in schema["paths"]["/v1/console/students/"]["get"]["parameters"]}
+    assert {"cohort", "advisor", "group"} <= names

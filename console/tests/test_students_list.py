@@ -156,8 +156,9 @@ def test_list_query_count_does_not_grow_with_rows(console_as, operator_user, dja
     client = console_as(operator_user)
     client.get("/students/")  # warm the session
     # SET search_path (public), domain lookup, SET search_path (tenant), session, staff user,
-    # roles; count, page rows, programmes of the page, programme options, case-study options.
-    with django_assert_num_queries(9):
+    # roles; count, page rows, programmes of the page, programme, cohort, group and advisor
+    # options, case-study options.
+    with django_assert_num_queries(12):
         response = client.get("/students/")
     assert len(response.context["rows"]) == rows
 
@@ -348,3 +349,26 @@ def test_the_case_studies_column_sorts(console_as, viewer_user, mba):
     assert 'aria-sort="descending" class="sortable is-sorted num"><a href="?sort_by=case_studies&amp;sort_order=asc"' in html
     ascending = client.get("/students/", {"sort_by": "case_studies", "sort_order": "asc"})
     assert [s.pk for s in ascending.context["rows"]] == [few.pk, many.pk]
+
+
+
+def test_cohort_advisor_and_group_filter_the_list_in_the_console(console_as, operator_user, admin_user):
+    from students.models import GroupMembership
+    from testing.factories import CohortFactory, StudentGroupFactory
+
+    cohort, group = CohortFactory(name="2026 intake"), StudentGroupFactory(name="Lagos")
+    in_cohort = StudentFactory(first_name="Cora", cohort=cohort)
+    advised = StudentFactory(first_name="Adi", advisor=admin_user)
+    member = StudentFactory(first_name="Gus")
+    GroupMembership.objects.create(group=group, student=member)
+    StudentFactory(first_name="None")
+    client = console_as(operator_user)
+    for params, expected in (({"cohort": cohort.pk}, in_cohort), ({"advisor": admin_user.pk}, advised), ({"group": group.pk}, member)):
+        response = client.get("/students/", params)
+        assert [s.pk for s in response.context["rows"]] == [expected.pk], params
+        assert response.context["total"] == 1
+    html = client.get("/students/", {"cohort": cohort.pk}).content.decode()
+    assert f'<option value="{cohort.pk}" selected>2026 intake</option>' in html
+    assert f'<option value="{admin_user.pk}">Ada Admin</option>' in html
+    html = client.get("/students/", {"advisor": "x1", "group": "a b"}).content.decode()
+    assert "Choose an advisor from the list." in html and "Choose a group from the list." in html

@@ -1,11 +1,16 @@
 """The console student list's FilterSet: one definition for the JSON list, the HTML list and
 the export, so a filter behaves the same in all three (SPEC §7.1)."""
 import django_filters
+from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 
+from config.ids import OPAQUE_ID_RE
 from config.query import IsoDateTimeBoundFilter, normalise_text
-from students.models import Enrolment, Student
+from config.serializers import MSG_BAD_ID
+from students.models import Enrolment, GroupMembership, Student
+
+MSG_BAD_ADVISOR = "A staff user's id: digits only."
 
 SORT_FIELDS = ("name", "last_seen", "programme", "status")
 # The console also sorts by overall_case_studies (its "Case studies" column); the JSON list
@@ -26,6 +31,16 @@ class StudentListFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=MAX_SEARCH_LENGTH)
     programme = django_filters.CharFilter(method="filter_programme", max_length=32)
     status = django_filters.ChoiceFilter(choices=Student.Status.choices)
+    # Beyond the seed: a cohort, an advisor (staff user id) or a group's members.
+    cohort = django_filters.CharFilter(
+        field_name="cohort_id", max_length=64, validators=[RegexValidator(OPAQUE_ID_RE, MSG_BAD_ID)]
+    )
+    advisor = django_filters.CharFilter(
+        field_name="advisor_id", max_length=18, validators=[RegexValidator(r"^[0-9]+\Z", MSG_BAD_ADVISOR)]
+    )
+    group = django_filters.CharFilter(
+        method="filter_group", max_length=64, validators=[RegexValidator(OPAQUE_ID_RE, MSG_BAD_ID)]
+    )
     start_date = IsoDateTimeBoundFilter(field_name="last_seen", lookup_expr="gte")
     end_date = IsoDateTimeBoundFilter(field_name="last_seen", lookup_expr="lte", end_of_day=True)
     sort_by = django_filters.ChoiceFilter(
@@ -91,6 +106,9 @@ class StudentListFilter(django_filters.FilterSet):
             return queryset
         enrolled = Enrolment.objects.filter(student_id=OuterRef("pk"), programme__code__iexact=code)
         return queryset.filter(Exists(enrolled))
+
+    def filter_group(self, queryset, name, value):
+        return queryset.filter(Exists(GroupMembership.objects.filter(student_id=OuterRef("pk"), group_id=value)))
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
