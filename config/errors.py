@@ -74,6 +74,21 @@ class AppError(Exception):
         return cls(message, code=CONFLICT, status_code=409, errors=errors)
 
 
+class BulkRefused(AppError):
+    """A bulk action that changed nothing. `refused` is {id: reason} in the order the ids were
+    given; `errors` renders it for the API as `<field>[<first index>]: "<id>: <reason>"` (a
+    malformed id gets `bad_id_reason` alone: it is not worth repeating)."""
+
+    def __init__(self, message, refused, first_index, *, field="user_ids", bad_id_reason=None):
+        self.refused = refused
+        self.first_index = first_index
+        errors = {
+            f"{field}[{first_index[key]}]": [reason if reason == bad_id_reason else f"{key}: {reason}"]
+            for key, reason in refused.items()
+        }
+        super().__init__(message, errors=errors)
+
+
 RETRY_AFTER_SECONDS = 5
 
 

@@ -39,7 +39,7 @@ from attempts.grants.selectors import case_study_numbers_for_students
 from attempts.models import AttemptGrant, Session
 from attempts.selectors import CaseStudyCard, extra_attempts_by_case_study, student_case_study_card
 from catalogue.models import CaseStudy
-from config.errors import AppError
+from config.errors import AppError, BulkRefused
 from config.ids import is_valid_opaque_id
 from students.models import Enrolment, Student
 
@@ -90,18 +90,11 @@ class BulkGranted:
     attempts_allowed: int
 
 
-class BulkGrantRefused(AppError):
-    """Nothing was granted. `refused` is {user_id: reason} in the order the ids were given;
-    `errors` renders it for the API as `user_ids[<first index>]: "<id>: <reason>"`."""
+class BulkGrantRefused(BulkRefused):
+    """Nothing was granted (config.errors.BulkRefused)."""
 
     def __init__(self, refused, first_index):
-        self.refused = refused
-        self.first_index = first_index
-        errors = {
-            f"user_ids[{first_index[user_id]}]": [reason if reason == REASON_BAD_ID else f"{user_id}: {reason}"]
-            for user_id, reason in refused.items()
-        }
-        super().__init__(MSG_BULK_REFUSED, errors=errors)
+        super().__init__(MSG_BULK_REFUSED, refused, first_index, bad_id_reason=REASON_BAD_ID)
 
 
 def attempt_pair_lock_key(*, schema_name, user_id, case_study_id):

@@ -53,6 +53,10 @@ RULES_THE_SCHEMA_CANNOT_STATE = [
     groups.MSG_CLUSTER_NOT_FOUND,
     groups.MSG_UNKNOWN_STUDENTS,
     programmes.MSG_UNKNOWN_PROGRAMMES,
+    # A bulk action's refusal names each student: one unknown here, or in the wrong state.
+    f"{{ids}}: {records.REASON_UNKNOWN}",
+    f"{{ids}}: {records.REASON_ALREADY_ARCHIVED}",
+    f"{{ids}}: {records.REASON_NOT_ARCHIVED}",
     # Rules between two fields: a date range's ends, a criterion's score and its maximum.
     listing.MSG_DATE_RANGE,
     audit_serializers.MSG_SINCE_AFTER_UNTIL,

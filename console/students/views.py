@@ -193,12 +193,7 @@ def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
         "total_pages": max(1, math.ceil(total / listing.page_size)),
         "page_sizes": PAGE_SIZES,
         "programmes": Programme.objects.order_by("code").only("code", "name"),
-        # The filters beyond the seed's: cohorts, groups, and the staff who advise someone.
-        "cohorts": Cohort.objects.order_by("name", "id").only("id", "name"),
-        "groups": StudentGroup.objects.order_by("name", "id").only("id", "name"),
-        "advisors": StaffUser.objects.filter(Exists(Student.objects.filter(advisor_id=OuterRef("pk"))))
-        .order_by("full_name", "email")
-        .only("id", "full_name", "email"),
+        "extra_filters": _extra_filters(listing, errors),
         "statuses": [*Student.Status.choices, (ARCHIVED, "Archived")],
         "archived": listing.archived,
         "has_filters": listing.has_filters,
@@ -214,6 +209,32 @@ def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
         "selected": selected,
     }
     return render(request, "console/students/list.html", context, status=status)
+
+
+def _extra_filters(listing, errors):
+    """The filters beyond the seed's, as selects: cohorts, groups, and the staff who advise
+    someone. One query each."""
+    advisors = (
+        StaffUser.objects.filter(Exists(Student.objects.filter(advisor_id=OuterRef("pk"))))
+        .order_by("full_name", "email")
+        .values_list("pk", "full_name", "email")
+    )
+    choices = [
+        ("cohort", "Cohort", "All cohorts", Cohort.objects.order_by("name", "id").values_list("pk", "name")),
+        ("group", "Group", "All groups", StudentGroup.objects.order_by("name", "id").values_list("pk", "name")),
+        ("advisor", "Advisor", "All advisors", ((pk, name or email) for pk, name, email in advisors)),
+    ]
+    return [
+        {
+            "name": name,
+            "label": label,
+            "all": every,
+            "options": [(str(value), text) for value, text in options],
+            "value": listing.values[name],
+            "errors": errors.get(name),
+        }
+        for name, label, every, options in choices
+    ]
 
 
 def _export_url(file_format, listing):

@@ -25,6 +25,8 @@ from students.records.serializers import (
     StudentAvatarSerializer,
     StudentCreateSerializer,
     StudentRecordSerializer,
+    StudentsBulkArchiveSerializer,
+    StudentsBulkSerializer,
     StudentTombstoneSerializer,
     StudentUpdateSerializer,
 )
@@ -154,6 +156,38 @@ class StudentUnarchiveApi(_StudentRecordApi):
     def put(self, request, user_id):
         student = services.student_unarchive(user_id=user_id)
         return ok(self.record(student))
+
+
+class _BulkResultSerializer(serializers.Serializer):
+    user_ids = serializers.ListField(child=serializers.CharField(), help_text="The students changed, in first-seen order.")
+
+
+BULK_RESPONSE = enveloped("StudentsBulkResult", _BulkResultSerializer)
+BULK_DESCRIPTION = (
+    "All or nothing: when any id is malformed, unknown, deleted or in the wrong state, nothing "
+    "changes and the 400 names each one as `user_ids[<index>]`. Each student changed gets its own "
+    "audit event. Requires USER_MANAGEMENT.can_edit."
+)
+
+
+class StudentsBulkArchiveApi(_StudentRecordApi):
+    @extend_schema(
+        operation_id="students_bulk_archive", request=StudentsBulkArchiveSerializer, responses={200: BULK_RESPONSE},
+        summary="Archive several students", description=BULK_DESCRIPTION,
+    )
+    def post(self, request):
+        body = validated(StudentsBulkArchiveSerializer, request.data)
+        return ok({"user_ids": services.students_archive_bulk(**body)})
+
+
+class StudentsBulkUnarchiveApi(_StudentRecordApi):
+    @extend_schema(
+        operation_id="students_bulk_unarchive", request=StudentsBulkSerializer, responses={200: BULK_RESPONSE},
+        summary="Unarchive several students", description=BULK_DESCRIPTION,
+    )
+    def post(self, request):
+        body = validated(StudentsBulkSerializer, request.data)
+        return ok({"user_ids": services.students_unarchive_bulk(**body)})
 
 
 class StudentAvatarApi(_StudentRecordApi):

@@ -3,9 +3,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalogue.programmes.serializers import ProgrammeCodeField, ProgrammeRefSerializer
-from config.serializers import OpaqueIdField, StrictSerializer, page_query
+from config.serializers import OpaqueIdField, StrictSerializer, UncheckedOpaqueIdField, page_query
 from students.models import Student
-from students.records.services import MSG_ARCHIVE_EXACTLY_ONE
+from students.records.services import MAX_BULK_STUDENTS, MSG_ARCHIVE_EXACTLY_ONE, MSG_BULK_IDS
 
 RecordsPageQuery = page_query(page_help="1-based page number (default 1).", per_page_help="Records per page, 1-500 (default 50).")
 
@@ -87,6 +87,21 @@ class StudentUpdateSerializer(StrictSerializer):
     advisor_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, allow_null=True, required=False)
 
 
+def _bulk_user_ids():
+    return serializers.ListField(
+        child=UncheckedOpaqueIdField(trim_whitespace=False),
+        allow_empty=False,
+        min_length=1,
+        max_length=MAX_BULK_STUDENTS,
+        error_messages={"empty": MSG_BULK_IDS, "min_length": MSG_BULK_IDS, "max_length": MSG_BULK_IDS},
+        help_text=f"1–{MAX_BULK_STUDENTS} student user_ids; repeats count once.",
+    )
+
+
+class StudentsBulkSerializer(StrictSerializer):
+    user_ids = _bulk_user_ids()
+
+
 class StudentArchiveSerializer(StrictSerializer):
     withdrawn_on = serializers.DateField(required=False, allow_null=True)
     graduated_on = serializers.DateField(required=False, allow_null=True)
@@ -108,3 +123,7 @@ class StudentAvatarSerializer(serializers.Serializer):
     """Documents the multipart body; the image itself is checked by students.services."""
 
     avatar = ImageUploadField(help_text="PNG, JPEG or WebP, at most 2 MB.")
+
+
+class StudentsBulkArchiveSerializer(StudentArchiveSerializer):
+    user_ids = _bulk_user_ids()

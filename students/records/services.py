@@ -16,7 +16,8 @@ from accounts.audit.services import audit_record, audit_snapshot
 from accounts.models import StaffUser
 from catalogue.models import Programme
 from catalogue.programmes.selectors import programmes_for_codes
-from config.errors import AppError
+from config.errors import AppError, BulkRefused
+from config.ids import is_valid_opaque_id
 from students.maintained import student_refresh_programme_labels
 from students.models import ArchivedMembership, Cohort, Enrolment, GroupMembership, Student
 from students.records.selectors import student_record_get
@@ -25,6 +26,14 @@ MSG_ARCHIVE_EXACTLY_ONE = "Give exactly one of withdrawn_on or graduated_on."
 MSG_EMAIL_TAKEN = "Another student already uses this email address."
 MSG_STUDENT_NUMBER_TAKEN = "Another student already has this student number."
 MSG_USER_ID_TAKEN = "A student with this user_id already exists (or existed and was deleted)."
+MAX_BULK_STUDENTS = 500
+MSG_BULK_IDS = f"Give 1 to {MAX_BULK_STUDENTS} user ids."
+MSG_BULK_ARCHIVE_REFUSED = "Nothing was archived: some students cannot be; see errors for each id."
+MSG_BULK_UNARCHIVE_REFUSED = "Nothing was unarchived: some students cannot be; see errors for each id."
+REASON_BAD_ID = "Not a valid user id."
+REASON_UNKNOWN = "no student with this id on this tenant."
+REASON_ALREADY_ARCHIVED = "this student is already archived."
+REASON_NOT_ARCHIVED = "this student is not archived."
 MSG_UNKNOWN_COHORT = "No cohort has this id."
 MSG_UNKNOWN_ADVISOR = "No staff user has this id."
 MSG_AVATAR_MISSING = "Send the image as the multipart field 'avatar'."
@@ -342,3 +351,58 @@ def student_avatar_clear(*, user_id):
     _audit_avatar("student.avatar_clear", student, old_name)
     _delete_file_after_commit(student.avatar.storage, old_name)
     return _shown(student)
+
+
+def _bulk_students(user_ids, *, archived, reason_wrong_state, message):
+    """The students of `user_ids` (repeats once, first-seen order), locked, when every one
+    exists and has archived == `archived`; else BulkRefused naming each that does not."""
+    if not isinstance(user_ids, (list, tuple)) or not 0 < len(user_ids) <= MAX_BULK_STUDENTS:
+        raise AppError.validation({"user_ids": MSG_BULK_IDS})
+    ids = list(dict.fromkeys(str(u) for u in user_ids))
+    found = dict(
+        Student.objects.select_for_update()
+        .filter(pk__in=[u for u in ids if is_valid_opaque_id(u)], deleted_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "archived")
+    )
+    refused = {}
+    for user_id in ids:
+        if not is_valid_opaque_id(user_id):
+            refused[user_id] = REASON_BAD_ID
+        elif user_id not in found:
+            refused[user_id] = REASON_UNKNOWN
+        elif found[user_id] != archived:
+            refused[user_id] = reason_wrong_state
+    if refused:
+        first_index = {}
+        for index, user_id in enumerate(str(u) for u in user_ids):
+            first_index.setdefault(user_id, index)
+        raise BulkRefused(message, refused, first_index, bad_id_reason=REASON_BAD_ID)
+    return ids
+
+
+@transaction.atomic
+def students_archive_bulk(*, user_ids, withdrawn_on=None, graduated_on=None):
+    """Archive every student of `user_ids` as student_archive does (each audited), all or
+    nothing: BulkRefused, changing nothing, when any is malformed, unknown, deleted or already
+    archived. Returns the ids archived, in first-seen order."""
+    if (withdrawn_on is None) == (graduated_on is None):
+        raise AppError.validation({"withdrawn_on": MSG_ARCHIVE_EXACTLY_ONE, "graduated_on": MSG_ARCHIVE_EXACTLY_ONE})
+    ids = _bulk_students(
+        user_ids, archived=False, reason_wrong_state=REASON_ALREADY_ARCHIVED, message=MSG_BULK_ARCHIVE_REFUSED
+    )
+    for user_id in ids:
+        student_archive(user_id=user_id, withdrawn_on=withdrawn_on, graduated_on=graduated_on)
+    return ids
+
+
+@transaction.atomic
+def students_unarchive_bulk(*, user_ids):
+    """Unarchive every student of `user_ids` (student_unarchive, each audited), all or nothing
+    as students_archive_bulk. Returns the ids unarchived."""
+    ids = _bulk_students(
+        user_ids, archived=True, reason_wrong_state=REASON_NOT_ARCHIVED, message=MSG_BULK_UNARCHIVE_REFUSED
+    )
+    for user_id in ids:
+        student_unarchive(user_id=user_id)
+    return ids

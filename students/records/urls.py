@@ -8,6 +8,9 @@ _ID = id_in_path("user_id")
 
 urlpatterns = [
     re_path(r"^students/?$", apis.StudentListApi.as_view(), name="students"),
+    # Before the record's own routes, where "bulk" would be read as a user_id.
+    re_path(r"^students/bulk/archive/?$", apis.StudentsBulkArchiveApi.as_view(), name="students-bulk-archive"),
+    re_path(r"^students/bulk/unarchive/?$", apis.StudentsBulkUnarchiveApi.as_view(), name="students-bulk-unarchive"),
     re_path(rf"^students/{_ID}/archive/?$", apis.StudentArchiveApi.as_view(), name="student-archive"),
     re_path(rf"^students/{_ID}/unarchive/?$", apis.StudentUnarchiveApi.as_view(), name="student-unarchive"),
     re_path(rf"^students/{_ID}/avatar/?$", apis.StudentAvatarApi.as_view(), name="student-avatar"),
