@@ -17,6 +17,7 @@ api_v1 = [
     re_path(r"^", include("catalogue.case_studies.urls")),
     re_path(r"^", include("students.records.urls")),
     re_path(r"^", include("students.groups.urls")),
+    re_path(r"^", include("students.cohorts.urls")),
     re_path(r"^", include("attempts.group_results.urls")),
     re_path(r"^", include("attempts.ingestion.urls")),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),

@@ -18,7 +18,7 @@ MSG_DATE_ORDER = "“From” is after “to”: swap the two dates or clear one.
 TARGET_TYPES = [
     ("student", "Student"), ("case_study", "Case study"), ("programme", "Programme"),
     ("student_group", "Group"), ("student_cluster", "Cluster"), ("session", "Attempt"),
-    ("staff_user", "Staff user"), ("student_list", "Student list (exports)"),
+    ("cohort", "Cohort"), ("staff_user", "Staff user"), ("student_list", "Student list (exports)"),
 ]
 
 
