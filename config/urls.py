@@ -10,6 +10,7 @@ from students.records.media import AvatarFileApi
 api_v1 = [
     re_path(r"^auth/", include("accounts.tokens.urls")),
     re_path(r"^", include("accounts.audit.urls")),
+    re_path(r"^", include("accounts.staff.urls")),
     re_path(r"^console/", include(console_attempts_api + console_students_api)),
     re_path(r"^", include("catalogue.programmes.urls")),
     # Before the case studies' own routes: /v1/case-studies/{id}/users is the participants dashboard.

@@ -25,8 +25,8 @@ ascending key order, so two bulk grants over overlapping students cannot deadloc
 Check once: callers pass ids; these services find the student and the case study, check
 every rule, take the lock, write, and return what callers show (the ledger row and the
 card's numbers after the change, read under the same lock). Callers never look the ids up
-themselves. A bulk grant refused for some students raises BulkGrantRefused, which carries
-each refused id with its reason.
+themselves. A bulk grant (or revoke) refused for some students raises BulkGrantRefused (or
+BulkRevokeRefused), which carries each refused id with its reason.
 """
 import hashlib
 from dataclasses import dataclass
@@ -37,7 +37,12 @@ from django.db.models import Exists, OuterRef
 from accounts.audit.services import audit_record, audit_record_many
 from attempts.grants.selectors import case_study_numbers_for_students
 from attempts.models import AttemptGrant, Session
-from attempts.selectors import CaseStudyCard, extra_attempts_by_case_study, student_case_study_card
+from attempts.selectors import (
+    CaseStudyCard,
+    extra_attempts,
+    extra_attempts_by_case_study,
+    student_case_study_card,
+)
 from catalogue.models import CaseStudy
 from config.errors import AppError, BulkRefused
 from config.ids import is_valid_opaque_id
@@ -58,11 +63,13 @@ MSG_NOT_ASSIGNED = "This case study is not assigned to the student's programmes 
 MSG_USER_IDS_EMPTY = "Give at least one user id."
 MSG_USER_IDS_TOO_MANY = f"Give at most {MAX_BULK_IDS} user ids at a time."
 MSG_BULK_REFUSED = "Nothing was granted: some students cannot receive attempts; see errors for each id."
+MSG_BULK_REVOKE_REFUSED = "Nothing was revoked: some students do not have these extra attempts; see errors for each id."
 # Why one student of a bulk grant was refused.
 REASON_BAD_ID = "Not a valid user id."
 REASON_STUDENT_UNKNOWN = "no student with this id on this tenant."
 REASON_STUDENT_ARCHIVED = "this student is archived."
 REASON_NOT_ASSIGNED = "this case study is not assigned to the student and they have not attempted it."
+REASON_TOO_FEW_EXTRA = "this student has {extra} extra attempt(s) on this case study, fewer than {requested}."
 MSG_REVOKE_TOO_MANY = (
     "Cannot revoke {requested} extra attempt(s): this student has {extra} extra attempt(s) on this case study."
 )
@@ -95,6 +102,13 @@ class BulkGrantRefused(BulkRefused):
 
     def __init__(self, refused, first_index):
         super().__init__(MSG_BULK_REFUSED, refused, first_index, bad_id_reason=REASON_BAD_ID)
+
+
+class BulkRevokeRefused(BulkRefused):
+    """Nothing was revoked (config.errors.BulkRefused)."""
+
+    def __init__(self, refused, first_index):
+        super().__init__(MSG_BULK_REVOKE_REFUSED, refused, first_index, bad_id_reason=REASON_BAD_ID)
 
 
 def attempt_pair_lock_key(*, schema_name, user_id, case_study_id):
@@ -238,6 +252,55 @@ def dedupe_ids(ids):
     return list(dict.fromkeys(ids))
 
 
+def _bulk_ids(user_ids):
+    """The ids of a bulk change, deduplicated in first-seen order; 400 when none or too many."""
+    if not isinstance(user_ids, (list, tuple)) or not user_ids:
+        raise AppError.validation({"user_ids": MSG_USER_IDS_EMPTY})
+    ids = dedupe_ids(str(u) for u in user_ids)
+    if len(ids) > MAX_BULK_IDS:
+        raise AppError.validation({"user_ids": MSG_USER_IDS_TOO_MANY})
+    return ids
+
+
+def _first_index(user_ids):
+    first_index = {}
+    for index, user_id in enumerate(str(u) for u in user_ids):
+        first_index.setdefault(user_id, index)
+    return first_index
+
+
+def _bulk_case_study(case_study_id):
+    case_study = CaseStudy.objects.filter(pk=case_study_id).first() if is_valid_opaque_id(case_study_id) else None
+    if case_study is None:
+        raise AppError.validation({"case_study_id": MSG_CASE_STUDY_UNKNOWN})
+    return case_study
+
+
+def _bulk_write(*, ids, case_study, delta, reason, actor):
+    """One ledger row per student (each audited) and the card numbers after them."""
+    actor_email = getattr(actor, "email", "") or ""
+    grants = AttemptGrant.objects.bulk_create(
+        [
+            AttemptGrant(
+                student_id=user_id,
+                case_study_id=case_study.pk,
+                delta=delta,
+                reason=reason,
+                actor=actor,
+                actor_email=actor_email,
+            )
+            for user_id in ids
+        ]
+    )
+    audit_record_many(
+        action="attempts.grant" if delta > 0 else "attempts.revoke",
+        target_type="student",
+        targets=[(g.student_id, _grant_detail(g)) for g in grants],
+    )
+    numbers = case_study_numbers_for_students(case_study=case_study, student_ids=ids)
+    return [BulkGranted(grant, *numbers[grant.student_id]) for grant in grants]
+
+
 @transaction.atomic
 def attempts_grant_bulk(*, user_ids, case_study_id, attempts, reason, actor):
     """Grant `attempts` extra attempts on the case study to each student of `user_ids`, all or
@@ -245,16 +308,10 @@ def attempts_grant_bulk(*, user_ids, case_study_id, attempts, reason, actor):
     AppError (400) for an unknown case study, bad input, an empty list or more than 500 ids,
     and BulkGrantRefused, changing nothing, when any id is malformed, unknown, deleted,
     archived or not eligible."""
-    case_study = CaseStudy.objects.filter(pk=case_study_id).first() if is_valid_opaque_id(case_study_id) else None
-    if case_study is None:
-        raise AppError.validation({"case_study_id": MSG_CASE_STUDY_UNKNOWN})
+    case_study = _bulk_case_study(case_study_id)
     attempts = _clean_attempts(attempts)
     reason = _clean_reason(reason)
-    if not isinstance(user_ids, (list, tuple)) or not user_ids:
-        raise AppError.validation({"user_ids": MSG_USER_IDS_EMPTY})
-    ids = dedupe_ids(str(u) for u in user_ids)
-    if len(ids) > MAX_BULK_IDS:
-        raise AppError.validation({"user_ids": MSG_USER_IDS_TOO_MANY})
+    ids = _bulk_ids(user_ids)
 
     # One query for every id's state, whatever the number of ids.
     well_formed = [u for u in ids if is_valid_opaque_id(u)]
@@ -273,28 +330,37 @@ def attempts_grant_bulk(*, user_ids, case_study_id, attempts, reason, actor):
         elif not (state["assigned"] or state["attempted"]):
             refused[user_id] = REASON_NOT_ASSIGNED
     if refused:
-        first_index = {}
-        for index, user_id in enumerate(str(u) for u in user_ids):
-            first_index.setdefault(user_id, index)
-        raise BulkGrantRefused(refused, first_index)
+        raise BulkGrantRefused(refused, _first_index(user_ids))
 
     _lock_pairs(user_ids=ids, case_study_id=case_study.pk)
-    actor_email = getattr(actor, "email", "") or ""
-    grants = AttemptGrant.objects.bulk_create(
-        [
-            AttemptGrant(
-                student_id=user_id,
-                case_study_id=case_study.pk,
-                delta=attempts,
-                reason=reason,
-                actor=actor,
-                actor_email=actor_email,
-            )
-            for user_id in ids
-        ]
-    )
-    audit_record_many(
-        action="attempts.grant", target_type="student", targets=[(g.student_id, _grant_detail(g)) for g in grants]
-    )
-    numbers = case_study_numbers_for_students(case_study=case_study, student_ids=ids)
-    return [BulkGranted(grant, *numbers[grant.student_id]) for grant in grants]
+    return _bulk_write(ids=ids, case_study=case_study, delta=attempts, reason=reason, actor=actor)
+
+
+@transaction.atomic
+def attempts_revoke_bulk(*, user_ids, case_study_id, attempts, reason, actor):
+    """Take back `attempts` extra attempts on the case study from each student of `user_ids`,
+    all or nothing, as attempts_revoke does for one (archived students included): a list of
+    BulkGranted (negative deltas) in first-seen order. Raises AppError (400) for an unknown
+    case study, bad input, an empty list or more than 500 ids, and BulkRevokeRefused, changing
+    nothing, when any id is malformed, unknown or deleted, or its student has fewer extra
+    attempts than asked for (read under the pairs' locks)."""
+    case_study = _bulk_case_study(case_study_id)
+    attempts = _clean_attempts(attempts)
+    reason = _clean_reason(reason)
+    ids = _bulk_ids(user_ids)
+    well_formed = [u for u in ids if is_valid_opaque_id(u)]
+    found = set(Student.objects.filter(pk__in=well_formed, deleted_at__isnull=True).values_list("pk", flat=True))
+    _lock_pairs(user_ids=sorted(found), case_study_id=case_study.pk)
+    extra = extra_attempts(student_ids=sorted(found), case_study_ids=[case_study.pk])
+    extra = {student_id: value for (student_id, _), value in extra.items()}
+    refused = {}
+    for user_id in ids:
+        if not is_valid_opaque_id(user_id):
+            refused[user_id] = REASON_BAD_ID
+        elif user_id not in found:
+            refused[user_id] = REASON_STUDENT_UNKNOWN
+        elif extra.get(user_id, 0) < attempts:
+            refused[user_id] = REASON_TOO_FEW_EXTRA.format(extra=extra.get(user_id, 0), requested=attempts)
+    if refused:
+        raise BulkRevokeRefused(refused, _first_index(user_ids))
+    return _bulk_write(ids=ids, case_study=case_study, delta=-attempts, reason=reason, actor=actor)

@@ -57,6 +57,10 @@ RULES_THE_SCHEMA_CANNOT_STATE = [
     f"{{ids}}: {records.REASON_UNKNOWN}",
     f"{{ids}}: {records.REASON_ALREADY_ARCHIVED}",
     f"{{ids}}: {records.REASON_NOT_ARCHIVED}",
+    f"{{ids}}: {groups.REASON_ARCHIVED}",
+    f"{{ids}}: {grants.REASON_STUDENT_ARCHIVED}",
+    f"{{ids}}: {grants.REASON_NOT_ASSIGNED}",
+    "{ids}: " + grants.REASON_TOO_FEW_EXTRA.replace("{extra}", "{ids}").replace("{requested}", "{ids}"),
     # Rules between two fields: a date range's ends, a criterion's score and its maximum.
     listing.MSG_DATE_RANGE,
     audit_serializers.MSG_SINCE_AFTER_UNTIL,

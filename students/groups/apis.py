@@ -27,10 +27,13 @@ from students.groups.serializers import (
     GroupWriteSerializer,
     MemberPageEnvelope,
     MembersAddedEnvelope,
+    MembersBulkAddedEnvelope,
+    MembersBulkRemovedEnvelope,
     MemberSerializer,
     MembersRemovedEnvelope,
     MembersSerializer,
 )
+from students.records.serializers import StudentsBulkSerializer
 
 TAG_CLUSTERS = "Student clusters"
 TAG_GROUPS = "Student groups"
@@ -266,3 +269,42 @@ class GroupMembersApi(GroupsApi):
         group = path_id(group_id)
         outcome = services.student_group_members_remove(group_id=group, user_ids=body["user_ids"])
         return ok({"group": GroupSerializer(selectors.student_group_get(group_id=group)).data, **outcome})
+
+
+BULK_DESCRIPTION = (
+    "Up to 500 students, all or nothing: when any id is malformed, unknown or deleted{archived}, nothing "
+    "changes and the 400 names each one as `user_ids[<index>]`. The answer lists each student's outcome; "
+    "each student changed gets its own audit event. Requires CATALOG.can_edit."
+)
+
+
+class GroupMembersBulkAddApi(GroupsApi):
+    @extend_schema(
+        tags=[TAG_GROUPS],
+        summary="Add a list of students to a group, all or nothing",
+        operation_id="student_groups_members_bulk_add",
+        description=BULK_DESCRIPTION.format(archived=", or archived"),
+        request=StudentsBulkSerializer,
+        responses=responses({200: MembersBulkAddedEnvelope}, not_found=True),
+    )
+    def post(self, request, group_id):
+        group_id = path_id(group_id)
+        body = validated(StudentsBulkSerializer, request.data)
+        _, outcome = services.student_group_members_add_bulk(group_id=group_id, user_ids=body["user_ids"])
+        return ok({"group": GroupSerializer(selectors.student_group_get(group_id=group_id)).data, **outcome})
+
+
+class GroupMembersBulkRemoveApi(GroupsApi):
+    @extend_schema(
+        tags=[TAG_GROUPS],
+        summary="Remove a list of students from a group, all or nothing",
+        operation_id="student_groups_members_bulk_remove",
+        description=BULK_DESCRIPTION.format(archived=""),
+        request=StudentsBulkSerializer,
+        responses=responses({200: MembersBulkRemovedEnvelope}, not_found=True),
+    )
+    def post(self, request, group_id):
+        group_id = path_id(group_id)
+        body = validated(StudentsBulkSerializer, request.data)
+        _, outcome = services.student_group_members_remove_bulk(group_id=group_id, user_ids=body["user_ids"])
+        return ok({"group": GroupSerializer(selectors.student_group_get(group_id=group_id)).data, **outcome})

@@ -83,6 +83,18 @@ class MembersRemovedSerializer(serializers.Serializer):
     not_members = serializers.IntegerField(help_text="Students who were not members (nothing to do).")
 
 
+class MembersBulkAddedSerializer(serializers.Serializer):
+    group = GroupSerializer()
+    added = serializers.ListField(child=serializers.CharField(), help_text="Students added, in first-seen order.")
+    already_members = serializers.ListField(child=serializers.CharField(), help_text="Students left as they were.")
+
+
+class MembersBulkRemovedSerializer(serializers.Serializer):
+    group = GroupSerializer()
+    removed = serializers.ListField(child=serializers.CharField(), help_text="Students removed, in first-seen order.")
+    not_members = serializers.ListField(child=serializers.CharField(), help_text="Students who were not members.")
+
+
 # Envelopes (for the OpenAPI schema) -------------------------------------------------------
 
 
@@ -93,3 +105,5 @@ GroupPageEnvelope = enveloped("StudentGroupPage", GroupSerializer, many=True, pa
 MemberPageEnvelope = enveloped("StudentGroupMemberPage", MemberSerializer, many=True, paged=True)
 MembersAddedEnvelope = enveloped("StudentGroupMembersAdded", MembersAddedSerializer)
 MembersRemovedEnvelope = enveloped("StudentGroupMembersRemoved", MembersRemovedSerializer)
+MembersBulkAddedEnvelope = enveloped("StudentGroupMembersBulkAdded", MembersBulkAddedSerializer)
+MembersBulkRemovedEnvelope = enveloped("StudentGroupMembersBulkRemoved", MembersBulkRemovedSerializer)
