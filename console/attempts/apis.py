@@ -200,18 +200,40 @@ class AttemptGrantBulkApi(APIView):
     )
     def post(self, request):
         body = validated(BulkGrantRequestSerializer, request.data)
-        granted = services.attempts_grant_bulk(actor=request.user, **body)
-        results = [
-            {
-                "user_id": g.grant.student_id,
-                "grant_id": g.grant.pk,
-                "extra_attempts": g.extra_attempts,
-                "attempts_used": g.attempts_used,
-                "attempts_allowed": g.attempts_allowed,
-            }
-            for g in granted
-        ]
-        return ok(results, status=201)
+        return ok(_bulk_results(services.attempts_grant_bulk(actor=request.user, **body)), status=201)
+
+
+class AttemptRevokeBulkApi(APIView):
+    permission_classes = [HasPermission.of(ATTEMPTS_MANAGE)]
+
+    @extend_schema(
+        tags=[TAG_ATTEMPTS],
+        summary="Revoke extra attempts from many students",
+        description=(
+            "The bulk grant's body and answer, with negative ledger rows. All or nothing: if any id is "
+            "malformed, unknown or deleted, or its student has fewer extra attempts on the case study than "
+            "asked for, nothing is revoked and `errors` names each one under `user_ids[<index>]`. Archived "
+            "students may be revoked from (to correct a mistake). Each student gets an audit event."
+        ),
+        request=BulkGrantRequestSerializer,
+        responses={201: BulkGrantEnvelope, **_ERRORS},
+    )
+    def post(self, request):
+        body = validated(BulkGrantRequestSerializer, request.data)
+        return ok(_bulk_results(services.attempts_revoke_bulk(actor=request.user, **body)), status=201)
+
+
+def _bulk_results(changed):
+    return [
+        {
+            "user_id": g.grant.student_id,
+            "grant_id": g.grant.pk,
+            "extra_attempts": g.extra_attempts,
+            "attempts_used": g.attempts_used,
+            "attempts_allowed": g.attempts_allowed,
+        }
+        for g in changed
+    ]
 
 
 class AttemptGrantListApi(APIView):

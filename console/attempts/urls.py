@@ -10,6 +10,7 @@ SESSION = id_in_path("session_id")
 api = [
     re_path(r"^attempts/grant/?$", apis.AttemptGrantApi.as_view(), name="console-attempts-grant"),
     re_path(r"^attempts/grant/bulk/?$", apis.AttemptGrantBulkApi.as_view(), name="console-attempts-grant-bulk"),
+    re_path(r"^attempts/revoke/bulk/?$", apis.AttemptRevokeBulkApi.as_view(), name="console-attempts-revoke-bulk"),
     re_path(r"^attempts/revoke/?$", apis.AttemptRevokeApi.as_view(), name="console-attempts-revoke"),
     re_path(r"^attempts/grants/?$", apis.AttemptGrantListApi.as_view(), name="console-attempts-grants"),
     re_path(
