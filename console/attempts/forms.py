@@ -7,7 +7,6 @@ from attempts.grants.services import MAX_ATTEMPTS as MAX_ATTEMPTS_PER_CHANGE
 from attempts.grants.services import MAX_BULK_IDS as MAX_BULK_STUDENTS
 from attempts.grants.services import MAX_REASON_LENGTH
 from catalogue.case_studies.selectors import case_studies_list
-from config.ids import OPAQUE_ID_RE
 
 MSG_FORM_REASON_REQUIRED = "Give a reason; it is kept in the grant history."
 MSG_FORM_REASON_TOO_LONG = "Keep the reason to %(limit_value)d characters or fewer (this one has %(show_value)d)."
@@ -28,8 +27,9 @@ def bulk_case_study_options():
     return list(case_studies_list(is_active=True).prefetch_related(None).values_list("pk", "title"))
 
 
-def _attempts_field():
+def attempts_field(**kwargs):
     return forms.IntegerField(
+        **kwargs,
         min_value=1,
         max_value=MAX_ATTEMPTS_PER_CHANGE,
         initial=1,
@@ -42,8 +42,9 @@ def _attempts_field():
     )
 
 
-def _reason_field():
+def reason_field(**kwargs):
     return forms.CharField(
+        **kwargs,
         max_length=MAX_REASON_LENGTH,
         strip=True,
         error_messages={"required": MSG_FORM_REASON_REQUIRED, "max_length": MSG_FORM_REASON_TOO_LONG},
@@ -57,49 +58,5 @@ class AttemptChangeForm(forms.Form):
 
     action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
     case_study = forms.CharField(max_length=64, error_messages={"required": MSG_CASE_STUDY_REQUIRED})
-    attempts = _attempts_field()
-    reason = _reason_field()
-
-
-class BulkGrantForm(forms.Form):
-    """Grant the same extra attempts to the ticked students of the list, or (scope "matching")
-    to every student the list's filters match, at most MAX_BULK_STUDENTS of them."""
-
-    SCOPE_TICKED, SCOPE_MATCHING = "ticked", "matching"
-
-    user_ids = forms.MultipleChoiceField(
-        required=False,
-        error_messages={"invalid_choice": MSG_NOT_A_STUDENT},
-    )
-    scope = forms.ChoiceField(choices=[(SCOPE_TICKED, SCOPE_TICKED), (SCOPE_MATCHING, SCOPE_MATCHING)], required=False)
-    case_study = forms.CharField(max_length=64, error_messages={"required": MSG_CASE_STUDY_REQUIRED})
-    attempts = _attempts_field()
-    reason = _reason_field()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Ids are checked by the service (unknown ones are refused there); here only their shape,
-        # by the API's rule, so no malformed id (a NUL, say) reaches the database.
-        self.fields["user_ids"].valid_value = lambda value: isinstance(value, str) and OPAQUE_ID_RE.match(value) is not None
-
-    def clean_case_study(self):
-        """Only the active case studies are offered; one archived or deleted since the page was
-        drawn is refused here rather than granted."""
-        case_study_id = self.cleaned_data["case_study"]
-        if not case_studies_list(is_active=True).prefetch_related(None).filter(pk=case_study_id).exists():
-            raise forms.ValidationError(MSG_CASE_STUDY_GONE)
-        return case_study_id
-
-    def clean_user_ids(self):
-        ids = list(dict.fromkeys(self.cleaned_data["user_ids"]))
-        if len(ids) > MAX_BULK_STUDENTS:
-            raise forms.ValidationError(MSG_TOO_MANY_STUDENTS)
-        return ids
-
-    def clean(self):
-        data = super().clean()
-        if not data.get("scope"):
-            data["scope"] = self.SCOPE_TICKED
-        if data["scope"] == self.SCOPE_TICKED and "user_ids" in data and not data["user_ids"]:
-            self.add_error("user_ids", MSG_NO_STUDENTS)
-        return data
+    attempts = attempts_field()
+    reason = reason_field()

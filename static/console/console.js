@@ -43,6 +43,32 @@
     applyScope();
   }
 
+  // The bulk bar's Action chooser: only the chosen action's fields and button are shown; the
+  // others are disabled, so neither their checks nor Enter in a field can pick them. Without
+  // JavaScript every section shows, each with its own button.
+  function setUpBulkChooser(form) {
+    var chooser = form.querySelector("[data-bulk-chooser]");
+    if (!chooser) return;
+    var select = chooser.querySelector("select");
+    var sections = Array.prototype.slice.call(form.querySelectorAll("[data-bulk-for]"));
+    function apply() {
+      var action = select.value;
+      sections.forEach(function (section) {
+        var on = section.getAttribute("data-bulk-for").split(" ").indexOf(action) !== -1;
+        section.hidden = !on;
+        section.disabled = !on;
+        section.querySelectorAll("[data-bulk-action]").forEach(function (button) {
+          var mine = button.getAttribute("data-bulk-action") === action;
+          button.hidden = !mine;
+          button.disabled = !mine;
+        });
+      });
+    }
+    chooser.hidden = false;
+    select.addEventListener("change", apply);
+    apply();
+  }
+
   // A filter select marked data-autosubmit applies its form as soon as it changes; the
   // form's Apply button does the same without JavaScript.
   function setUpAutosubmit(select) {
@@ -66,6 +92,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-bulk]").forEach(setUpSelection);
+    document.querySelectorAll("form[data-bulk]").forEach(setUpBulkChooser);
     document.querySelectorAll("select[data-autosubmit]").forEach(setUpAutosubmit);
     document.querySelectorAll("details.navmenu").forEach(setUpMenu);
   });
