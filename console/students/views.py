@@ -289,6 +289,7 @@ def _render_students_list(request, *, bulk_form=None, refused=(), nothing_done=N
         "archived": listing.archived,
         "has_filters": listing.has_filters,
         "can_export": has_permission(request.user, USER_MANAGEMENT_EXPORT) and not listing.archived,
+        "can_edit": has_permission(request.user, USER_MANAGEMENT_EDIT),
         "export_csv": _export_url("csv", listing),
         "export_xlsx": _export_url("xlsx", listing),
         "can_manage": can_manage,
@@ -352,7 +353,7 @@ def student_detail(request, user_id):
         student = student_get(user_id)
     except AppError:
         return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
-    return _render_student_detail(request, student)
+    return render_student_detail(request, student)
 
 
 def _student_change_attempts(request, user_id):
@@ -391,11 +392,11 @@ def _student_change_attempts(request, user_id):
     except AppError:
         return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
     messages.error(request, MSG_FIX_ERRORS)
-    return _render_student_detail(request, student, change_form=form, status=400)
+    return render_student_detail(request, student, change_form=form, status=400)
 
 
-def _render_student_detail(request, student, *, change_form=None, status=200):
-    """Queries (after student_get's student + programmes): cards (sessions, then case studies
+def render_student_detail(request, student, *, change_form=None, archive_form=None, avatar_form=None, status=200):
+    """The student's page, with a form that failed (and its errors) when given. Queries (after student_get's student + programmes): cards (sessions, then case studies
     with programmes and grant totals; the totals are counted from them), grant history; two
     more only when a grant exists on a case study the student has not attempted (its card is
     shown so it can be revoked)."""
@@ -432,6 +433,9 @@ def _render_student_detail(request, student, *, change_form=None, status=200):
         "orphan_form": orphan_form,
         "reason_max_length": MAX_REASON_LENGTH,
         "can_manage": has_permission(request.user, ATTEMPTS_MANAGE),
+        "can_edit": has_permission(request.user, USER_MANAGEMENT_EDIT),
+        "archive_form": archive_form,
+        "avatar_form": avatar_form,
         "can_view_audit": has_permission(request.user, AUDIT_VIEW),
         "can_view_performance": has_permission(request.user, STUDENT_PERFORMANCE_VIEW),
     }

@@ -105,7 +105,7 @@ def student_get(user_id):
     overall_case_studies, or 404 NOT_FOUND."""
     student = (
         Student.objects.filter(user_id=user_id, deleted_at__isnull=True)
-        .select_related("cohort")
+        .select_related("cohort", "advisor")
         .prefetch_related(programmes_prefetch())
         .first()
     )

@@ -1,0 +1,151 @@
+"""Student records in the console: create and edit a student, archive and unarchive them, set or
+remove their photo. Forms parse shapes; students.records.services (the API's own services) find
+the student, check the rules and audit the change, and their refusals are shown beside the
+fields. Only for staff who may edit records (USER_MANAGEMENT.can_edit)."""
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.permissions import USER_MANAGEMENT_EDIT
+from accounts.staff.selectors import staff_choices
+from catalogue.models import Programme
+from config.errors import AppError
+from console.pages import apply_service_errors, console_page, not_found
+from console.records.forms import RECORD_FIELD_MAP, ArchiveForm, AvatarForm, StudentRecordForm
+from console.students.views import MSG_FIX_ERRORS, MSG_PAGE_STUDENT_NOT_FOUND, render_student_detail
+from students.listing.selectors import student_get
+from students.models import Cohort
+from students.records import services
+
+MSG_CREATED = "Added {name}."
+MSG_SAVED = "Saved the changes to {name}’s record."
+MSG_ARCHIVED = "Archived {name} as {kind} on {day}."
+MSG_UNARCHIVED = "Unarchived {name}: enrolled again, back in the groups they were in."
+MSG_AVATAR_SET = "The photo of {name} is updated."
+MSG_AVATAR_CLEARED = "The photo of {name} is removed."
+
+
+def _record_form(data=None, *, initial=None):
+    """The record form with the current choices. Queries: programmes, cohorts, staff."""
+    programmes = Programme.objects.order_by("code").values_list("code", "name")
+    return StudentRecordForm(
+        data,
+        initial=initial,
+        programme_options=[(code, f"{name} ({code})") for code, name in programmes],
+        cohort_options=list(Cohort.objects.order_by("name", "id").values_list("pk", "name")),
+        advisor_options=staff_choices(),
+    )
+
+
+def _render_form(request, form, *, student=None, status=200):
+    return render(request, "console/records/form.html", {"form": form, "student": student}, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@console_page(USER_MANAGEMENT_EDIT)
+def student_new(request):
+    if request.method != "POST":
+        return _render_form(request, _record_form(initial={"status": "active"}))
+    form = _record_form(request.POST)
+    if form.is_valid():
+        try:
+            student = services.student_create(**form.service_arguments())
+        except AppError as error:
+            apply_service_errors(form, error, RECORD_FIELD_MAP)
+        else:
+            messages.success(request, MSG_CREATED.format(name=student.student_name))
+            return redirect("console:student", student.pk)
+    messages.error(request, MSG_FIX_ERRORS)
+    return _render_form(request, form, status=400)
+
+
+def _student_or_none(user_id):
+    try:
+        return student_get(user_id)
+    except AppError:
+        return None
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@console_page(USER_MANAGEMENT_EDIT)
+def student_edit(request, user_id):
+    student = _student_or_none(user_id)
+    if student is None:
+        return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+    if request.method != "POST":
+        return _render_form(request, _record_form(initial=StudentRecordForm.initial_for(student)), student=student)
+    form = _record_form(request.POST)
+    if form.is_valid():
+        try:
+            student = services.student_update(user_id=student.pk, **form.service_arguments())
+        except AppError as error:
+            apply_service_errors(form, error, RECORD_FIELD_MAP)
+        else:
+            messages.success(request, MSG_SAVED.format(name=student.student_name))
+            return redirect("console:student", student.pk)
+    messages.error(request, MSG_FIX_ERRORS)
+    return _render_form(request, form, student=student, status=400)
+
+
+def _on_detail_page(request, user_id, *, status=400, **forms):
+    """The student's page again, with the form that failed and its errors."""
+    student = _student_or_none(user_id)
+    if student is None:
+        return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+    messages.error(request, MSG_FIX_ERRORS)
+    return render_student_detail(request, student, status=status, **forms)
+
+
+@require_http_methods(["POST"])
+@console_page(USER_MANAGEMENT_EDIT)
+def student_archive(request, user_id):
+    form = ArchiveForm(request.POST)
+    if form.is_valid():
+        try:
+            student = services.student_archive(user_id=user_id, **form.service_arguments())
+        except AppError as error:
+            if error.status_code == 404:
+                return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+            apply_service_errors(form, error, RECORD_FIELD_MAP)
+        else:
+            day = form.cleaned_data["archive_on"]
+            kind = form.cleaned_data["archive_as"]
+            messages.success(request, MSG_ARCHIVED.format(name=student.student_name, kind=kind, day=f"{day:%-d %B %Y}"))
+            return redirect("console:student", student.pk)
+    return _on_detail_page(request, user_id, archive_form=form)
+
+
+@require_http_methods(["POST"])
+@console_page(USER_MANAGEMENT_EDIT)
+def student_unarchive(request, user_id):
+    try:
+        student = services.student_unarchive(user_id=user_id)
+    except AppError:
+        return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+    messages.success(request, MSG_UNARCHIVED.format(name=student.student_name))
+    return redirect("console:student", student.pk)
+
+
+@require_http_methods(["POST"])
+@console_page(USER_MANAGEMENT_EDIT)
+def student_avatar(request, user_id):
+    """`action` = upload (with the file `avatar`) or remove."""
+    if request.POST.get("action") == "remove":
+        try:
+            student = services.student_avatar_clear(user_id=user_id)
+        except AppError:
+            return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+        messages.success(request, MSG_AVATAR_CLEARED.format(name=student.student_name))
+        return redirect("console:student", student.pk)
+    form = AvatarForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            student = services.student_avatar_set(user_id=user_id, upload=form.cleaned_data["avatar"])
+        except AppError as error:
+            if error.status_code == 404:
+                return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+            apply_service_errors(form, error, {"__all__": "avatar"})
+        else:
+            messages.success(request, MSG_AVATAR_SET.format(name=student.student_name))
+            return redirect("console:student", student.pk)
+    return _on_detail_page(request, user_id, avatar_form=form)
