@@ -5,6 +5,7 @@ from console.attempts.urls import pages as attempts_pages
 from console.audit.urls import pages as audit_pages
 from console.auth.urls import pages as auth_pages
 from console.case_studies.urls import pages as case_studies_pages
+from console.cohorts.urls import pages as cohorts_pages
 from console.dashboard.urls import pages as dashboard_pages
 from console.groups.urls import pages as groups_pages
 from console.records.urls import pages as records_pages
@@ -13,5 +14,13 @@ from console.students.urls import pages as students_pages
 app_name = "console"
 
 urlpatterns = (
-    auth_pages + records_pages + students_pages + attempts_pages + dashboard_pages + groups_pages + case_studies_pages + audit_pages
+    auth_pages
+    + records_pages
+    + students_pages
+    + attempts_pages
+    + dashboard_pages
+    + groups_pages
+    + case_studies_pages
+    + cohorts_pages
+    + audit_pages
 )

@@ -59,6 +59,9 @@ def _pages(w):
         "/case-studies/",
         f"/case-studies/{w['case_study'].pk}/",
         f"/case-studies/{w['case_study'].pk}/participants/",
+        "/students/new/",
+        f"/students/{w['student'].pk}/edit/",
+        "/cohorts/",
     ]
 
 
@@ -79,7 +82,7 @@ def test_every_path_id_hostile(console_as, admin_user, world):
     for value in HOSTILE:
         if not value.strip() or value in ("%", "\\"):
             continue  # not a path segment a URL can carry as such
-        for template in ("/students/{}/", "/attempts/{}/", "/groups/{}/", "/case-studies/{}/", "/case-studies/{}/participants/"):
+        for template in ("/students/{}/", "/students/{}/edit/", "/attempts/{}/", "/groups/{}/", "/case-studies/{}/", "/case-studies/{}/participants/"):
             path = template.format(value)
             response = client.get(path)
             _ok(response, (template, value[:20]))
@@ -111,3 +114,33 @@ def test_sign_in_with_hostile_values(console_as, world):
             body = {"username": "ops@uni.example", "password": "x", field: value}
             _ok(client.post("/login/", body), ("login", field, value[:20]))
         _ok(client.get("/login/", {"next": value}), ("login next", value[:20]))
+
+
+def test_every_record_cohort_and_bulk_action_field_hostile(console_as, admin_user, world):
+    client = console_as(admin_user)
+    student, case_study, group = world["student"], world["case_study"], world["group"]
+    record = {
+        "first_name": "Ada", "last_name": "Obi", "email": "ada.obi@uni.example", "student_number": "",
+        "status": "active", "cohort": "", "advisor": "", "programmes": ["MBA"],
+    }
+    forms = {
+        "/students/new/": record,
+        f"/students/{student.pk}/edit/": {**record, "email": student.email},
+        f"/students/{student.pk}/archive/": {"archive_as": "withdrawn", "archive_on": "2026-01-05"},
+        f"/students/{student.pk}/avatar/": {"action": "upload"},
+        "/cohorts/": {"action": "create", "name": "Class of 2030", "cohort": ""},
+        "/students/": {"action": "revoke", "user_ids": [student.pk], "case_study": case_study.pk, "attempts": "1",
+                       "reason": "x", "archive_as": "withdrawn", "archive_on": "2026-01-05", "group": group.pk,
+                       "scope": "ticked"},
+    }
+    for value in HOSTILE:
+        for path, body in forms.items():
+            for field in body:
+                _ok(client.post(path, {**body, field: value}), (path, field, value[:20]))
+        for action in ("grant", "revoke", "archive", "unarchive", "group_add", "group_remove"):
+            body = {**forms["/students/"], "action": action}
+            for field in ("group", "archive_on", "archive_as", "case_study", "scope"):
+                _ok(client.post("/students/", {**body, field: value}), (action, field, value[:20]))
+        _ok(client.post(f"/students/{student.pk}/unarchive/", {"x": value}), ("unarchive", value[:20]))
+        _ok(client.post("/cohorts/", {"action": "delete", "cohort": value}), ("cohort delete", value[:20]))
+        _ok(client.post("/cohorts/", {"action": "rename", "cohort": value, "name": value}), ("cohort rename", value[:20]))
