@@ -112,7 +112,7 @@ def bulk_actions_for(user, *, archived):
     """[(action, label)] the bar offers this user on this list: only what their permissions
     allow, and on the Archived list only what applies to archived students."""
     offered = (
-        (forms.REVOKE, forms.UNARCHIVE, forms.GROUP_REMOVE)
+        (forms.UNARCHIVE, forms.REVOKE, forms.GROUP_REMOVE)
         if archived
         else (forms.GRANT, forms.REVOKE, forms.ARCHIVE, forms.GROUP_ADD, forms.GROUP_REMOVE)
     )

@@ -22,10 +22,13 @@ def _pages(world):
         "student": f"/students/{world['student'].pk}/",
         "attempt": f"/attempts/{world['session'].pk}/",
         "dashboard": "/dashboard/",
+        "student-new": "/students/new/",
+        "student-edit": f"/students/{world['student'].pk}/edit/",
+        "cohorts": "/cohorts/",
     }
 
 
-@pytest.mark.parametrize("page", ["students", "student", "attempt", "dashboard"])
+@pytest.mark.parametrize("page", ["students", "student", "attempt", "dashboard", "student-new", "student-edit", "cohorts"])
 def test_signed_out_visitors_are_sent_to_sign_in_with_the_page_to_return_to(console_as, world, page):
     url = _pages(world)[page]
     response = console_as().get(url)
@@ -50,6 +53,13 @@ def test_root_sends_signed_out_visitors_to_sign_in_and_staff_to_the_students_lis
         ("ingest", "student", False),
         ("ingest", "dashboard", False),
         ("ingest", "attempt", False),
+        ("viewer", "cohorts", True),
+        ("ingest", "cohorts", False),
+        ("admin", "student-new", True),
+        ("admin", "student-edit", True),
+        ("operator", "student-new", False),  # USER_MANAGEMENT.can_edit
+        ("operator", "student-edit", False),
+        ("viewer", "student-edit", False),
     ],
 )
 def test_each_page_needs_its_permission_and_shows_a_403_page_without_it(console_as, world, role, page, allowed):
