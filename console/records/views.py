@@ -25,15 +25,20 @@ MSG_AVATAR_SET = "The photo of {name} is updated."
 MSG_AVATAR_CLEARED = "The photo of {name} is removed."
 
 
-def _record_form(data=None, *, initial=None):
-    """The record form with the current choices. Queries: programmes, cohorts, staff."""
+def _record_form(data=None, *, initial=None, student=None):
+    """The record form with the current choices. Queries: programmes, cohorts, staff. A student's
+    advisor stays a choice after their account is deactivated, so saving does not drop them."""
     programmes = Programme.objects.order_by("code").values_list("code", "name")
+    advisors = staff_choices()
+    advisor = getattr(student, "advisor", None)
+    if advisor is not None and advisor.pk not in {pk for pk, _ in advisors}:
+        advisors.append((advisor.pk, advisor.full_name or advisor.email))
     return StudentRecordForm(
         data,
         initial=initial,
         programme_options=[(code, f"{name} ({code})") for code, name in programmes],
         cohort_options=list(Cohort.objects.order_by("name", "id").values_list("pk", "name")),
-        advisor_options=staff_choices(),
+        advisor_options=advisors,
     )
 
 
@@ -73,8 +78,9 @@ def student_edit(request, user_id):
     if student is None:
         return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
     if request.method != "POST":
-        return _render_form(request, _record_form(initial=StudentRecordForm.initial_for(student)), student=student)
-    form = _record_form(request.POST)
+        form = _record_form(initial=StudentRecordForm.initial_for(student), student=student)
+        return _render_form(request, form, student=student)
+    form = _record_form(request.POST, student=student)
     if form.is_valid():
         try:
             student = services.student_update(user_id=student.pk, **form.service_arguments())

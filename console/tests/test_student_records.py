@@ -198,3 +198,17 @@ def test_hostile_values_are_400_not_500(console_as, admin_user, choices, change)
     response = console_as(admin_user).post("/students/new/", _body(choices, **change))
     assert response.status_code == 400
     assert not Student.objects.exists()
+
+
+def test_an_inactive_advisor_stays_chosen_when_the_record_is_saved(console_as, admin_user, choices):
+    from testing.factories import StaffUserFactory
+
+    former = StaffUserFactory(full_name="Former Advisor", is_active=False)
+    student = StudentFactory(advisor=former)
+    client = console_as(admin_user)
+    page = client.get(f"/students/{student.pk}/edit/").content.decode()
+    assert f'<option value="{former.pk}" selected>Former Advisor</option>' in page
+    body = _body(choices, email=student.email, advisor=str(former.pk), cohort="", programmes=[])
+    assert client.post(f"/students/{student.pk}/edit/", body).status_code == 302
+    student.refresh_from_db()
+    assert student.advisor_id == former.pk
