@@ -57,7 +57,7 @@ from students.records.services import students_archive_bulk, students_unarchive_
 
 MSG_GRANTED = "Granted {n} extra attempt{s} on “{title}”. Allowed now: {allowed}."
 MSG_REVOKED = "Revoked {n} extra attempt{s} on “{title}”. Allowed now: {allowed}."
-MSG_FIX_FILTERS = "Correct the filters first: the grant goes to the students they match."
+MSG_FIX_FILTERS = "Correct the filters first: the action reaches the students they match."
 MSG_BULK_GRANTED = "Granted {n} extra attempt{s} on “{title}” to {count} student{cs}."
 MSG_FIX_ERRORS = "Nothing was changed. Fix the highlighted fields and try again."
 MSG_PAGE_STUDENT_NOT_FOUND = "No student with this id exists here."

@@ -157,6 +157,7 @@ def test_bulk_actions_from_the_list_with_a_refusal_report(page):
     assert Student.objects.filter(archived=True).count() == 2
 
     page.goto("/students/?status=archived")
+    problems += _fits_and_passes(page, "bulk-archived-list")
     assert page.get_by_label("Action").input_value() == "unarchive"  # the Archived list's first action
     page.get_by_label("all 2 students matching the filters").check()
     page.get_by_role("button", name="Unarchive students").click()

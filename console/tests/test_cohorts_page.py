@@ -71,3 +71,16 @@ def test_hostile_values_are_refused_not_500(console_as, admin_user, data):
     response = console_as(admin_user).post("/cohorts/", data)
     assert response.status_code in (400, 404)
     assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("cohorts", [1, 8])
+def test_cohorts_page_query_count_does_not_grow_with_cohorts(console_as, admin_user, django_assert_num_queries, cohorts):
+    for n in range(cohorts):
+        StudentFactory(cohort=CohortFactory(name=f"Class of {2020 + n}"))
+    client = console_as(admin_user)
+    client.get("/cohorts/")  # warm the session
+    # SET search_path (tenant; the host is cached), session, staff user, roles; the cohorts with
+    # their student counts.
+    with django_assert_num_queries(5):
+        response = client.get("/cohorts/")
+    assert len(response.context["rows"]) == cohorts
