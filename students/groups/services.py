@@ -10,10 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit.services import audit_record, audit_record_many, audit_snapshot
-from config.errors import AppError, BulkRefused
-from config.ids import is_valid_opaque_id
+from config.errors import AppError
 from students.models import ArchivedMembership, GroupMembership, Student, StudentCluster, StudentGroup
-from students.records.services import MAX_BULK_STUDENTS, MSG_BULK_IDS, REASON_BAD_ID, REASON_UNKNOWN
+from students.records.services import students_lock_for_bulk
 
 MSG_CLUSTER_NOT_FOUND = "No student cluster has this id."
 GROUP_FIELDS = ("name", "cluster")
@@ -182,41 +181,15 @@ MSG_BULK_REMOVE_REFUSED = "Nobody was removed from the group: some students cann
 REASON_ARCHIVED = "this student is archived; archived students cannot be added to a group."
 
 
-def _bulk_members(user_ids, *, refuse_archived, message):
-    """The ids (first-seen order, repeats once) of live students, locked in id order; else
-    BulkRefused naming each id that is malformed, unknown, deleted (or archived, when adding)."""
-    if not isinstance(user_ids, (list, tuple)) or not 0 < len(user_ids) <= MAX_BULK_STUDENTS:
-        raise AppError.validation({"user_ids": MSG_BULK_IDS})
-    ids = list(dict.fromkeys(str(u) for u in user_ids))
-    found = dict(
-        Student.objects.select_for_update()
-        .filter(pk__in=[u for u in ids if is_valid_opaque_id(u)], deleted_at__isnull=True)
-        .order_by("pk")
-        .values_list("pk", "archived")
-    )
-    refused = {}
-    for user_id in ids:
-        if not is_valid_opaque_id(user_id):
-            refused[user_id] = REASON_BAD_ID
-        elif user_id not in found:
-            refused[user_id] = REASON_UNKNOWN
-        elif refuse_archived and found[user_id]:
-            refused[user_id] = REASON_ARCHIVED
-    if refused:
-        first_index = {}
-        for index, user_id in enumerate(str(u) for u in user_ids):
-            first_index.setdefault(user_id, index)
-        raise BulkRefused(message, refused, first_index, bad_id_reason=REASON_BAD_ID)
-    return ids
-
-
 @transaction.atomic
 def student_group_members_add_bulk(*, group_id, user_ids):
     """Add up to 500 students to the group, all or nothing (BulkRefused, changing nothing, when
     any is malformed, unknown, deleted or archived). Returns the group and, per student, the
     outcome: {"added": [ids], "already_members": [ids]}; each student added is audited."""
     group = _lock_group(group_id)
-    ids = _bulk_members(user_ids, refuse_archived=True, message=MSG_BULK_ADD_REFUSED)
+    ids = students_lock_for_bulk(
+        user_ids, refuse=lambda archived: REASON_ARCHIVED if archived else None, message=MSG_BULK_ADD_REFUSED
+    )
     existing = set(GroupMembership.objects.filter(group=group, student_id__in=ids).values_list("student_id", flat=True))
     added = [u for u in ids if u not in existing]
     GroupMembership.objects.bulk_create([GroupMembership(group=group, student_id=u) for u in added], ignore_conflicts=True)
@@ -232,7 +205,7 @@ def student_group_members_remove_bulk(*, group_id, user_ids):
     too), all or nothing (BulkRefused when any is malformed, unknown or deleted). Returns the
     group and {"removed": [ids], "not_members": [ids]}; each student removed is audited."""
     group = _lock_group(group_id)
-    ids = _bulk_members(user_ids, refuse_archived=False, message=MSG_BULK_REMOVE_REFUSED)
+    ids = students_lock_for_bulk(user_ids, refuse=lambda archived: None, message=MSG_BULK_REMOVE_REFUSED)
     members = set(GroupMembership.objects.filter(group=group, student_id__in=ids).values_list("student_id", flat=True))
     members |= set(ArchivedMembership.objects.filter(group=group, student_id__in=ids).values_list("student_id", flat=True))
     removed = [u for u in ids if u in members]

@@ -353,9 +353,10 @@ def student_avatar_clear(*, user_id):
     return _shown(student)
 
 
-def _bulk_students(user_ids, *, archived, reason_wrong_state, message):
-    """The students of `user_ids` (repeats once, first-seen order), locked, when every one
-    exists and has archived == `archived`; else BulkRefused naming each that does not."""
+def students_lock_for_bulk(user_ids, *, refuse, message):
+    """The ids of `user_ids` (repeats once, first-seen order) of live students, locked in id
+    order, when none is refused; else BulkRefused, with `message`, naming each id that is
+    malformed, unknown or deleted, or whose archived flag `refuse(archived)` gives a reason for."""
     if not isinstance(user_ids, (list, tuple)) or not 0 < len(user_ids) <= MAX_BULK_STUDENTS:
         raise AppError.validation({"user_ids": MSG_BULK_IDS})
     ids = list(dict.fromkeys(str(u) for u in user_ids))
@@ -371,8 +372,8 @@ def _bulk_students(user_ids, *, archived, reason_wrong_state, message):
             refused[user_id] = REASON_BAD_ID
         elif user_id not in found:
             refused[user_id] = REASON_UNKNOWN
-        elif found[user_id] != archived:
-            refused[user_id] = reason_wrong_state
+        elif reason := refuse(found[user_id]):
+            refused[user_id] = reason
     if refused:
         first_index = {}
         for index, user_id in enumerate(str(u) for u in user_ids):
@@ -388,8 +389,8 @@ def students_archive_bulk(*, user_ids, withdrawn_on=None, graduated_on=None):
     archived. Returns the ids archived, in first-seen order."""
     if (withdrawn_on is None) == (graduated_on is None):
         raise AppError.validation({"withdrawn_on": MSG_ARCHIVE_EXACTLY_ONE, "graduated_on": MSG_ARCHIVE_EXACTLY_ONE})
-    ids = _bulk_students(
-        user_ids, archived=False, reason_wrong_state=REASON_ALREADY_ARCHIVED, message=MSG_BULK_ARCHIVE_REFUSED
+    ids = students_lock_for_bulk(
+        user_ids, refuse=lambda archived: REASON_ALREADY_ARCHIVED if archived else None, message=MSG_BULK_ARCHIVE_REFUSED
     )
     for user_id in ids:
         student_archive(user_id=user_id, withdrawn_on=withdrawn_on, graduated_on=graduated_on)
@@ -400,8 +401,8 @@ def students_archive_bulk(*, user_ids, withdrawn_on=None, graduated_on=None):
 def students_unarchive_bulk(*, user_ids):
     """Unarchive every student of `user_ids` (student_unarchive, each audited), all or nothing
     as students_archive_bulk. Returns the ids unarchived."""
-    ids = _bulk_students(
-        user_ids, archived=True, reason_wrong_state=REASON_NOT_ARCHIVED, message=MSG_BULK_UNARCHIVE_REFUSED
+    ids = students_lock_for_bulk(
+        user_ids, refuse=lambda archived: None if archived else REASON_NOT_ARCHIVED, message=MSG_BULK_UNARCHIVE_REFUSED
     )
     for user_id in ids:
         student_unarchive(user_id=user_id)
