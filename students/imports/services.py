@@ -72,6 +72,7 @@ class RowOutcome:
     new: dict | None = None  # what the student becomes
     programme_ids: set | None = None  # the programmes wanted, when the file gives them
     given: set = field(default_factory=set)  # the fields the row's cells give
+    references: dict = field(default_factory=dict)  # of a row failing on other fields
     programmes_before: set = field(default_factory=set)
     before: dict | None = None  # audit snapshots
     after: dict | None = None
@@ -188,9 +189,26 @@ def _validate(parsed):
             outcome.values = serializer.to_internal_value(given)
         except ValidationError as exc:
             outcome.errors.update(field_errors(exc.detail))
+            outcome.references = _valid_references(serializer, given, outcome.errors)
         outcome.errors.update(row.problems)
         outcomes.append(outcome)
     return outcomes
+
+
+_REFERENCES = ("programme_codes", "cohort_id", "advisor_id")
+
+
+def _valid_references(serializer, given, errors):
+    """The references of a row that failed on other fields, so they are checked too and the
+    report names every problem of the row at once."""
+    references = {}
+    for name in _REFERENCES:
+        if name in given and name not in errors:
+            try:
+                references[name] = serializer.fields[name].run_validation(given[name])
+            except ValidationError:
+                pass
+    return references
 
 
 def _reject(outcome, name, message):
@@ -199,19 +217,20 @@ def _reject(outcome, name, message):
 
 def _check_references(outcomes):
     """Programmes, cohorts and advisors named by the rows exist. Queries: one each."""
-    valid = [o for o in outcomes if o.values is not None]
-    codes = {c for o in valid for c in o.values["programme_codes"]}
+    valid = [o for o in outcomes if o.values is not None or o.references]
+    refs = {o.number: o.values if o.values is not None else o.references for o in valid}
+    codes = {c for o in valid for c in refs[o.number].get("programme_codes") or ()}
     programmes = dict(Programme.objects.filter(code__in=codes).values_list("code", "id")) if codes else {}
-    cohort_ids = {o.values["cohort_id"] for o in valid if o.values.get("cohort_id")}
+    cohort_ids = {refs[o.number]["cohort_id"] for o in valid if refs[o.number].get("cohort_id")}
     cohorts = set(Cohort.objects.filter(pk__in=cohort_ids).values_list("pk", flat=True)) if cohort_ids else set()
-    advisor_ids = {o.values["advisor_id"] for o in valid if o.values.get("advisor_id")}
+    advisor_ids = {refs[o.number]["advisor_id"] for o in valid if refs[o.number].get("advisor_id")}
     advisors = set(StaffUser.objects.filter(pk__in=advisor_ids).values_list("pk", flat=True)) if advisor_ids else set()
     for outcome in valid:
-        values = outcome.values
-        missing = [c for c in dict.fromkeys(values["programme_codes"]) if c not in programmes]
+        values = refs[outcome.number]
+        missing = [c for c in dict.fromkeys(values.get("programme_codes") or ()) if c not in programmes]
         if missing:
             _reject(outcome, "programme_codes", MSG_UNKNOWN_PROGRAMMES.format(codes=", ".join(missing)))
-        else:
+        elif outcome.values is not None:
             outcome.programme_ids = {programmes[c] for c in values["programme_codes"]}
         if values.get("cohort_id") and values["cohort_id"] not in cohorts:
             _reject(outcome, "cohort_id", MSG_UNKNOWN_COHORT)

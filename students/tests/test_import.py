@@ -195,6 +195,15 @@ def test_apply_with_a_rejected_row_changes_nothing_and_names_it(admin_client, pe
 # Matching --------------------------------------------------------------------------------
 
 
+def test_a_row_failing_on_one_field_still_has_its_references_checked(admin_client):
+    row = rows_of(post(admin_client, csv_bytes([["", "=1", "Y", "bad", "", "NOPE", ""]])))[2]
+    assert row["errors"] == {
+        "email": ["Enter a valid email address."],
+        "programme_codes": [MSG_UNKNOWN_PROGRAMMES.format(codes="NOPE")],
+        "first_name": [parsing.MSG_FORMULA],
+    }
+
+
 def test_rows_match_by_user_id_then_student_number_then_email(admin_client, people):
     ada, zoe = people["ada"], people["zoe"]
     data = csv_bytes([
