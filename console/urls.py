@@ -7,10 +7,12 @@ from console.auth.urls import pages as auth_pages
 from console.case_studies.urls import pages as case_studies_pages
 from console.dashboard.urls import pages as dashboard_pages
 from console.groups.urls import pages as groups_pages
+from console.imports.urls import pages as imports_pages
 from console.students.urls import pages as students_pages
 
 app_name = "console"
 
+# The import page comes before the students' own pages, where "import" would be read as a user_id.
 urlpatterns = (
-    auth_pages + students_pages + attempts_pages + dashboard_pages + groups_pages + case_studies_pages + audit_pages
+    auth_pages + imports_pages + students_pages + attempts_pages + dashboard_pages + groups_pages + case_studies_pages + audit_pages
 )

@@ -51,6 +51,7 @@ def _pages(w):
     return [
         "/",
         "/students/",
+        "/students/import/",
         f"/students/{w['student'].pk}/",
         f"/attempts/{w['session'].pk}/",
         "/dashboard/",
@@ -97,6 +98,8 @@ def test_every_form_field_hostile(console_as, admin_user, world):
         for field in bulk:
             _ok(client.post("/students/", {**bulk, field: value}), ("bulk", field, value[:20]))
         _ok(client.post("/students/", {**bulk, "user_ids": [student.pk, value]}), ("bulk ids", value[:20]))
+        _ok(client.post("/students/import/", {"token": value}), ("import token", value[:20]))
+        _ok(client.post("/students/import/", {"file": value}), ("import file as text", value[:20]))
     # Values that are valid (an apostrophe, Hebrew, an emoji) were granted as given; nothing
     # malformed was stored.
     reasons = set(AttemptGrant.objects.values_list("reason", flat=True))

@@ -1,0 +1,171 @@
+"""The student import page: upload a file, read the dry run's report, then apply the same file.
+
+The uploaded file is kept in the file storage (where avatars go, shared by every app server)
+under the tenant's schema, the staff member's id and a random token, and the Apply button
+sends only the token: the browser never holds the parsed rows, and another staff member's
+token names no file. Applying runs the whole check again inside the transaction that writes,
+so what changed in between is seen. A kept file is deleted once applied, and a staff
+member's older kept files when they upload another.
+"""
+import secrets
+
+from django.contrib import messages
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from accounts.permissions import USER_MANAGEMENT_EDIT
+from config.errors import AppError
+from console.imports.forms import MSG_BAD_TOKEN, ImportApplyForm, ImportUploadForm
+from console.pages import console_page, plural
+from students.imports import parsing
+from students.imports.services import REJECTED, ImportRefused, students_import
+
+SHOWN_ROWS = 200  # rows listed on the page; the counts cover every row
+MSG_IMPORTED = "Imported {rows:,} row{s}: {created:,} created, {updated:,} updated, {unchanged:,} unchanged."
+MSG_REFUSED = "Nothing was imported: {count:,} row{s} cannot be, now. Fix them in the file and check it again."
+MSG_CONFLICT = "Nothing was imported: {message} Check the file again."
+MSG_CHECKED_CLEAN = "The file is fine: apply it to make these changes."
+MSG_CHECKED_REJECTED = "Fix the rejected rows in the file and check it again: nothing is imported while any row is rejected."
+COLUMN_LABELS = {
+    "row": "Row",
+    "user_id": "user_id",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "status": "Status",
+    "programme_codes": "Programmes",
+    "student_number": "Student number",
+    "cohort_id": "Cohort",
+    "advisor_id": "Advisor",
+}
+
+
+def _kept_dir(user):
+    return f"imports/{connection.schema_name}/{user.pk}"
+
+
+def _kept_name(user, token):
+    return f"{_kept_dir(user)}/{token}.upload"
+
+
+def _keep(user, data):
+    """Store the checked file for this user; returns its token. Older kept files go."""
+    try:
+        _, old = default_storage.listdir(_kept_dir(user))
+    except (FileNotFoundError, NotImplementedError):
+        old = []
+    for name in old:
+        default_storage.delete(f"{_kept_dir(user)}/{name}")
+    token = secrets.token_urlsafe(24)
+    default_storage.save(_kept_name(user, token), ContentFile(data))
+    return token
+
+
+def _kept(user, token):
+    name = _kept_name(user, token)
+    if not default_storage.exists(name):
+        return None
+    with default_storage.open(name, "rb") as stored:
+        return stored.read(parsing.MAX_BYTES + 1)
+
+
+def _explained(errors):
+    """A row's errors as sentences for staff: 'Email: Enter a valid email address.'"""
+    lines = []
+    for name, msgs in (errors or {}).items():
+        column = name.split(".", 1)[0]
+        label = COLUMN_LABELS.get(column, column)
+        lines.extend(msg if column == "row" else f"{label}: {msg}" for msg in msgs)
+    return lines
+
+
+def _report_context(report):
+    data = report.as_data()
+    rows = sorted(data["rows"], key=lambda r: (r["action"] != REJECTED, r["row"]))
+    shown = [{**row, "reasons": _explained(row["errors"])} for row in rows[:SHOWN_ROWS]]
+    counts = data["counts"]
+    return {
+        "report": data,
+        "counts": counts,
+        "total_rows": len(rows),
+        "shown_rows": shown,
+        "more_rows": max(0, len(rows) - SHOWN_ROWS),
+    }
+
+
+def _page(request, *, upload_form=None, report=None, token=None, status=200, applied_refused=False):
+    context = {
+        "upload_form": upload_form or ImportUploadForm(),
+        "token": token,
+        "applied_refused": applied_refused,
+        "max_mb": parsing.MAX_BYTES // (1024 * 1024),
+        "max_rows": parsing.MAX_ROWS,
+        "columns": [(name, parsing.TEMPLATE_NOTES[name]) for name in parsing.COLUMNS],
+        "template_csv": f"{reverse('students-import-template')}?format=csv",
+        "template_xlsx": f"{reverse('students-import-template')}?format=xlsx",
+        "shown_limit": SHOWN_ROWS,
+    }
+    if report is not None:
+        context.update(_report_context(report))
+    return render(request, "console/imports/students.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@console_page(USER_MANAGEMENT_EDIT)
+def import_students(request):
+    if request.method != "POST":
+        return _page(request)
+    if "token" in request.POST:
+        return _apply(request)
+    return _check(request)
+
+
+def _check(request):
+    form = ImportUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _page(request, upload_form=form, status=400)
+    upload = form.cleaned_data["file"]
+    if upload.size > parsing.MAX_BYTES:
+        form.add_error("file", parsing.MSG_TOO_LARGE)
+        return _page(request, upload_form=form, status=400)
+    data = upload.read(parsing.MAX_BYTES + 1)
+    try:
+        report = students_import(data=data, dry_run=True)
+    except AppError as error:
+        for msg in (error.errors or {}).get("file", [error.message]):
+            form.add_error("file", msg)
+        return _page(request, upload_form=form, status=400)
+    token = None
+    if report.counts[REJECTED]:
+        messages.warning(request, MSG_CHECKED_REJECTED)
+    else:
+        token = _keep(request.user, data)
+        messages.info(request, MSG_CHECKED_CLEAN)
+    return _page(request, report=report, token=token)
+
+
+def _apply(request):
+    form = ImportApplyForm(request.POST)
+    data = _kept(request.user, form.cleaned_data["token"]) if form.is_valid() else None
+    if data is None:
+        messages.error(request, MSG_BAD_TOKEN)
+        return _page(request, status=400)
+    token = form.cleaned_data["token"]
+    try:
+        report = students_import(data=data, dry_run=False)
+    except ImportRefused as refused:
+        count = refused.report.counts[REJECTED]
+        messages.error(request, MSG_REFUSED.format(count=count, s=plural(count)))
+        return _page(request, report=refused.report, status=400, applied_refused=True)
+    except AppError as error:
+        messages.error(request, MSG_CONFLICT.format(message=error.message))
+        return _page(request, status=400 if error.status_code < 500 else error.status_code)
+    default_storage.delete(_kept_name(request.user, token))
+    counts = report.counts
+    rows = len(report.rows)
+    messages.success(request, MSG_IMPORTED.format(rows=rows, s=plural(rows), **{k: counts[k] for k in ("created", "updated", "unchanged")}))
+    return redirect("console:students_import")
