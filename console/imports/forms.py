@@ -1,8 +1,11 @@
 """Forms of the import page: they parse shapes only; students.imports checks the file."""
+import re
+
 from django import forms
 from django.core.validators import RegexValidator
 
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{32}$"
+TOKEN_RE = re.compile(TOKEN_PATTERN)
 MSG_NO_FILE = "Choose a CSV or Excel (.xlsx) file to check."
 MSG_BAD_TOKEN = "The checked file is not known here; upload it again."
 

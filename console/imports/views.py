@@ -10,16 +10,18 @@ member's older kept files when they upload another.
 import secrets
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import USER_MANAGEMENT_EDIT
 from config.errors import AppError
-from console.imports.forms import MSG_BAD_TOKEN, ImportApplyForm, ImportUploadForm
+from console.imports.forms import MSG_BAD_TOKEN, TOKEN_RE, ImportApplyForm, ImportUploadForm
 from console.pages import console_page, plural
 from students.imports import parsing
 from students.imports.services import REJECTED, ImportRefused, students_import
@@ -44,6 +46,33 @@ COLUMN_LABELS = {
 }
 
 
+PROGRESS_SECONDS = 600
+
+
+def _new_token():
+    return secrets.token_urlsafe(24)
+
+
+def _progress_key(user, token):
+    return f"import-progress:{connection.schema_name}:{user.pk}:{token}"
+
+
+def _progress_to_cache(user, token):
+    """A progress callback for students_import that leaves the latest figure in the shared
+    cache, where the page's script polls it (import_progress). Written only when the whole
+    percentage changes."""
+    key = _progress_key(user, token)
+    last = {}
+
+    def report(fraction, step):
+        percent = max(0, min(100, int(fraction * 100)))
+        if last.get("figure") != (percent, step):
+            last["figure"] = (percent, step)
+            cache.set(key, {"percent": percent, "step": step}, PROGRESS_SECONDS)
+
+    return report
+
+
 def _kept_dir(user):
     return f"imports/{connection.schema_name}/{user.pk}"
 
@@ -60,7 +89,7 @@ def _keep(user, data):
         old = []
     for name in old:
         default_storage.delete(f"{_kept_dir(user)}/{name}")
-    token = secrets.token_urlsafe(24)
+    token = _new_token()
     default_storage.save(_kept_name(user, token), ContentFile(data))
     return token
 
@@ -99,6 +128,7 @@ def _report_context(report):
 
 def _page(request, *, upload_form=None, report=None, token=None, status=200, applied_refused=False):
     context = {
+        "progress_id": _new_token(),  # names the check's progress for the page's script
         "upload_form": upload_form or ImportUploadForm(),
         "token": token,
         "applied_refused": applied_refused,
@@ -133,8 +163,10 @@ def _check(request):
         form.add_error("file", parsing.MSG_TOO_LARGE)
         return _page(request, upload_form=form, status=400)
     data = upload.read(parsing.MAX_BYTES + 1)
+    progress_id = request.POST.get("progress_id", "")
+    progress = _progress_to_cache(request.user, progress_id) if TOKEN_RE.match(progress_id) else None
     try:
-        report = students_import(data=data, dry_run=True)
+        report = students_import(data=data, dry_run=True, progress=progress)
     except AppError as error:
         for msg in (error.errors or {}).get("file", [error.message]):
             form.add_error("file", msg)
@@ -156,7 +188,7 @@ def _apply(request):
         return _page(request, status=400)
     token = form.cleaned_data["token"]
     try:
-        report = students_import(data=data, dry_run=False)
+        report = students_import(data=data, dry_run=False, progress=_progress_to_cache(request.user, token))
     except ImportRefused as refused:
         count = refused.report.counts[REJECTED]
         messages.error(request, MSG_REFUSED.format(count=count, s=plural(count)))
@@ -169,3 +201,16 @@ def _apply(request):
     rows = len(report.rows)
     messages.success(request, MSG_IMPORTED.format(rows=rows, s=plural(rows), **{k: counts[k] for k in ("created", "updated", "unchanged")}))
     return redirect("console:students_import")
+
+
+@require_http_methods(["GET", "HEAD"])
+@console_page(USER_MANAGEMENT_EDIT)
+def import_progress(request):
+    """How far this staff member's check or apply named `id` is: {"percent", "step"}, both null
+    until it starts (or when it ran in a process that shares no cache with this one)."""
+    token = request.GET.get("id", "")
+    figure = cache.get(_progress_key(request.user, token)) if TOKEN_RE.match(token) else None
+    response = JsonResponse(figure or {"percent": None, "step": None})
+    response["Cache-Control"] = "no-store"
+    return response
+

@@ -32,7 +32,7 @@ HOSTILE = [
     "",
 ]
 QUERY_PARAMETERS = [
-    "search", "programme", "status", "start_date", "end_date", "sort_by", "sort_order", "page", "page_size",
+    "id", "search", "programme", "status", "start_date", "end_date", "sort_by", "sort_order", "page", "page_size",
     "q", "cluster", "ordering", "include_archived", "state", "grading", "case_study",
 ]
 
@@ -52,6 +52,7 @@ def _pages(w):
         "/",
         "/students/",
         "/students/import/",
+        "/students/import/progress/",
         f"/students/{w['student'].pk}/",
         f"/attempts/{w['session'].pk}/",
         "/dashboard/",

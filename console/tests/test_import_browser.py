@@ -1,8 +1,10 @@
 """The Import page in a real Chromium: from the students list to the template, a check with a
 rejected row, a clean check, and applying it with the progress shown; without JavaScript too."""
 import pytest
+from django.core.cache import cache
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, StaffUser
+from console.imports import views
 from console.tests.test_browser import PASSWORD, shot, sign_in
 from students.models import Student
 from testing.browser import needs_chromium, sideways_overflow
@@ -65,6 +67,12 @@ def test_an_editor_checks_a_file_then_applies_it(page, people, tmp_path):
     assert "Importing 3 rows" in status.inner_text() and status.get_attribute("aria-live") == "polite"
     assert form.get_attribute("aria-busy") == "true"
     assert form.get_by_role("button", name="Apply: import 3 rows").is_disabled()
+    # The bar follows the figure the server keeps for this apply (here: set by hand).
+    token = form.locator("input[name=token]").get_attribute("value")
+    admin = StaffUser.objects.get(email="ops@uni.example")
+    cache.set(views._progress_key(admin, token), {"percent": 42, "step": "writing"}, 60)
+    page.wait_for_function("() => document.querySelector(\"form[aria-label='Apply the file'] progress\").value === 42")
+    assert "Writing the students…" in status.inner_text()
     shot(page, "import-applying-1366")
     with page.expect_navigation():
         page.evaluate("document.querySelector(\"form[aria-label='Apply the file']\").submit()")

@@ -134,3 +134,29 @@ def test_the_report_lists_at_most_its_limit(console_as, admin_user, monkeypatch)
     rows = b"".join(b"A,B,p%d@uni.example,\r\n" % i for i in range(5))
     html = upload(console_as(admin_user), HEADER + rows).content.decode()
     assert html.count('data-label="Row"') == 3 and "and 2 more rows" in html
+
+
+def test_the_progress_of_a_check_is_kept_for_its_page_and_user_only(console_as, admin_user):
+    client = console_as(admin_user)
+    progress_id = re.search(r'name="progress_id" value="([^"]+)"', client.get(PAGE).content.decode()).group(1)
+    url = f"/students/import/progress/?id={progress_id}"
+    assert client.get(url).json() == {"percent": None, "step": None}
+    client.post(PAGE, {"file": SimpleUploadedFile("s.csv", HEADER + b"A,B,a@uni.example,\r\n"), "progress_id": progress_id})
+    figure = client.get(url)
+    assert figure.json() == {"percent": 100, "step": "checking"} and figure["Cache-Control"] == "no-store"
+    colleague = StaffUserFactory(email="colleague@uni.example", roles=["admin"])
+    assert console_as(colleague).get(url).json() == {"percent": None, "step": None}
+    for value in ("", "../x", "x" * 5000):
+        assert client.get("/students/import/progress/", {"id": value}).json()["percent"] is None
+    assert client.get("/students/import/progress/", {"id": "a\x00b"}).status_code == 400  # NUL: refused early
+
+
+def test_the_progress_of_an_apply_rises_to_the_end(console_as, admin_user, mba):
+    from students.imports import services
+
+    seen = []
+    rows = b"".join(b"A,B,p%d@uni.example,MBA\r\n" % i for i in range(5))
+    services.students_import(data=HEADER + rows, dry_run=False, progress=lambda f, step: seen.append((f, step)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1.0
+    assert {step for _, step in seen} == {services.PROGRESS_CHECKING, services.PROGRESS_WRITING}

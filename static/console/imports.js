@@ -1,12 +1,18 @@
-/* The import page: while a file is checked or applied (seconds for a large file), say so.
+/* The import page: while a file is checked or applied (seconds for a large file), a progress
+   bar says how far it is. It starts indeterminate and follows the figure the server leaves for
+   it (the form's data-progress-url, polled); the live region speaks only when the step changes.
    Progressive enhancement only: without this file the browser's own loading indicator shows. */
 (function () {
   "use strict";
 
+  var STEPS = { checking: "Checking the rows…", writing: "Writing the students…" };
+  var POLL_MS = 700;
+
   function setUpProgress(form) {
     var status = form.querySelector("[data-progress-status]");
     if (!status) return;
-    form.addEventListener("submit", function () {
+    form.addEventListener("submit", function (event) {
+      if (event.defaultPrevented) return;
       var bar = document.createElement("progress");
       bar.setAttribute("aria-label", "Import progress");
       var text = document.createElement("span");
@@ -20,6 +26,25 @@
       window.setTimeout(function () {
         form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
       }, 0);
+      var url = form.getAttribute("data-progress-url");
+      if (!url || !window.fetch) return;
+      var step = null;
+      function poll() {
+        window.fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+          .then(function (response) { return response.ok ? response.json() : null; })
+          .then(function (figure) {
+            if (!figure || figure.percent === null || figure.percent === undefined) return;
+            bar.max = 100;
+            bar.value = figure.percent;
+            if (figure.step !== step && STEPS[figure.step]) {
+              step = figure.step;
+              text.textContent = " " + STEPS[step];
+            }
+          })
+          .catch(function () { /* the bar stays as it is */ })
+          .then(function () { window.setTimeout(poll, POLL_MS); });
+      }
+      window.setTimeout(poll, POLL_MS);
     });
   }
 

@@ -52,6 +52,11 @@ MSG_NOTHING_IMPORTED = (
 ROW_FIELD = "__row__"  # an error about the row as a whole
 
 CHUNK = 5_000  # keys per lookup query, rows per write statement
+PROGRESS_ROWS = 2_000
+PROGRESS_CHECKING = "checking"
+PROGRESS_WRITING = "writing"
+# Of an apply's time, about this much goes to checking the rows (measured: bench/student_import.py).
+CHECKING_SHARE = 0.4
 NULLABLE = ("student_number", "cohort_id", "advisor_id")
 # The record fields an import writes, as the audit trail names them (a foreign key by its field).
 AUDIT_NAMES = {
@@ -135,19 +140,27 @@ def students_import_check(*, data):
         raise AppError.validation({"file": exc.message}) from None
 
 
-def students_import(*, data, dry_run=True):
+def _no_progress(fraction, step):
+    pass
+
+
+def students_import(*, data, dry_run=True, progress=None):
     """The report of importing the file `data` (bytes): what each row creates, updates,
     leaves unchanged or why it is rejected. With dry_run=False the file is applied, all or
     nothing: ImportRefused (400, nothing written) when any row is rejected; a uniqueness race
-    lost to another writer is a 409, also with nothing written."""
+    lost to another writer is a 409, also with nothing written.
+
+    `progress(fraction, step)`, when given, is told how far the work is (0 to 1) and which
+    step it is in (PROGRESS_CHECKING, PROGRESS_WRITING), every PROGRESS_ROWS rows or so."""
+    progress = progress or _no_progress
     parsed = students_import_check(data=data)
     if dry_run:
-        return _plan(parsed, lock=False, dry_run=True)
+        return _plan(parsed, lock=False, dry_run=True, progress=progress, share=1.0)
     with _atomic_with_conflicts():
-        report = _plan(parsed, lock=True, dry_run=False)
+        report = _plan(parsed, lock=True, dry_run=False, progress=progress, share=CHECKING_SHARE)
         if report.counts[REJECTED]:
             raise ImportRefused(report)
-        _apply(report)
+        _apply(report, progress=progress)
         report.applied = True
     return report
 
@@ -178,10 +191,13 @@ def _row_input(row, columns):
     return given
 
 
-def _validate(parsed):
+def _validate(parsed, *, progress, share):
     serializer = StudentCreateSerializer()
     outcomes = []
-    for row in parsed.rows:
+    total = len(parsed.rows)
+    for index, row in enumerate(parsed.rows):
+        if index % PROGRESS_ROWS == 0:
+            progress(share * 0.9 * index / total, PROGRESS_CHECKING)
         outcome = RowOutcome(number=row.number)
         given = _row_input(row, parsed.columns)
         outcome.given = set(given)
@@ -374,14 +390,15 @@ def _decide(outcomes, columns, codes_of):
         outcome.programmes_before = had
 
 
-def _plan(parsed, *, lock, dry_run):
-    outcomes = _validate(parsed)
+def _plan(parsed, *, lock, dry_run, progress, share):
+    outcomes = _validate(parsed, progress=progress, share=share)
     _check_references(outcomes)
     _check_repeats(outcomes)
     by_pk, by_number, by_email = _existing(outcomes, lock=lock)
     _match(outcomes, by_pk, by_number, by_email)
     codes_of = dict(Programme.objects.values_list("id", "code"))
     _decide(outcomes, parsed.columns, codes_of)
+    progress(share, PROGRESS_CHECKING)
     return ImportReport(file_format=parsed.file_format, dry_run=dry_run, rows=outcomes)
 
 
@@ -451,7 +468,7 @@ def _array(ids):
     return "{" + ",".join(str(pk) for pk in ids) + "}"
 
 
-def _apply(report):
+def _apply(report, *, progress):
     """Write the planned rows: students by COPY, one UPDATE per CHUNK students, enrolment
     changes, one audit event each (by COPY too)."""
     now = timezone.now()
@@ -472,9 +489,16 @@ def _apply(report):
                 new.get("advisor_id"), "", label, ids, count, now, now,
             )
 
+    start = CHECKING_SHARE
+    # Shares of the writing time, roughly as measured: new students, changed ones, the rest.
+    rows = max(1, len(created) + len(updated))
+    created_share = (1 - start) * 0.85 * len(created) / rows
+    updated_share = (1 - start) * 0.85 * len(updated) / rows
+    progress(start, PROGRESS_WRITING)
     _copy(Student._meta.db_table, _STUDENT_COLUMNS, new_rows())
+    progress(start + created_share, PROGRESS_WRITING)
     with connection.cursor() as cursor:
-        for chunk in _chunks(updated):
+        for done, chunk in enumerate(_chunks(updated), start=1):
             columns = [[o.user_id for o in chunk]]
             columns += [[o.new[name] for o in chunk] for name in AUDIT_NAMES]
             figures = [maintained.of(o.programme_ids) if o.programme_ids is not None else None for o in chunk]
@@ -482,6 +506,7 @@ def _apply(report):
             columns.append([_array(f[1]) if f else None for f in figures])
             columns.append([f[2] if f else None for f in figures])
             cursor.execute(_UPDATE_SQL, [now, *columns])
+            progress(start + created_share + updated_share * min(1, done * CHUNK / max(1, len(updated))), PROGRESS_WRITING)
         gone = [(o.user_id, p) for o in updated if o.programme_ids is not None for p in o.programmes_before - o.programme_ids]
         for chunk in _chunks(gone):
             cursor.execute(_UNENROL_SQL, [[s for s, _ in chunk], [p for _, p in chunk]])
@@ -500,3 +525,4 @@ def _apply(report):
         action="student.update", target_type="student",
         items=((o.user_id, o.before, o.after, {"import_row": o.number}) for o in updated),
     )
+    progress(1.0, PROGRESS_WRITING)
