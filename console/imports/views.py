@@ -210,7 +210,5 @@ def import_progress(request):
     until it starts (or when it ran in a process that shares no cache with this one)."""
     token = request.GET.get("id", "")
     figure = cache.get(_progress_key(request.user, token)) if TOKEN_RE.match(token) else None
-    response = JsonResponse(figure or {"percent": None, "step": None})
-    response["Cache-Control"] = "no-store"
-    return response
+    return JsonResponse(figure or {"percent": None, "step": None})
 

@@ -143,7 +143,7 @@ def test_the_progress_of_a_check_is_kept_for_its_page_and_user_only(console_as, 
     assert client.get(url).json() == {"percent": None, "step": None}
     client.post(PAGE, {"file": SimpleUploadedFile("s.csv", HEADER + b"A,B,a@uni.example,\r\n"), "progress_id": progress_id})
     figure = client.get(url)
-    assert figure.json() == {"percent": 100, "step": "checking"} and figure["Cache-Control"] == "no-store"
+    assert figure.json() == {"percent": 100, "step": "checking"} and figure["Cache-Control"] == "private, no-store"
     colleague = StaffUserFactory(email="colleague@uni.example", roles=["admin"])
     assert console_as(colleague).get(url).json() == {"percent": None, "step": None}
     for value in ("", "../x", "x" * 5000):

@@ -423,7 +423,7 @@ def test_only_editors_may_import_or_download_the_template(operator_client, viewe
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
 def test_the_template_holds_the_header_and_reads_back(admin_client, file_format):
     response = admin_client.get(f"{URL}/template/", {"format": file_format})
-    assert response.status_code == 200
+    assert response.status_code == 200 and response["Cache-Control"] == "private, no-store"
     assert response["Content-Disposition"] == f'attachment; filename="students_import_template.{file_format}"'
     content = response.content
     if file_format == "csv":
