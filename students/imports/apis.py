@@ -21,7 +21,8 @@ from students.imports.serializers import ImportReportSerializer, ImportTemplateQ
 # The file plus multipart framing; anything bigger is refused before the body is read.
 REQUEST_MAX_BYTES = parsing.MAX_BYTES + 64 * 1024
 
-IMPORT_DESCRIPTION = f"""Import students from a CSV (UTF-8, with or without a BOM) or XLSX file whose
+IMPORT_DESCRIPTION = f"""Import students from a CSV (UTF-8, with or without a BOM; commas, or semicolons
+or tabs when the header row has no comma) or XLSX file (its first sheet) whose
 header row names the columns: {", ".join(parsing.COLUMNS)} (first_name, last_name and email are
 required; the others may be left out). Each row is checked by the same rules as `POST /v1/students`.
 

@@ -2,7 +2,8 @@
 sane CSV or XLSX of the records API's fields.
 
 What a file is comes from its bytes, never its name or content type: a zip (``PK\\x03\\x04``)
-is read as an XLSX workbook, anything else as CSV text in UTF-8 (a BOM is allowed). Every
+is read as an XLSX workbook, anything else as CSV text in UTF-8 (a BOM is allowed; cells
+separated by commas, or by semicolons or tabs when the header row has no comma). Every
 refusal is a `FileRefused` whose message is a module constant; no input makes it raise
 anything else.
 """
@@ -178,8 +179,19 @@ def _csv_table(data):
     return _csv_lines(text)
 
 
+def _delimiter(text):
+    """A comma, unless the header line has none and semicolons (Excel's CSV where the comma is
+    the decimal sign) or tabs instead."""
+    header = text.split("\n", 1)[0]
+    if "," not in header:
+        for candidate in (";", "\t"):
+            if candidate in header:
+                return candidate
+    return ","
+
+
 def _csv_lines(text):
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     try:
         for values in reader:
             # A row's number is the line it ends on (a quoted cell may span lines).

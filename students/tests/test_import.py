@@ -275,6 +275,14 @@ def test_text_is_stored_in_nfc_as_the_api_stores_it(admin_client):
     assert Student.objects.get(email="zb@uni.example").first_name == "Zoë"
 
 
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_csv_with_semicolons_or_tabs_is_read_too(admin_client, delimiter):
+    data = delimiter.join(["first_name", "last_name", "email"]) + "\r\n" + delimiter.join(["José", "García, Jr", "jg@uni.example"])
+    response = post(admin_client, data.encode("utf-8"), dry_run=False)
+    assert response.status_code == 200, response.json()
+    assert Student.objects.get(email="jg@uni.example").last_name == "García, Jr"
+
+
 def test_an_xlsx_file_imports_with_number_cells(admin_client, mba):
     advisor = StaffUserFactory(email="adv@uni.example")
     header = HEADER + ["advisor_id"]
