@@ -262,14 +262,21 @@ def _xlsx_table(data):
 
 
 def _xlsx_data_rows(sheet, *, width):
+    """(row number, values) of the sheet's rows after the header. openpyxl fills a gap between
+    rows with one shared tuple of empty cells, row after row (up to a million for a cell at
+    the sheet's last row): it is recognised by identity and skipped at once."""
     rows = []
-    for cells in sheet.iter_rows(min_row=2, max_col=width):
+    gap = None
+    for number, cells in enumerate(sheet.iter_rows(min_row=2, max_col=width), start=2):
+        if cells is gap:
+            continue
         values = _xlsx_values(cells)
         if all(v is None for v in values):
+            gap = cells
             continue
         if len(rows) == MAX_ROWS:
             raise FileRefused(MSG_TOO_MANY_ROWS)
-        rows.append((cells[0].row if cells and hasattr(cells[0], "row") else len(rows) + 2, values))
+        rows.append((number, values))
     return rows
 
 

@@ -294,6 +294,18 @@ def test_an_xlsx_file_imports_with_number_cells(admin_client, mba):
     assert (kwame.student_number, kwame.advisor_id, kwame.programme_label) == ("10042", advisor.pk, mba.name)
 
 
+def test_xlsx_rows_keep_their_sheet_numbers_across_gaps_even_to_the_last_row():
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER[1:4])
+    for ref, value in (("A5", "Ada"), ("B5", "Obi"), ("C5", "a@uni.example"), ("A1048576", "Q"), ("B1048576", "R"), ("C1048576", "q@uni.example")):
+        sheet[ref] = value
+    target = io.BytesIO()
+    workbook.save(target)
+    parsed = parsing.read_students_file(target.getvalue())  # the million-row gap is skipped, not walked
+    assert [row.number for row in parsed.rows] == [5, 1_048_576]
+
+
 # Formulas ---------------------------------------------------------------------------------
 
 
