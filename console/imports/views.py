@@ -4,9 +4,11 @@ The uploaded file is kept in the file storage (where avatars go, shared by every
 under the tenant's schema, the staff member's id and a random token, and the Apply button
 sends only the token: the browser never holds the parsed rows, and another staff member's
 token names no file. Applying runs the whole check again inside the transaction that writes,
-so what changed in between is seen. A kept file is deleted once applied, and a staff
-member's older kept files when they upload another.
+so what changed in between is seen. A kept file is deleted once applied, a staff member's
+older kept files when they upload another, and anyone's older than a day (no longer applied)
+at the next upload on the tenant.
 """
+import datetime as dt
 import secrets
 
 from django.contrib import messages
@@ -17,6 +19,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import USER_MANAGEMENT_EDIT
@@ -47,6 +50,7 @@ COLUMN_LABELS = {
 
 
 PROGRESS_SECONDS = 600
+KEEP_SECONDS = 24 * 3600  # a checked file not applied within a day is checked again
 
 
 def _new_token():
@@ -81,14 +85,30 @@ def _kept_name(user, token):
     return f"{_kept_dir(user)}/{token}.upload"
 
 
-def _keep(user, data):
-    """Store the checked file for this user; returns its token. Older kept files go."""
+def _listdir(path):
     try:
-        _, old = default_storage.listdir(_kept_dir(user))
+        return default_storage.listdir(path)
     except (FileNotFoundError, NotImplementedError):
-        old = []
-    for name in old:
+        return [], []
+
+
+def _stale(name):
+    try:
+        return timezone.now() - default_storage.get_modified_time(name) > dt.timedelta(seconds=KEEP_SECONDS)
+    except (FileNotFoundError, NotImplementedError, OSError):
+        return False
+
+
+def _keep(user, data):
+    """Store the checked file for this user; returns its token. This user's older kept files
+    go, and anyone's on this tenant kept for longer than KEEP_SECONDS."""
+    for name in _listdir(_kept_dir(user))[1]:
         default_storage.delete(f"{_kept_dir(user)}/{name}")
+    tenant_dir = f"imports/{connection.schema_name}"
+    for user_dir in _listdir(tenant_dir)[0]:
+        for name in _listdir(f"{tenant_dir}/{user_dir}")[1]:
+            if _stale(f"{tenant_dir}/{user_dir}/{name}"):
+                default_storage.delete(f"{tenant_dir}/{user_dir}/{name}")
     token = _new_token()
     default_storage.save(_kept_name(user, token), ContentFile(data))
     return token
@@ -96,7 +116,7 @@ def _keep(user, data):
 
 def _kept(user, token):
     name = _kept_name(user, token)
-    if not default_storage.exists(name):
+    if not default_storage.exists(name) or _stale(name):
         return None
     with default_storage.open(name, "rb") as stored:
         return stored.read(parsing.MAX_BYTES + 1)

@@ -160,3 +160,17 @@ def test_the_progress_of_an_apply_rises_to_the_end(console_as, admin_user, mba):
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1.0
     assert {step for _, step in seen} == {services.PROGRESS_CHECKING, services.PROGRESS_WRITING}
+
+
+def test_a_file_checked_more_than_a_day_ago_is_not_applied_and_is_cleared(console_as, admin_user, mba, monkeypatch):
+    client = console_as(admin_user)
+    token = token_of(upload(client, HEADER + b"Ada,Obi,ada@uni.example,MBA\r\n"))
+    colleague = StaffUserFactory(email="colleague@uni.example", roles=["admin"])
+    monkeypatch.setattr(views, "KEEP_SECONDS", -1)  # every kept file is now stale
+    response = client.post(PAGE, {"token": token})
+    assert response.status_code == 400 and MSG_BAD_TOKEN in response.content.decode()
+    assert not Student.objects.exists()
+    upload(console_as(colleague), HEADER + b"Zoe,B,zoe@uni.example,\r\n")  # clears the stale one
+    from django.core.files.storage import default_storage
+
+    assert not default_storage.exists(views._kept_name(admin_user, token))
