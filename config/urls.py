@@ -16,6 +16,8 @@ api_v1 = [
     # Before the case studies' own routes: /v1/case-studies/{id}/users is the participants dashboard.
     re_path(r"^", include("attempts.participants.urls")),
     re_path(r"^", include("catalogue.case_studies.urls")),
+    # Before the records' own routes, where "import" would be read as a user_id.
+    re_path(r"^", include("students.imports.urls")),
     re_path(r"^", include("students.records.urls")),
     re_path(r"^", include("students.groups.urls")),
     re_path(r"^", include("students.cohorts.urls")),

@@ -8,13 +8,16 @@ from console.case_studies.urls import pages as case_studies_pages
 from console.cohorts.urls import pages as cohorts_pages
 from console.dashboard.urls import pages as dashboard_pages
 from console.groups.urls import pages as groups_pages
+from console.imports.urls import pages as imports_pages
 from console.records.urls import pages as records_pages
 from console.students.urls import pages as students_pages
 
 app_name = "console"
 
+# The import page comes before the students' own pages, where "import" would be read as a user_id.
 urlpatterns = (
     auth_pages
+    + imports_pages
     + records_pages
     + students_pages
     + attempts_pages

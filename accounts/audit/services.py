@@ -11,6 +11,7 @@ retention period (AUDIT_RETENTION_DAYS).
 import contextvars
 import datetime as dt
 import decimal
+import json
 import uuid
 
 from django.conf import settings
@@ -143,3 +144,25 @@ def audit_record_many(*, action, target_type, targets):
     return AuditEvent.objects.bulk_create(
         [_event(who, action=action, target_type=target_type, target_id=t, detail=d) for t, d in targets]
     )
+
+
+_COPY_COLUMNS = (
+    "occurred_at", "actor_id", "actor_email", "via", "ip", "request_id", "action", "target_type", "target_id",
+    "changes", "detail",
+)
+
+
+def audit_record_changes_many(*, action, target_type, items):
+    """One event per (target_id, before, after, detail) of `items`, as audit_record would
+    write each, in one COPY (an import of tens of thousands of records: several times faster
+    than INSERTs). In the caller's transaction, like every event."""
+    actor_id, actor_email, via, ip, request_id = _actor()
+    now = timezone.now()
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+            for target_id, before, after, detail in items:
+                copy.write_row((
+                    now, actor_id, actor_email, via, ip, request_id[:64], action, target_type, str(target_id)[:64],
+                    json.dumps(_changes(before, after)), json.dumps(_plain(detail or {})),
+                ))

@@ -21,6 +21,7 @@ from config.openapi import MSG_EMPTY_IS_ABSENT, NOT_BLANK_PATTERN
 from config.serializers import MSG_NOT_BOOLEAN
 from config.wsgi import application
 from students.groups import services as groups
+from students.imports import parsing as imports
 from students.listing import filters as listing
 from students.records import services as records
 from testing.clients import issue_token
@@ -39,7 +40,8 @@ from testing.factories import (
 from testing.tenancy import TEST_TENANT
 
 # Rules a schema cannot state: whether a referenced record exists on this tenant (SPEC §7:
-# "unknown student or case study → 400"), and whether an upload really is an image. A
+# "unknown student or case study → 400"), whether an upload really is an image, and whether
+# it is a CSV or XLSX file of students (students.imports.parsing). A
 # schema-valid request refused for one of these, and only these, is not a schema mismatch.
 RULES_THE_SCHEMA_CANNOT_STATE = [
     grants.MSG_STUDENT_UNKNOWN,
@@ -50,6 +52,11 @@ RULES_THE_SCHEMA_CANNOT_STATE = [
     records.MSG_UNKNOWN_ADVISOR,
     records.MSG_AVATAR_NOT_IMAGE,
     records.MSG_AVATAR_TOO_MANY_PIXELS,
+    *(
+        message.format(names="{ids}", line="{ids}", number="{ids}", problem="{ids}")
+        for name, message in vars(imports).items()
+        if name.startswith("MSG_")
+    ),
     groups.MSG_CLUSTER_NOT_FOUND,
     groups.MSG_UNKNOWN_STUDENTS,
     programmes.MSG_UNKNOWN_PROGRAMMES,

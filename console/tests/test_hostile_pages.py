@@ -32,7 +32,7 @@ HOSTILE = [
     "",
 ]
 QUERY_PARAMETERS = [
-    "search", "programme", "status", "start_date", "end_date", "sort_by", "sort_order", "page", "page_size",
+    "id", "search", "programme", "status", "start_date", "end_date", "sort_by", "sort_order", "page", "page_size",
     "q", "cluster", "ordering", "include_archived", "state", "grading", "case_study",
 ]
 
@@ -51,6 +51,8 @@ def _pages(w):
     return [
         "/",
         "/students/",
+        "/students/import/",
+        "/students/import/progress/",
         f"/students/{w['student'].pk}/",
         f"/attempts/{w['session'].pk}/",
         "/dashboard/",
@@ -100,6 +102,8 @@ def test_every_form_field_hostile(console_as, admin_user, world):
         for field in bulk:
             _ok(client.post("/students/", {**bulk, field: value}), ("bulk", field, value[:20]))
         _ok(client.post("/students/", {**bulk, "user_ids": [student.pk, value]}), ("bulk ids", value[:20]))
+        _ok(client.post("/students/import/", {"token": value}), ("import token", value[:20]))
+        _ok(client.post("/students/import/", {"file": value}), ("import file as text", value[:20]))
     # Values that are valid (an apostrophe, Hebrew, an emoji) were granted as given; nothing
     # malformed was stored.
     reasons = set(AttemptGrant.objects.values_list("reason", flat=True))

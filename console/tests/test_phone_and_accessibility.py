@@ -12,6 +12,15 @@ from testing.factories import StaffUserFactory, StudentClusterFactory, StudentGr
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
+# A file with a new student, an update of an existing one and two rejected rows.
+IMPORT_FILE = (
+    "first_name,last_name,email,programme_codes\n"
+    "Kwame,Mensah,kwame.new@uni.example,MBA1234\n"
+    "Chidinma,Okafọr-Eze,chidinma.0@uni.example,MBA1234 MSC2001\n"
+    "Ngozi,Eze,not-an-email,\n"
+    "=HYPERLINK(\"x\"),Eze,ngozi@uni.example,NOPE\n"
+)
+
 WIDTHS = {
     "desktop": (1366, 860, "light"),
     "phone": (390, 844, "light"),
@@ -37,6 +46,7 @@ def _pages(world, group):
         "student-edit": f"/students/{world['star'].pk}/edit/",
         "cohorts": "/cohorts/",
         "students-archived": "/students/?status=archived",
+        "students-import": "/students/import/",
         "audit": "/audit/",
         "audit-student": f"/audit/?target_type=student&target_id={world['star'].pk}",
         "not-found": "/students/no-such-student/",
@@ -83,6 +93,13 @@ def test_every_page_fits_and_passes_axe(browser, server, site, width):
         for name, path in _pages(site["world"], site["group"]).items():
             page.goto(path)
             problems += _check(page, name, width)
+        page.goto("/students/import/")
+        page.get_by_label("File (CSV or Excel .xlsx)").set_input_files(
+            {"name": "students.csv", "mimeType": "text/csv", "buffer": IMPORT_FILE.encode("utf-8")}
+        )
+        page.get_by_role("button", name="Check the file").click()
+        page.wait_for_selector("#import-report")
+        problems += _check(page, "students-import-report", width)
         page.goto(f"/students/{site['world']['star'].pk}/")
         page.locator("details.adjust summary").first.click()
         page.wait_for_selector("details.adjust[open]")

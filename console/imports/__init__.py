@@ -1,0 +1,1 @@
+"""The console's student import page: upload, dry-run report, apply."""

@@ -1,0 +1,26 @@
+"""Forms of the import page: they parse shapes only; students.imports checks the file."""
+import re
+
+from django import forms
+from django.core.validators import RegexValidator
+
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{32}$"
+TOKEN_RE = re.compile(TOKEN_PATTERN)
+MSG_NO_FILE = "Choose a CSV or Excel (.xlsx) file to check."
+MSG_BAD_TOKEN = "The checked file is not known here; upload it again."
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="File (CSV or Excel .xlsx)",
+        error_messages={"required": MSG_NO_FILE, "empty": "The file is empty.", "invalid": MSG_NO_FILE},
+    )
+
+
+class ImportApplyForm(forms.Form):
+    """Applies the file the same user checked a moment ago, kept on the server under `token`:
+    the browser never holds the parsed rows."""
+
+    token = forms.CharField(
+        max_length=32, validators=[RegexValidator(TOKEN_PATTERN, MSG_BAD_TOKEN)], error_messages={"required": MSG_BAD_TOKEN}
+    )

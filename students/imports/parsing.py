@@ -1,0 +1,339 @@
+"""Reading an uploaded student file into header and rows, refusing anything that is not a
+sane CSV or XLSX of the records API's fields.
+
+What a file is comes from its bytes, never its name or content type: a zip (``PK\\x03\\x04``)
+is read as an XLSX workbook, anything else as CSV text in UTF-8 (a BOM is allowed; cells
+separated by commas, or by semicolons or tabs when the header row has no comma). Every
+refusal is a `FileRefused` whose message is a module constant; no input makes it raise
+anything else.
+"""
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 50_000
+# A workbook is a zip: its members may expand to at most this much, and to at most this many
+# times the file's size (a zip bomb is refused before openpyxl sees it).
+XLSX_MAX_EXPANDED_BYTES = 256 * 1024 * 1024
+XLSX_MAX_MEMBERS = 1_000
+MAX_CELL_CHARS = 10_000
+
+COLUMNS = (
+    "user_id", "first_name", "last_name", "email", "status", "programme_codes", "student_number", "cohort_id",
+    "advisor_id",
+)
+REQUIRED_COLUMNS = ("first_name", "last_name", "email")
+# Spreadsheet apps run cells starting with these as formulas (the same set the export
+# neutralises); an import refuses them instead of storing them.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+CSV = "csv"
+XLSX = "xlsx"
+
+MSG_EMPTY = "The file is empty."
+MSG_TOO_LARGE = f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB."
+MSG_TOO_MANY_ROWS = f"The file has more than {MAX_ROWS:,} students; split it into several files."
+MSG_NO_ROWS = "The file has a header row but no students."
+MSG_NOT_CSV_OR_XLSX = "The file is neither a CSV file (UTF-8 text) nor an Excel workbook (.xlsx)."
+MSG_OLD_EXCEL = "This is an old Excel file (.xls); save it as .xlsx or as CSV (UTF-8)."
+MSG_ENCODING = "The file is not UTF-8 text (line {line}); save it as CSV (UTF-8) and try again."
+MSG_UTF16 = "The file is UTF-16 text; save it as CSV (UTF-8) and try again."
+MSG_CSV_BROKEN = "The CSV file cannot be read (line {line}): {problem}."
+MSG_NOT_A_WORKBOOK = "The file looks like a zip but is not a readable Excel workbook (.xlsx)."
+MSG_WORKBOOK_TOO_BIG = "The workbook expands to too much data to be a list of students."
+MSG_WORKBOOK_DTD = "The workbook holds XML declarations (a DOCTYPE) that Excel never writes; it is refused."
+MSG_UNKNOWN_COLUMNS = "Unknown column(s): {names}. The columns are: " + ", ".join(COLUMNS) + "."
+MSG_MISSING_COLUMNS = "Missing column(s): {names}."
+MSG_DUPLICATE_COLUMNS = "Column(s) given twice: {names}."
+MSG_UNNAMED_COLUMN = "Column {number} of the header row has no name."
+MSG_FORMULA = "Starts with = + - @ (or a tab): a spreadsheet would run it as a formula. Remove that character."
+MSG_FORMULA_CELL = "The cell holds a formula; type the value itself."
+MSG_CELL_TOO_LONG = f"The cell holds more than {MAX_CELL_CHARS:,} characters."
+MSG_EXTRA_CELLS = "The row has more cells than the header row has columns."
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be imported; `message` says why, in words for staff."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class Row:
+    """One data row: its number in the file (the header is row 1), its cells by column (None
+    when empty) and the problems found in its cells before any field rule ran."""
+
+    number: int
+    cells: dict
+    problems: dict = field(default_factory=dict)
+
+
+@dataclass
+class ParsedFile:
+    file_format: str
+    columns: list
+    rows: list
+
+
+def read_students_file(data):
+    """A ParsedFile from the bytes of an upload, or FileRefused."""
+    if not data:
+        raise FileRefused(MSG_EMPTY)
+    if len(data) > MAX_BYTES:
+        raise FileRefused(MSG_TOO_LARGE)
+    if data.startswith(b"PK\x03\x04"):
+        file_format, table = XLSX, _xlsx_table(data)
+    elif data.startswith((b"PK\x05\x06", b"PK\x07\x08")):
+        raise FileRefused(MSG_NOT_A_WORKBOOK)
+    elif data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileRefused(MSG_OLD_EXCEL)
+    else:
+        file_format, table = CSV, _csv_table(data)
+    header = next(table, None)
+    if header is None:
+        raise FileRefused(MSG_EMPTY)
+    columns = _columns(header[1])
+    rows = []
+    for number, values in table:
+        if all(v is None or v == "" for v in values):
+            continue  # a blank line or an empty spreadsheet row
+        if len(rows) == MAX_ROWS:
+            raise FileRefused(MSG_TOO_MANY_ROWS)
+        rows.append(_row(number, columns, values))
+    if not rows:
+        raise FileRefused(MSG_NO_ROWS)
+    return ParsedFile(file_format=file_format, columns=columns, rows=rows)
+
+
+def _columns(header):
+    names = [("" if v is None else str(v)).strip().lower() for v in header]
+    while names and not names[-1]:
+        names.pop()
+    if not names:
+        raise FileRefused(MSG_EMPTY)
+    for number, name in enumerate(names, start=1):
+        if not name:
+            raise FileRefused(MSG_UNNAMED_COLUMN.format(number=number))
+    unknown = [n for n in dict.fromkeys(names) if n not in COLUMNS]
+    if unknown:
+        raise FileRefused(MSG_UNKNOWN_COLUMNS.format(names=", ".join(_shown(n) for n in unknown)))
+    twice = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+    if twice:
+        raise FileRefused(MSG_DUPLICATE_COLUMNS.format(names=", ".join(twice)))
+    missing = [n for n in REQUIRED_COLUMNS if n not in names]
+    if missing:
+        raise FileRefused(MSG_MISSING_COLUMNS.format(names=", ".join(missing)))
+    return names
+
+
+def _shown(name):
+    """A column name as an error message may quote it: short, printable."""
+    name = "".join(ch if ch.isprintable() else "?" for ch in name)
+    return f"“{name[:40]}…”" if len(name) > 40 else f"“{name}”"
+
+
+def _row(number, columns, values):
+    row = Row(number=number, cells={})
+    extra = values[len(columns):]
+    if any(v is not None and v != "" for v in extra):
+        row.problems["__row__"] = [MSG_EXTRA_CELLS]
+    for index, name in enumerate(columns):
+        value = values[index] if index < len(values) else None
+        if isinstance(value, _Formula):
+            row.problems[name] = [MSG_FORMULA_CELL]
+            value = None
+        elif isinstance(value, str):
+            if not value.strip():
+                value = None
+            elif len(value) > MAX_CELL_CHARS:
+                row.problems[name] = [MSG_CELL_TOO_LONG]
+                value = None
+            elif value.startswith(FORMULA_TRIGGERS) or value.strip().startswith(FORMULA_TRIGGERS):
+                row.problems[name] = [MSG_FORMULA]
+                value = None
+        row.cells[name] = value
+    return row
+
+
+# CSV ------------------------------------------------------------------------------------
+
+
+def _csv_table(data):
+    """(line number, [cells]) of a UTF-8 CSV file, header first."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRefused(MSG_UTF16)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if b"\x00" in data:
+        raise FileRefused(MSG_NOT_CSV_OR_XLSX)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileRefused(MSG_ENCODING.format(line=data.count(b"\n", 0, exc.start) + 1)) from None
+    return _csv_lines(text)
+
+
+def _delimiter(text):
+    """A comma, unless the header line has none and semicolons (Excel's CSV where the comma is
+    the decimal sign) or tabs instead."""
+    header = text.split("\n", 1)[0]
+    if "," not in header:
+        for candidate in (";", "\t"):
+            if candidate in header:
+                return candidate
+    return ","
+
+
+def _csv_lines(text):
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    try:
+        for values in reader:
+            # A row's number is the line it ends on (a quoted cell may span lines).
+            yield reader.line_num, values
+    except csv.Error as exc:
+        raise FileRefused(MSG_CSV_BROKEN.format(line=reader.line_num, problem=_csv_problem(exc))) from None
+
+
+def _csv_problem(exc):
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return "a cell is far too long"
+    return "a quote is not closed or a cell is malformed"
+
+
+# XLSX -----------------------------------------------------------------------------------
+
+
+class _Formula:
+    """A workbook cell holding a formula (its value is never read)."""
+
+
+FORMULA = _Formula()
+_DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def _check_zip(data):
+    """Refuse a zip that expands too far or holds XML declarations (entity expansion).
+    Reads every member once, counting what it really expands to."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+        names = {m.filename for m in members}
+        if len(members) > XLSX_MAX_MEMBERS or "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+            raise FileRefused(MSG_NOT_A_WORKBOOK)
+        expanded = 0
+        for member in members:
+            if member.file_size > XLSX_MAX_EXPANDED_BYTES:
+                raise FileRefused(MSG_WORKBOOK_TOO_BIG)
+            tail = b""
+            with archive.open(member) as stream:
+                while block := stream.read(1024 * 1024):
+                    expanded += len(block)
+                    if expanded > XLSX_MAX_EXPANDED_BYTES:
+                        raise FileRefused(MSG_WORKBOOK_TOO_BIG)
+                    if _DTD.search(tail + block):
+                        raise FileRefused(MSG_WORKBOOK_DTD)
+                    tail = block[-16:]
+    except FileRefused:
+        raise
+    except Exception:  # zipfile raises many types on a hostile archive (BadZipFile, EOFError, OSError, …)
+        raise FileRefused(MSG_NOT_A_WORKBOOK) from None
+
+
+def _xlsx_table(data):
+    _check_zip(data)
+    from openpyxl import load_workbook  # only imported when a workbook comes in
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+        sheet = workbook.worksheets[0]
+        header = _xlsx_values(next(sheet.iter_rows(min_row=1, max_row=1, max_col=len(COLUMNS) * 4), ()))
+        return iter([(1, header), *_xlsx_data_rows(sheet, width=len(header) + 1)])
+    except FileRefused:
+        raise
+    except Exception:  # openpyxl and its XML parser raise many types on a hostile workbook
+        raise FileRefused(MSG_NOT_A_WORKBOOK) from None
+
+
+def _xlsx_data_rows(sheet, *, width):
+    """(row number, values) of the sheet's rows after the header. openpyxl fills a gap between
+    rows with one shared tuple of empty cells, row after row (up to a million for a cell at
+    the sheet's last row): it is recognised by identity and skipped at once."""
+    rows = []
+    gap = None
+    for number, cells in enumerate(sheet.iter_rows(min_row=2, max_col=width), start=2):
+        if cells is gap:
+            continue
+        values = _xlsx_values(cells)
+        if all(v is None for v in values):
+            gap = cells
+            continue
+        if len(rows) == MAX_ROWS:
+            raise FileRefused(MSG_TOO_MANY_ROWS)
+        rows.append((number, values))
+    return rows
+
+
+def _xlsx_values(cells):
+    return [_xlsx_value(cell) for cell in cells]
+
+
+def _xlsx_value(cell):
+    value = getattr(cell, "value", None)
+    if getattr(cell, "data_type", None) == "f":
+        return FORMULA
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return FORMULA  # an array formula or another object a formula made
+
+
+# The template --------------------------------------------------------------------------
+
+TEMPLATE_NOTES = {
+    "user_id": "Optional. Matches an existing student by id; a new id is given when empty.",
+    "first_name": "Required.",
+    "last_name": "Required.",
+    "email": "Required. Matches an existing student when user_id and student_number do not.",
+    "status": "active or inactive (empty: active for a new student, unchanged otherwise).",
+    "programme_codes": "Programme codes separated by commas or spaces; empty: no programmes.",
+    "student_number": "Optional SIS number. Matches an existing student when user_id is empty.",
+    "cohort_id": "Optional cohort id (see /v1/cohorts).",
+    "advisor_id": "Optional staff user id of the advisor.",
+}
+MEDIA_TYPES = {CSV: "text/csv", XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def template_bytes(file_format):
+    """The header row of an import file (no example row: it would be imported by mistake)."""
+    if file_format == CSV:
+        return ("\ufeff" + ",".join(COLUMNS) + "\r\n").encode("utf-8")
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Students"
+    for index, name in enumerate(COLUMNS, start=1):
+        cell = sheet.cell(row=1, column=index, value=name)
+        cell.font = Font(bold=True)
+        cell.comment = Comment(TEMPLATE_NOTES[name], "Student Operations Console")
+        sheet.column_dimensions[cell.column_letter].width = max(14, len(name) + 4)
+    sheet.freeze_panes = "A2"
+    target = io.BytesIO()
+    workbook.save(target)
+    return target.getvalue()
