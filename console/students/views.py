@@ -200,6 +200,8 @@ def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
         "can_export": has_permission(request.user, USER_MANAGEMENT_EXPORT) and not listing.archived,
         "export_csv": _export_url("csv", listing),
         "export_xlsx": _export_url("xlsx", listing),
+        "gradebook_csv": _export_url("csv", listing, url_name="console-gradebook"),
+        "gradebook_xlsx": _export_url("xlsx", listing, url_name="console-gradebook"),
         "can_manage": can_manage,
         "bulk_form": bulk_form,
         "refused": refused,
@@ -237,8 +239,8 @@ def _extra_filters(listing, errors):
     ]
 
 
-def _export_url(file_format, listing):
-    return f"{reverse('console-student-export')}?format={file_format}{listing.export_query()}"
+def _export_url(file_format, listing, *, url_name="console-student-export"):
+    return f"{reverse(url_name)}?format={file_format}{listing.export_query()}"
 
 
 # Student detail ------------------------------------------------------------------------
