@@ -6,6 +6,7 @@ from console.audit.urls import pages as audit_pages
 from console.auth.urls import pages as auth_pages
 from console.case_studies.urls import pages as case_studies_pages
 from console.dashboard.urls import pages as dashboard_pages
+from console.exports.urls import pages as exports_pages
 from console.groups.urls import pages as groups_pages
 from console.students.urls import pages as students_pages
 
@@ -13,4 +14,5 @@ app_name = "console"
 
 urlpatterns = (
     auth_pages + students_pages + attempts_pages + dashboard_pages + groups_pages + case_studies_pages + audit_pages
+    + exports_pages
 )

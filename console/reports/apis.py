@@ -8,31 +8,19 @@ from rest_framework.generics import GenericAPIView
 
 from accounts.audit.services import audit_record
 from accounts.permissions import USER_MANAGEMENT_EXPORT, HasPermission
-from config.api import validated_all
 from config.openapi import error_response, error_responses
 from config.replicas import LagTolerantReadsMixin
 from console.reports import exports
-from console.reports.selectors import gradebook_case_studies
-from console.reports.serializers import GradebookOptionsSerializer, GradebookQuerySerializer
+from console.reports.filters import gradebook_request
+from console.reports.serializers import GradebookQuerySerializer
 from console.students.apis import _FileFormatNegotiation
 from console.students.exports import MEDIA_TYPES, MSG_EXPORT_LIMIT, check_within_cap
-from students.listing.selectors import student_list_filterset
 
 TAG = "Console: reports"
 
 _FILE = OpenApiResponse(
     OpenApiTypes.BINARY, description="A file download (attachment): gradebook_{tenant_slug}_{YYYY-MM-DD}.csv or .xlsx."
 )
-
-
-def gradebook_request(params):
-    """(options, filterset, case studies) of a gradebook request, every bad parameter named
-    in one 400 (the background export checks its parameters with the same function)."""
-    options, filterset = validated_all(params, GradebookOptionsSerializer, check=student_list_filterset)
-    case_studies = gradebook_case_studies(
-        case_study_ids=options.get("case_study"), programme_code=filterset.form.cleaned_data.get("programme")
-    )
-    return options, filterset, case_studies
 
 
 class GradebookApi(LagTolerantReadsMixin, GenericAPIView):

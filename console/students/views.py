@@ -5,6 +5,7 @@ ids up, check the rules and answer with the card's new numbers.
 """
 import math
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
@@ -200,6 +201,10 @@ def _render_students_list(request, *, bulk_form=None, refused=(), status=200):
         "can_export": has_permission(request.user, USER_MANAGEMENT_EXPORT) and not listing.archived,
         "export_csv": _export_url("csv", listing),
         "export_xlsx": _export_url("xlsx", listing),
+        "over_cap": total > settings.EXPORT_MAX_ROWS,
+        "export_cap": settings.EXPORT_MAX_ROWS,
+        "background_kinds": (("list", "List"), ("gradebook", "Gradebook")),
+        "background_fields": [(k, v) for k, values in listing.selector_params.lists() for v in values],
         "gradebook_csv": _export_url("csv", listing, url_name="console-gradebook"),
         "gradebook_xlsx": _export_url("xlsx", listing, url_name="console-gradebook"),
         "can_manage": can_manage,
