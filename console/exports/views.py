@@ -1,7 +1,7 @@
 """Console pages for background exports: POST /exports/ queues one (from the students list,
 when the list is over the synchronous cap), /exports/ lists the staff member's own exports,
-/exports/<id>/ shows one's progress (refreshing itself while it runs, no script needed) and
-its download link when done."""
+/exports/<id>/ shows one's progress (followed by console.js while it runs; a "Refresh now"
+link without it) and its download link when done."""
 from django.conf import settings
 from django.contrib import messages
 from django.http import QueryDict
@@ -19,7 +19,6 @@ from console.pages import console_page, not_found
 
 MSG_QUEUED = "Your export is queued; this page shows its progress and the download link when it is done."
 MSG_BAD_EXPORT = "This export could not be queued: {reasons}"
-REFRESH_SECONDS = 2
 WAITING = (ExportJob.State.QUEUED, ExportJob.State.RUNNING)
 
 
@@ -62,7 +61,6 @@ def export_page(request, job_id):
         "job": job,
         "percent": round(100 * job.progress),
         "waiting": job.state in WAITING,
-        "refresh_seconds": REFRESH_SECONDS,
         "file_hours": settings.EXPORT_FILE_HOURS,
     }
     return render(request, "console/exports/detail.html", context)

@@ -304,10 +304,10 @@ def test_the_console_queues_a_job_shows_its_progress_and_then_the_download(conso
     assert response.status_code == 302 and response["Location"] == f"/exports/{job.pk}/"
     assert job.params == {"programme": ["MBA1234"]} and job.kind == "gradebook"
     page = client.get(f"/exports/{job.pk}/").content.decode()
-    assert 'http-equiv="refresh"' in page and "Waiting for a worker" in page
+    assert f'data-poll-url="/v1/console/exports/{job.pk}"' in page and "Waiting for a worker" in page
     _run_all()
     page = client.get(f"/exports/{job.pk}/").content.decode()
-    assert 'http-equiv="refresh"' not in page and f'href="/v1/console/exports/{job.pk}/file"' in page
+    assert "data-poll-url" not in page and f'href="/v1/console/exports/{job.pk}/file"' in page
     assert _csv(b"".join(client.get(f"/v1/console/exports/{job.pk}/file").streaming_content))[0][0] == "Student Name"
     assert job.pk in client.get("/exports/").content.decode()
 
