@@ -3,9 +3,10 @@ the list or the gradebook) and a job's state."""
 import datetime as dt
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import OpaqueIdField, StrictSerializer, enveloped
+from config.serializers import ISO_DATE_OR_DATETIME, OpaqueIdField, StrictSerializer, enveloped
 from console.exports.models import ExportJob
 from console.reports.selectors import MAX_CASE_STUDIES
 from console.students.serializers import (
@@ -16,6 +17,12 @@ from console.students.serializers import (
 )
 
 MSG_BAD_KIND = "Choose list or gradebook."
+
+
+@extend_schema_field(ISO_DATE_OR_DATETIME)
+class _IsoDateOrDateTimeBodyField(serializers.CharField):
+    """A date filter in a JSON body: leave it out rather than send "" (a query string's empty
+    value means "left out"; a body has no such convention). The list's filter set reads it."""
 
 
 class ExportJobRequestSerializer(StrictSerializer, StudentFilterQuerySerializer):
@@ -36,6 +43,12 @@ class ExportJobRequestSerializer(StrictSerializer, StudentFilterQuerySerializer)
     )
     sheet_per_programme = serializers.BooleanField(
         default=False, help_text="Gradebook in XLSX only: one sheet per programme."
+    )
+    start_date = _IsoDateOrDateTimeBodyField(
+        required=False, help_text="Last seen from this date (ISO 8601 date or date-time; a date means 00:00 UTC)."
+    )
+    end_date = _IsoDateOrDateTimeBodyField(
+        required=False, help_text="Last seen up to this date (ISO 8601; a date means the end of that day, UTC)."
     )
 
 

@@ -272,8 +272,10 @@ def test_bad_input_is_400_naming_the_field_and_queues_nothing(operator_client, s
 
 
 @pytest.mark.parametrize("job_id", ["not an id!", "a" * 80])
-def test_a_malformed_or_unknown_id_is_404(operator_client, job_id):
-    assert operator_client.get(f"{URL}/{job_id}").status_code in (400, 404)
+def test_a_malformed_id_is_400_naming_it_and_an_unknown_one_404(operator_client, job_id):
+    for path in (f"{URL}/{job_id}", f"{URL}/{job_id}/file"):
+        response = operator_client.get(path)
+        assert response.status_code == 400 and "job_id" in response.json()["errors"]
     assert operator_client.get(f"{URL}/aaaaaaaaaaaaaaaaaaaaaaaa").status_code == 404
 
 
