@@ -7,7 +7,7 @@
 token, view, streamed body read to the end), CSV and XLSX, for the first N active case
 studies by title; median of --repeat runs.
 
-`background`: queues a job (console.exports.services.export_job_queue) and runs it with
+`background`: queues a job (for the gradebook, with the first N active case studies) (console.exports.services.export_job_queue) and runs it with
 export_job_run in this process, exactly what `manage.py export_worker` does, timing it and
 sampling this process's resident memory every 20 ms (peak, and the peak above the level
 before the job). The file is deleted afterwards.
@@ -68,7 +68,7 @@ class PeakRss:
 
 def gradebook(tenant, case_studies, repeat):
     client = bench_client(tenant)
-    ids = list(CaseStudy.objects.filter(is_active=True).order_by("title", "case_study_id").values_list("pk", flat=True)[:case_studies])
+    ids = _first_case_studies(case_studies)
     query = "&".join(f"case_study={pk}" for pk in ids)
     for file_format in ("csv", "xlsx"):
         times, size = [], 0
@@ -86,9 +86,16 @@ def gradebook(tenant, case_studies, repeat):
         )
 
 
-def background(tenant, kind, file_format):
+def _first_case_studies(n):
+    return list(CaseStudy.objects.filter(is_active=True).order_by("title", "case_study_id").values_list("pk", flat=True)[:n])
+
+
+def background(tenant, kind, file_format, case_studies):
     user, _ = StaffUser.objects.get_or_create(email=BENCH_EMAIL, defaults={"is_superuser": True, "is_active": True})
-    job = services.export_job_queue(user=user, kind=kind, file_format=file_format, params=QueryDict())
+    params = QueryDict(mutable=True)
+    if kind == "gradebook":
+        params.setlist("case_study", _first_case_studies(case_studies))
+    job = services.export_job_queue(user=user, kind=kind, file_format=file_format, params=params)
     claimed = services.export_job_claim(worker="bench")
     assert claimed.pk == job.pk
     with PeakRss() as rss:
@@ -122,7 +129,7 @@ def main():
         if args.what == "gradebook":
             gradebook(tenant, args.case_studies, args.repeat)
         else:
-            background(tenant, args.kind, args.format)
+            background(tenant, args.kind, args.format, args.case_studies)
 
 
 if __name__ == "__main__":

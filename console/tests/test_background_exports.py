@@ -315,7 +315,7 @@ def test_the_console_queues_a_job_shows_its_progress_and_then_the_download(conso
 
 
 def test_the_console_refuses_bad_filters_with_a_message(console_as, operator_user, students):
-    response = console_as(operator_user).post("/exports/", {"kind": "list", "format": "csv", "sort_by": "grade"}, follow=True)
+    response = console_as(operator_user).post("/exports/", {"kind": "list", "format": "csv", "start_date": "yesterday"}, follow=True)
     assert "could not be queued" in response.content.decode()
     assert not ExportJob.objects.exists()
 
@@ -330,3 +330,11 @@ def test_another_staff_members_export_page_is_not_found_and_viewers_are_refused(
     assert console_as(viewer_user).get(f"/exports/{job.pk}/").status_code == 403
     assert console_as(viewer_user).post("/exports/", {"kind": "list", "format": "csv"}).status_code == 403
     assert console_as(None).get("/exports/").status_code == 302
+
+
+def test_the_consoles_own_sort_is_left_out_of_a_background_export(console_as, operator_user, students):
+    response = console_as(operator_user).post(
+        "/exports/", {"kind": "list", "format": "csv", "sort_by": "case_studies", "sort_order": "asc", "status": "active"}
+    )
+    assert response.status_code == 302
+    assert ExportJob.objects.get().params == {"status": ["active"]}
