@@ -274,8 +274,9 @@ def export_worker_run(*, once=False, poll_seconds=1.0, stopping=lambda: False, p
                         ran += 1
             if prune:
                 last_prune = time.monotonic()
-        except DatabaseError:  # the database is away (or a tenant mid-migration): try again later
-            log.warning("export worker: the database could not be read; retrying", exc_info=True)
+        except DatabaseError as error:  # the database is away (or a tenant mid-migration): try again later
+            # One line, no traceback: an outage is expected, and the server's log stays readable.
+            log.warning("export worker: the database could not be read (%s); retrying", type(error).__name__)
             connection.close()
         if once:
             break
