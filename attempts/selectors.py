@@ -76,6 +76,13 @@ class CaseStudyCard:
         return max(scores) if scores else None
 
     @property
+    def final_score(self):
+        """The score the grading method makes of the attempts used for it (SPEC §4): one
+        attempt's score, or the mean of all graded ones under `average`; null when none."""
+        scores = [a.session.score for a in self.attempts if a.used_for_final_score]
+        return sum(scores) / len(scores) if scores else None
+
+    @property
     def last_started_at(self):
         return self.attempts[0].session.started_at if self.attempts else None
 
@@ -168,21 +175,57 @@ def student_case_study_cards(*, student_id, case_study_ids=None):
         if wanted
         else ()
     )
-    cards = []
-    for case_study in case_studies:
-        ordered = [Attempt(session, number) for number, session in enumerate(by_case_study.get(case_study.pk, ()), 1)]
-        mark_final_score(ordered, case_study.grading_method)
-        ordered.reverse()
-        cards.append(
-            CaseStudyCard(
-                case_study=case_study,
-                attempts=ordered,
-                extra_attempts=case_study.student_extra_attempts,
-                programme_codes=case_study.programme_codes,
-                programme_names=case_study.programme_names,
-            )
+    cards = [
+        case_study_card(
+            case_study,
+            by_case_study.get(case_study.pk, ()),
+            extra_attempts=case_study.student_extra_attempts,
+            programme_codes=case_study.programme_codes,
+            programme_names=case_study.programme_names,
         )
+        for case_study in case_studies
+    ]
     return _recent_first(cards)
+
+
+def case_study_card(case_study, sessions_oldest_first, *, extra_attempts=0, programme_codes=(), programme_names=()):
+    """One student's card on one case study from their sessions on it, ordered by
+    (started_at, session_id): numbering, final-score marks, newest attempt first. The one
+    place the detail and the gradebook turn sessions into SPEC §4 values."""
+    ordered = [Attempt(session, number) for number, session in enumerate(sessions_oldest_first, 1)]
+    mark_final_score(ordered, case_study.grading_method)
+    ordered.reverse()
+    return CaseStudyCard(
+        case_study=case_study,
+        attempts=ordered,
+        extra_attempts=extra_attempts,
+        programme_codes=list(programme_codes),
+        programme_names=list(programme_names),
+    )
+
+
+def students_case_study_cards(*, student_ids, case_studies):
+    """{(student_id, case_study_id): card} for every pair of these students and case studies
+    (CaseStudy instances), attempted or not, through case_study_card: the detail's rules for
+    many students at once. Queries: the students' sessions on those case studies, and their
+    ledger totals: two, whatever the number of students or sessions."""
+    case_study_ids = [case_study.pk for case_study in case_studies]
+    sessions = (
+        Session.objects.filter(student_id__in=student_ids, case_study_id__in=case_study_ids)
+        .order_by("student_id", "case_study_id", "started_at", "session_id")
+        .values_list(*SessionRow._fields)
+    )
+    by_pair = defaultdict(list)
+    for session in map(SessionRow._make, sessions):
+        by_pair[(session.student_id, session.case_study_id)].append(session)
+    extra = extra_attempts(student_ids=student_ids, case_study_ids=case_study_ids)
+    return {
+        (student_id, case_study.pk): case_study_card(
+            case_study, by_pair.get((student_id, case_study.pk), ()), extra_attempts=extra.get((student_id, case_study.pk), 0)
+        )
+        for student_id in student_ids
+        for case_study in case_studies
+    }
 
 
 def _recent_first(cards):

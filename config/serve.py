@@ -19,8 +19,16 @@ default 8000), `WEB_CONCURRENCY` (worker processes; default 2 × CPUs + 1, at mo
 take before it is restarted, default 60), `WEB_GRACEFUL_TIMEOUT` (seconds to finish requests
 in flight on SIGTERM, default 30), `WEB_KEEPALIVE` (seconds, default 5),
 `FORWARDED_ALLOW_IPS` (proxies whose X-Forwarded-Proto is trusted, default 127.0.0.1).
+
+Background exports: once gunicorn is ready, this process also starts `EXPORT_WORKERS`
+(default 1) `manage.py export_worker` processes and stops them when it stops; they exit by
+themselves if this process dies, and a job they leave running is taken up again after
+restart (console.exports.services).
 """
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 from config.env import env_int, env_str
 
@@ -45,12 +53,20 @@ def server_options():
     }
 
 
+def export_worker():
+    """A background export worker (console.exports) as a child of this process: it exits when
+    this process does (--parent-pid), even if this one is killed outright."""
+    manage = str(Path(__file__).resolve().parent.parent / "manage.py")
+    return subprocess.Popen([sys.executable, manage, "export_worker", "--parent-pid", str(os.getpid())])
+
+
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()  # attaches to the embedded PostgreSQL (if used) in this, the master process
 
+    from django.conf import settings
     from django.core.wsgi import get_wsgi_application
     from django.db import connections
     from gunicorn.app.base import BaseApplication
@@ -62,10 +78,28 @@ def main():
     connections.close_all()  # no connection may be shared across the fork
     database.watch_embedded()
 
+    workers = []
+
+    def start_export_workers(arbiter):
+        # Beside gunicorn, not inside it: a long export must not count as a silent web worker.
+        for _ in range(settings.EXPORT_WORKERS):
+            workers.append(export_worker())
+
+    def stop_export_workers(arbiter):
+        for process in workers:
+            process.terminate()  # SIGTERM: the job in hand goes back to the queue
+        for process in workers:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
     class Server(BaseApplication):
         def load_config(self):
             for key, value in server_options().items():
                 self.cfg.set(key, value)
+            self.cfg.set("when_ready", start_export_workers)
+            self.cfg.set("on_exit", stop_export_workers)
 
         def load(self):
             return application

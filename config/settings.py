@@ -239,3 +239,9 @@ LOG_FORMAT = env_choice("LOG_FORMAT", ("text", "json"), "text")
 LOGGING = logging_config(log_format=LOG_FORMAT, level=env_choice("LOG_LEVEL", LOG_LEVELS, "WARNING"))
 
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 50_000, minimum=1)
+# Background exports (console.exports): how long a finished file is kept, how long a running
+# job may go without a heartbeat before another worker takes it over, and how many worker
+# processes config.serve starts beside gunicorn (0: run `manage.py export_worker` yourself).
+EXPORT_FILE_HOURS = env_int("EXPORT_FILE_HOURS", 24, minimum=1)
+EXPORT_STALE_SECONDS = env_int("EXPORT_STALE_SECONDS", 60, minimum=1)
+EXPORT_WORKERS = env_int("EXPORT_WORKERS", 1, minimum=0, maximum=16)

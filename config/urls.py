@@ -4,6 +4,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from console.attempts.urls import api as console_attempts_api
+from console.exports.urls import api as console_exports_api
+from console.reports.urls import api as console_reports_api
 from console.students.urls import api as console_students_api
 from students.records.media import AvatarFileApi
 
@@ -11,7 +13,7 @@ api_v1 = [
     re_path(r"^auth/", include("accounts.tokens.urls")),
     re_path(r"^", include("accounts.audit.urls")),
     re_path(r"^", include("accounts.staff.urls")),
-    re_path(r"^console/", include(console_attempts_api + console_students_api)),
+    re_path(r"^console/", include(console_attempts_api + console_students_api + console_reports_api + console_exports_api)),
     re_path(r"^", include("catalogue.programmes.urls")),
     # Before the case studies' own routes: /v1/case-studies/{id}/users is the participants dashboard.
     re_path(r"^", include("attempts.participants.urls")),

@@ -7,6 +7,7 @@ from console.auth.urls import pages as auth_pages
 from console.case_studies.urls import pages as case_studies_pages
 from console.cohorts.urls import pages as cohorts_pages
 from console.dashboard.urls import pages as dashboard_pages
+from console.exports.urls import pages as exports_pages
 from console.groups.urls import pages as groups_pages
 from console.imports.urls import pages as imports_pages
 from console.records.urls import pages as records_pages
@@ -26,4 +27,5 @@ urlpatterns = (
     + case_studies_pages
     + cohorts_pages
     + audit_pages
+    + exports_pages
 )

@@ -20,6 +20,7 @@ from config.ids import OPAQUE_ID
 from config.openapi import MSG_EMPTY_IS_ABSENT, NOT_BLANK_PATTERN
 from config.serializers import MSG_NOT_BOOLEAN
 from config.wsgi import application
+from console.reports import selectors as reports
 from students.groups import services as groups
 from students.imports import parsing as imports
 from students.listing import filters as listing
@@ -60,6 +61,7 @@ RULES_THE_SCHEMA_CANNOT_STATE = [
     groups.MSG_CLUSTER_NOT_FOUND,
     groups.MSG_UNKNOWN_STUDENTS,
     programmes.MSG_UNKNOWN_PROGRAMMES,
+    reports.MSG_UNKNOWN_CASE_STUDY,
     # A bulk action's refusal names each student: one unknown here, or in the wrong state.
     f"{{ids}}: {records.REASON_UNKNOWN}",
     f"{{ids}}: {records.REASON_ALREADY_ARCHIVED}",

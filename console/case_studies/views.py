@@ -4,9 +4,10 @@ import math
 
 from django.db.models import Prefetch
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from accounts.permissions import STUDENT_PERFORMANCE_VIEW, USER_MANAGEMENT_VIEW, has_permission
+from accounts.permissions import STUDENT_PERFORMANCE_VIEW, USER_MANAGEMENT_EXPORT, USER_MANAGEMENT_VIEW, has_permission
 from attempts.participants import selectors as participants
 from catalogue.models import CaseStudy, Programme
 from config.errors import AppError
@@ -45,6 +46,15 @@ def _tabs(case_study, current, user):
     for tab in tabs:
         tab["current"] = tab["key"] == current
     return tabs
+
+
+def _gradebook_links(case_study, user):
+    """The case study's gradebook (every listed student, this case study's columns) as CSV and
+    XLSX, for those who may export; None for the others."""
+    if not has_permission(user, USER_MANAGEMENT_EXPORT):
+        return None
+    base = f"{reverse('console-gradebook')}?case_study={case_study.pk}"
+    return {"csv": f"{base}&format=csv", "xlsx": f"{base}&format=xlsx"}
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -90,6 +100,7 @@ def case_study_overview(request, case_study_id):
         if summary["participants"]
         else 0,
         "tabs": _tabs(case_study, "overview", request.user),
+        "gradebook": _gradebook_links(case_study, request.user),
     }
     return render(request, "console/case_studies/overview.html", context)
 
@@ -173,6 +184,7 @@ def case_study_participants(request, case_study_id):
         "case_study": case_study,
         "programmes": list(case_study.programmes.all()),
         "tabs": _tabs(case_study, "participants", request.user),
+        "gradebook": _gradebook_links(case_study, request.user),
         "listing": listing,
         "errors": listing.errors,
         "rows": rows,

@@ -108,7 +108,7 @@ class ConsoleStudentExportApi(LagTolerantReadsMixin, GenericAPIView):
             "CSV is UTF-8 with a BOM and Last Seen in ISO 8601 (UTC); in XLSX Last Seen is a date-time "
             "cell in UTC. Text cells starting with =, +, -, @, tab or carriage return are prefixed "
             "with an apostrophe. Hard cap of 50,000 rows per export: if exceeded, narrow your filters "
-            "(400 EXPORT_LIMIT_EXCEEDED, no file).\n\n"
+            "(400 EXPORT_LIMIT_EXCEEDED, no file) or run it in the background with POST /v1/console/exports.\n\n"
             "Seed example: `GET /v1/console/students/export?format=xlsx&programme=MBA1234`."
         ),
         parameters=[StudentExportQuerySerializer],

@@ -5,6 +5,7 @@ ids up, check the rules and answer with the card's new numbers.
 """
 import math
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
@@ -292,6 +293,12 @@ def _render_students_list(request, *, bulk_form=None, refused=(), nothing_done=N
         "can_edit": has_permission(request.user, USER_MANAGEMENT_EDIT),
         "export_csv": _export_url("csv", listing),
         "export_xlsx": _export_url("xlsx", listing),
+        "over_cap": total > settings.EXPORT_MAX_ROWS,
+        "export_cap": settings.EXPORT_MAX_ROWS,
+        "background_kinds": (("list", "List"), ("gradebook", "Gradebook")),
+        "background_fields": [(k, v) for k, values in listing.selector_params.lists() for v in values],
+        "gradebook_csv": _export_url("csv", listing, url_name="console-gradebook"),
+        "gradebook_xlsx": _export_url("xlsx", listing, url_name="console-gradebook"),
         "can_manage": can_manage,
         "bulk_actions": bulk_actions,
         "offered": offered,
@@ -337,8 +344,8 @@ def _extra_filters(listing, errors):
     ]
 
 
-def _export_url(file_format, listing):
-    return f"{reverse('console-student-export')}?format={file_format}{listing.export_query()}"
+def _export_url(file_format, listing, *, url_name="console-student-export"):
+    return f"{reverse(url_name)}?format={file_format}{listing.export_query()}"
 
 
 # Student detail ------------------------------------------------------------------------

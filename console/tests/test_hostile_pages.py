@@ -4,6 +4,7 @@ a page). The JSON API's own walk is config/tests/test_hostile_input.py."""
 import pytest
 
 from attempts.models import AttemptGrant
+from console.exports.models import ExportJob
 from testing.factories import (
     CaseStudyFactory,
     ProgrammeFactory,
@@ -38,13 +39,16 @@ QUERY_PARAMETERS = [
 
 
 @pytest.fixture
-def world():
+def world(admin_user):
     programme = ProgrammeFactory(code="MBA")
     case_study = CaseStudyFactory(programmes=[programme])
     student = StudentFactory(programmes=[programme])
     session = SessionFactory(student=student, case_study=case_study)
     group = StudentGroupFactory(cluster=StudentClusterFactory())
-    return {"student": student, "case_study": case_study, "session": session, "group": group}
+    export = ExportJob.objects.create(
+        tenant_schema="test", requested_by=admin_user, kind="list", file_format="csv"
+    )
+    return {"student": student, "case_study": case_study, "session": session, "group": group, "export": export}
 
 
 def _pages(w):
@@ -64,6 +68,8 @@ def _pages(w):
         "/students/new/",
         f"/students/{w['student'].pk}/edit/",
         "/cohorts/",
+        "/exports/",
+        f"/exports/{w['export'].pk}/",
     ]
 
 
@@ -84,7 +90,8 @@ def test_every_path_id_hostile(console_as, admin_user, world):
     for value in HOSTILE:
         if not value.strip() or value in ("%", "\\"):
             continue  # not a path segment a URL can carry as such
-        for template in ("/students/{}/", "/students/{}/edit/", "/attempts/{}/", "/groups/{}/", "/case-studies/{}/", "/case-studies/{}/participants/"):
+        for template in ("/students/{}/", "/students/{}/edit/", "/attempts/{}/", "/groups/{}/", "/case-studies/{}/",
+                         "/case-studies/{}/participants/", "/exports/{}/"):
             path = template.format(value)
             response = client.get(path)
             _ok(response, (template, value[:20]))
@@ -104,6 +111,9 @@ def test_every_form_field_hostile(console_as, admin_user, world):
         _ok(client.post("/students/", {**bulk, "user_ids": [student.pk, value]}), ("bulk ids", value[:20]))
         _ok(client.post("/students/import/", {"token": value}), ("import token", value[:20]))
         _ok(client.post("/students/import/", {"file": value}), ("import file as text", value[:20]))
+        for field in ("kind", "format", "search", "programme", "sort_by", "start_date", "case_study"):
+            background = {"kind": "gradebook", "format": "csv", field: value}
+            _ok(client.post("/exports/", background), ("background export", field, value[:20]))
     # Values that are valid (an apostrophe, Hebrew, an emoji) were granted as given; nothing
     # malformed was stored.
     reasons = set(AttemptGrant.objects.values_list("reason", flat=True))

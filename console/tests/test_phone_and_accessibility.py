@@ -2,9 +2,13 @@
 no sideways scrolling of the page itself, no serious or critical axe-core violation, signed
 out and signed in; the navigation menu on a phone, with and without JavaScript. Screenshots
 of every page at both widths go to screenshots/ (git-ignored)."""
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from attempts.models import AttemptGrant
+from console.exports.models import ExportJob
 from console.tests.test_browser import PASSWORD, _world, shot, sign_in
 from students.models import GroupMembership
 from testing.browser import SCREENSHOTS, axe_violations, needs_chromium, sideways_overflow
@@ -49,6 +53,9 @@ def _pages(world, group):
         "students-import": "/students/import/",
         "audit": "/audit/",
         "audit-student": f"/audit/?target_type=student&target_id={world['star'].pk}",
+        "exports": "/exports/",
+        "export-done": f"/exports/{world['export_done'].pk}/",
+        "export-failed": f"/exports/{world['export_failed'].pk}/",
         "not-found": "/students/no-such-student/",
         "bad-request": "/students/?search=%00",
     }
@@ -60,7 +67,18 @@ def site(committed_tenant):
     group = StudentGroupFactory(name="Second-year associates, evening cohort", cluster=StudentClusterFactory(name="MBA"))
     for student in world["students"][:8]:
         GroupMembership.objects.create(group=group, student=student)
-    StaffUserFactory(email="ops@uni.example", password=PASSWORD, roles=["admin", "operator"])
+    ops = StaffUserFactory(email="ops@uni.example", password=PASSWORD, roles=["admin", "operator"])
+    # Background exports of the signed-in staff member: one finished, one failed (a running one
+    # refreshes itself, which test_browser_exports follows instead).
+    world["export_done"] = ExportJob.objects.create(
+        tenant_schema="test", requested_by=ops, kind="gradebook", file_format="xlsx", state="done", rows_done=12,
+        rows_total=12, file_name="exports/test/none.xlsx", download_name="gradebook_test_2026-06-04.xlsx",
+        file_size=18_432, finished_at=timezone.now(), expires_at=timezone.now() + dt.timedelta(hours=24),
+    )
+    world["export_failed"] = ExportJob.objects.create(
+        tenant_schema="test", requested_by=ops, kind="list", file_format="csv", state="failed",
+        error="The export failed; run it again, or narrow the filters.",
+    )
     StaffUserFactory(email="viewer@uni.example", password=PASSWORD, roles=[])
     return {"world": world, "group": group}
 

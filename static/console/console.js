@@ -90,7 +90,37 @@
     });
   }
 
+  // A background export's page follows its job: the rows written so far, and a reload (to
+  // show the download link or the error) when its state changes. Without this file the page
+  // has a "Refresh now" link.
+  function followExport(section) {
+    var url = section.getAttribute("data-poll-url");
+    var state = section.getAttribute("data-state");
+    var done = section.querySelector("[data-rows-done]");
+    var total = section.querySelector("[data-rows-total]");
+    var percent = section.querySelector("[data-percent]");
+    var bar = section.querySelector(".meter > span");
+    function poll() {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (body) {
+          if (!body || !body.data) return;
+          var job = body.data;
+          if (job.state !== state) { window.location.reload(); return; }
+          var share = Math.round(job.progress * 100);
+          if (done) done.textContent = job.rows_done.toLocaleString("en-GB");
+          if (total && job.rows_total !== null) total.textContent = job.rows_total.toLocaleString("en-GB");
+          if (percent) percent.textContent = share + "%";
+          if (bar) bar.style.width = share + "%";
+        })
+        .catch(function () {})
+        .then(function () { window.setTimeout(poll, 2000); });
+    }
+    window.setTimeout(poll, 2000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-poll-url]").forEach(followExport);
     document.querySelectorAll("form[data-bulk]").forEach(setUpSelection);
     document.querySelectorAll("form[data-bulk]").forEach(setUpBulkChooser);
     document.querySelectorAll("select[data-autosubmit]").forEach(setUpAutosubmit);

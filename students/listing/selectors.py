@@ -67,13 +67,25 @@ _NARROWING = ("search", "programme", "start_date", "end_date", "cohort", "adviso
 
 
 def student_export_rows(filterset, *, limit):
-    """The first `limit` rows of the list as value tuples (full_name, email, programme_label,
+    """The first `limit` rows (None: all) of the list as value tuples (full_name, email, programme_label,
     status, overall_case_studies, last_seen), unevaluated: iterate it with a server-side
     cursor."""
     queryset = filterset.qs.order_by(*_ordering(*filterset.sort))
-    return queryset.values_list(
+    queryset = queryset.values_list(
         "full_name", "email", "programme_label", "status", "overall_case_studies", "last_seen"
-    )[:limit]
+    )
+    return queryset if limit is None else queryset[:limit]
+
+
+GRADEBOOK_FIELDS = ("pk", "full_name", "email", "student_number", "programme_label", "programme_ids", "last_seen")
+
+
+def student_gradebook_rows(filterset, *, limit=None):
+    """The list's rows, in its order, as value tuples of GRADEBOOK_FIELDS (the student's key
+    for the attempts read per chunk, and the gradebook's identity columns), unevaluated:
+    iterate it with a server-side cursor. `limit` None: all of them."""
+    queryset = filterset.qs.order_by(*_ordering(*filterset.sort)).values_list(*GRADEBOOK_FIELDS)
+    return queryset if limit is None else queryset[:limit]
 
 
 def student_list_page(filterset, *, skip, limit):

@@ -1,0 +1,136 @@
+"""The gradebook and the background export on seeded tenants (ISSUE 17's closing figures).
+
+    .venv/bin/python bench/reports_and_exports.py gradebook --tenant gb10k --case-studies 5
+    .venv/bin/python bench/reports_and_exports.py background --tenant big --kind list --format csv
+
+`gradebook`: GET /v1/console/reports/gradebook through the whole stack (tenant lookup, Bearer
+token, view, streamed body read to the end), CSV and XLSX, for the first N active case
+studies by title; median of --repeat runs.
+
+`background`: queues a job (for the gradebook, with the first N active case studies) (console.exports.services.export_job_queue) and runs it with
+export_job_run in this process, exactly what `manage.py export_worker` does, timing it and
+sampling this process's resident memory every 20 ms (peak, and the peak above the level
+before the job). The file is deleted afterwards.
+"""
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import psutil  # noqa: E402
+from django.core.files.storage import default_storage  # noqa: E402
+from django.http import QueryDict  # noqa: E402
+from django_tenants.utils import tenant_context  # noqa: E402
+
+from accounts.models import StaffUser  # noqa: E402
+from bench.clients import BENCH_EMAIL, bench_client  # noqa: E402
+from catalogue.models import CaseStudy  # noqa: E402
+from console.exports import services  # noqa: E402
+from tenants.models import Tenant  # noqa: E402
+
+MB = 1024 * 1024
+
+
+class PeakRss:
+    def __init__(self):
+        self.process = psutil.Process()
+        self.before = self.process.memory_info().rss
+        self.peak = self.before
+        self.samples = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            rss = self.process.memory_info().rss
+            self.peak = max(self.peak, rss)
+            self.samples.append(rss)
+            time.sleep(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def gradebook(tenant, case_studies, repeat):
+    client = bench_client(tenant)
+    ids = _first_case_studies(case_studies)
+    query = "&".join(f"case_study={pk}" for pk in ids)
+    for file_format in ("csv", "xlsx"):
+        times, size = [], 0
+        with PeakRss() as rss:
+            for _ in range(repeat):
+                started = time.perf_counter()
+                response = client.get(f"/v1/console/reports/gradebook?format={file_format}&{query}")
+                assert response.status_code == 200, response.content[:300]
+                size = sum(len(chunk) for chunk in response.streaming_content)
+                times.append(time.perf_counter() - started)
+        print(
+            f"gradebook {file_format}: {tenant.slug}, {len(ids)} case studies, median {statistics.median(times):.2f} s "
+            f"of {repeat} ({', '.join(f'{t:.2f}' for t in times)}), {size / MB:.1f} MB, "
+            f"peak RSS {rss.peak / MB:.0f} MB ({(rss.peak - rss.before) / MB:+.0f} MB)"
+        )
+
+
+def _first_case_studies(n):
+    return list(CaseStudy.objects.filter(is_active=True).order_by("title", "case_study_id").values_list("pk", flat=True)[:n])
+
+
+def background(tenant, kind, file_format, case_studies):
+    user, _ = StaffUser.objects.get_or_create(email=BENCH_EMAIL, defaults={"is_superuser": True, "is_active": True})
+    params = QueryDict(mutable=True)
+    if kind == "gradebook":
+        params.setlist("case_study", _first_case_studies(case_studies))
+    job = services.export_job_queue(user=user, kind=kind, file_format=file_format, params=params)
+    claimed = services.export_job_claim(worker="bench")
+    assert claimed.pk == job.pk
+    with PeakRss() as rss:
+        started = time.perf_counter()
+        services.export_job_run(claimed, worker="bench")
+        seconds = time.perf_counter() - started
+    claimed.refresh_from_db()
+    assert claimed.state == "done", claimed.error
+    # Memory over the run, in tenths: flat means the last tenth is no higher than the second.
+    tenths = [max(rss.samples[i * len(rss.samples) // 10:(i + 1) * len(rss.samples) // 10] or [0]) / MB for i in range(10)]
+    print(
+        f"background {kind} {file_format}: {tenant.slug}, {claimed.rows_done:,} rows in {seconds:.1f} s "
+        f"({claimed.rows_done / seconds:,.0f} rows/s), file {claimed.file_size / MB:.1f} MB, "
+        f"RSS before {rss.before / MB:.0f} MB, peak {rss.peak / MB:.0f} MB ({(rss.peak - rss.before) / MB:+.0f} MB); "
+        f"peak per tenth of the run: {', '.join(f'{t:.0f}' for t in tenths)} MB"
+    )
+    default_storage.delete(claimed.file_name)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("gradebook", "background"))
+    parser.add_argument("--tenant", required=True)
+    parser.add_argument("--case-studies", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--kind", choices=("list", "gradebook"), default="list")
+    parser.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    args = parser.parse_args()
+    tenant = Tenant.objects.get(slug=args.tenant)
+    with tenant_context(tenant):
+        if args.what == "gradebook":
+            gradebook(tenant, args.case_studies, args.repeat)
+        else:
+            background(tenant, args.kind, args.format, args.case_studies)
+
+
+if __name__ == "__main__":
+    main()

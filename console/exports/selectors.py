@@ -1,0 +1,24 @@
+"""Reads of background export jobs: a requester sees their own jobs only."""
+from config.errors import AppError
+from config.ids import is_valid_opaque_id
+from console.exports.models import ExportJob
+
+MSG_EXPORT_NOT_FOUND = "No export with this id is yours."
+MSG_BAD_JOB_ID = "Not a valid export id: 1-64 characters of letters, digits, '_', '.', ':' or '-'."
+RECENT_LIMIT = 20
+
+
+def access_export_job(*, job_id, user):
+    """The job if `user` asked for it, else 404 NOT_FOUND (another staff member's job is not
+    acknowledged to exist); a malformed id is a 400 naming job_id. One query."""
+    if not is_valid_opaque_id(job_id):
+        raise AppError.validation({"job_id": MSG_BAD_JOB_ID})
+    job = ExportJob.objects.filter(pk=job_id, requested_by=user).first()
+    if job is None:
+        raise AppError.not_found(MSG_EXPORT_NOT_FOUND)
+    return job
+
+
+def export_jobs_of(user, *, limit=RECENT_LIMIT):
+    """The user's latest jobs, newest first. One query."""
+    return list(ExportJob.objects.filter(requested_by=user).order_by("-created_at", "-pk")[:limit])
