@@ -13,7 +13,7 @@ from console.students.serializers import (
     EXPORT_FORMATS,
     MSG_BAD_FORMAT,
     LowercaseChoiceField,
-    StudentFilterQuerySerializer,
+    StudentFileFilterQuerySerializer,
 )
 
 MSG_BAD_KIND = "Choose list or gradebook."
@@ -25,7 +25,7 @@ class _IsoDateOrDateTimeBodyField(serializers.CharField):
     value means "left out"; a body has no such convention). The list's filter set reads it."""
 
 
-class ExportJobRequestSerializer(StrictSerializer, StudentFilterQuerySerializer):
+class ExportJobRequestSerializer(StrictSerializer, StudentFileFilterQuerySerializer):
     """POST /v1/console/exports: what to export (the list or the gradebook), in which format,
     with the list's filters as top-level fields (as the download's query string has them)."""
 

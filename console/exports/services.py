@@ -36,7 +36,7 @@ from console.reports.filters import gradebook_request
 from console.reports.selectors import gradebook_rows
 from console.students import exports as list_files
 from console.students.serializers import StudentExportFormatSerializer
-from students.listing.selectors import student_export_rows, student_list_filterset
+from students.listing.selectors import student_export_rows, student_file_filterset
 
 log = logging.getLogger("console.exports")
 
@@ -67,7 +67,7 @@ def export_params_check(*, kind, params):
     if kind == ExportJob.Kind.GRADEBOOK:
         gradebook_request(params)
     else:
-        validated_all(params, StudentExportFormatSerializer, check=student_list_filterset)
+        validated_all(params, StudentExportFormatSerializer, check=student_file_filterset)
 
 
 def export_job_queue(*, user, kind, file_format, params):
@@ -171,7 +171,7 @@ def _write(job, worker, target, stopping):
         else:
             gradebook_files.write_xlsx(rows, case_studies, target, sheet_per_programme=options["sheet_per_programme"])
         return gradebook_files.gradebook_filename(tenant, job.file_format)
-    _, filterset = validated_all(params, StudentExportFormatSerializer, check=student_list_filterset)
+    _, filterset = validated_all(params, StudentExportFormatSerializer, check=student_file_filterset)
     _beat(job, worker, 0, rows_total=filterset.qs.count())
     queryset = student_export_rows(filterset, limit=None)
     rows = _counted(queryset.iterator(chunk_size=list_files.CHUNK_SIZE), job, worker, stopping)

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from config.serializers import OpaqueIdField, QueryBooleanField
 from console.reports.selectors import MAX_CASE_STUDIES
-from console.students.serializers import StudentExportFormatSerializer, StudentFilterQuerySerializer
+from console.students.serializers import StudentExportFormatSerializer, StudentFileFilterQuerySerializer
 
 
 class GradebookOptionsSerializer(StudentExportFormatSerializer):
@@ -20,5 +20,5 @@ class GradebookOptionsSerializer(StudentExportFormatSerializer):
     )
 
 
-class GradebookQuerySerializer(GradebookOptionsSerializer, StudentFilterQuerySerializer):
+class GradebookQuerySerializer(GradebookOptionsSerializer, StudentFileFilterQuerySerializer):
     pass

@@ -35,7 +35,12 @@ from console.students.serializers import (
     StudentListQuerySerializer,
     StudentPageQuerySerializer,
 )
-from students.listing.selectors import MSG_STUDENT_NOT_FOUND, student_list_filterset, student_list_page
+from students.listing.selectors import (
+    MSG_STUDENT_NOT_FOUND,
+    student_file_filterset,
+    student_list_filterset,
+    student_list_page,
+)
 
 TAG = "Console: students"
 
@@ -124,7 +129,7 @@ class ConsoleStudentExportApi(LagTolerantReadsMixin, GenericAPIView):
         },
     )
     def get(self, request):
-        query, filters = validated_all(request.query_params, StudentExportFormatSerializer, check=student_list_filterset)
+        query, filters = validated_all(request.query_params, StudentExportFormatSerializer, check=student_file_filterset)
         response = exports.students_export_response(filters, file_format=query["format"], tenant=request.tenant)
         audit_record(
             action="students.export",

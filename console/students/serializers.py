@@ -17,6 +17,7 @@ from config.serializers import (
     skip_limit_query,
 )
 from students.listing.filters import (
+    CONSOLE_SORT_FIELDS,
     DEFAULT_SORT_BY,
     DEFAULT_SORT_ORDER,
     MAX_SEARCH_LENGTH,
@@ -117,7 +118,20 @@ class StudentExportFormatSerializer(serializers.Serializer):
     )
 
 
-class StudentExportQuerySerializer(StudentExportFormatSerializer, StudentFilterQuerySerializer):
+class StudentFileFilterQuerySerializer(StudentFilterQuerySerializer):
+    """The list's filters for a file of the list (export, gradebook, background export), whose
+    sort also takes the console's Case studies column: its download buttons carry the page's sort."""
+
+    sort_by = serializers.ChoiceField(
+        choices=CONSOLE_SORT_FIELDS,
+        default=DEFAULT_SORT_BY,
+        help_text="Sort field: name, last_seen, programme, or status; beyond the seed also case_studies "
+        "(Overall Case Studies, as the console's Case studies column). Students without activity sort last; "
+        "ties break on user_id.",
+    )
+
+
+class StudentExportQuerySerializer(StudentExportFormatSerializer, StudentFileFilterQuerySerializer):
     pass
 
 

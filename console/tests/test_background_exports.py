@@ -332,9 +332,9 @@ def test_another_staff_members_export_page_is_not_found_and_viewers_are_refused(
     assert console_as(None).get("/exports/").status_code == 302
 
 
-def test_the_consoles_own_sort_is_left_out_of_a_background_export(console_as, operator_user, students):
+def test_a_background_export_keeps_the_consoles_own_sort(console_as, operator_user, students):
     response = console_as(operator_user).post(
         "/exports/", {"kind": "list", "format": "csv", "sort_by": "case_studies", "sort_order": "asc", "status": "active"}
     )
     assert response.status_code == 302
-    assert ExportJob.objects.get().params == {"status": ["active"]}
+    assert ExportJob.objects.get().params == {"status": ["active"], "sort_by": ["case_studies"], "sort_order": ["asc"]}

@@ -1,7 +1,9 @@
 """GET /v1/console/students/export — the seed's Export Students, sentence by sentence."""
 import csv
 import datetime as dt
+import html
 import io
+import re
 
 import openpyxl
 import pytest
@@ -379,3 +381,28 @@ def test_search_by_student_number_finds_the_same_student_in_the_list_the_export_
     page = TenantAPIClient(host)
     page.force_login(operator_user)
     assert [s.pk for s in page.get("/students/", {"search": "ECO/0042"}).context["rows"]] == [people["zoe"].pk]
+
+
+# The console's own sort --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sort_order", ["asc", "desc"])
+def test_the_console_list_sorted_by_its_case_studies_column_exports_in_that_order(
+    console_as, operator_user, people, sort_order
+):
+    """The list page's download buttons carry its sort, the Case studies column included (an
+    extension of the export's sort_by), and the file comes in the page's order."""
+    page = console_as(operator_user).get("/students/", {"sort_by": "case_studies", "sort_order": sort_order})
+    shown = [html.unescape(n) for n in re.findall(r'class="cell-title" href="[^"]+">([^<]+)</a>', page.content.decode())]
+    for kind, path in (("csv", "/v1/console/students/export"), ("gradebook-csv", "/v1/console/reports/gradebook")):
+        href = html.unescape(re.search(rf'href="({path}[^"]*)"[^>]*data-export="{kind}"', page.content.decode()).group(1))
+        assert "sort_by=case_studies" in href
+        response = console_as(operator_user).get(href)
+        assert response.status_code == 200, response.content[:300]
+        assert [row[0] for row in _csv(response)[1:]] == shown
+
+
+def test_the_export_sorts_by_overall_case_studies(operator_client, people):
+    rows = _csv(operator_client.get(URL, {"sort_by": "case_studies", "sort_order": "desc"}))
+    counts = [int(row[4]) for row in rows[1:]]
+    assert counts == sorted(counts, reverse=True) and counts[0] == 4

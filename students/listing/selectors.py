@@ -6,7 +6,7 @@ from django.db.models.functions import Lower
 
 from catalogue.models import Programme
 from config.errors import AppError
-from students.listing.filters import CASE_STUDIES_SORT, SORT_FIELDS, StudentListFilter
+from students.listing.filters import CASE_STUDIES_SORT, CONSOLE_SORT_FIELDS, SORT_FIELDS, StudentListFilter
 from students.models import ARCHIVED, LISTED, ListedCount, Student, name_order
 
 MSG_STUDENT_NOT_FOUND = "Student not found in the current tenant."
@@ -31,6 +31,12 @@ def _ordering(sort_by, sort_order):
 
 def programmes_prefetch():
     return Prefetch("programmes", queryset=Programme.objects.order_by("code").only("id", "code", "name"))
+
+
+def student_file_filterset(params):
+    """student_list_filterset for a file of the list (the export, the gradebook, a background
+    export): the console's sort keys too, since its download buttons carry the page's sort."""
+    return student_list_filterset(params, sort_fields=CONSOLE_SORT_FIELDS)
 
 
 def student_list_filterset(params, *, archived=False, sort_fields=SORT_FIELDS):
