@@ -51,6 +51,14 @@ _DIGIT_FIELDS = (
 )
 
 
+def _too_long(field, text):
+    """DRF's max_length message when the text as sent is longer than the field's maxLength:
+    the schema's limit counts what the client sends, before trimming and NFC."""
+    if field.max_length is not None and len(text) > field.max_length:
+        return field.error_messages["max_length"].format(max_length=field.max_length)
+    return None
+
+
 def _clean_value(field, value, *, from_json=True):
     """(value, error) for one input value before DRF reads it: text must be a string (never a
     number or boolean) and is NFC-normalised; numbers and dates are written in ASCII digits
@@ -63,13 +71,14 @@ def _clean_value(field, value, *, from_json=True):
     if isinstance(field, serializers.CharField):
         if not isinstance(value, str):
             return value, MSG_NOT_TEXT
-        return normalise_text(value), None
+        return normalise_text(value), _too_long(field, value)
     if isinstance(field, serializers.ListField) and isinstance(field.child, serializers.CharField):
         if not isinstance(value, list):
             return value, None  # DRF names the wrong shape
         if any(not isinstance(item, str) for item in value if item is not None):
             return value, MSG_NOT_TEXT
-        return [normalise_text(item) if isinstance(item, str) else item for item in value], None
+        error = next((e for e in (_too_long(field.child, item) for item in value if item is not None) if e), None)
+        return [normalise_text(item) if isinstance(item, str) else item for item in value], error
     if isinstance(field, _DIGIT_FIELDS) and isinstance(value, str) and not value.isascii():
         return value, MSG_ASCII_DIGITS
     return value, None
