@@ -4,16 +4,13 @@ Same permission as the list export (USER_MANAGEMENT.can_export), same filters, s
 (EXPORT_MAX_ROWS; beyond it the background export of console.exports)."""
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.generics import GenericAPIView
 
 from accounts.audit.services import audit_record
-from accounts.permissions import USER_MANAGEMENT_EXPORT, HasPermission
 from config.openapi import error_response, error_responses
-from config.replicas import LagTolerantReadsMixin
 from console.reports import exports
 from console.reports.filters import gradebook_request
 from console.reports.serializers import GradebookQuerySerializer
-from console.students.apis import _FileFormatNegotiation
+from console.students.apis import FileOfTheListApi
 from console.students.exports import MEDIA_TYPES, MSG_EXPORT_LIMIT, check_within_cap
 
 TAG = "Console: reports"
@@ -23,15 +20,8 @@ _FILE = OpenApiResponse(
 )
 
 
-class GradebookApi(LagTolerantReadsMixin, GenericAPIView):
+class GradebookApi(FileOfTheListApi):
     """The gradebook: one row per student, four columns per case study."""
-
-    permission_classes = [HasPermission.of(USER_MANAGEMENT_EXPORT)]
-    content_negotiation_class = _FileFormatNegotiation
-    filter_backends = ()
-
-    def perform_content_negotiation(self, request, force=False):
-        return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(
         tags=[TAG],

@@ -90,8 +90,9 @@ class _FileFormatNegotiation(DefaultContentNegotiation):
     settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
 
 
-class ConsoleStudentExportApi(LagTolerantReadsMixin, GenericAPIView):
-    """Export Students: the current filtered and sorted list as a CSV or XLSX file."""
+class FileOfTheListApi(LagTolerantReadsMixin, GenericAPIView):
+    """A file of the console list (the export, the gradebook): USER_MANAGEMENT.can_export, and
+    `format` names the file's format."""
 
     permission_classes = [HasPermission.of(USER_MANAGEMENT_EXPORT)]
     content_negotiation_class = _FileFormatNegotiation
@@ -101,6 +102,10 @@ class ConsoleStudentExportApi(LagTolerantReadsMixin, GenericAPIView):
         # A client may well send `Accept: text/csv`; the file ignores Accept, and errors
         # fall back to JSON instead of a 406.
         return super().perform_content_negotiation(request, force=True)
+
+
+class ConsoleStudentExportApi(FileOfTheListApi):
+    """Export Students: the current filtered and sorted list as a CSV or XLSX file."""
 
     @extend_schema(
         tags=[TAG],
