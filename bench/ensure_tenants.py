@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/ensure_tenants.py small:10000 bench:1000000
 
-Each argument is slug:students. A tenant is created with the domain <slug>.localhost and seeded
+Each argument is slug:students. The shared schema and every existing tenant are migrated first,
+so this runs on a fresh database too. A tenant is created with the domain <slug>.localhost and seeded
 with `seed_demo` (about 10 sessions per student), which shows its progress.
 """
 import os
@@ -24,6 +25,8 @@ from tenants.provisioning.services import tenant_create  # noqa: E402
 
 
 def main(specs):
+    call_command("migrate_schemas", shared=True, verbosity=0)
+    call_command("migrate_schemas", verbosity=0)
     for spec in specs:
         slug, _, students = spec.partition(":")
         if Tenant.objects.filter(slug=slug).exists():
