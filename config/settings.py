@@ -196,7 +196,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "config.renderers.JSONRenderer",  # DRF's JSON, written by orjson when the data is plain
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     # JSON bodies only (a form is a 415); the avatar upload alone reads multipart.
