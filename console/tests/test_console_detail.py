@@ -411,12 +411,17 @@ def test_the_attempt_built_directly_is_what_drf_would_build_from_the_fields(scor
     "moment",
     [
         dt.datetime(2026, 6, 4, 9, 0, tzinfo=UTC),
-        dt.datetime(2026, 6, 4, 9, 0, 59, 999999, tzinfo=UTC),
+        dt.datetime(2026, 6, 4, 9, 0, 59, 999999, tzinfo=UTC),  # truncated, never rounded up
         dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5))),  # next day in UTC
         dt.datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/London")),
+        dt.datetime(1999, 12, 31, 23, 59, 59, 500000, tzinfo=dt.timezone(dt.timedelta(hours=14))),
     ],
 )
-def test_the_fast_timestamp_text_is_the_drf_fields(moment):
-    from console.students.serializers import ConsoleAttemptSerializer, _utc_text
+def test_the_timestamp_text_from_postgresql_is_the_drf_fields(moment):
+    from attempts.selectors import student_case_study_cards
+    from console.students.serializers import ConsoleAttemptSerializer
 
-    assert _utc_text(moment) == ConsoleAttemptSerializer().fields["started_at"].to_representation(moment)
+    session = SessionFactory(started_at=moment, ended_at=moment, last_activity_at=moment)
+    row = student_case_study_cards(student_id=session.student_id)[0].attempts[0].session
+    field = ConsoleAttemptSerializer().fields["started_at"]
+    assert row.started_at_text == row.ended_at_text == field.to_representation(moment)
