@@ -7,7 +7,7 @@ from accounts.models import AuditEvent, StaffUser
 from console.imports import views
 from console.tests.test_browser import PASSWORD, shot, sign_in
 from students.models import Student
-from testing.browser import needs_chromium, sideways_overflow
+from testing.browser import axe_violations, needs_chromium, sideways_overflow
 from testing.factories import ProgrammeFactory, StaffUserFactory, StudentFactory
 
 pytestmark = [pytest.mark.browser, needs_chromium]
@@ -57,6 +57,11 @@ def test_an_editor_checks_a_file_then_applies_it(page, people, tmp_path):
     assert "2\nto create" in kpis and "1\nto update" in kpis
     assert Student.objects.count() == 1
     shot(page, "import-report-1366")
+    # The report that can be applied (Apply and Cancel shown), in both colour schemes.
+    assert axe_violations(page) == []
+    page.emulate_media(color_scheme="dark")
+    assert axe_violations(page) == []
+    page.emulate_media(color_scheme="light")
     # Hold the submission (a listener after the page's own cancels it) to see what shows
     # while a long import runs; then send the form as the browser would have.
     page.evaluate("window.addEventListener('submit', (event) => event.preventDefault())")
