@@ -271,6 +271,42 @@ def _tab_to(page, text, limit=80):
     raise AssertionError(f"{text!r} is not reachable with Tab")
 
 
+def _tab_until(page, selector, key="Tab", limit=120):
+    for _ in range(limit):
+        page.keyboard.press(key)
+        if page.evaluate("(selector) => document.activeElement.matches(selector)", selector):
+            return
+    raise AssertionError(f"{selector!r} is not reachable with {key}")
+
+
+def test_a_bulk_grant_to_ticked_students_with_the_keyboard_only(browser, server, site):
+    context = _context(browser, server, 1366)
+    page = context.new_page()
+    try:
+        sign_in(page, "ops@uni.example")
+        page.goto("/students/?programme=MSC2001")
+        for _ in range(2):  # the first two rows' boxes, ticked with the space bar
+            _tab_until(page, "input[name=user_ids]:not(:checked)")
+            page.keyboard.press("Space")
+        assert page.locator("input[name=user_ids]:checked").count() == 2
+        _tab_until(page, "#bulk-case-study", key="Shift+Tab")  # back up to the bar
+        page.keyboard.type("Fuel")  # a closed select takes the option its typed letters start
+        assert page.locator("#bulk-case-study").input_value() == site["world"]["fuel"].pk
+        _tab_until(page, "#bulk-attempts")
+        page.keyboard.press("Control+a")
+        page.keyboard.type("2")
+        _tab_until(page, "#bulk-reason")
+        page.keyboard.type("Outage, granted by keyboard")
+        _tab_until(page, "button[data-bulk-action=grant]")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.get_by_role("status").filter(has_text="to 2 students").is_visible()
+    finally:
+        context.close()
+        server.app.wait_idle()
+    assert AttemptGrant.objects.filter(reason="Outage, granted by keyboard", delta=2).count() == 2
+
+
 def test_a_grant_with_the_keyboard_only(browser, server, site):
     context = _context(browser, server, 1366)
     page = context.new_page()
