@@ -2,6 +2,7 @@
 no sideways scrolling of the page itself, no serious or critical axe-core violation, signed
 out and signed in; the navigation menu on a phone, with and without JavaScript. Screenshots
 of every page at both widths go to screenshots/ (git-ignored)."""
+
 import datetime as dt
 
 import pytest
@@ -22,7 +23,7 @@ IMPORT_FILE = (
     "Kwame,Mensah,kwame.new@uni.example,MBA1234\n"
     "Chidinma,Okafọr-Eze,chidinma.0@uni.example,MBA1234 MSC2001\n"
     "Ngozi,Eze,not-an-email,\n"
-    "=HYPERLINK(\"x\"),Eze,ngozi@uni.example,NOPE\n"
+    '=HYPERLINK("x"),Eze,ngozi@uni.example,NOPE\n'
 )
 
 WIDTHS = {
@@ -64,19 +65,34 @@ def _pages(world, group):
 @pytest.fixture
 def site(committed_tenant):
     world = _world()
-    group = StudentGroupFactory(name="Second-year associates, evening cohort", cluster=StudentClusterFactory(name="MBA"))
+    group = StudentGroupFactory(
+        name="Second-year associates, evening cohort", cluster=StudentClusterFactory(name="MBA")
+    )
     for student in world["students"][:8]:
         GroupMembership.objects.create(group=group, student=student)
     ops = StaffUserFactory(email="ops@uni.example", password=PASSWORD, roles=["admin", "operator"])
     # Background exports of the signed-in staff member: one finished, one failed (a running one
     # refreshes itself, which test_browser_exports follows instead).
     world["export_done"] = ExportJob.objects.create(
-        tenant_schema="test", requested_by=ops, kind="gradebook", file_format="xlsx", state="done", rows_done=12,
-        rows_total=12, file_name="exports/test/none.xlsx", download_name="gradebook_test_2026-06-04.xlsx",
-        file_size=18_432, finished_at=timezone.now(), expires_at=timezone.now() + dt.timedelta(hours=24),
+        tenant_schema="test",
+        requested_by=ops,
+        kind="gradebook",
+        file_format="xlsx",
+        state="done",
+        rows_done=12,
+        rows_total=12,
+        file_name="exports/test/none.xlsx",
+        download_name="gradebook_test_2026-06-04.xlsx",
+        file_size=18_432,
+        finished_at=timezone.now(),
+        expires_at=timezone.now() + dt.timedelta(hours=24),
     )
     world["export_failed"] = ExportJob.objects.create(
-        tenant_schema="test", requested_by=ops, kind="list", file_format="csv", state="failed",
+        tenant_schema="test",
+        requested_by=ops,
+        kind="list",
+        file_format="csv",
+        state="failed",
         error="The export failed; run it again, or narrow the filters.",
     )
     StaffUserFactory(email="viewer@uni.example", password=PASSWORD, roles=[])
@@ -87,7 +103,9 @@ def _check(page, name, width):
     overflow = sideways_overflow(page)
     shot(page, f"a11y-{name}-{width}")
     violations = axe_violations(page)
-    return [f"{name} at {width}: scrolls {overflow}px sideways"] * (overflow > 0) + [f"{name} at {width}: {v}" for v in violations]
+    return [f"{name} at {width}: scrolls {overflow}px sideways"] * (overflow > 0) + [
+        f"{name} at {width}: {v}" for v in violations
+    ]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -129,7 +147,9 @@ def test_every_page_fits_and_passes_axe(browser, server, site, width):
 
 
 def _context(browser, server, width, **kwargs):
-    context = browser.new_context(base_url=server.url, viewport={"width": width, "height": 844}, locale="en-GB", **kwargs)
+    context = browser.new_context(
+        base_url=server.url, viewport={"width": width, "height": 844}, locale="en-GB", **kwargs
+    )
     context.set_default_timeout(8000)
     return context
 
@@ -329,3 +349,54 @@ def test_a_grant_with_the_keyboard_only(browser, server, site):
         context.close()
         server.app.wait_idle()
     assert AttemptGrant.objects.filter(reason="Dropped connection, granted by keyboard", delta=2).count() == 1
+
+
+# Every control a pointer can use, and that Tab may reach: links, buttons, fields, a <details>'
+# summary, anything given a tab stop. A radio group is one tab stop, so it counts as one.
+_MARK_CONTROLS = """() => {
+    const selector = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]';
+    // Inside a closed <details> a control is not shown until its summary opens it.
+    const shown = (el) => el.checkVisibility({visibilityProperty: true, contentVisibilityAuto: true});
+    const controls = [...document.querySelectorAll(selector)]
+        .filter((el) => !el.disabled && el.tabIndex >= 0 && shown(el) && !el.closest('[inert]'));
+    const stops = new Map();
+    for (const el of controls) {
+        const key = el.type === 'radio' && el.name ? `radio:${el.form ? el.form.id : ''}:${el.name}` : `el:${stops.size}`;
+        const label = (el.innerText || el.value || el.getAttribute('aria-label') || el.name || el.tagName).trim().slice(0, 60);
+        if (!stops.has(key)) stops.set(key, `${el.tagName.toLowerCase()} "${label}"`);
+        el.dataset.tabStop = key;
+    }
+    return Object.fromEntries(stops);
+}"""
+
+
+def _tab_stops_reached(page, limit):
+    # A date field takes one Tab per segment (day, month, year), so the same stop may come
+    # several times in a row; the walk is over when it comes back round to the first stop.
+    reached, first = set(), None
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        stop = page.evaluate("document.activeElement && document.activeElement.dataset.tabStop")
+        if stop and stop == first and len(reached) > 1:
+            break
+        if stop:
+            first = first or stop
+            reached.add(stop)
+    return reached
+
+
+def test_every_control_of_every_page_is_reached_with_tab(browser, server, site):
+    context = _context(browser, server, 1366)
+    page = context.new_page()
+    missed = []
+    try:
+        sign_in(page, "ops@uni.example")
+        for name, path in _pages(site["world"], site["group"]).items():
+            page.goto(path)
+            stops = page.evaluate(_MARK_CONTROLS)
+            reached = _tab_stops_reached(page, limit=4 * len(stops) + 10)
+            missed += [f"{name}: {stops[key]}" for key in stops.keys() - reached]
+    finally:
+        context.close()
+        server.app.wait_idle()
+    assert missed == [], "\n".join(missed)
