@@ -4,6 +4,7 @@ INSERT … SELECT from the sessions just written."""
 import datetime as dt
 import random
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from django.db import connection, transaction
@@ -120,9 +121,8 @@ def _bulk_load_mode(cursor):
         pass
 
 
-# The tables write_people and write_transcripts_and_grades load without their secondary indexes.
+# The tables write_people loads without their secondary indexes.
 _PEOPLE_TABLES = ("students_student", "students_enrolment", "attempts_session", "attempts_attemptgrant")
-_TRANSCRIPT_TABLES = ("attempts_transcriptmessage", "attempts_gradecriterion")
 
 
 @contextmanager
@@ -151,6 +151,15 @@ def _indexes_built_after(cursor, tables):
         for _, definition in indexes:
             cursor.execute(definition)
         cursor.execute("RESET maintenance_work_mem")
+
+
+def _on_own_connection(schema_name, load):
+    """Run `load` in this thread on its own connection to the tenant's schema, closed after."""
+    try:
+        connection.set_schema(schema_name)
+        load()
+    finally:
+        connection.close()
 
 
 def _copy(cursor, table, columns, rows):
@@ -360,9 +369,25 @@ class DemoBuilder:
     # Server-side bulk: transcripts, grade reports, groups -------------------------------------
 
     def write_transcripts_and_grades(self):
-        # The indexes are dropped before the transaction and built after it ends, so a failed
-        # load rolls back on its own and they are built again all the same.
-        with connection.cursor() as cursor, _indexes_built_after(cursor, _TRANSCRIPT_TABLES), transaction.atomic():
+        """Outside a transaction (the seed_demo command) the transcripts are written on a second
+        connection while this one writes the grade reports: two INSERT … SELECTs of tens of
+        millions of rows on a million students, one per core. Inside a transaction (a test's),
+        whose rows a second connection could not see, one after the other on this one."""
+        if connection.in_atomic_block:
+            self._write_transcripts()
+            self._write_grades()
+            return
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            transcripts = pool.submit(_on_own_connection, connection.schema_name, self._write_transcripts)
+            self._write_grades()
+            transcripts.result()
+
+    # Each load's secondary indexes are dropped before its transaction and built after it ends,
+    # so a failed load rolls back on its own and they are built again all the same.
+
+    def _write_transcripts(self):
+        with connection.cursor() as cursor, _indexes_built_after(cursor, ("attempts_transcriptmessage",)), \
+                transaction.atomic():
             _bulk_load_mode(cursor)
             cursor.execute(
                 """
@@ -380,6 +405,11 @@ class DemoBuilder:
                 {"assistant": ASSISTANT_LINES, "student": STUDENT_LINES,
                  "n_assistant": len(ASSISTANT_LINES), "n_student": len(STUDENT_LINES)},
             )
+
+    def _write_grades(self):
+        with connection.cursor() as cursor, _indexes_built_after(cursor, ("attempts_gradecriterion",)), \
+                transaction.atomic():
+            _bulk_load_mode(cursor)
             cursor.execute(
                 """
                 INSERT INTO attempts_gradereport (session_id, max_score, feedback, graded_at)

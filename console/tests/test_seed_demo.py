@@ -120,3 +120,22 @@ def test_the_indexes_are_built_again_when_the_load_fails(tenant, monkeypatch):
     with pytest.raises(RuntimeError):
         builder.write_people()
     assert _indexes() == before
+
+
+def test_outside_a_transaction_transcripts_and_grades_load_side_by_side_and_completely(committed_tenant):
+    """The seed_demo command's path: the transcripts on a second connection beside the grade
+    reports; every session gets its messages and report, and every index is back."""
+    before = _indexes()
+    assert not connection.in_atomic_block
+    builder = DemoBuilder(students=60, seed=11)
+    builder.build_catalogue()
+    builder.write_people(chunk_size=25)
+    builder.write_transcripts_and_grades()
+    assert _indexes() == before
+    sessions = Session.objects.annotate(n_messages=Count("messages"))
+    assert sessions.filter(transcript_status="available").exclude(n_messages=5).count() == 0
+    assert sessions.filter(transcript_status="partial").exclude(n_messages=3).count() == 0
+    assert sessions.filter(transcript_status__in=["available", "partial"]).exists()
+    graded = Session.objects.filter(grading_status="complete")
+    assert GradeReport.objects.count() == graded.count() > 0
+    assert GradeReport.objects.annotate(n=Count("criteria")).exclude(n=3).count() == 0
