@@ -71,7 +71,7 @@ browsers:
 		npm install --silent --no-audit --no-fund --prefix var/npm axe-core@$(AXE_VERSION) >/dev/null
 
 # On demand (never in `make test`): seeds the two tenants once (BENCH_STUDENTS in the large one,
-# 10,000 in the small one; 1,000,000 take about 15 minutes here), then prints the list's cost on
+# 10,000 in the small one; 1,000,000 take about 10 minutes here), then prints the list's cost on
 # both side by side, the export against COPY, the detail, tenant creation, and the production
 # server's throughput. bench/README.md records a run.
 BENCH_STUDENTS ?= 1000000

@@ -2,7 +2,9 @@
 minutes, not hours. Transcripts and grade reports are generated server-side with
 INSERT … SELECT from the sessions just written."""
 import datetime as dt
+import queue
 import random
+import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -127,9 +129,11 @@ _PEOPLE_TABLES = ("students_student", "students_enrolment", "attempts_session", 
 
 @contextmanager
 def _indexes_built_after(cursor, tables):
-    """Load into `tables` without their secondary indexes (those backing no constraint), then
-    build each once from the loaded rows: a sort per index instead of millions of insertions
-    (the trigram indexes most of all). Rebuilt even when the load fails."""
+    """Load into `tables` without their secondary indexes (those backing no constraint) and
+    unique constraints (those no foreign key depends on), then build each once from the loaded
+    rows: a sort per index instead of millions of insertions into it (the trigram indexes and
+    the transcripts' (session, position) most of all). A unique constraint added back checks the
+    loaded rows as it is built. Rebuilt even when the load fails."""
     cursor.execute(
         """
         SELECT i.indexname, i.indexdef FROM pg_indexes i
@@ -142,14 +146,28 @@ def _indexes_built_after(cursor, tables):
         [list(tables)],
     )
     indexes = cursor.fetchall()
+    cursor.execute(
+        """
+        SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
+        WHERE c.contype = 'u' AND c.connamespace = current_schema()::regnamespace
+          AND c.conrelid::regclass::text = ANY(%s)
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)
+        """,
+        [list(tables)],
+    )
+    uniques = cursor.fetchall()
     for name, _ in indexes:
         cursor.execute(f'DROP INDEX "{name}"')
+    for table, name, _ in uniques:
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     try:
         yield
     finally:
         cursor.execute("SET maintenance_work_mem = '256MB'")
         for _, definition in indexes:
             cursor.execute(definition)
+        for table, name, definition in uniques:
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         cursor.execute("RESET maintenance_work_mem")
 
 
@@ -160,6 +178,17 @@ def _on_own_connection(schema_name, load):
         load()
     finally:
         connection.close()
+
+
+# Slices of the sessions table for the transcripts and grade reports: about 100 on any tenant
+# big enough (a million students: about 100,000 sessions each), never under 64 blocks.
+_SLICES = 100
+_MIN_SLICE_BLOCKS = 64
+_IN_SLICE = "s.ctid >= %(first)s::tid AND s.ctid < %(last)s::tid"
+
+
+def _slice_params(first, last):
+    return {"first": f"({first},0)", "last": f"({last},0)"}
 
 
 def _copy(cursor, table, columns, rows):
@@ -368,71 +397,108 @@ class DemoBuilder:
 
     # Server-side bulk: transcripts, grade reports, groups -------------------------------------
 
-    def write_transcripts_and_grades(self):
-        """Outside a transaction (the seed_demo command) the transcripts are written on a second
-        connection while this one writes the grade reports: two INSERT … SELECTs of tens of
-        millions of rows on a million students, one per core. Inside a transaction (a test's),
-        whose rows a second connection could not see, one after the other on this one."""
-        if connection.in_atomic_block:
-            self._write_transcripts()
-            self._write_grades()
-            return
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            transcripts = pool.submit(_on_own_connection, connection.schema_name, self._write_transcripts)
-            self._write_grades()
-            transcripts.result()
+    def write_transcripts_and_grades(self, progress=None):
+        """Every session's transcript and grade report, generated server-side slice by slice of
+        the sessions table: a slice is a range of its blocks, read by a TID range scan with no
+        index, and written in one transaction of its own, like write_people's chunks. Outside a
+        transaction (the seed_demo command) two connections take slices from one queue, one per
+        core; inside one (a test's), whose rows another connection could not see, this connection
+        takes them all. `progress(done, total)` is told before the first slice and after each."""
+        slices = self._session_slices()
+        tasks = queue.SimpleQueue()
+        for bounds in slices:
+            tasks.put((self._write_transcripts, bounds))
+            tasks.put((self._write_grades, bounds))
+        total, done, lock, failed = 2 * len(slices), [0], threading.Lock(), threading.Event()
+        if progress:
+            progress(0, total)
 
-    # Each load's secondary indexes are dropped before its transaction and built after it ends,
-    # so a failed load rolls back on its own and they are built again all the same.
+        def drain():
+            try:
+                with connection.cursor() as cursor:
+                    while not failed.is_set():
+                        try:
+                            write, bounds = tasks.get_nowait()
+                        except queue.Empty:
+                            return
+                        with transaction.atomic():
+                            _bulk_load_mode(cursor)
+                            write(cursor, *bounds)
+                        with lock:
+                            done[0] += 1
+                            if progress:
+                                progress(done[0], total)
+            except BaseException:
+                failed.set()
+                raise
 
-    def _write_transcripts(self):
-        with connection.cursor() as cursor, _indexes_built_after(cursor, ("attempts_transcriptmessage",)), \
-                transaction.atomic():
-            _bulk_load_mode(cursor)
-            cursor.execute(
-                """
-                INSERT INTO attempts_transcriptmessage (session_id, position, role, content, timestamp)
-                SELECT s.session_id, g.pos,
-                       CASE WHEN g.pos = 0 THEN 'system' WHEN g.pos %% 2 = 1 THEN 'assistant' ELSE 'student' END,
-                       CASE WHEN g.pos = 0 THEN 'Case briefing shared. The student has 45 minutes.'
-                            WHEN g.pos %% 2 = 1 THEN (%(assistant)s::text[])[1 + abs(hashtext(s.session_id || g.pos::text)) %% %(n_assistant)s]
-                            ELSE (%(student)s::text[])[1 + abs(hashtext(s.session_id || g.pos::text)) %% %(n_student)s] END,
-                       s.started_at + g.pos * interval '70 seconds'
-                FROM attempts_session s
-                CROSS JOIN LATERAL generate_series(0, CASE WHEN s.transcript_status = 'available' THEN 4 ELSE 2 END) AS g(pos)
-                WHERE s.transcript_status IN ('available', 'partial')
-                """,
-                {"assistant": ASSISTANT_LINES, "student": STUDENT_LINES,
-                 "n_assistant": len(ASSISTANT_LINES), "n_student": len(STUDENT_LINES)},
-            )
+        with connection.cursor() as cursor, \
+                _indexes_built_after(cursor, ("attempts_transcriptmessage", "attempts_gradecriterion")):
+            if connection.in_atomic_block:
+                drain()
+                return
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                beside = pool.submit(_on_own_connection, connection.schema_name, drain)
+                try:
+                    drain()
+                finally:
+                    failed_beside = beside.exception()
+            if failed_beside:
+                raise failed_beside
 
-    def _write_grades(self):
-        with connection.cursor() as cursor, _indexes_built_after(cursor, ("attempts_gradecriterion",)), \
-                transaction.atomic():
-            _bulk_load_mode(cursor)
-            cursor.execute(
-                """
-                INSERT INTO attempts_gradereport (session_id, max_score, feedback, graded_at)
-                SELECT session_id, 100,
-                       CASE WHEN score >= 70 THEN 'Strong, well-evidenced analysis. Tighten the recommendation.'
-                            WHEN score >= 50 THEN 'A fair attempt; use more of the case data to support claims.'
-                            ELSE 'The analysis needs structure: frame the problem before proposing fixes.' END,
-                       COALESCE(ended_at, last_activity_at) + interval '3 minutes'
-                FROM attempts_session WHERE grading_status = 'complete'
-                """
-            )
-            cursor.execute(
-                """
-                INSERT INTO attempts_gradecriterion (report_id, position, name, score, max_score, feedback)
-                SELECT r.session_id, c.pos - 1, (%(criteria)s::text[])[c.pos],
-                       round((s.score / 3.0)::numeric, 1)::float, 100.0 / 3,
-                       CASE WHEN s.score >= 70 THEN 'Meets the bar.' ELSE 'Room to improve.' END
-                FROM attempts_gradereport r
-                JOIN attempts_session s ON s.session_id = r.session_id
-                CROSS JOIN generate_series(1, 3) AS c(pos)
-                """,
-                {"criteria": CRITERIA},
-            )
+    def _session_slices(self, slices=_SLICES):
+        """Block ranges [first, last) covering the sessions table in about `slices` slices
+        (the table does not change while they are written)."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_relation_size('attempts_session') / current_setting('block_size')::int")
+            blocks = cursor.fetchone()[0]
+        step = max(_MIN_SLICE_BLOCKS, -(-blocks // slices))
+        return [(first, min(first + step, blocks)) for first in range(0, blocks, step)]
+
+    def _write_transcripts(self, cursor, first, last):
+        cursor.execute(
+            f"""
+            INSERT INTO attempts_transcriptmessage (session_id, position, role, content, timestamp)
+            SELECT s.session_id, g.pos,
+                   CASE WHEN g.pos = 0 THEN 'system' WHEN g.pos %% 2 = 1 THEN 'assistant' ELSE 'student' END,
+                   CASE WHEN g.pos = 0 THEN 'Case briefing shared. The student has 45 minutes.'
+                        WHEN g.pos %% 2 = 1 THEN (%(assistant)s::text[])[1 + abs(hashtext(s.session_id || g.pos::text)) %% %(n_assistant)s]
+                        ELSE (%(student)s::text[])[1 + abs(hashtext(s.session_id || g.pos::text)) %% %(n_student)s] END,
+                   s.started_at + g.pos * interval '70 seconds'
+            FROM attempts_session s
+            CROSS JOIN LATERAL generate_series(0, CASE WHEN s.transcript_status = 'available' THEN 4 ELSE 2 END) AS g(pos)
+            WHERE s.transcript_status IN ('available', 'partial') AND {_IN_SLICE}
+            """,
+            {"assistant": ASSISTANT_LINES, "student": STUDENT_LINES,
+             "n_assistant": len(ASSISTANT_LINES), "n_student": len(STUDENT_LINES), **_slice_params(first, last)},
+        )
+
+    def _write_grades(self, cursor, first, last):
+        bounds = _slice_params(first, last)
+        cursor.execute(
+            f"""
+            INSERT INTO attempts_gradereport (session_id, max_score, feedback, graded_at)
+            SELECT s.session_id, 100,
+                   CASE WHEN s.score >= 70 THEN 'Strong, well-evidenced analysis. Tighten the recommendation.'
+                        WHEN s.score >= 50 THEN 'A fair attempt; use more of the case data to support claims.'
+                        ELSE 'The analysis needs structure: frame the problem before proposing fixes.' END,
+                   COALESCE(s.ended_at, s.last_activity_at) + interval '3 minutes'
+            FROM attempts_session s WHERE s.grading_status = 'complete' AND {_IN_SLICE}
+            """,
+            bounds,
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO attempts_gradecriterion (report_id, position, name, score, max_score, feedback)
+            SELECT s.session_id, c.pos - 1, (%(criteria)s::text[])[c.pos],
+                   round((s.score / 3.0)::numeric, 1)::float, 100.0 / 3,
+                   CASE WHEN s.score >= 70 THEN 'Meets the bar.' ELSE 'Room to improve.' END
+            FROM attempts_session s
+            CROSS JOIN generate_series(1, 3) AS c(pos)
+            WHERE s.grading_status = 'complete' AND {_IN_SLICE}
+            """,
+            {"criteria": CRITERIA, **bounds},
+        )
 
     def write_groups(self):
         """Groups drawn from one programme each, as a class or a tutorial group would be."""

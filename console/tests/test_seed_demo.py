@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q
 
 from attempts.maintained import students_refresh_last_seen
@@ -122,9 +122,52 @@ def test_the_indexes_are_built_again_when_the_load_fails(tenant, monkeypatch):
     assert _indexes() == before
 
 
+def _assert_every_session_has_its_transcript_and_report():
+    sessions = Session.objects.annotate(n_messages=Count("messages"))
+    assert sessions.filter(transcript_status="available").exclude(n_messages=5).count() == 0
+    assert sessions.filter(transcript_status="partial").exclude(n_messages=3).count() == 0
+    assert sessions.exclude(transcript_status__in=["available", "partial"]).filter(n_messages__gt=0).count() == 0
+    assert sessions.filter(transcript_status__in=["available", "partial"]).exists()
+    graded = Session.objects.filter(grading_status="complete")
+    assert GradeReport.objects.count() == graded.count() > 0
+    assert not GradeReport.objects.exclude(session__grading_status="complete").exists()
+    assert GradeReport.objects.annotate(n=Count("criteria")).exclude(n=3).count() == 0
+
+
+def test_transcripts_and_grades_cover_every_slice_of_the_sessions_table(tenant, monkeypatch):
+    """Slices of one block each: every block's sessions are written once, none twice (the
+    unique (session, position) constraint, added back after the load, would refuse a repeat),
+    and progress counts every slice from 0."""
+    monkeypatch.setattr("console.demo.services._MIN_SLICE_BLOCKS", 1)
+    builder = DemoBuilder(students=120, seed=5)
+    builder.build_catalogue()
+    builder.write_people(chunk_size=50)
+    slices = builder._session_slices()
+    assert len(slices) > 3
+    assert [first for first, _ in slices[1:]] == [last for _, last in slices[:-1]]
+    seen = []
+    builder.write_transcripts_and_grades(progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(n, 2 * len(slices)) for n in range(0, 2 * len(slices) + 1)]
+    _assert_every_session_has_its_transcript_and_report()
+
+
+def test_a_repeated_message_is_refused_when_the_unique_constraint_comes_back(tenant, monkeypatch):
+    """The load runs without the (session, position) constraint; adding it back checks the rows."""
+    builder = DemoBuilder(students=10, seed=2)
+    builder.build_catalogue()
+    builder.write_people()
+    writes = builder._write_transcripts
+    monkeypatch.setattr(builder, "_write_transcripts",
+                        lambda cursor, first, last: (writes(cursor, first, last), writes(cursor, first, last)))
+    with pytest.raises(IntegrityError):
+        with transaction.atomic():
+            builder.write_transcripts_and_grades()
+    assert any(name == "message_position_unique" for name, _ in _indexes())
+
+
 def test_outside_a_transaction_transcripts_and_grades_load_side_by_side_and_completely(committed_tenant):
-    """The seed_demo command's path: the transcripts on a second connection beside the grade
-    reports; every session gets its messages and report, and every index is back."""
+    """The seed_demo command's path: two connections take slices of the sessions table from
+    one queue; every session gets its messages and report, and every index is back."""
     before = _indexes()
     assert not connection.in_atomic_block
     builder = DemoBuilder(students=60, seed=11)
@@ -132,10 +175,4 @@ def test_outside_a_transaction_transcripts_and_grades_load_side_by_side_and_comp
     builder.write_people(chunk_size=25)
     builder.write_transcripts_and_grades()
     assert _indexes() == before
-    sessions = Session.objects.annotate(n_messages=Count("messages"))
-    assert sessions.filter(transcript_status="available").exclude(n_messages=5).count() == 0
-    assert sessions.filter(transcript_status="partial").exclude(n_messages=3).count() == 0
-    assert sessions.filter(transcript_status__in=["available", "partial"]).exists()
-    graded = Session.objects.filter(grading_status="complete")
-    assert GradeReport.objects.count() == graded.count() > 0
-    assert GradeReport.objects.annotate(n=Count("criteria")).exclude(n=3).count() == 0
+    _assert_every_session_has_its_transcript_and_report()

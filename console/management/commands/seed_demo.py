@@ -34,10 +34,24 @@ class Command(BaseCommand):
             started = time.monotonic()
             builder = DemoBuilder(students=n, seed=options["seed"])
             builder.build_catalogue()
+            # Once every row is written, the loads' indexes are built (a minute or two at a million).
             with tqdm(total=n, unit="student", desc="students and sessions", disable=options["verbosity"] == 0) as bar:
-                builder.write_people(progress=bar.update)
-            self.stdout.write("Transcripts and grade reports…")
-            builder.write_transcripts_and_grades()
+
+                def advance_people(count):
+                    bar.update(count)
+                    if bar.n == bar.total:
+                        bar.set_postfix_str("building indexes")
+
+                builder.write_people(progress=advance_people)
+            with tqdm(unit="slice", desc="transcripts and grade reports", disable=options["verbosity"] == 0) as bar:
+
+                def advance(done, total):
+                    bar.total = total
+                    bar.update(done - bar.n)
+                    if done == total:
+                        bar.set_postfix_str("building indexes")
+
+                builder.write_transcripts_and_grades(progress=advance)
             builder.write_groups()
             builder.analyze()
             elapsed = time.monotonic() - started
