@@ -3,6 +3,13 @@
 4 bytes of seconds since the epoch, 5 random bytes fixed per process, and a 3-byte
 counter, exactly like a MongoDB ObjectId, so ids sort by creation time and records
 imported from such a system look the same as ours.
+
+"Per process" means per process, forks included: the production server loads the app (and
+so this module) once and then forks its workers, which would otherwise all start from the
+same random bytes and counter and make the same ids in the same second. A child drawing
+new random bytes and a new counter start at fork (the MongoDB drivers do the same) is what
+keeps ids unique across workers, threads and machines: within a process the counter under
+the lock separates ids, across processes the 40 random bits do.
 """
 import itertools
 import os
@@ -10,9 +17,18 @@ import re
 import threading
 import time
 
-_PROCESS_RANDOM = os.urandom(5)
-_counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
-_lock = threading.Lock()
+
+def _reseed():
+    """New random bytes, counter start and lock for this process (at import, and in every
+    child after a fork: a lock held by another thread at the fork would never be released)."""
+    global _PROCESS_RANDOM, _counter, _lock
+    _PROCESS_RANDOM = os.urandom(5)
+    _counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
+    _lock = threading.Lock()
+
+
+_reseed()
+os.register_at_fork(after_in_child=_reseed)
 
 OPAQUE_ID = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}"
 OPAQUE_ID_RE = re.compile(rf"^{OPAQUE_ID}\Z")
