@@ -8,6 +8,13 @@ trigger on the programme table (migration 0006), since the catalogue does not kn
 so do case studies activated, deactivated or given other programmes (migration 0012).
 `last_seen`, the other maintained column, is the attempts app's (attempts.maintained).
 
+Concurrent writes keep `overall_case_studies` exact by taking advisory locks per programme,
+in programme order, for the rest of their transaction: a case study's programmes or activity
+changing takes them exclusively (the trigger's recount, migration 0013), a student's
+programmes being written takes them shared (`programmes_lock_for_counting`, before the row
+is written). Each side's count is then read after the other's change has committed, never
+beside it, and two recounts of one programme never deadlock on its students' rows.
+
 The list's counts (ListedCount) are kept by triggers; `listed_counts_recount` rebuilds them
 after a load that ran with triggers off (seeding's bulk mode) or to repair.
 """
@@ -37,6 +44,36 @@ WHERE s.user_id = target.user_id
 """
 
 
+# The lock of a programme's count in this tenant (advisory locks are per database, so the
+# schema is part of the key). Migration 0013's recount takes the same key exclusively.
+_LOCK_PROGRAMMES_SQL = """
+SELECT pg_advisory_xact_lock_shared(hashtext(current_schema() || '.overall_case_studies'), key)
+FROM (SELECT DISTINCT (programme_id %% 2147483647)::int AS key FROM ({programmes}) AS wanted ORDER BY 1) AS keys
+"""
+
+
+def programmes_lock_for_counting(programme_ids):
+    """Take the shared count locks of these programmes (students being enrolled in them), in
+    order, until the transaction ends: a case study being added to one of them is then
+    counted by this transaction or recounts after it, never missed by both."""
+    programme_ids = sorted(set(programme_ids))
+    if not programme_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LOCK_PROGRAMMES_SQL.format(programmes="SELECT unnest(%s::bigint[]) AS programme_id"), [programme_ids]
+        )
+
+
+def _lock_programmes_of_students(student_ids):
+    if student_ids is None:
+        programmes, params = "SELECT programme_id FROM students_enrolment", []
+    else:
+        programmes, params = "SELECT programme_id FROM students_enrolment WHERE student_id = ANY(%s)", [student_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_PROGRAMMES_SQL.format(programmes=programmes), params)
+
+
 def refresh_students(sql, student_ids):
     """Run a maintained-column UPDATE (aliasing the row to refresh as `target`) for these
     students, or every student when `student_ids` is None. Returns the rows changed."""
@@ -56,6 +93,11 @@ def student_refresh_programme_labels(*, student_ids=None):
     """Recompute programme_label (programme names ordered by code, joined with ', '),
     programme_ids (their ids in the same order) and overall_case_studies (the active case
     studies sharing one of them, each counted once)."""
+    if student_ids is not None:
+        student_ids = list(student_ids)
+        if not student_ids:
+            return 0
+    _lock_programmes_of_students(student_ids)
     return refresh_students(_PROGRAMME_LABEL_SQL, student_ids)
 
 

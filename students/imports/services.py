@@ -30,6 +30,7 @@ from catalogue.programmes.selectors import MSG_UNKNOWN_PROGRAMMES
 from config.errors import AppError, field_errors
 from config.ids import new_object_id
 from students.imports import parsing
+from students.maintained import programmes_lock_for_counting
 from students.models import Cohort, Enrolment, Student
 from students.records.serializers import StudentCreateSerializer
 from students.records.services import (
@@ -394,6 +395,10 @@ def _plan(parsed, *, lock, dry_run, progress, share):
     outcomes = _validate(parsed, progress=progress, share=share)
     _check_references(outcomes)
     _check_repeats(outcomes)
+    if lock:
+        # Before the students' rows are locked and the case studies read for their counts
+        # (students.maintained).
+        programmes_lock_for_counting(p for o in outcomes if o.programme_ids for p in o.programme_ids)
     by_pk, by_number, by_email = _existing(outcomes, lock=lock)
     _match(outcomes, by_pk, by_number, by_email)
     codes_of = dict(Programme.objects.values_list("id", "code"))

@@ -18,7 +18,7 @@ from catalogue.models import Programme
 from catalogue.programmes.selectors import programmes_for_codes
 from config.errors import AppError, BulkRefused
 from config.ids import is_valid_opaque_id
-from students.maintained import student_refresh_programme_labels
+from students.maintained import programmes_lock_for_counting, student_refresh_programme_labels
 from students.models import ArchivedMembership, Cohort, Enrolment, GroupMembership, Student
 from students.records.selectors import student_record_get
 
@@ -169,6 +169,7 @@ def student_create(
     number or user_id; 400 on an unknown programme, cohort or advisor."""
     with _atomic_with_conflicts():
         programmes = programmes_for_codes(programme_codes)
+        programmes_lock_for_counting(p.pk for p in programmes)
         cohort = _cohort(cohort_id)
         advisor = _advisor(advisor_id)
         if user_id is not None and Student.objects.filter(pk=user_id).exists():
@@ -205,6 +206,11 @@ def student_update(
 ):
     """Partial update: only the arguments given change. Always bumps updated_at."""
     with _atomic_with_conflicts():
+        programmes = UNSET
+        if programme_codes is not UNSET:
+            programmes = programmes_for_codes(programme_codes)
+            # Before the row's lock, as a recount holding these takes row locks (students.maintained).
+            programmes_lock_for_counting(p.pk for p in programmes)
         student = _locked(user_id)
         before = _audited(student)
         _check_unique(
@@ -225,8 +231,8 @@ def student_update(
             student.cohort = _cohort(cohort_id)
         if advisor_id is not UNSET:
             student.advisor = _advisor(advisor_id)
-        if programme_codes is not UNSET:
-            _enrolments_replace(student=student, programmes=programmes_for_codes(programme_codes))
+        if programmes is not UNSET:
+            _enrolments_replace(student=student, programmes=programmes)
         student.save(update_fields=RECORD_FIELDS)
         _audit("student.update", student, before)
     return _shown(student)
