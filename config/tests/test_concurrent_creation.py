@@ -1,0 +1,200 @@
+"""Records created at once through the production server: `python -m config.serve` with 4
+pre-forked workers × 4 threads against a throwaway PostgreSQL, and 16 clients creating over
+10,000 records of seven kinds together (students, cohorts, case studies, clusters, groups,
+background export jobs, and grant ledger rows, single and in bulk).
+
+Every answer is a 2xx, every id answered is distinct, and the database holds exactly the rows
+answered: ids made by one worker never meet those of another (config.ids reseeds at fork),
+which a test in one process cannot see. These tests commit nothing to the test database.
+"""
+import http.client
+import json
+import threading
+from collections import Counter
+
+import psycopg
+import pytest
+
+from testing.live import LiveServer, ThrowawayCluster, app_env, manage
+
+pytestmark = pytest.mark.service
+
+HOST = "demo.localhost"
+EMAIL = "ops@demo.localhost"
+PASSWORD = "creation-test-password"
+INGEST_EMAIL = "runtime@demo.localhost"
+CLIENTS = 16
+STUDENTS_PER_CLIENT = 100
+SMALL_KINDS_PER_CLIENT = 8  # cohorts and case studies each; clusters and groups half as many
+EXPORTS_PER_CLIENT = 4
+SINGLE_GRANTS_PER_CLIENT = 50
+BULK_GRANTS_PER_CLIENT = 5  # each to the client's 100 students: 500 ledger rows
+TABLES = (
+    "students_student", "students_cohort", "attempts_casestudy", "students_studentcluster",
+    "students_studentgroup", "console_exportjob", "attempts_attemptgrant",
+)
+
+
+class Client:
+    """One keep-alive connection to the server, as a JSON client holds it."""
+
+    def __init__(self, port, token):
+        self.port, self.token = port, token
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def send(self, method, path, payload):
+        headers = {"Host": HOST, "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        body = json.dumps(payload)
+        for attempt in (1, 2):
+            try:
+                self.connection.request(method, path, body=body, headers=headers)
+                response = self.connection.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # The server closed an idle keep-alive connection just as it was reused: open a
+                # new one and send again (nothing was received, so nothing was done).
+                self.connection.close()
+                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                if attempt == 2:
+                    raise
+
+    def close(self):
+        self.connection.close()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cluster = ThrowawayCluster()
+    cluster.start()
+    env = app_env(DATABASE_URL=cluster.socket_url())
+    manage("prepare_demo", "--students", "5", "--email", EMAIL, "--password", PASSWORD, env=env)
+    yield cluster
+    cluster.discard()
+
+
+@pytest.fixture(scope="module")
+def server(cluster):
+    env = app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="4", WEB_THREADS="4", EXPORT_WORKERS="0")
+    server = LiveServer(env).start()
+    yield server
+    server.terminate()
+
+
+def _create_everything(client, index, outcomes, barrier):
+    """One client's share, kinds interleaved so that every worker creates every kind at once."""
+    made = Counter()
+
+    def create(kind, method, path, payload, id_of):
+        status, body = client.send(method, path, payload)
+        outcomes.append((kind, status, body[:300] if status >= 300 else None))
+        if status < 300:
+            value = id_of(json.loads(body)["data"])
+            if value is not None:
+                outcomes.append((f"id:{kind}", value, None))
+            made[kind] += 1
+        return status, body
+
+    barrier.wait(timeout=60)
+    students, case_studies = [], []
+    for round_ in range(STUDENTS_PER_CLIENT):
+        status, body = create(
+            "student", "POST", "/v1/students",
+            {"first_name": f"C{index}", "last_name": f"S{round_}", "email": f"c{index}s{round_}@uni.example",
+             "programme_codes": ["CONC001"]},
+            lambda data: data["user_id"],
+        )
+        if status == 201:
+            students.append(json.loads(body)["data"]["user_id"])
+        if round_ < SMALL_KINDS_PER_CLIENT:
+            create("cohort", "POST", "/v1/cohorts", {"name": f"Cohort {index}-{round_}"}, lambda data: data["id"])
+            status, body = create(
+                "case_study", "POST", "/v1/case-studies",
+                {"title": f"Case {index}-{round_}", "programme_codes": ["CONC001"], "max_attempts": 2},
+                lambda data: data["case_study_id"],
+            )
+            if status == 201:
+                case_studies.append(json.loads(body)["data"]["case_study_id"])
+        if round_ < SMALL_KINDS_PER_CLIENT // 2:
+            status, body = create(
+                "cluster", "POST", "/v1/student-clusters", {"name": f"Cluster {index}-{round_}"}, lambda data: data["id"]
+            )
+            if status == 201:
+                create(
+                    "group", "POST", "/v1/student-groups",
+                    {"name": f"Group {index}-{round_}", "student_cluster_id": json.loads(body)["data"]["id"]},
+                    lambda data: data["id"],
+                )
+        if round_ < EXPORTS_PER_CLIENT:
+            create("export", "POST", "/v1/console/exports", {"kind": "list", "format": "csv"}, lambda data: data["id"])
+    for round_ in range(SINGLE_GRANTS_PER_CLIENT):
+        create(
+            "grant", "POST", "/v1/console/attempts/grant",
+            {"user_id": students[round_ % len(students)], "case_study_id": case_studies[round_ % len(case_studies)],
+             "attempts": 1, "reason": "Power cut during the session"},
+            lambda data: data["grant"]["id"],
+        )
+    for round_ in range(BULK_GRANTS_PER_CLIENT):
+        create(
+            "bulk_grant", "POST", "/v1/console/attempts/grant/bulk",
+            {"user_ids": students, "case_study_id": case_studies[round_ % len(case_studies)], "attempts": 1,
+             "reason": "Network outage on campus"},
+            lambda data: None,
+        )
+    return made
+
+
+def _counts(cluster, tables):
+    """{table: rows} in the demo tenant's schema."""
+    with psycopg.connect(cluster.socket_url(), autocommit=True) as db:
+        schema = db.execute("SELECT schema_name FROM public.tenants_tenant WHERE slug = 'demo'").fetchone()[0]
+        return {table: db.execute(f'SELECT count(*) FROM "{schema}".{table}').fetchone()[0] for table in tables}
+
+
+def test_sixteen_clients_create_over_ten_thousand_records_through_forked_workers(cluster, server):
+    token = server.token(host=HOST, email=EMAIL, password=PASSWORD)
+    setup = Client(server.port, token)
+    status, body = setup.send("POST", "/v1/programmes", {"code": "CONC001", "name": "Concurrency"})
+    assert status == 201, body
+    setup.close()
+    before = _counts(cluster, TABLES)
+
+    outcomes, barrier = [], threading.Barrier(CLIENTS)
+    made = [None] * CLIENTS
+
+    def run(index):
+        client = Client(server.port, token)
+        try:
+            made[index] = _create_everything(client, index, outcomes, barrier)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    assert not any(thread.is_alive() for thread in threads), "a client is stuck"
+    assert all(made), "a client stopped early"
+
+    failures = [(kind, status, body) for kind, status, body in outcomes if not kind.startswith("id:") and status >= 300]
+    assert failures == [], f"{len(failures)} answers were not 2xx, e.g. {failures[:5]}\n{server.log()[-3000:]}"
+
+    ids = [value for kind, value, _ in outcomes if kind.startswith("id:")]
+    duplicates = [value for value, times in Counter(ids).items() if times > 1]
+    assert duplicates == []
+
+    total = sum(made, Counter())
+    ledger_rows = total["grant"] + total["bulk_grant"] * STUDENTS_PER_CLIENT
+    expected = {
+        "students_student": total["student"],
+        "students_cohort": total["cohort"],
+        "attempts_casestudy": total["case_study"],
+        "students_studentcluster": total["cluster"],
+        "students_studentgroup": total["group"],
+        "console_exportjob": total["export"],
+        "attempts_attemptgrant": ledger_rows,
+    }
+    after = _counts(cluster, expected)
+    assert {table: after[table] - before[table] for table in expected} == expected
+    assert sum(expected.values()) >= 10_000, expected
+    assert len(set(ids)) == len(ids) == sum(expected.values()) - total["bulk_grant"] * STUDENTS_PER_CLIENT
