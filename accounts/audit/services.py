@@ -139,10 +139,15 @@ def audit_events_prune(*, days=None, now=None):
 
 
 def audit_record_many(*, action, target_type, targets):
-    """One event per (target_id, detail) of `targets`, in one INSERT (a bulk action)."""
+    """One event per (target_id, detail) or (target_id, detail, before, after) of `targets`,
+    in one INSERT (a bulk action); `before`/`after` as for audit_record."""
     who = _actor()
     return AuditEvent.objects.bulk_create(
-        [_event(who, action=action, target_type=target_type, target_id=t, detail=d) for t, d in targets]
+        [
+            _event(who, action=action, target_type=target_type, target_id=t, detail=d,
+                   changes=_changes(*snapshots) if snapshots else None)
+            for t, d, *snapshots in targets
+        ]
     )
 
 

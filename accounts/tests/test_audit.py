@@ -147,6 +147,32 @@ def test_grants_revokes_and_bulk_grants(admin_client, mba):
     assert len(_events(action="attempts.grant")) == 3
 
 
+def test_grants_and_revokes_show_the_allowance_before_and_after(admin_client, mba):
+    case_study = CaseStudyFactory(programmes=[mba], max_attempts=3)
+    ada, bo = StudentFactory(programmes=[mba]), StudentFactory(programmes=[mba])
+    body = {"user_id": ada.pk, "case_study_id": case_study.pk, "attempts": 2, "reason": "Outage"}
+    assert admin_client.post("/v1/console/attempts/grant", body, format="json").status_code == 201
+    assert _last().changes == {"extra_attempts": [0, 2], "attempts_allowed": [3, 5]}
+    assert admin_client.post("/v1/console/attempts/revoke", {**body, "attempts": 1}, format="json").status_code == 201
+    assert _last().changes == {"extra_attempts": [2, 1], "attempts_allowed": [5, 4]}
+
+    bulk = {"user_ids": [ada.pk, bo.pk], "case_study_id": case_study.pk, "attempts": 1, "reason": "Outage"}
+    assert admin_client.post("/v1/console/attempts/grant/bulk", bulk, format="json").status_code == 201
+    granted = {e.target_id: e.changes for e in _events(action="attempts.grant") if e.detail["delta"] == 1}
+    assert granted == {
+        ada.pk: {"extra_attempts": [1, 2], "attempts_allowed": [4, 5]},
+        bo.pk: {"extra_attempts": [0, 1], "attempts_allowed": [3, 4]},
+    }
+    assert admin_client.post("/v1/console/attempts/revoke/bulk", bulk, format="json").status_code == 201
+    revoked = {e.target_id: e.changes for e in _events(action="attempts.revoke") if e.detail["delta"] == -1}
+    assert revoked[bo.pk] == {"extra_attempts": [1, 0], "attempts_allowed": [4, 3]}
+    history = admin_client.get(URL, {"target_id": bo.pk}).json()["data"]
+    assert [event["changes"] for event in history if event["action"].startswith("attempts.")] == [
+        {"extra_attempts": [1, 0], "attempts_allowed": [4, 3]},
+        {"extra_attempts": [0, 1], "attempts_allowed": [3, 4]},
+    ]
+
+
 def test_exports_and_transcript_reads(admin_client, admin_user, mba, host):
     StudentFactory(programmes=[mba])
     response = admin_client.get("/v1/console/students/export", {"format": "csv", "programme": "MBA"})

@@ -185,7 +185,22 @@ def _resolve(*, user_id, case_study_id):
     return case_study, state
 
 
-def _record(*, user_id, case_study_id, delta, reason, actor):
+def _grant_detail(grant):
+    return {"case_study_id": grant.case_study_id, "delta": grant.delta, "reason": grant.reason, "grant_id": grant.pk}
+
+
+def _allowance(extra_attempts, attempts_allowed, *, less=0):
+    """The audited snapshot of a pair's allowance; `less` the change's delta, for the one before it."""
+    return {"extra_attempts": extra_attempts - less, "attempts_allowed": attempts_allowed - less}
+
+
+def _audit_action(delta):
+    return "attempts.grant" if delta > 0 else "attempts.revoke"
+
+
+def _change(*, user_id, case_study_id, delta, reason, actor):
+    """Write the ledger row (the pair is locked), read the card under the same lock, and audit
+    the allowance before and after."""
     grant = AttemptGrant.objects.create(
         student_id=user_id,
         case_study_id=case_study_id,
@@ -194,23 +209,16 @@ def _record(*, user_id, case_study_id, delta, reason, actor):
         actor=actor,
         actor_email=getattr(actor, "email", "") or "",
     )
+    card = student_case_study_card(student_id=user_id, case_study_id=case_study_id)
     audit_record(
-        action="attempts.grant" if delta > 0 else "attempts.revoke",
+        action=_audit_action(delta),
         target_type="student",
         target_id=user_id,
+        before=_allowance(card.extra_attempts, card.attempts_allowed, less=delta),
+        after=_allowance(card.extra_attempts, card.attempts_allowed),
         detail=_grant_detail(grant),
     )
-    return grant
-
-
-def _grant_detail(grant):
-    return {"case_study_id": grant.case_study_id, "delta": grant.delta, "reason": grant.reason, "grant_id": grant.pk}
-
-
-def _change(*, user_id, case_study_id, delta, reason, actor):
-    """Lock the pair, write the ledger row and read the card under the same lock."""
-    grant = _record(user_id=user_id, case_study_id=case_study_id, delta=delta, reason=reason, actor=actor)
-    return AttemptChange(grant=grant, card=student_case_study_card(student_id=user_id, case_study_id=case_study_id))
+    return AttemptChange(grant=grant, card=card)
 
 
 @transaction.atomic
@@ -292,12 +300,20 @@ def _bulk_write(*, ids, case_study, delta, reason, actor):
             for user_id in ids
         ]
     )
-    audit_record_many(
-        action="attempts.grant" if delta > 0 else "attempts.revoke",
-        target_type="student",
-        targets=[(g.student_id, _grant_detail(g)) for g in grants],
-    )
     numbers = case_study_numbers_for_students(case_study=case_study, student_ids=ids)
+    audit_record_many(
+        action=_audit_action(delta),
+        target_type="student",
+        targets=[
+            (
+                g.student_id,
+                _grant_detail(g),
+                _allowance(*numbers[g.student_id][1:], less=delta),
+                _allowance(*numbers[g.student_id][1:]),
+            )
+            for g in grants
+        ],
+    )
     return [BulkGranted(grant, *numbers[grant.student_id]) for grant in grants]
 
 
