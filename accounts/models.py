@@ -101,16 +101,18 @@ class ApiToken(models.Model):
 
 
 class SignInFailures(models.Model):
-    """Failed sign-ins counted per key (an account or a client address) per fixed window: the
-    sign-in limiter's counters, in the database so every app process shares them."""
+    """One failed sign-in per key (an account or a client address) and when it failed: the
+    sign-in limiter counts a key's failures of the last SIGN_IN_WINDOW_SECONDS. In the database
+    so every app process and server shares them."""
 
     key = models.CharField(max_length=160)
-    window = models.BigIntegerField()  # start of the window, in seconds since the epoch
-    failures = models.PositiveIntegerField(default=0)
+    failed_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint("key", "window", name="signin_failures_key_window")]
-        indexes = [models.Index("window", name="signin_failures_window")]
+        indexes = [
+            models.Index("key", "failed_at", name="signin_failures_key_time"),
+            models.Index("failed_at", name="signin_failures_time"),  # pruning the ones out of every window
+        ]
 
 
 class AuditEventQuerySet(models.QuerySet):

@@ -1,12 +1,20 @@
 """Signing in with an email and password, for the token endpoint and the HTML login alike.
 
 Guessing is slow: failed attempts are counted per account (the normalised email, whether or
-not such an account exists, so a refusal never tells) and per client address, in fixed
-windows of SIGN_IN_WINDOW_SECONDS. Once either count reaches its limit, attempts are refused
-with RATE_LIMITED until the window ends, without checking the password. The counts live in
-the tenant's database (one upsert per failure), so every app process and server shares them;
-sign-in runs outside any request transaction, so a failure is counted even though the
-request fails."""
+not such an account exists, so a refusal never tells) and per client address, over the last
+SIGN_IN_WINDOW_SECONDS, a window sliding with the clock: each failure is a row with its time
+and counts until it is that old. Once either count reaches its limit, attempts are refused
+with RATE_LIMITED, without checking the password, until the oldest failure that keeps it there
+leaves the window; so no span of that length holds more failures than the limit (save those of
+attempts checked at the same moment, which may each add one). The failures live in the
+tenant's database (one statement per failure), so every app process and server shares them,
+with Redis or without; sign-in runs outside any request transaction, so a failure is counted
+even though the request fails.
+
+Written here rather than taken from a library: django-ratelimit counts fixed windows in the
+cache, and limits keeps its sliding windows in Redis, Memcached, MongoDB or etcd; neither
+keeps them in PostgreSQL."""
+import datetime as dt
 import hashlib
 import logging
 import math
@@ -53,40 +61,55 @@ def _limits(address, email):
     ]
 
 
-def _record_failure(keys, window):
-    """One statement: add a failure to each key's count in this window, and drop the counts
-    of windows that have ended."""
+def _moment(seconds):
+    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+
+
+def _failures_since(keys, since):
+    """{key: [time of each failure after `since`, in seconds, newest first]}. A key holds at
+    most its limit of them (and a few of attempts checked at once): none is recorded while the
+    key is refused."""
+    failures = {key: [] for key in keys}
+    rows = SignInFailures.objects.filter(key__in=keys, failed_at__gt=_moment(since)).order_by("key", "-failed_at")
+    for key, failed_at in rows.values_list("key", "failed_at"):
+        failures[key].append(failed_at.timestamp())
+    return failures
+
+
+def _record_failure(keys, now, window_seconds):
+    """One statement: a failure at `now` for each key, and the failures that have left every
+    window deleted."""
     table = SignInFailures._meta.db_table
-    values = ", ".join(["(%s, %s, 1)"] * len(keys))
-    params = [p for key in keys for p in (key, window)]
+    values = ", ".join(["(%s, %s)"] * len(keys))
+    params = [p for key in keys for p in (key, _moment(now))]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH gone AS (DELETE FROM {table} WHERE \"window\" < %s) "
-            f"INSERT INTO {table} (key, \"window\", failures) VALUES {values} "
-            f"ON CONFLICT (key, \"window\") DO UPDATE SET failures = {table}.failures + 1",
-            [window, *params],
+            f"WITH gone AS (DELETE FROM {table} WHERE failed_at <= %s) "
+            f"INSERT INTO {table} (key, failed_at) VALUES {values}",
+            [_moment(now - window_seconds), *params],
         )
 
 
 def sign_in(*, request, email, password):
     """The active staff user these credentials name on this tenant, or SignInRefused.
-    Queries: the window's counts; then authentication, and one upsert when it fails."""
+    Queries: the failures in the window; then authentication, and one statement when it fails."""
     email = normalise_email(email)
     address = client_address(request)
     window_seconds = settings.SIGN_IN_WINDOW_SECONDS
     now = time.time()
-    window = int(now // window_seconds) * window_seconds
     limits = _limits(address, email)
-    counts = dict(
-        SignInFailures.objects.filter(key__in=[key for key, _ in limits], window=window).values_list("key", "failures")
-    )
-    if any(counts.get(key, 0) >= limit for key, limit in limits):
-        retry_after = max(1, math.ceil(window + window_seconds - now))
+    failures = _failures_since([key for key, _ in limits], now - window_seconds)
+    # A key at its limit opens again when its limit-th newest failure leaves the window.
+    opens_at = [
+        failures[key][limit - 1] + window_seconds for key, limit in limits if len(failures[key]) >= limit
+    ]
+    if opens_at:
+        retry_after = max(1, math.ceil(max(opens_at) - now))
         logger.warning("sign-in refused: too many failures (address %s)", address)
         raise SignInRefused(locked=True, retry_after=retry_after)
     user = authenticate(request, username=email, password=password)
     if user is None or not user.is_active:
-        _record_failure([key for key, _ in limits], window)
+        _record_failure([key for key, _ in limits], now, window_seconds)
         logger.warning("sign-in failed (address %s)", address)
         raise SignInRefused(locked=False)
     return user

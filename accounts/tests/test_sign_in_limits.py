@@ -1,11 +1,12 @@
-"""Guessing is slow: failed sign-ins are limited per account and per client address, on the
-token endpoint and the HTML login alike, and a client cannot reset its budget by sending
-X-Forwarded-For."""
+"""Guessing is slow: failed sign-ins are limited per account and per client address over a
+sliding window, on the token endpoint and the HTML login alike, and a client cannot reset its
+budget by sending X-Forwarded-For."""
 import logging
 
 import pytest
 
 from accounts.models import SignInFailures
+from accounts.signin import services
 from accounts.signin.services import MSG_BAD_CREDENTIALS
 from console.auth.forms import MSG_INVALID_LOGIN
 from testing.clients import TenantAPIClient
@@ -38,6 +39,76 @@ def test_token_endpoint_locks_an_account_after_its_failures_even_for_the_right_p
     assert 1 <= int(response["Retry-After"]) <= 900
 
 
+# The window slides: 900 seconds before any moment, never a clock-aligned quarter hour.
+BOUNDARY = 2_000_000 * 900.0  # a multiple of the window: where a fixed window would start
+
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def time(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock(BOUNDARY)
+    monkeypatch.setattr(services, "time", clock)
+    return clock
+
+
+def _at(clock, moment, client, email, password):
+    clock.now = moment
+    return _token(client, email, password)
+
+
+def test_failures_on_both_sides_of_a_clock_aligned_boundary_count_together(anon_client, viewer_user, limits, clock):
+    # Budget 3: two failures just before the boundary, one just after, and the account is
+    # refused, as any 900 seconds may hold only 3 failures.
+    for moment in (BOUNDARY - 2, BOUNDARY - 1, BOUNDARY + 1):
+        assert _at(clock, moment, anon_client, "viewer@uni.example", "wrong").status_code == 401
+    response = _at(clock, BOUNDARY + 2, anon_client, "viewer@uni.example", PASSWORD)
+    assert response.status_code == 429
+    # Open again when the oldest of the three (BOUNDARY - 2) is 900 seconds old.
+    assert int(response["Retry-After"]) == 896
+    response = _at(clock, BOUNDARY + 897, anon_client, "viewer@uni.example", "wrong")
+    assert response.status_code == 429 and int(response["Retry-After"]) == 1
+    assert _at(clock, BOUNDARY + 898, anon_client, "viewer@uni.example", PASSWORD).status_code == 201
+
+
+def test_the_address_limit_slides_too(anon_client, viewer_user, limits, clock):
+    # Budget 5 per address: four accounts before the boundary, one after.
+    for n, moment in enumerate((BOUNDARY - 40, BOUNDARY - 30, BOUNDARY - 20, BOUNDARY - 10, BOUNDARY + 10)):
+        assert _at(clock, moment, anon_client, f"guess{n}@uni.example", "wrong").status_code == 401
+    response = _at(clock, BOUNDARY + 20, anon_client, "viewer@uni.example", PASSWORD)
+    assert response.status_code == 429 and int(response["Retry-After"]) == 900 - 40 - 20
+    assert _at(clock, BOUNDARY + 860, anon_client, "viewer@uni.example", PASSWORD).status_code == 201
+
+
+def test_a_failure_older_than_the_window_no_longer_counts(anon_client, viewer_user, limits, clock):
+    start = BOUNDARY + 100
+    for moment in (start, start + 10, start + 20):
+        _at(clock, moment, anon_client, "viewer@uni.example", "wrong")
+    response = _at(clock, start + 899, anon_client, "viewer@uni.example", PASSWORD)
+    assert response.status_code == 429 and int(response["Retry-After"]) == 1
+    # At start + 900 the first failure is out: two count, and one more fills the budget again,
+    # until the second is out.
+    assert _at(clock, start + 900, anon_client, "viewer@uni.example", "wrong").status_code == 401
+    response = _at(clock, start + 900, anon_client, "viewer@uni.example", PASSWORD)
+    assert response.status_code == 429 and int(response["Retry-After"]) == 10
+    assert _at(clock, start + 910, anon_client, "viewer@uni.example", PASSWORD).status_code == 201
+
+
+def test_failures_out_of_every_window_are_deleted_by_the_next_failure(anon_client, viewer_user, limits, clock):
+    for moment in (BOUNDARY, BOUNDARY + 1):
+        _at(clock, moment, anon_client, "viewer@uni.example", "wrong")
+    assert SignInFailures.objects.count() == 4  # the account's and the address's
+    _at(clock, BOUNDARY + 900, anon_client, "someone@uni.example", "wrong")
+    assert sorted(SignInFailures.objects.values_list("failed_at", flat=True)) == [
+        services._moment(BOUNDARY + 1)] * 2 + [services._moment(BOUNDARY + 900)] * 2
+
+
 def test_a_new_x_forwarded_for_does_not_buy_a_new_budget(anon_client, viewer_user, limits):
     for n in range(3):
         _token(anon_client, "viewer@uni.example", "wrong", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
@@ -54,7 +125,7 @@ def test_behind_a_trusted_proxy_the_address_is_the_one_the_proxy_saw(anon_client
         _token(anon_client, f"guess{n}@uni.example", "wrong", HTTP_X_FORWARDED_FOR=f"spoofed, 203.0.113.{n % 2}")
     # 203.0.113.0 has 3 failures, 203.0.113.1 two: neither has reached 5.
     assert _token(anon_client, "other@uni.example", "wrong", HTTP_X_FORWARDED_FOR="203.0.113.1").status_code == 401
-    assert SignInFailures.objects.filter(key="address:203.0.113.0").get().failures == 3
+    assert SignInFailures.objects.filter(key="address:203.0.113.0").count() == 3
 
 
 def test_unknown_accounts_answer_and_lock_exactly_like_real_ones(anon_client, viewer_user, limits):
@@ -125,4 +196,4 @@ def test_failures_are_committed_where_every_app_process_reads_them(committed_ten
     assert _token(client, "shared@uni.example", "wrong").status_code == 401
     connection.close()  # a fresh connection, as another process would have
     connection.set_tenant(committed_tenant)
-    assert SignInFailures.objects.get(key__startswith="account:").failures == 1
+    assert SignInFailures.objects.filter(key__startswith="account:").count() == 1
