@@ -4,7 +4,8 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 
 from config.ids import PATH_PARAMETER_PATTERNS
-from config.serializers import ErrorEnvelopeSerializer
+from config.serializers import ErrorEnvelopeSerializer, FreeTextField, SecretField
+from config.text import FREE_TEXT_FORBIDDEN, ONE_LINE_FORBIDDEN
 
 
 def error_response(description, *, code=None, message=None, status=400):
@@ -70,34 +71,51 @@ def document_shared_errors(result, generator, request, public):
     return result
 
 
-# Text is NUL-free: PostgreSQL cannot store U+0000, so DRF refuses it in every text field.
+# Text in a query string is NUL-free: PostgreSQL cannot store U+0000, so DRF refuses it in
+# every text field.
 NUL_FREE_PATTERN = r"^[^\x00]*$"
-# Text that may not be blank holds a character other than NUL and the whitespace DRF trims
+# Text in a body holds no control character, free text none but tabs and line breaks (config.text).
+TEXT_PATTERN = rf"^[^{ONE_LINE_FORBIDDEN}]*$"
+FREE_TEXT_PATTERN = rf"^[^{FREE_TEXT_FORBIDDEN}]*$"
+# Text that may not be blank also holds a character other than the whitespace DRF trims
 # (exactly Python's str.isspace() set, so the schema and the server agree to the character).
 _SPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-NOT_BLANK_PATTERN = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
+NOT_BLANK_PATTERN = rf"^[^{ONE_LINE_FORBIDDEN}]*[^{ONE_LINE_FORBIDDEN}{_SPACE}][^{ONE_LINE_FORBIDDEN}]*$"
+FREE_TEXT_NOT_BLANK_PATTERN = rf"^[^{FREE_TEXT_FORBIDDEN}]*[^{FREE_TEXT_FORBIDDEN}{_SPACE}][^{FREE_TEXT_FORBIDDEN}]*$"
 MSG_EMPTY_IS_ABSENT = "An empty value is the same as leaving the parameter out."
 
 
-def _document_text(schema, *, not_blank=False):
-    """Give a plain text schema (no pattern, format or enum of its own) the pattern the server
-    holds it to."""
+def _body_text_pattern(*, not_blank, free_text, secret):
+    if secret:
+        return NUL_FREE_PATTERN  # a password may hold any character PostgreSQL can
+    if free_text:
+        return FREE_TEXT_NOT_BLANK_PATTERN if not_blank else FREE_TEXT_PATTERN
+    return NOT_BLANK_PATTERN if not_blank else TEXT_PATTERN
+
+
+def _document_text(schema, pattern):
+    """Give a plain text schema (no pattern, format or enum of its own), or the items of a list
+    of text, the pattern the server holds it to."""
     if schema.get("type") == "string" and not {"pattern", "format", "enum"} & schema.keys():
-        schema["pattern"] = NOT_BLANK_PATTERN if not_blank else NUL_FREE_PATTERN
+        schema["pattern"] = pattern
     if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
-        _document_text(schema["items"], not_blank=not_blank)
+        _document_text(schema["items"], pattern)
+
+
+def _text_field(field):
+    return field.child if isinstance(field, serializers.ListField) else field
 
 
 def _trims_to_not_blank(field):
-    if isinstance(field, serializers.ListField):
-        field = field.child
+    field = _text_field(field)
     return isinstance(field, serializers.CharField) and not field.allow_blank and field.trim_whitespace
 
 
 class StrictSerializerExtension(OpenApiSerializerExtension):
     """A request body read by a StrictSerializer refuses keys it does not declare and text with
-    a NUL (or only spaces, where it may not be blank); its schema says so. `exactly_one_of`
-    on the serializer becomes a oneOf: exactly one of those fields given, and not null."""
+    a control character (config.text) or only spaces, where it may not be blank; its schema
+    says so. `exactly_one_of` on the serializer becomes a oneOf: exactly one of those fields
+    given, and not null."""
 
     target_class = "config.serializers.StrictSerializer"
     match_subclasses = True
@@ -111,7 +129,13 @@ class StrictSerializerExtension(OpenApiSerializerExtension):
         schema["additionalProperties"] = False
         fields = self.target.fields
         for name, field_schema in schema.get("properties", {}).items():
-            _document_text(field_schema, not_blank=name in fields and _trims_to_not_blank(fields[name]))
+            field = fields.get(name)
+            pattern = _body_text_pattern(
+                not_blank=field is not None and _trims_to_not_blank(field),
+                free_text=isinstance(_text_field(field), FreeTextField),
+                secret=isinstance(field, SecretField),
+            )
+            _document_text(field_schema, pattern)
         one_of = getattr(self.target, "exactly_one_of", None)
         if one_of:
             schema["oneOf"] = [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in one_of]
@@ -142,7 +166,7 @@ def _document_query_parameter(parameter):
         pattern = schema.get("pattern")
         if pattern and pattern.startswith("^") and pattern.endswith("$"):
             schema["pattern"] = f"^(?:{pattern[1:-1]})?$"
-        _document_text(schema)
+        _document_text(schema, NUL_FREE_PATTERN)
     else:
         return
     description = parameter.get("description", "")

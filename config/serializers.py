@@ -1,5 +1,5 @@
-"""Serializer pieces every API shares: strict bodies, opaque ids, finite numbers, query-string
-booleans, paging parameters, and the envelope shapes for the OpenAPI schema."""
+"""Serializer pieces every API shares: strict bodies, opaque ids, free text, finite numbers,
+query-string booleans, paging parameters, and the envelope shapes for the OpenAPI schema."""
 import math
 from collections.abc import Mapping
 
@@ -11,6 +11,7 @@ from rest_framework.fields import empty
 
 from config.ids import OPAQUE_ID, OPAQUE_ID_RE
 from config.query import MSG_BOOLEAN_TRUE_FALSE, normalise_text, parse_boolean
+from config.text import forbidden_character_message
 
 MSG_BAD_ID = "Use 1-64 letters, digits or _ . : - (starting with a letter or digit)."
 MSG_NOT_WRITABLE = "This field cannot be set through this endpoint."
@@ -42,6 +43,15 @@ class UncheckedOpaqueIdField(serializers.CharField):
     still shows the shape it must have."""
 
 
+class FreeTextField(serializers.CharField):
+    """Text that may run over several lines (a reason, a transcript, feedback): tabs and line
+    breaks are allowed in it, other control characters are not (config.text)."""
+
+
+class SecretField(serializers.CharField):
+    """A password as typed: compared, never stored or shown, so any character may be in it."""
+
+
 _DIGIT_FIELDS = (
     serializers.IntegerField,
     serializers.FloatField,
@@ -59,11 +69,19 @@ def _too_long(field, text):
     return None
 
 
+def _forbidden_character(field, text):
+    """config.text's refusal of the text as sent (what the schema's pattern reads, before
+    trimming): one-line text holds no control character, free text only tabs and line breaks."""
+    return forbidden_character_message(text, free_text=isinstance(field, FreeTextField))
+
+
 def _clean_value(field, value, *, from_json=True):
     """(value, error) for one input value before DRF reads it: text must be a string (never a
-    number or boolean) and is NFC-normalised; numbers and dates are written in ASCII digits
-    (Python's int() and Django's date regexes would read "１０" as 10); a JSON boolean is
-    true or false, never 0, 1 or a string."""
+    number or boolean) and is NFC-normalised; in a JSON body (text a client writes) it holds
+    no control character but where config.text allows; numbers and dates are written in ASCII
+    digits (Python's int() and Django's date regexes would read "１０" as 10); a JSON boolean
+    is true or false, never 0, 1 or a string. The error is a message, or {index: [message]}
+    naming the items of a list."""
     if value is None:
         return value, None
     if from_json and isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
@@ -71,13 +89,19 @@ def _clean_value(field, value, *, from_json=True):
     if isinstance(field, serializers.CharField):
         if not isinstance(value, str):
             return value, MSG_NOT_TEXT
-        return normalise_text(value), _too_long(field, value)
+        error = _too_long(field, value)
+        if from_json and not error and not isinstance(field, SecretField):
+            error = _forbidden_character(field, value)
+        return normalise_text(value), error
     if isinstance(field, serializers.ListField) and isinstance(field.child, serializers.CharField):
         if not isinstance(value, list):
             return value, None  # DRF names the wrong shape
         if any(not isinstance(item, str) for item in value if item is not None):
             return value, MSG_NOT_TEXT
         error = next((e for e in (_too_long(field.child, item) for item in value if item is not None) if e), None)
+        if error is None and from_json:
+            forbidden = ((i, _forbidden_character(field.child, item)) for i, item in enumerate(value) if item is not None)
+            error = {index: [message] for index, message in forbidden if message} or None
         return [normalise_text(item) if isinstance(item, str) else item for item in value], error
     if isinstance(field, _DIGIT_FIELDS) and isinstance(value, str) and not value.isascii():
         return value, MSG_ASCII_DIGITS
@@ -111,7 +135,7 @@ class InputSerializer(serializers.Serializer):
             else:
                 cleaned[name], error = _clean_value(field, data[name])
             if error:
-                errors[name] = [error]
+                errors[name] = error if isinstance(error, dict) else [error]
         return cleaned, errors
 
 

@@ -1,11 +1,11 @@
 from rest_framework import serializers
 
-from config.serializers import StrictSerializer
+from config.serializers import SecretField, StrictSerializer
 
 
 class TokenRequestSerializer(StrictSerializer):
     email = serializers.CharField(max_length=254)
-    password = serializers.CharField(max_length=512, trim_whitespace=False)
+    password = SecretField(max_length=512, trim_whitespace=False)
 
 
 class TokenResponseSerializer(serializers.Serializer):

@@ -8,7 +8,7 @@ the same fields and choices."""
 from rest_framework import serializers
 
 from attempts.models import Session, TranscriptMessage
-from config.serializers import FiniteFloatField, OpaqueIdField, StrictSerializer
+from config.serializers import FiniteFloatField, FreeTextField, OpaqueIdField, StrictSerializer
 
 MAX_MESSAGES = 2000
 MAX_MESSAGE_CHARS = 50_000
@@ -21,7 +21,7 @@ MSG_CRITERION_ABOVE_MAX = "score must not exceed max_score."
 
 class TranscriptMessageInSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=TranscriptMessage.Role.choices)
-    content = serializers.CharField(allow_blank=True, max_length=MAX_MESSAGE_CHARS, trim_whitespace=False)
+    content = FreeTextField(allow_blank=True, max_length=MAX_MESSAGE_CHARS, trim_whitespace=False)
     timestamp = serializers.DateTimeField(allow_null=True, required=False, default=None)
 
 
@@ -29,12 +29,12 @@ class GradeCriterionInSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     score = FiniteFloatField(min_value=0, allow_null=True, help_text="At most max_score.")
     max_score = FiniteFloatField(min_value=0)
-    feedback = serializers.CharField(allow_blank=True, max_length=MAX_FEEDBACK_CHARS, trim_whitespace=False, default="")
+    feedback = FreeTextField(allow_blank=True, max_length=MAX_FEEDBACK_CHARS, trim_whitespace=False, default="")
 
 
 class GradeInSerializer(StrictSerializer):
     max_score = FiniteFloatField(min_value=0, default=100)
-    feedback = serializers.CharField(allow_blank=True, max_length=MAX_FEEDBACK_CHARS, trim_whitespace=False, default="")
+    feedback = FreeTextField(allow_blank=True, max_length=MAX_FEEDBACK_CHARS, trim_whitespace=False, default="")
     graded_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
     criteria = serializers.ListField(child=GradeCriterionInSerializer(), max_length=MAX_CRITERIA)
 

@@ -36,6 +36,7 @@ from catalogue.models import CaseStudy
 from config.errors import AppError
 from config.ids import is_valid_opaque_id
 from config.serializers import MSG_BAD_ID, MSG_NOT_WRITABLE
+from config.text import forbidden_character_message
 from students.models import Student
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -100,7 +101,6 @@ MSG_NUMBER_RANGE = "Must be a number from {low:g} to {high:g}."
 MSG_NUMBER_MIN = "Must be a number of at least {low:g}."
 MSG_STRING = "Not a valid string."
 MSG_TOO_LONG = "Ensure this field has no more than {n} characters."
-MSG_NUL = "Null characters are not allowed."
 MSG_LIST = "Expected a list of items."
 MSG_TOO_MANY = "Ensure this field has no more than {n} elements."
 MSG_OBJECT = "Expected an object."
@@ -205,19 +205,23 @@ def _number(low, high=None):
     return convert
 
 
-def _text(max_chars, *, blank=True, trim=False):
+def _text(max_chars, *, blank=True, trim=False, free_text=False):
+    """Text held to config.text's rule as sent (before trimming), as the API's serializers are:
+    free text (a message, feedback) may hold tabs and line breaks, a criterion's name may not."""
+
     def convert(value):
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise _Invalid(MSG_STRING)
         text = str(value)
+        forbidden = forbidden_character_message(text, free_text=free_text)
+        if forbidden:
+            raise _Invalid(forbidden)
         if trim:
             text = text.strip()
         if not blank and not text:
             raise _Invalid(MSG_BLANK)
         if len(text) > max_chars:
             raise _Invalid(MSG_TOO_LONG.format(n=max_chars))
-        if "\x00" in text:
-            raise _Invalid(MSG_NUL)
         return text
 
     return convert
@@ -243,7 +247,7 @@ def _message(check, obj, prefix):
     check.unknown(obj, MESSAGE_KEYS, prefix)
     return (
         check.field(obj, "role", _choice("role"), prefix=prefix),
-        check.field(obj, "content", _text(MAX_MESSAGE_CHARS), prefix=prefix),
+        check.field(obj, "content", _text(MAX_MESSAGE_CHARS, free_text=True), prefix=prefix),
         check.field(obj, "timestamp", _datetime, prefix=prefix, required=False, nullable=True),
     )
 
@@ -254,7 +258,9 @@ def _criterion(check, obj, prefix):
     name = check.field(obj, "name", _text(200, blank=False, trim=True), prefix=prefix)
     score = check.field(obj, "score", _number(0), prefix=prefix, nullable=True)
     max_score = check.field(obj, "max_score", _number(0), prefix=prefix)
-    feedback = check.field(obj, "feedback", _text(MAX_FEEDBACK_CHARS), prefix=prefix, required=False, default="")
+    feedback = check.field(
+        obj, "feedback", _text(MAX_FEEDBACK_CHARS, free_text=True), prefix=prefix, required=False, default=""
+    )
     if len(check.errors) == before and score is not None and score > max_score:
         check.errors[prefix + "score"] = [MSG_CRITERION_ABOVE_MAX]
     return (name, score, max_score, feedback if feedback is not None else "")
@@ -266,7 +272,9 @@ def _grade(check):
             raise _Invalid(MSG_OBJECT)
         check.unknown(obj, GRADE_KEYS, "grade.")
         max_score = check.field(obj, "max_score", _number(0), prefix="grade.", required=False, default=100.0)
-        feedback = check.field(obj, "feedback", _text(MAX_FEEDBACK_CHARS), prefix="grade.", required=False, default="")
+        feedback = check.field(
+            obj, "feedback", _text(MAX_FEEDBACK_CHARS, free_text=True), prefix="grade.", required=False, default=""
+        )
         graded_at = check.field(obj, "graded_at", _datetime, prefix="grade.", required=False, nullable=True)
         criteria = check.field(
             obj, "criteria", lambda items: _objects(check, items, MAX_CRITERIA, "grade.criteria", _criterion), prefix="grade."

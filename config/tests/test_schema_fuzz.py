@@ -17,8 +17,15 @@ from attempts.ingestion import serializers as ingestion_serializers
 from attempts.ingestion import services as ingestion
 from catalogue.programmes import selectors as programmes
 from config.ids import OPAQUE_ID
-from config.openapi import MSG_EMPTY_IS_ABSENT, NOT_BLANK_PATTERN
+from config.openapi import (
+    FREE_TEXT_NOT_BLANK_PATTERN,
+    FREE_TEXT_PATTERN,
+    MSG_EMPTY_IS_ABSENT,
+    NOT_BLANK_PATTERN,
+    TEXT_PATTERN,
+)
 from config.serializers import MSG_NOT_BOOLEAN
+from config.text import forbidden_character_message
 from config.wsgi import application
 from console.reports import selectors as reports
 from students.groups import services as groups
@@ -213,19 +220,23 @@ def test_write_bodies_are_json_only_closed_to_unknown_keys_and_nul_free():
     assert "415" in grant["responses"]
     component = spec["components"]["schemas"]["AttemptChangeRequestRequest"]
     assert component["additionalProperties"] is False
-    assert component["properties"]["reason"]["pattern"] == NOT_BLANK_PATTERN
+    assert component["properties"]["reason"]["pattern"] == FREE_TEXT_NOT_BLANK_PATTERN
     avatar = spec["paths"]["/v1/students/{user_id}/avatar/"]["put"]["requestBody"]["content"]
     assert list(avatar) == ["multipart/form-data"]
 
 
-def test_the_not_blank_pattern_agrees_with_how_text_is_trimmed():
-    pattern = re.compile(NOT_BLANK_PATTERN)
-    for codepoint in range(0x3001):
+@pytest.mark.parametrize(
+    "free_text, text_pattern, not_blank_pattern",
+    [(False, TEXT_PATTERN, NOT_BLANK_PATTERN), (True, FREE_TEXT_PATTERN, FREE_TEXT_NOT_BLANK_PATTERN)],
+)
+def test_the_text_patterns_agree_with_how_text_is_checked_and_trimmed(free_text, text_pattern, not_blank_pattern):
+    # fullmatch: a schema's $ is the end of the text, never before a last line break.
+    text, not_blank = re.compile(text_pattern), re.compile(not_blank_pattern)
+    for codepoint in [*range(0x3001), 0xFFFD, 0xFFFE, 0xFFFF, 0x1F600]:
         char = chr(codepoint)
-        if char == "\x00":
-            assert not pattern.match(char)
-        else:
-            assert bool(pattern.match(char)) == (char.strip() != ""), hex(codepoint)
+        allowed = forbidden_character_message(char, free_text=free_text) is None
+        assert bool(text.fullmatch(char)) == allowed, hex(codepoint)
+        assert bool(not_blank.fullmatch(char)) == (allowed and char.strip() != ""), hex(codepoint)
 
 
 def test_empty_query_values_are_documented_as_absent(viewer_client, tenant_with_data):

@@ -7,6 +7,7 @@ from attempts.grants.services import MAX_ATTEMPTS as MAX_ATTEMPTS_PER_CHANGE
 from attempts.grants.services import MAX_BULK_IDS as MAX_BULK_STUDENTS
 from attempts.grants.services import MAX_REASON_LENGTH
 from catalogue.case_studies.selectors import case_studies_list
+from config.text import validate_free_text
 
 MSG_FORM_REASON_REQUIRED = "Give a reason; it is kept in the grant history."
 MSG_FORM_REASON_TOO_LONG = "Keep the reason to %(limit_value)d characters or fewer (this one has %(show_value)d)."
@@ -47,6 +48,7 @@ def reason_field(**kwargs):
         **kwargs,
         max_length=MAX_REASON_LENGTH,
         strip=True,
+        validators=[validate_free_text],
         error_messages={"required": MSG_FORM_REASON_REQUIRED, "max_length": MSG_FORM_REASON_TOO_LONG},
     )
 

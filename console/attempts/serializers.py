@@ -8,8 +8,15 @@ from rest_framework import serializers
 
 from attempts.grants import services
 from attempts.models import Session, TranscriptMessage
-from config.openapi import NOT_BLANK_PATTERN
-from config.serializers import OpaqueIdField, StrictSerializer, UncheckedOpaqueIdField, enveloped, skip_limit_query
+from config.openapi import FREE_TEXT_NOT_BLANK_PATTERN
+from config.serializers import (
+    FreeTextField,
+    OpaqueIdField,
+    StrictSerializer,
+    UncheckedOpaqueIdField,
+    enveloped,
+    skip_limit_query,
+)
 
 LEDGER_LIMIT_DEFAULT = 10
 LEDGER_LIMIT_MAX = 100
@@ -18,8 +25,8 @@ LEDGER_LIMIT_MAX = 100
 # Requests ---------------------------------------------------------------------------------
 
 
-@extend_schema_field({"type": "string", "pattern": NOT_BLANK_PATTERN, "maxLength": services.MAX_REASON_LENGTH})
-class ReasonField(serializers.CharField):
+@extend_schema_field({"type": "string", "pattern": FREE_TEXT_NOT_BLANK_PATTERN, "maxLength": services.MAX_REASON_LENGTH})
+class ReasonField(FreeTextField):
     """Text the grants service holds to its rules; the schema states them."""
 
 

@@ -4,6 +4,7 @@ import unicodedata
 
 from django import forms
 
+from config.text import validate_one_line_text
 from students.cohorts.serializers import COHORT_NAME_MAX_LENGTH
 
 MSG_COHORT_NAME_REQUIRED = "Give the cohort a name."
@@ -14,6 +15,7 @@ MSG_NO_SUCH_COHORT = "That cohort no longer exists; reload the page."
 class CohortNameForm(forms.Form):
     name = forms.CharField(
         max_length=COHORT_NAME_MAX_LENGTH,
+        validators=[validate_one_line_text],
         error_messages={"required": MSG_COHORT_NAME_REQUIRED, "max_length": MSG_COHORT_NAME_TOO_LONG},
     )
 

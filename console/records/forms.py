@@ -6,6 +6,7 @@ import unicodedata
 
 from django import forms
 
+from config.text import validate_one_line_text
 from students.models import Student
 
 MSG_FIRST_NAME_REQUIRED = "Give the student's first name."
@@ -29,7 +30,9 @@ RECORD_FIELD_MAP = {
 
 
 class _NfcCharField(forms.CharField):
-    """Text in Unicode NFC, as the API stores it."""
+    """Text in Unicode NFC, as the API stores it, without control characters (config.text)."""
+
+    default_validators = [validate_one_line_text]
 
     def to_python(self, value):
         value = super().to_python(value)
@@ -52,6 +55,7 @@ class StudentRecordForm(forms.Form):
     )
     email = forms.EmailField(
         max_length=254,
+        validators=[validate_one_line_text],
         error_messages={"required": MSG_EMAIL_REQUIRED, "invalid": MSG_EMAIL_INVALID, "max_length": _too_long(254)},
     )
     student_number = _NfcCharField(max_length=64, required=False, error_messages={"max_length": _too_long(64)})

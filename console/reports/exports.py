@@ -4,8 +4,9 @@
 Written like the list export (console.students.exports): CSV is streamed in blocks; XLSX is
 written by openpyxl's write-only workbook (frozen header row and name column, real numbers
 and date-times), optionally with one sheet per programme. Text cells that a spreadsheet would
-run as formulas are neutralised the same way. The same writers serve the download and the
-background export (console.exports), which hands them a file instead of a response.
+run as formulas are neutralised the same way, and text cells and sheet names lose the
+characters XML cannot hold (config.text.xml_safe). The same writers serve the download and
+the background export (console.exports), which hands them a file instead of a response.
 """
 import csv
 import datetime as dt
@@ -21,6 +22,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from config.replicas import follow_tenant, read_alias
+from config.text import xml_safe
 from console.reports.selectors import gradebook_rows, programme_names
 from console.students.exports import (
     CSV,
@@ -29,8 +31,8 @@ from console.students.exports import (
     MEDIA_TYPES,
     XLSX_BLOCK_BYTES,
     _Line,
-    _xlsx_text,
     neutralise,
+    xlsx_text,
 )
 
 IDENTITY_COLUMNS = ("Student Name", "Email", "Student Number", "Programme", "Last Seen")
@@ -93,7 +95,7 @@ def csv_chunks(rows, case_studies):
 
 
 def _sheet_title(text, taken):
-    title = _SHEET_FORBIDDEN.sub(" ", text).strip("'") or "Sheet"
+    title = _SHEET_FORBIDDEN.sub(" ", xml_safe(text)).strip("'") or "Sheet"
     title = title[:SHEET_NAME_MAX]
     candidate, n = title, 2
     while candidate.lower() in taken:
@@ -113,7 +115,7 @@ def _new_sheet(workbook, title, header):
     bold = Font(bold=True)
     cells = []
     for title_text in header:
-        cell = WriteOnlyCell(sheet, value=_xlsx_text(title_text))
+        cell = WriteOnlyCell(sheet, value=xlsx_text(title_text))
         cell.font = bold
         cells.append(cell)
     sheet.append(cells)
@@ -142,8 +144,8 @@ def write_xlsx(rows, case_studies, target, *, sheet_per_programme=False):
         sheets[None] = _new_sheet(workbook, "Gradebook", header)
     for row in rows:
         seen = row.last_seen.astimezone(dt.timezone.utc).replace(tzinfo=None) if row.last_seen else None
-        values = [_xlsx_text(row.student_name), _xlsx_text(row.email), _xlsx_text(row.student_number),
-                  _xlsx_text(row.programme_label), seen]
+        values = [xlsx_text(row.student_name), xlsx_text(row.email), xlsx_text(row.student_number),
+                  xlsx_text(row.programme_label), seen]
         for card in row.cards:
             values += _card_values(card)
         keys = [pk for pk in row.programme_ids if pk in names] if sheet_per_programme else [None]

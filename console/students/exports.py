@@ -19,12 +19,12 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Font
 
 from config.errors import EXPORT_LIMIT_EXCEEDED, AppError
 from config.replicas import follow_tenant, read_alias
+from config.text import xml_safe
 from students.listing.selectors import student_export_rows
 
 COLUMNS = ("Student Name", "Email", "Programme", "Status", "Overall Case Studies", "Last Seen")
@@ -129,9 +129,11 @@ def csv_chunks(rows):
     yield "".join(buffer).encode("utf-8")
 
 
-def _xlsx_text(value):
+def xlsx_text(value):
+    """A text cell of an XLSX file (the list's, the gradebook's): without the characters XML
+    cannot hold, which rows stored before text was checked may have, and neutralised."""
     # Neutralised text never starts with "=", so openpyxl stores it as a string, not a formula.
-    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value)) if value else value
+    return neutralise(xml_safe(value)) if value else value
 
 
 def write_xlsx(rows, target):
@@ -154,7 +156,7 @@ def write_xlsx(rows, target):
     sheet.append(header)
     for name, email, programme, status, overall, last_seen in rows:
         seen = last_seen.astimezone(dt.timezone.utc).replace(tzinfo=None) if last_seen else None
-        sheet.append([_xlsx_text(name), _xlsx_text(email), _xlsx_text(programme), _xlsx_text(status), overall, seen])
+        sheet.append([xlsx_text(name), xlsx_text(email), xlsx_text(programme), xlsx_text(status), overall, seen])
     workbook.save(target)
 
 
