@@ -11,14 +11,29 @@ import csv
 import datetime as dt
 import io
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
-MAX_BYTES = 10 * 1024 * 1024
+MiB = 1024 * 1024
+MAX_BYTES = 10 * MiB
 MAX_ROWS = 50_000
-# A workbook is a zip: its members may expand to at most this much, and to at most this many
-# times the file's size (a zip bomb is refused before openpyxl sees it).
-XLSX_MAX_EXPANDED_BYTES = 256 * 1024 * 1024
+# A workbook is a zip whose members (its parts: sheets, shared strings, styles …) openpyxl
+# parses once inflated, so what they expand to is limited before openpyxl sees them. An openpyxl
+# workbook of 50,000 students with every column filled is a 2.4 MB file whose sheet expands to
+# 29.7 MB, its other parts to 16 KB together (Excel splits the sheet's text between the sheet
+# and its shared strings). A part may expand to about twice that sheet; the whole workbook to
+# a sheet at that limit plus shared strings half its size.
+XLSX_MAX_MEMBER_BYTES = 64 * MiB
+XLSX_MAX_EXPANDED_BYTES = 96 * MiB
+# Sheet XML compresses 10 to 15 times (that sheet 12 times; shared strings and repetitive
+# sheets of few columns at most 14 times), a zip bomb's parts hundreds of times (deflate
+# reaches about 1,000): 100 leaves real parts a wide margin. A part up to the floor may be
+# compressed further: small parts such as printer settings are mostly zeros, and inflating a
+# megabyte costs nothing.
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FLOOR_BYTES = 1 * MiB
 XLSX_MAX_MEMBERS = 1_000
 MAX_CELL_CHARS = 10_000
 
@@ -44,7 +59,14 @@ MSG_ENCODING = "The file is not UTF-8 text (line {line}); save it as CSV (UTF-8)
 MSG_UTF16 = "The file is UTF-16 text; save it as CSV (UTF-8) and try again."
 MSG_CSV_BROKEN = "The CSV file cannot be read (line {line}): {problem}."
 MSG_NOT_A_WORKBOOK = "The file looks like a zip but is not a readable Excel workbook (.xlsx)."
-MSG_WORKBOOK_TOO_BIG = "The workbook expands to too much data to be a list of students."
+MSG_WORKBOOK_TOO_BIG = (
+    f"The workbook expands to more than {XLSX_MAX_MEMBER_BYTES // MiB} MB in one part or "
+    f"{XLSX_MAX_EXPANDED_BYTES // MiB} MB in all: too much to be a list of students."
+)
+MSG_WORKBOOK_COMPRESSED = (
+    f"A part of the workbook is compressed more than {XLSX_MAX_RATIO} times, as no spreadsheet is "
+    "(a zip bomb); it is refused."
+)
 MSG_WORKBOOK_DTD = "The workbook holds XML declarations (a DOCTYPE) that Excel never writes; it is refused."
 MSG_UNKNOWN_COLUMNS = "Unknown column(s): {names}. The columns are: " + ", ".join(COLUMNS) + "."
 MSG_MISSING_COLUMNS = "Missing column(s): {names}."
@@ -219,31 +241,78 @@ _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 def _check_zip(data):
-    """Refuse a zip that expands too far or holds XML declarations (entity expansion).
-    Reads every member once, counting what it really expands to."""
+    """Refuse a zip that is not shaped like a workbook, expands too far or holds XML
+    declarations (entity expansion). The sizes the zip's central directory declares are checked
+    first, before anything is inflated; then every member is read once, counting what it really
+    expands to (a declared size can lie) and stopping at the limit."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
         names = {m.filename for m in members}
         if len(members) > XLSX_MAX_MEMBERS or "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
             raise FileRefused(MSG_NOT_A_WORKBOOK)
+        # Members never share compressed bytes in a real zip; claiming more than the file holds
+        # would buy a larger ratio allowance (overlapping members are how some bombs are made).
+        if sum(m.compress_size for m in members) > len(data):
+            raise FileRefused(MSG_NOT_A_WORKBOOK)
+        for member in members:
+            _check_member_size(member, member.file_size)
+        _check_total_size(sum(m.file_size for m in members))
         expanded = 0
         for member in members:
-            if member.file_size > XLSX_MAX_EXPANDED_BYTES:
-                raise FileRefused(MSG_WORKBOOK_TOO_BIG)
+            size = 0
             tail = b""
-            with archive.open(member) as stream:
-                while block := stream.read(1024 * 1024):
-                    expanded += len(block)
-                    if expanded > XLSX_MAX_EXPANDED_BYTES:
-                        raise FileRefused(MSG_WORKBOOK_TOO_BIG)
-                    if _DTD.search(tail + block):
-                        raise FileRefused(MSG_WORKBOOK_DTD)
-                    tail = block[-16:]
+            for block in _inflated(data, member):
+                size += len(block)
+                expanded += len(block)
+                _check_member_size(member, size)
+                _check_total_size(expanded)
+                if _DTD.search(tail + block):
+                    raise FileRefused(MSG_WORKBOOK_DTD)
+                tail = block[-16:]
+            if size != member.file_size:
+                raise FileRefused(MSG_NOT_A_WORKBOOK)  # openpyxl would read it cut short
     except FileRefused:
         raise
     except Exception:  # zipfile raises many types on a hostile archive (BadZipFile, EOFError, OSError, …)
         raise FileRefused(MSG_NOT_A_WORKBOOK) from None
+
+
+def _check_member_size(member, size):
+    if size > XLSX_MAX_MEMBER_BYTES:
+        raise FileRefused(MSG_WORKBOOK_TOO_BIG)
+    if size > max(XLSX_RATIO_FLOOR_BYTES, XLSX_MAX_RATIO * member.compress_size):
+        raise FileRefused(MSG_WORKBOOK_COMPRESSED)
+
+
+def _check_total_size(expanded):
+    if expanded > XLSX_MAX_EXPANDED_BYTES:
+        raise FileRefused(MSG_WORKBOOK_TOO_BIG)
+
+
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, fixed fields, name and extra field lengths
+
+
+def _inflated(data, member):
+    """The member's bytes as they really inflate, a block at a time, whatever size it declares
+    (zipfile stops at the declared size, so a member holding more would go unmeasured)."""
+    signature, name_length, extra_length = _LOCAL_HEADER.unpack_from(data, member.header_offset)
+    if signature != b"PK\x03\x04" or member.flag_bits & 0x1:  # bit 0: encrypted
+        raise FileRefused(MSG_NOT_A_WORKBOOK)
+    start = member.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+    compressed = memoryview(data)[start:start + member.compress_size]
+    if member.compress_type == zipfile.ZIP_STORED:
+        for at in range(0, len(compressed), MiB):
+            yield bytes(compressed[at:at + MiB])
+        return
+    if member.compress_type != zipfile.ZIP_DEFLATED:
+        raise FileRefused(MSG_NOT_A_WORKBOOK)  # spreadsheet apps deflate or store
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    for at in range(0, len(compressed), 64 * 1024):
+        pending = compressed[at:at + 64 * 1024]
+        while pending and not inflater.eof:
+            yield inflater.decompress(pending, MiB)  # never more than a block per call
+            pending = inflater.unconsumed_tail
 
 
 def _xlsx_table(data):

@@ -3,7 +3,9 @@ files and hostile ones."""
 import csv
 import io
 import random
+import struct
 import zipfile
+import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -362,7 +364,7 @@ BAD_FILES = {
     "a zip, not a workbook": (_zip({"hello.txt": b"hi"}), parsing.MSG_NOT_A_WORKBOOK),
     "an empty zip": (_zip({}), parsing.MSG_NOT_A_WORKBOOK),
     "a truncated workbook": (xlsx_bytes([["", "A", "B", "c@uni.example"]])[:3000], parsing.MSG_NOT_A_WORKBOOK),
-    "a zip bomb": (_workbook_with("xl/worksheets/sheet1.xml", b"<" + b"a" * (parsing.XLSX_MAX_EXPANDED_BYTES + 10)), parsing.MSG_WORKBOOK_TOO_BIG),
+    "a zip bomb": (_workbook_with("xl/worksheets/sheet1.xml", b"<" + b"a" * (8 * parsing.MiB)), parsing.MSG_WORKBOOK_COMPRESSED),
     "entity expansion": (_workbook_with("xl/worksheets/sheet1.xml", BILLION_LAUGHS), parsing.MSG_WORKBOOK_DTD),
     "a broken sheet": (_workbook_with("xl/worksheets/sheet1.xml", b"<worksheet><sheetData><row><c"), parsing.MSG_NOT_A_WORKBOOK),
 }
@@ -425,6 +427,173 @@ def test_junk_never_breaks_the_parser():
             parsing.read_students_file(bytes(data))
         except parsing.FileRefused:
             pass
+
+
+# Workbook expansion limits -------------------------------------------------------------
+
+MiB = parsing.MiB
+
+
+def _skeleton():
+    """The parts of a valid one-student workbook."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes([[None, "A", "B", "c@uni.example"]], header=HEADER[:4])))
+    return {name: source.read(name) for name in source.namelist()}
+
+
+def _padded(*paddings):
+    """A valid workbook plus parts openpyxl never reads (nothing refers to them), holding
+    `paddings`."""
+    return _zip({**_skeleton(), **{f"xl/media/padding{n}.bin": content for n, content in enumerate(paddings)}})
+
+
+def _padding(size, seed=0):
+    """`size` bytes that deflate about 68 times: 48 random bytes in every 4 KB of zeros."""
+    rng = random.Random(seed)
+    blocks = [rng.randbytes(48) + bytes(4096 - 48) for _ in range(size // 4096 + 1)]
+    return b"".join(blocks)[:size]
+
+
+def _deflated_size(content):
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)  # as zipfile deflates
+    return len(compressor.compress(content) + compressor.flush())
+
+
+def _at_the_ratio_limit():
+    """(under, over): 2 MB of padding plus zeros, compressed just under and just over
+    XLSX_MAX_RATIO times (the fewest zeros that go over, and one fewer)."""
+    base = _padding(2 * MiB)
+
+    def over(zeros):
+        content = base + bytes(zeros)
+        return len(content) > parsing.XLSX_MAX_RATIO * _deflated_size(content)
+
+    under_zeros, over_zeros = 0, 8 * MiB
+    assert not over(under_zeros) and over(over_zeros)
+    while over_zeros - under_zeros > 1:
+        middle = (under_zeros + over_zeros) // 2
+        if over(middle):
+            over_zeros = middle
+        else:
+            under_zeros = middle
+    return base + bytes(under_zeros), base + bytes(over_zeros)
+
+
+def _ratio(data, name):
+    member = zipfile.ZipFile(io.BytesIO(data)).getinfo(name)
+    return member.file_size / member.compress_size
+
+
+def _declaring(data, name, size):
+    """The zip `data` with member `name` declaring `size` bytes (in its local header and in the
+    central directory) whatever it holds."""
+    data = bytearray(data)
+    encoded = name.encode()
+    # (signature, offset of the uncompressed size, of the name's length, of the name)
+    for signature, size_at, length_at, name_at in ((b"PK\x03\x04", 22, 26, 30), (b"PK\x01\x02", 24, 28, 46)):
+        at = data.find(signature)
+        while at != -1:
+            (length,) = struct.unpack_from("<H", data, at + length_at)
+            if bytes(data[at + name_at:at + name_at + length]) == encoded:
+                struct.pack_into("<I", data, at + size_at, size)
+                break
+            at = data.find(signature, at + 1)
+        else:
+            raise AssertionError(f"{name} not found")
+    assert zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(name).file_size == size
+    return bytes(data)
+
+
+def _refused(data):
+    with pytest.raises(parsing.FileRefused) as refused:
+        parsing.read_students_file(data)
+    return refused.value.message
+
+
+def _accepted(data):
+    return len(parsing.read_students_file(data).rows) == 1
+
+
+def test_the_limits_are_far_below_a_zip_bomb_and_the_messages_state_them():
+    assert (parsing.XLSX_MAX_MEMBER_BYTES, parsing.XLSX_MAX_EXPANDED_BYTES) == (64 * MiB, 96 * MiB)
+    assert (parsing.XLSX_MAX_RATIO, parsing.XLSX_RATIO_FLOOR_BYTES) == (100, MiB)
+    assert "64 MB in one part or 96 MB in all" in parsing.MSG_WORKBOOK_TOO_BIG
+    assert "more than 100 times" in parsing.MSG_WORKBOOK_COMPRESSED
+
+
+def test_a_real_workbook_is_far_inside_the_limits():
+    # Every column filled with long values; 2,000 rows stand for 50,000 (the sheet grows by row).
+    rows = 2_000
+    data = xlsx_bytes(
+        [
+            [f"stu_{i:08d}abcdef", f"Chidinma{i}", f"Okafọr-Brontë{i}", f"chidinma.okafor{i}@students.university.example",
+             ["active", "inactive"][i % 7 == 0], "MBA ACC FIN", f"IB-{i:06d}", f"cohort-{i % 50:04d}", f"{1000 + i % 300}"]
+            for i in range(rows)
+        ],
+        header=list(parsing.COLUMNS),
+    )
+    members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    sheet = next(m for m in members if m.filename == "xl/worksheets/sheet1.xml")
+    assert sheet.file_size / sheet.compress_size < parsing.XLSX_MAX_RATIO / 5
+    assert sheet.file_size * parsing.MAX_ROWS / rows < parsing.XLSX_MAX_MEMBER_BYTES / 2
+    assert sum(m.file_size for m in members) * parsing.MAX_ROWS / rows < parsing.XLSX_MAX_EXPANDED_BYTES / 3
+    assert len(parsing.read_students_file(data).rows) == rows
+
+
+def test_a_part_compressed_just_under_the_ratio_limit_is_read_and_just_over_is_refused():
+    under, over = _at_the_ratio_limit()
+    accepted, refused = _padded(under), _padded(over)
+    assert parsing.XLSX_MAX_RATIO - 0.01 < _ratio(accepted, "xl/media/padding0.bin") <= parsing.XLSX_MAX_RATIO
+    assert parsing.XLSX_MAX_RATIO < _ratio(refused, "xl/media/padding0.bin") < parsing.XLSX_MAX_RATIO + 0.01
+    assert _accepted(accepted)
+    assert _refused(refused) == parsing.MSG_WORKBOOK_COMPRESSED
+
+
+def test_a_part_up_to_the_floor_may_be_compressed_further():
+    floor = parsing.XLSX_RATIO_FLOOR_BYTES
+    assert _ratio(_padded(bytes(floor)), "xl/media/padding0.bin") > 500
+    assert _accepted(_padded(bytes(floor)))
+    assert _refused(_padded(bytes(floor + 1))) == parsing.MSG_WORKBOOK_COMPRESSED
+
+
+def test_a_part_of_just_the_size_limit_is_read_and_one_byte_more_is_refused():
+    limit = parsing.XLSX_MAX_MEMBER_BYTES
+    assert _accepted(_padded(_padding(limit)))
+    assert _refused(_padded(_padding(limit + 1))) == parsing.MSG_WORKBOOK_TOO_BIG
+
+
+def test_a_workbook_of_just_the_total_limit_is_read_and_one_byte_more_is_refused():
+    skeleton = sum(len(content) for content in _skeleton().values())
+    first = parsing.XLSX_MAX_MEMBER_BYTES
+    second = parsing.XLSX_MAX_EXPANDED_BYTES - first - skeleton
+    assert second < parsing.XLSX_MAX_MEMBER_BYTES
+    assert _accepted(_padded(_padding(first), _padding(second, seed=1)))
+    assert _refused(_padded(_padding(first), _padding(second + 1, seed=1))) == parsing.MSG_WORKBOOK_TOO_BIG
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (lambda: _padding(parsing.XLSX_MAX_MEMBER_BYTES + 1), parsing.MSG_WORKBOOK_TOO_BIG),
+        (lambda: bytes(8 * MiB), parsing.MSG_WORKBOOK_COMPRESSED),
+        (lambda: _padding(4_000), parsing.MSG_NOT_A_WORKBOOK),  # within the limits, yet a lie
+    ],
+    ids=["past the size limit", "past the ratio limit", "more than declared"],
+)
+def test_a_part_declaring_fewer_bytes_than_it_holds_is_measured_as_it_is_read(content, message):
+    data = _declaring(_padded(content()), "xl/media/padding0.bin", 1_000)
+    assert _refused(data) == message
+
+
+def test_a_sheet_declaring_fewer_bytes_than_it_holds_is_refused():
+    data = _declaring(_padded(), "xl/worksheets/sheet1.xml", 100)
+    assert _refused(data) == parsing.MSG_NOT_A_WORKBOOK
+
+
+def test_parts_claiming_more_compressed_bytes_than_the_file_holds_are_refused():
+    data = _padded(_padding(2 * MiB))
+    at = data.rfind(b"PK\x01\x02")  # the last part's central directory entry: its compressed size
+    data = data[:at + 20] + struct.pack("<I", len(data)) + data[at + 24:]
+    assert _refused(data) == parsing.MSG_NOT_A_WORKBOOK
 
 
 # Permissions and the template ---------------------------------------------------------
