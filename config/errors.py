@@ -33,6 +33,10 @@ MSG_NO_TENANT = "No tenant is served at this host name."
 MSG_BODY_TOO_BIG = "The request body is too large."
 MSG_TOO_MANY_FIELDS = "The request has too many fields."
 MSG_SERVICE_UNAVAILABLE = "The database is not reachable right now; try again in a few seconds."
+MSG_WRITE_COLLISION = (
+    "Another change to the same records was made at the same moment, so this one was not made; "
+    "nothing changed. Try again."
+)
 
 VALIDATION_ERROR = "VALIDATION_ERROR"
 UNAUTHENTICATED = "UNAUTHENTICATED"
@@ -96,13 +100,28 @@ def is_api_path(path):
     return path == "/v1" or path.startswith("/v1/")
 
 
+def write_collision(exc):
+    """True when PostgreSQL undid this transaction because it met another one (a deadlock, a
+    serialization failure, a lock it could not wait for): the database is fine and nothing
+    was written, so it is a 409 to try again, neither a 503 nor a 500."""
+    from django.db import OperationalError
+
+    # SQLSTATE class 40 (transaction rollback: serialization failure, deadlock) and 55P03.
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or ""
+    return isinstance(exc, OperationalError) and (sqlstate.startswith("40") or sqlstate == "55P03")
+
+
+def log_write_collision(request, exc):
+    logger.warning("Write collision on %s %s: %s", request.method, request.path, type(exc.__cause__).__name__)
+
+
 def database_unavailable(exc):
     """True for errors that mean the database cannot serve us right now (gone, restarting,
     connection broken, query cancelled): the request may succeed if retried, so it is a 503,
-    not a 500. Constraint and programming errors are not among them."""
+    not a 500. Constraint and programming errors are not among them, nor write collisions."""
     from django.db import InterfaceError, OperationalError
 
-    return isinstance(exc, (OperationalError, InterfaceError))
+    return isinstance(exc, (OperationalError, InterfaceError)) and not write_collision(exc)
 
 
 def log_database_unavailable(request, exc, response):
@@ -178,6 +197,10 @@ def field_errors(detail):
 
 
 def api_exception_handler(exc, context):
+    if write_collision(exc):
+        drf_exception_handler(drf_exceptions.APIException(), context)  # roll back, as for AppError
+        log_write_collision(context["request"], exc)
+        return Response(envelope(MSG_WRITE_COLLISION, CONFLICT), status=409)
     if database_unavailable(exc):
         drf_exception_handler(drf_exceptions.APIException(), context)  # roll back, as for AppError
         response = Response(

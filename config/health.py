@@ -19,14 +19,18 @@ from django.template.loader import render_to_string
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from config.errors import (
+    CONFLICT,
     MSG_SERVER_ERROR,
+    MSG_WRITE_COLLISION,
     RETRY_AFTER_SECONDS,
     SERVER_ERROR,
     database_unavailable,
     error_json_response,
     is_api_path,
     log_database_unavailable,
+    log_write_collision,
     service_unavailable_json,
+    write_collision,
 )
 
 HEALTH_PATHS = {"/healthz": "live", "/healthz/": "live", "/readyz": "ready", "/readyz/": "ready"}
@@ -115,6 +119,11 @@ def server_error(request):
     exc = sys.exc_info()[1]
     if database_unavailable(exc):
         return service_unavailable(request, exc)
+    if write_collision(exc):
+        log_write_collision(request, exc)
+        if is_api_path(request.path):
+            return error_json_response(MSG_WRITE_COLLISION, CONFLICT, 409)
+        return HttpResponse(render_to_string("console/409.html"), status=409)
     if is_api_path(request.path):
         return error_json_response(MSG_SERVER_ERROR, SERVER_ERROR, 500)
     return HttpResponseServerError(render_to_string("500.html"))
