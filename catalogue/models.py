@@ -1,5 +1,4 @@
-"""Programmes and case studies. Their tables keep the names they were created with in the
-students and attempts apps (moved here by state-only migrations)."""
+"""Programmes and case studies: what the students and attempts apps build on."""
 from django.db import models
 from django.db.models import Q
 
@@ -14,7 +13,7 @@ class Programme(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        db_table = "students_programme"  # where it was first created
+        db_table = "catalogue_programme"
         ordering = ["code"]
 
     def __str__(self):
@@ -31,7 +30,7 @@ class CaseStudy(models.Model):
     case_study_id = models.CharField(primary_key=True, max_length=64, default=new_object_id)
     title = models.CharField(max_length=300)
     programmes = models.ManyToManyField(
-        Programme, related_name="case_studies", blank=True, db_table="attempts_casestudy_programmes"
+        Programme, related_name="case_studies", blank=True, db_table="catalogue_casestudy_programmes"
     )
     is_active = models.BooleanField(default=True)
     max_attempts = models.PositiveSmallIntegerField(default=2)
@@ -40,7 +39,7 @@ class CaseStudy(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        db_table = "attempts_casestudy"  # where it was first created
+        db_table = "catalogue_casestudy"
         ordering = ["title", "case_study_id"]
         verbose_name_plural = "case studies"
         constraints = [

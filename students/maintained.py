@@ -5,7 +5,9 @@ Call `student_refresh_programme_labels` inside the same transaction as the write
 a student's enrolments (`student_ids=None` recomputes every student: seeding, repair). A
 programme renamed or recoded in the catalogue refreshes its students' labels by itself: a
 trigger on the programme table (migration 0006), since the catalogue does not know students;
-so do case studies activated, deactivated or given other programmes (migration 0012).
+so do case studies activated, deactivated or given other programmes (migration 0012). The
+current text of those trigger functions is migration 0014's, naming the catalogue's tables as
+this module's SQL does.
 `last_seen`, the other maintained column, is the attempts app's (attempts.maintained).
 
 Concurrent writes keep `overall_case_studies` exact by taking advisory locks per programme,
@@ -28,13 +30,13 @@ FROM students_student AS target
 LEFT JOIN LATERAL (
     SELECT string_agg(p.name, ', ' ORDER BY p.code) AS label, array_agg(p.id ORDER BY p.code) AS ids
     FROM students_enrolment e
-    JOIN students_programme p ON p.id = e.programme_id
+    JOIN catalogue_programme p ON p.id = e.programme_id
     WHERE e.student_id = target.user_id
 ) AS labels ON TRUE
 CROSS JOIN LATERAL (
     SELECT count(DISTINCT cp.casestudy_id) AS n
-    FROM attempts_casestudy_programmes cp
-    JOIN attempts_casestudy c ON c.case_study_id = cp.casestudy_id
+    FROM catalogue_casestudy_programmes cp
+    JOIN catalogue_casestudy c ON c.case_study_id = cp.casestudy_id
     WHERE c.is_active AND cp.programme_id = ANY(COALESCE(labels.ids, '{}'))
 ) AS counted
 WHERE s.user_id = target.user_id

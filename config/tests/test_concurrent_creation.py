@@ -30,7 +30,7 @@ EXPORTS_PER_CLIENT = 4
 SINGLE_GRANTS_PER_CLIENT = 50
 BULK_GRANTS_PER_CLIENT = 5  # each to the client's 100 students: 500 ledger rows
 TABLES = (
-    "students_student", "students_cohort", "attempts_casestudy", "students_studentcluster",
+    "students_student", "students_cohort", "catalogue_casestudy", "students_studentcluster",
     "students_studentgroup", "console_exportjob", "attempts_attemptgrant",
 )
 
@@ -188,7 +188,7 @@ def test_sixteen_clients_create_over_ten_thousand_records_through_forked_workers
     expected = {
         "students_student": total["student"],
         "students_cohort": total["cohort"],
-        "attempts_casestudy": total["case_study"],
+        "catalogue_casestudy": total["case_study"],
         "students_studentcluster": total["cluster"],
         "students_studentgroup": total["group"],
         "console_exportjob": total["export"],

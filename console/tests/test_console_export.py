@@ -349,7 +349,7 @@ def test_rows_are_read_from_a_server_side_cursor_capped_at_the_limit(mba):
     assert len(rows) == 4
     [query] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DECLARE")]
     assert " CURSOR " in query and " WITH HOLD " not in query and query.endswith("LIMIT 50000")
-    assert "attempts_casestudy" not in query  # overall_case_studies is not a subquery per row
+    assert "catalogue_casestudy" not in query  # overall_case_studies is not a subquery per row
 
 
 def test_overall_case_studies_in_the_export_follow_the_rule(operator_client, mba):
