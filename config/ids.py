@@ -17,6 +17,9 @@ import re
 import threading
 import time
 
+from django.urls import register_converter
+from django.urls.converters import StringConverter
+
 
 def _reseed():
     """New random bytes, counter start and lock for this process (at import, and in every
@@ -30,20 +33,46 @@ def _reseed():
 _reseed()
 os.register_at_fork(after_in_child=_reseed)
 
-OPAQUE_ID = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}"
-OPAQUE_ID_RE = re.compile(rf"^{OPAQUE_ID}\Z")
+# The words that literal routes put where a sibling route has an id (/v1/students/bulk/archive
+# beside /v1/students/{user_id}/archive, /v1/students/import, /v1/console/students/export, the
+# console's students/new/). An id in a path is never one of them, so a literal route and an id
+# route match the same paths whichever comes first; and no record's id may be one, so every
+# record can be addressed. config/tests/test_urls.py derives this list from the routes and
+# checks it.
+RESERVED_PATH_WORDS = ("bulk", "export", "import", "new")
+_RESERVED = "(?:" + "|".join(map(re.escape, RESERVED_PATH_WORDS)) + ")"
 
+
+def _not_reserved(pattern):
+    return rf"(?!{_RESERVED}$){pattern}"
+
+
+OPAQUE_ID = _not_reserved(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+OPAQUE_ID_RE = re.compile(rf"^{OPAQUE_ID}\Z")
+# An id's path segment: any segment but a reserved word (followed by "/" or the end).
+ID_SEGMENT = rf"(?!{_RESERVED}(?![^/]))[^/]+"
 
 # Path parameter name -> the pattern its value must have. The OpenAPI schema shows it
-# (config.openapi); the URL takes any segment, so a malformed id reaches the view and is a
-# 400 naming it (SPEC §6), while a well-formed id that names nothing is a 404.
+# (config.openapi), reserved words refused; the URL takes any other segment, so a malformed
+# id reaches the view and is a 400 naming it (SPEC §6), while a well-formed id that names
+# nothing is a 404.
 PATH_PARAMETER_PATTERNS = {}
 
 
 def id_in_path(name, pattern=OPAQUE_ID):
     """The URL group for an id (or another key, such as a programme code) named `name`."""
-    PATH_PARAMETER_PATTERNS[name] = pattern
-    return rf"(?P<{name}>[^/]+)"
+    PATH_PARAMETER_PATTERNS[name] = pattern if pattern.startswith(_not_reserved("")) else _not_reserved(pattern)
+    return rf"(?P<{name}>{ID_SEGMENT})"
+
+
+class IdConverter(StringConverter):
+    """`<id:name>` in a path() route: the segment id_in_path takes."""
+
+    regex = ID_SEGMENT
+
+
+# Registered here, which the models import (new_object_id), so before any URLconf loads.
+register_converter(IdConverter, "id")
 
 
 def new_object_id(at=None):

@@ -13,7 +13,10 @@ from config.ids import OPAQUE_ID, OPAQUE_ID_RE
 from config.query import MSG_BOOLEAN_TRUE_FALSE, normalise_text, parse_boolean
 from config.text import forbidden_character_message
 
-MSG_BAD_ID = "Use 1-64 letters, digits or _ . : - (starting with a letter or digit)."
+MSG_BAD_ID = (
+    "Use 1-64 letters, digits or _ . : - (starting with a letter or digit), "
+    "other than the words bulk, export, import and new."
+)
 MSG_NOT_WRITABLE = "This field cannot be set through this endpoint."
 MSG_NOT_FINITE = "A finite number is required."
 MSG_NOT_A_NUMBER = "A number is required."

@@ -15,10 +15,8 @@ api_v1 = [
     re_path(r"^", include("accounts.staff.urls")),
     re_path(r"^console/", include(console_attempts_api + console_students_api + console_reports_api + console_exports_api)),
     re_path(r"^", include("catalogue.programmes.urls")),
-    # Before the case studies' own routes: /v1/case-studies/{id}/users is the participants dashboard.
     re_path(r"^", include("attempts.participants.urls")),
     re_path(r"^", include("catalogue.case_studies.urls")),
-    # Before the records' own routes, where "import" would be read as a user_id.
     re_path(r"^", include("students.imports.urls")),
     re_path(r"^", include("students.records.urls")),
     re_path(r"^", include("students.groups.urls")),

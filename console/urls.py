@@ -15,7 +15,6 @@ from console.students.urls import pages as students_pages
 
 app_name = "console"
 
-# The import page comes before the students' own pages, where "import" would be read as a user_id.
 urlpatterns = (
     auth_pages
     + imports_pages

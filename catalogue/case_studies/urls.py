@@ -1,5 +1,5 @@
-"""`/v1/case-studies/{id}/users` (the participants dashboard) is routed before these, by
-attempts.participants.urls."""
+"""`/v1/case-studies` and `/v1/case-studies/{id}`. The participants dashboard,
+`/v1/case-studies/{id}/users`, is routed by attempts.participants.urls."""
 from django.urls import re_path
 
 from catalogue.case_studies import apis

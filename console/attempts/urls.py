@@ -31,5 +31,5 @@ api = [
 ]
 
 pages = [
-    path("attempts/<str:session_id>/", views.attempt_detail, name="attempt"),
+    path("attempts/<id:session_id>/", views.attempt_detail, name="attempt"),
 ]

@@ -12,5 +12,5 @@ api = [
 pages = [
     # POST queues a background export from the students list's filters.
     path("exports/", views.exports_page, name="exports"),
-    path("exports/<str:job_id>/", views.export_page, name="export"),
+    path("exports/<id:job_id>/", views.export_page, name="export"),
 ]

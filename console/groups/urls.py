@@ -4,5 +4,5 @@ from console.groups import views
 
 pages = [
     path("groups/", views.groups_list, name="groups"),
-    path("groups/<str:group_id>/", views.group_detail, name="group"),
+    path("groups/<id:group_id>/", views.group_detail, name="group"),
 ]

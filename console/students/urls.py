@@ -5,7 +5,6 @@ from console.students import apis, views
 
 api = [
     re_path(r"^students/?$", apis.ConsoleStudentListApi.as_view(), name="console-student-list"),
-    # Before the detail route, so "export" is never read as a user_id.
     re_path(r"^students/export/?$", apis.ConsoleStudentExportApi.as_view(), name="console-student-export"),
     re_path(rf"^students/{id_in_path('user_id')}/?$", apis.ConsoleStudentDetailApi.as_view(), name="console-student-detail"),
 ]
@@ -14,5 +13,5 @@ pages = [
     # GET lists; POST runs the bulk "grant extra attempts" action on the ticked rows.
     path("students/", views.students_list, name="students"),
     # GET shows the student; POST grants or revokes attempts (field `action`).
-    path("students/<str:user_id>/", views.student_detail, name="student"),
+    path("students/<id:user_id>/", views.student_detail, name="student"),
 ]

@@ -8,7 +8,6 @@ _ID = id_in_path("user_id")
 
 urlpatterns = [
     re_path(r"^students/?$", apis.StudentListApi.as_view(), name="students"),
-    # Before the record's own routes, where "bulk" would be read as a user_id.
     re_path(r"^students/bulk/archive/?$", apis.StudentsBulkArchiveApi.as_view(), name="students-bulk-archive"),
     re_path(r"^students/bulk/unarchive/?$", apis.StudentsBulkUnarchiveApi.as_view(), name="students-bulk-unarchive"),
     re_path(rf"^students/{_ID}/archive/?$", apis.StudentArchiveApi.as_view(), name="student-archive"),
