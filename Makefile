@@ -9,7 +9,7 @@ DEMO_EMAIL ?= ops@demo.localhost
 DEMO_PASSWORD ?= demo-password
 PYTEST_ARGS ?=
 
-.PHONY: run dev test lint install install-dev bench soak db-stop clean browsers scale-packages scale-test
+.PHONY: run dev test lint install install-dev bench soak db-stop clean browsers axe scale-packages scale-test
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
