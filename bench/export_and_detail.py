@@ -42,8 +42,8 @@ from django.utils import timezone  # noqa: E402
 from attempts.models import Session  # noqa: E402
 from bench.clients import bench_client  # noqa: E402
 from catalogue.models import CaseStudy  # noqa: E402
-from console.students.exports import export_queryset  # noqa: E402
-from students.listing.selectors import student_list_filterset  # noqa: E402
+from console.list_files.downloads import check_within_cap  # noqa: E402
+from students.listing.selectors import student_export_rows, student_list_filterset  # noqa: E402
 from students.models import LISTED, Student  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.provisioning.services import spare_schema_ensure, spare_schemas_drop, tenant_create  # noqa: E402
@@ -143,7 +143,7 @@ def main():
     params = {"start_date": start} if start else {}
     filterset = student_list_filterset(params)
     rows = filterset.qs.count()
-    export_sql, export_params = export_queryset(filterset).query.sql_with_params()
+    export_sql, export_params = student_export_rows(filterset, limit=check_within_cap(filterset.qs)).query.sql_with_params()
     bare = filterset.qs.order_by("-last_seen", "user_id").values_list("full_name", "email", "programme_label", "status", "last_seen")
     bare_sql, bare_params = bare[: args.export_rows].query.sql_with_params()
     print(f"Export of {rows:,} rows (start_date={start})")

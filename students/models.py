@@ -80,7 +80,7 @@ class Student(models.Model):
     programmes = models.ManyToManyField(Programme, through="Enrolment", related_name="students", blank=True)
 
     # Maintained columns (the list sorts and filters on them), written in the same
-    # transaction as their source: see students.services and attempts.services.
+    # transaction as their source: see students.maintained and attempts.maintained.
     programme_label = models.TextField(default="", blank=True, editable=False)
     # The ids of the student's programmes, in code order: maintained with programme_label, so
     # a whole export counts overall_case_studies without a subquery per row.

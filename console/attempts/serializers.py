@@ -1,7 +1,7 @@
 """Request and response shapes of the attempts and student-performance console API (SPEC §7.2, §7.3).
 
 Requests check types and shapes; the rules (reason, 1-10 attempts, eligibility, the 500-id cap)
-live in attempts.services so the HTML console and the API refuse the same things.
+live in attempts.grants.services so the HTML console and the API refuse the same things.
 """
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers

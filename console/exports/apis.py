@@ -11,11 +11,11 @@ from accounts.permissions import USER_MANAGEMENT_EXPORT, HasPermission
 from config.api import ok, validated
 from config.errors import CONFLICT, NOT_FOUND, AppError
 from config.openapi import error_response, error_responses
+from config.spreadsheets import CSV, MEDIA_TYPES, XLSX
 from console.exports import services
 from console.exports.models import ExportJob
 from console.exports.selectors import MSG_EXPORT_NOT_FOUND, access_export_job
 from console.exports.serializers import ExportJobEnvelope, ExportJobRequestSerializer, ExportJobSerializer, as_query
-from console.students.exports import MEDIA_TYPES
 
 TAG = "Console: background exports"
 MSG_NOT_READY = "The export is not ready yet; its state says how far it has got."
@@ -88,8 +88,8 @@ class ExportJobFileApi(APIView):
         ),
         parameters=[_JOB_ID],
         responses={
-            (200, MEDIA_TYPES["csv"]): _FILE,
-            (200, MEDIA_TYPES["xlsx"]): _FILE,
+            (200, MEDIA_TYPES[CSV]): _FILE,
+            (200, MEDIA_TYPES[XLSX]): _FILE,
             **{(status, "application/json"): response for status, response in error_responses(
                 not_found=_NOT_FOUND,
                 conflict=error_response(MSG_NOT_READY, code=CONFLICT, message=MSG_NOT_READY, status=409),

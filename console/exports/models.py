@@ -7,11 +7,15 @@ from django.db import models
 from config.ids import new_object_id
 
 
-class ExportJob(models.Model):
-    class Kind(models.TextChoices):
-        LIST = "list", "Student list"
-        GRADEBOOK = "gradebook", "Gradebook"
+def kind_choices():
+    """The kinds of file of the list (console.list_files.kinds). Read when first asked for, not
+    as models load: the registry imports the features' rows and writers."""
+    from console.list_files import kinds
 
+    return kinds.kind_choices()
+
+
+class ExportJob(models.Model):
     class State(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
@@ -22,7 +26,7 @@ class ExportJob(models.Model):
     id = models.CharField(primary_key=True, max_length=24, default=new_object_id)
     tenant_schema = models.CharField(max_length=63)  # where it was queued: the worker checks it runs there
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=kind_choices)
     file_format = models.CharField(max_length=8)
     params = models.JSONField(default=dict)  # the filters, as the query string gives them: {name: [values]}
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)

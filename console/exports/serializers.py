@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from config.serializers import ISO_DATE_OR_DATETIME, OpaqueIdField, StrictSerializer, enveloped
 from console.exports.models import ExportJob
+from console.list_files.kinds import DEFAULT_KIND, FILE_KINDS
 from console.reports.selectors import MAX_CASE_STUDIES
 from console.students.serializers import (
     EXPORT_FORMATS,
@@ -30,7 +31,7 @@ class ExportJobRequestSerializer(StrictSerializer, StudentFileFilterQuerySeriali
     with the list's filters as top-level fields (as the download's query string has them)."""
 
     kind = serializers.ChoiceField(
-        choices=ExportJob.Kind.values, default=ExportJob.Kind.LIST, error_messages={"invalid_choice": MSG_BAD_KIND},
+        choices=list(FILE_KINDS), default=DEFAULT_KIND, error_messages={"invalid_choice": MSG_BAD_KIND},
         help_text="list: the students list export's columns; gradebook: the gradebook matrix.",
     )
     format = LowercaseChoiceField(
@@ -75,7 +76,7 @@ class ExportJobSerializer(serializers.Serializer):
     """An ExportJob as its requester sees it."""
 
     id = serializers.CharField()
-    kind = serializers.ChoiceField(choices=ExportJob.Kind.values)
+    kind = serializers.ChoiceField(choices=list(FILE_KINDS))
     format = serializers.ChoiceField(choices=EXPORT_FORMATS)
     state = serializers.ChoiceField(choices=ExportJob.State.values, help_text="queued, running, done, failed or expired.")
     rows_done = serializers.IntegerField(help_text="Rows written so far.")

@@ -7,9 +7,11 @@ one. A running job carries a heartbeat, renewed as rows are written; a job whose
 (killed, machine lost) stops beating and is claimed again after EXPORT_STALE_SECONDS, at most
 MAX_TRIES times. A worker asked to stop (SIGTERM) puts its job back in the queue first.
 
-Files are written incrementally (CSV in blocks, XLSX by openpyxl's write-only workbook) from
-a server-side cursor, into a temporary file that is then saved to the default storage under
-exports/<schema>/ (never served publicly: console.exports.apis checks the owner).
+A job's kind is an entry of console.list_files.kinds, the downloads' own: the same parameters,
+rows and writers, without the cap. Files are written incrementally (CSV in blocks, XLSX by
+openpyxl's write-only workbook) from a server-side cursor, into a temporary file that is then
+saved to the default storage under exports/<schema>/ (never served publicly:
+console.exports.apis checks the owner).
 """
 import datetime as dt
 import logging
@@ -19,6 +21,7 @@ import time
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, close_old_connections, connection, transaction
@@ -28,15 +31,11 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, get_tenant_model, tenant_context
 
 from accounts.audit.services import audit_record
-from config.api import validated_all
+from accounts.permissions import has_permission
 from config.errors import AppError
 from console.exports.models import ExportJob
-from console.reports import exports as gradebook_files
-from console.reports.filters import gradebook_request
-from console.reports.selectors import gradebook_rows
-from console.students import exports as list_files
-from console.students.serializers import StudentExportFormatSerializer
-from students.listing.selectors import student_export_rows, student_file_filterset
+from console.list_files.kinds import FILE_KINDS
+from console.list_files.writers import file_write
 
 log = logging.getLogger("console.exports")
 
@@ -62,20 +61,16 @@ def _as_query(params):
     return query
 
 
-def export_params_check(*, kind, params):
-    """Raise the same 400 as the synchronous download would for these filters (a QueryDict)."""
-    if kind == ExportJob.Kind.GRADEBOOK:
-        gradebook_request(params)
-    else:
-        validated_all(params, StudentExportFormatSerializer, check=student_file_filterset)
-
-
 def export_job_queue(*, user, kind, file_format, params):
-    """Check the filters, queue the job and audit it. `params` is a QueryDict of the list's
-    filters (and the gradebook's options); `format` in it is ignored."""
+    """Check the kind's permission and the filters (the same 400 as the synchronous download
+    would give), queue the job and audit it. `params` is a QueryDict of the list's filters
+    (and the gradebook's options); `format` in it is ignored."""
+    file_kind = FILE_KINDS[kind]
+    if not has_permission(user, file_kind.permission):
+        raise PermissionDenied
     params = params.copy()
     params.pop("format", None)
-    export_params_check(kind=kind, params=params)
+    file_kind.read(params)
     with transaction.atomic():
         job = ExportJob.objects.create(
             tenant_schema=connection.schema_name,
@@ -159,28 +154,12 @@ def _write(job, worker, target, stopping):
     """Write the job's file into the binary file `target`; returns the download's file name.
     Rows are read in autocommit from a WITH HOLD server-side cursor, so progress updates
     commit as they are made."""
-    tenant = connection.tenant
-    params = _as_query(job.params)
-    if job.kind == ExportJob.Kind.GRADEBOOK:
-        options, filterset, case_studies = gradebook_request(params)
-        _beat(job, worker, 0, rows_total=filterset.qs.count())
-        rows = _counted(gradebook_rows(filterset, case_studies), job, worker, stopping)
-        if job.file_format == list_files.CSV:
-            for chunk in gradebook_files.csv_chunks(rows, case_studies):
-                target.write(chunk)
-        else:
-            gradebook_files.write_xlsx(rows, case_studies, target, sheet_per_programme=options["sheet_per_programme"])
-        return gradebook_files.gradebook_filename(tenant, job.file_format)
-    _, filterset = validated_all(params, StudentExportFormatSerializer, check=student_file_filterset)
-    _beat(job, worker, 0, rows_total=filterset.qs.count())
-    queryset = student_export_rows(filterset, limit=None)
-    rows = _counted(queryset.iterator(chunk_size=list_files.CHUNK_SIZE), job, worker, stopping)
-    if job.file_format == list_files.CSV:
-        for chunk in list_files.csv_chunks(rows):
-            target.write(chunk)
-    else:
-        list_files.write_xlsx(rows, target)
-    return list_files.export_filename(tenant, job.file_format)
+    kind = FILE_KINDS[job.kind]
+    file_request = kind.read(_as_query(job.params))
+    _beat(job, worker, 0, rows_total=file_request.filterset.qs.count())
+    rows = _counted(kind.rows(file_request, limit=None), job, worker, stopping)
+    file_write(file_request, rows, job.file_format, target)
+    return kind.file_name(connection.tenant, job.file_format)
 
 
 def export_job_run(job, *, worker, stopping=lambda: False):

@@ -1,6 +1,6 @@
 """Console pages for student groups: the list (each group with its results) and one group.
 
-Reads come from students.group_selectors, the same selectors the /v1/student-groups API uses,
+Reads come from attempts.group_results.selectors, the same selectors the /v1/student-groups API uses,
 so a figure on the page and in the API is computed by the same SQL.
 """
 import math

@@ -1,24 +1,21 @@
 """The console students API (SPEC §7.1, seed console-students-api.txt): list, export, detail.
 
 Thin views: parameters are validated here (every bad one named in one 400, the list filters
-once), reads go through students.listing.selectors and console.students.selectors, files
-through console.students.exports.
+once), reads go through students.listing.selectors and console.students.selectors; the
+export is the `list` kind of console.list_files.
 """
-from types import SimpleNamespace
-
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.generics import GenericAPIView
-from rest_framework.negotiation import DefaultContentNegotiation
 
-from accounts.audit.services import audit_record
-from accounts.permissions import USER_MANAGEMENT_EXPORT, USER_MANAGEMENT_VIEW, HasPermission
+from accounts.permissions import USER_MANAGEMENT_VIEW, HasPermission
 from config.api import ok, paged, skip_limit_paging, validated_all
 from config.errors import NOT_FOUND, AppError
 from config.ids import is_valid_opaque_id
 from config.openapi import error_response, error_responses
 from config.replicas import LagTolerantReadsMixin
-from console.students import exports
+from console.list_files.apis import FileOfTheListApi, file_responses
+from console.list_files.kinds import FILE_KINDS
 from console.students.selectors import student_detail
 from console.students.serializers import (
     MSG_BAD_USER_ID,
@@ -30,17 +27,11 @@ from console.students.serializers import (
     ConsoleStudentPageSerializer,
     ConsoleStudentRowSerializer,
     StudentDetailQuerySerializer,
-    StudentExportFormatSerializer,
     StudentExportQuerySerializer,
     StudentListQuerySerializer,
     StudentPageQuerySerializer,
 )
-from students.listing.selectors import (
-    MSG_STUDENT_NOT_FOUND,
-    student_file_filterset,
-    student_list_filterset,
-    student_list_page,
-)
+from students.listing.selectors import MSG_STUDENT_NOT_FOUND, student_list_filterset, student_list_page
 
 TAG = "Console: students"
 
@@ -78,34 +69,10 @@ class ConsoleStudentListApi(LagTolerantReadsMixin, GenericAPIView):
         return paged(ConsoleStudentRowSerializer(rows, many=True).data, **skip_limit_paging(total=total, skip=skip, limit=limit))
 
 
-_FILE = OpenApiResponse(
-    OpenApiTypes.BINARY,
-    description="A file download (attachment): students_{tenant_slug}_{YYYY-MM-DD}.csv or .xlsx.",
-)
-
-
-class _FileFormatNegotiation(DefaultContentNegotiation):
-    """Here `format` is the export's file format, not DRF's renderer override."""
-
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
-
-
-class FileOfTheListApi(LagTolerantReadsMixin, GenericAPIView):
-    """A file of the console list (the export, the gradebook): USER_MANAGEMENT.can_export, and
-    `format` names the file's format."""
-
-    permission_classes = [HasPermission.of(USER_MANAGEMENT_EXPORT)]
-    content_negotiation_class = _FileFormatNegotiation
-    filter_backends = ()
-
-    def perform_content_negotiation(self, request, force=False):
-        # A client may well send `Accept: text/csv`; the file ignores Accept, and errors
-        # fall back to JSON instead of a 406.
-        return super().perform_content_negotiation(request, force=True)
-
-
 class ConsoleStudentExportApi(FileOfTheListApi):
     """Export Students: the current filtered and sorted list as a CSV or XLSX file."""
+
+    kind = FILE_KINDS["list"]
 
     @extend_schema(
         tags=[TAG],
@@ -122,27 +89,10 @@ class ConsoleStudentExportApi(FileOfTheListApi):
             "Seed example: `GET /v1/console/students/export?format=xlsx&programme=MBA1234`."
         ),
         parameters=[StudentExportQuerySerializer],
-        responses={
-            (200, exports.MEDIA_TYPES[exports.CSV]): _FILE,
-            (200, exports.MEDIA_TYPES[exports.XLSX]): _FILE,
-            (400, "application/json"): error_response(
-                "A bad parameter (VALIDATION_ERROR) or more rows than the cap (EXPORT_LIMIT_EXCEEDED).",
-                code="EXPORT_LIMIT_EXCEEDED",
-                message=exports.MSG_EXPORT_LIMIT.format(limit=50_000),
-            ),
-            **{(status, "application/json"): response for status, response in error_responses().items() if status != 400},
-        },
+        responses=file_responses(kind),
     )
     def get(self, request):
-        query, filters = validated_all(request.query_params, StudentExportFormatSerializer, check=student_file_filterset)
-        response = exports.students_export_response(filters, file_format=query["format"], tenant=request.tenant)
-        audit_record(
-            action="students.export",
-            target_type="student_list",
-            target_id="students",
-            detail={"format": query["format"], "filters": {k: v for k, v in request.query_params.items() if k != "format"}},
-        )
-        return response
+        return super().get(request)
 
 
 class ConsoleStudentDetailApi(GenericAPIView):

@@ -221,7 +221,7 @@ class ConsoleCaseStudyCardSerializer(serializers.Serializer):
 
 
 class ConsoleStudentHeaderSerializer(serializers.Serializer):
-    """A students.selectors.StudentDetail without its cards (include_case_studies=false)."""
+    """A console.students.selectors.StudentDetail without its cards (include_case_studies=false)."""
 
     user_id = serializers.CharField(source="student.user_id")
     student_number = serializers.CharField(help_text="The SIS number when set, else the user_id.")

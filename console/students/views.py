@@ -45,6 +45,7 @@ from console.attempts.forms import (
     AttemptChangeForm,
     bulk_case_study_options,
 )
+from console.list_files.kinds import FILE_KINDS
 from console.listing import ARCHIVED, PAGE_SIZES, ListRequest
 from console.pages import apply_service_errors, console_page, forbidden, not_found, plural
 from console.students import forms
@@ -295,7 +296,7 @@ def _render_students_list(request, *, bulk_form=None, refused=(), nothing_done=N
         "export_xlsx": _export_url("xlsx", listing),
         "over_cap": total > settings.EXPORT_MAX_ROWS,
         "export_cap": settings.EXPORT_MAX_ROWS,
-        "background_kinds": (("list", "List"), ("gradebook", "Gradebook")),
+        "background_kinds": [(kind.name, kind.short_label) for kind in FILE_KINDS.values()],
         "background_fields": [(k, v) for k, values in listing.selector_params.lists() for v in values],
         "gradebook_csv": _export_url("csv", listing, url_name="console-gradebook"),
         "gradebook_xlsx": _export_url("xlsx", listing, url_name="console-gradebook"),

@@ -13,7 +13,7 @@ from accounts.models import AuditEvent
 from console.exports import apis, services
 from console.exports.models import ExportJob
 from console.exports.selectors import MSG_EXPORT_NOT_FOUND
-from console.students import exports as list_files
+from console.list_files.kinds import FILE_KINDS
 from testing.factories import (
     HOSTILE_NAME,
     CaseStudyFactory,
@@ -158,10 +158,10 @@ def test_a_job_that_keeps_killing_its_worker_fails_after_max_tries(operator_clie
 def test_a_failing_job_is_failed_with_a_message_and_has_no_file(operator_client, students, monkeypatch):
     job_id = _queue(operator_client, kind="list", format="xlsx").json()["data"]["id"]
 
-    def broken(rows, target):
+    def broken(file_request, rows, target):
         raise OSError("disk full")
 
-    monkeypatch.setattr(list_files, "write_xlsx", broken)
+    monkeypatch.setattr(FILE_KINDS["list"], "write_xlsx", broken)
     _run_all()
     data = operator_client.get(f"{URL}/{job_id}").json()["data"]
     assert data["state"] == "failed" and data["error"] == services.MSG_FAILED and data["download_url"] is None

@@ -7,9 +7,12 @@ import re
 
 import openpyxl
 import pytest
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from console.students import exports
+from console.list_files import student_list
+from console.list_files.downloads import MSG_EXPORT_LIMIT, list_file_response
+from console.list_files.kinds import FILE_KINDS, FileRequest
 from testing.clients import bearer_client
 from testing.factories import HOSTILE_NAME, CaseStudyFactory, ProgrammeFactory, SessionFactory, StudentFactory
 from testing.queries import API_REQUEST_QUERIES
@@ -75,7 +78,7 @@ def people(mba):
 
 def test_csv_is_the_default_with_seed_media_type_and_file_name(operator_client, people, monkeypatch, tenant):
     # 23:30 UTC is already the next day in the tenant's time zone (Africa/Lagos, UTC+1).
-    monkeypatch.setattr(exports.timezone, "now", lambda: dt.datetime(2026, 6, 4, 23, 30, tzinfo=dt.timezone.utc))
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 6, 4, 23, 30, tzinfo=dt.timezone.utc))
     response = operator_client.get(URL)
     assert response.status_code == 200
     assert response["Content-Type"].split(";")[0] == CSV_TYPE
@@ -124,7 +127,7 @@ def test_an_empty_export_has_the_header_only(operator_client):
 
 
 def test_xlsx_media_type_file_name_and_seed_example_request(operator_client, people, monkeypatch):
-    monkeypatch.setattr(exports.timezone, "now", lambda: dt.datetime(2026, 6, 4, 12, 0, tzinfo=dt.timezone.utc))
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 6, 4, 12, 0, tzinfo=dt.timezone.utc))
     response = operator_client.get(URL, {"format": "xlsx", "programme": "MBA1234"})
     assert response["Content-Type"] == XLSX_TYPE
     assert response["Content-Disposition"] == 'attachment; filename="students_test_2026-06-04.xlsx"'
@@ -227,7 +230,7 @@ def test_more_rows_than_the_cap_is_400_export_limit_exceeded_with_no_file(operat
         body = response.json()
         assert body["code"] == "EXPORT_LIMIT_EXCEEDED" and body["success"] is False
         assert "narrow your filters" in body["message"]
-        assert body["message"] == exports.MSG_EXPORT_LIMIT.format(limit=3)
+        assert body["message"] == MSG_EXPORT_LIMIT.format(limit=3)
 
 
 def test_exactly_the_cap_is_exported_and_narrowed_filters_get_under_it(operator_client, people, settings):
@@ -241,7 +244,7 @@ def test_the_default_cap_is_50000_rows():
     from django.conf import settings
 
     assert settings.EXPORT_MAX_ROWS == 50_000
-    assert "50,000" in exports.MSG_EXPORT_LIMIT.format(limit=50_000)
+    assert "50,000" in MSG_EXPORT_LIMIT.format(limit=50_000)
 
 
 # Bad input --------------------------------------------------------------------------------------
@@ -319,7 +322,7 @@ def test_answers_with_and_without_trailing_slash(operator_client):
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
 def test_export_query_count_does_not_grow_with_rows(operator_client, django_assert_num_queries, monkeypatch, mba,
                                                      n_students, file_format):
-    monkeypatch.setattr(exports, "CHUNK_SIZE", 10)  # several chunks for 45 rows
+    monkeypatch.setattr(student_list, "CHUNK_SIZE", 10)  # several chunks for 45 rows
     econ = ProgrammeFactory(code="ECO1000", name="Economics")
     CaseStudyFactory(programmes=[mba, econ])
     for n in range(n_students):
@@ -343,7 +346,7 @@ def test_rows_are_read_from_a_server_side_cursor_capped_at_the_limit(mba):
     StudentFactory.create_batch(3)
     from students.listing.selectors import student_list_filterset
 
-    response = exports.students_export_response(student_list_filterset({}), file_format="csv")
+    response = list_file_response(FileRequest(FILE_KINDS["list"], {"format": "csv"}, student_list_filterset({}), ()))
     with CaptureQueriesContext(connection) as queries:
         rows = _csv(response)
     assert len(rows) == 4

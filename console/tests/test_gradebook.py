@@ -7,9 +7,9 @@ import openpyxl
 import pytest
 
 from accounts.models import AuditEvent
-from console.reports import exports as gradebook_exports
+from console.list_files import gradebook as gradebook_files
+from console.list_files.downloads import MSG_EXPORT_LIMIT
 from console.reports.selectors import MSG_UNKNOWN_CASE_STUDY, gradebook_case_studies, gradebook_rows
-from console.students import exports
 from students.listing.selectors import student_list_filterset
 from testing.factories import (
     HOSTILE_NAME,
@@ -90,7 +90,7 @@ def test_matrix_values_equal_the_student_detail_for_every_student_and_case_study
     rows = _csv(operator_client.get(URL, {"sort_by": "name", "sort_order": "asc"}))
     header, body = rows[0], rows[1:]
     cases = book["cases"]
-    assert header[:5] == list(gradebook_exports.IDENTITY_COLUMNS)
+    assert header[:5] == list(gradebook_files.IDENTITY_COLUMNS)
     assert header[5:9] == ["A: Market entry: Attempts Used", "A: Market entry: Attempts Allowed",
                            "A: Market entry: Best Score", "A: Market entry: Final Score (highest)"]
     assert len(header) == 5 + 4 * len(cases)  # the inactive case study is left out by default
@@ -181,7 +181,7 @@ def test_over_the_cap_is_400_pointing_to_the_background_export(operator_client, 
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "EXPORT_LIMIT_EXCEEDED"
-    assert body["message"] == exports.MSG_EXPORT_LIMIT.format(limit=2)
+    assert body["message"] == MSG_EXPORT_LIMIT.format(limit=2)
     assert "/v1/console/exports" in body["message"]
 
 

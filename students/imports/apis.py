@@ -15,6 +15,7 @@ from config.api import ok, validated
 from config.errors import AppError
 from config.openapi import error_response, error_responses
 from config.serializers import enveloped
+from config.spreadsheets import CSV, MEDIA_TYPES, XLSX, content_type
 from students.imports import parsing, services
 from students.imports.serializers import ImportReportSerializer, ImportTemplateQuerySerializer, StudentImportSerializer
 
@@ -106,8 +107,8 @@ class StudentImportTemplateApi(_ImportApi):
         description="A CSV (UTF-8 with a BOM) or XLSX file holding the header row an import reads.",
         parameters=[ImportTemplateQuerySerializer],
         responses={
-            (200, parsing.MEDIA_TYPES[parsing.CSV]): _FILE,
-            (200, parsing.MEDIA_TYPES[parsing.XLSX]): _FILE,
+            (200, MEDIA_TYPES[CSV]): _FILE,
+            (200, MEDIA_TYPES[XLSX]): _FILE,
             **{(status, "application/json"): response for status, response in error_responses().items()},
         },
     )
@@ -117,8 +118,7 @@ class StudentImportTemplateApi(_ImportApi):
 
 
 def template_response(file_format):
-    content_type = parsing.MEDIA_TYPES[file_format] + ("; charset=utf-8" if file_format == parsing.CSV else "")
-    response = HttpResponse(parsing.template_bytes(file_format), content_type=content_type)
+    response = HttpResponse(parsing.template_bytes(file_format), content_type=content_type(file_format))
     response["Content-Disposition"] = f'attachment; filename="students_import_template.{file_format}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response

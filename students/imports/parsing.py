@@ -16,6 +16,8 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 
+from config.spreadsheets import CSV, FORMULA_TRIGGERS, NOTE_AUTHOR, XLSX
+
 MiB = 1024 * 1024
 MAX_BYTES = 10 * MiB
 MAX_ROWS = 50_000
@@ -42,12 +44,6 @@ COLUMNS = (
     "advisor_id",
 )
 REQUIRED_COLUMNS = ("first_name", "last_name", "email")
-# Spreadsheet apps run cells starting with these as formulas (the same set the export
-# neutralises); an import refuses them instead of storing them.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-CSV = "csv"
-XLSX = "xlsx"
 
 MSG_EMPTY = "The file is empty."
 MSG_TOO_LARGE = f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB."
@@ -383,7 +379,6 @@ TEMPLATE_NOTES = {
     "cohort_id": "Optional cohort id (see /v1/cohorts).",
     "advisor_id": "Optional staff user id of the advisor.",
 }
-MEDIA_TYPES = {CSV: "text/csv", XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def template_bytes(file_format):
@@ -400,7 +395,7 @@ def template_bytes(file_format):
     for index, name in enumerate(COLUMNS, start=1):
         cell = sheet.cell(row=1, column=index, value=name)
         cell.font = Font(bold=True)
-        cell.comment = Comment(TEMPLATE_NOTES[name], "Student Operations Console")
+        cell.comment = Comment(TEMPLATE_NOTES[name], NOTE_AUTHOR)
         sheet.column_dimensions[cell.column_letter].width = max(14, len(name) + 4)
     sheet.freeze_panes = "A2"
     target = io.BytesIO()

@@ -120,7 +120,7 @@ class ImageUploadField(serializers.FileField):
 
 
 class StudentAvatarSerializer(serializers.Serializer):
-    """Documents the multipart body; the image itself is checked by students.services."""
+    """Documents the multipart body; the image itself is checked by students.records.services."""
 
     avatar = ImageUploadField(help_text="PNG, JPEG or WebP, at most 2 MB.")
 

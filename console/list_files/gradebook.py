@@ -1,0 +1,133 @@
+"""The gradebook as a file: the identity columns, then four columns per case study (attempts
+used, attempts allowed, best score, final score under its grading method), as CSV and as XLSX
+(frozen header row and name column, real numbers and date-times), optionally with one sheet
+per programme.
+
+Its parameters are console.reports.filters.gradebook_request's, its rows
+console.reports.selectors.gradebook_rows (the student detail's cards). Text cells that a
+spreadsheet would run as formulas are neutralised, and text cells and sheet names lose the
+characters XML cannot hold (config.text.xml_safe).
+"""
+import re
+
+from openpyxl import Workbook
+
+from config.text import xml_safe
+from console.list_files.writers import csv_in_blocks, csv_moment, neutralise, xlsx_header, xlsx_moment, xlsx_text
+from console.reports.filters import gradebook_request
+from console.reports.selectors import gradebook_rows, programme_names
+
+IDENTITY_COLUMNS = ("Student Name", "Email", "Student Number", "Programme", "Last Seen")
+CASE_STUDY_COLUMNS = ("Attempts Used", "Attempts Allowed", "Best Score", "Final Score")
+NO_PROGRAMME_SHEET = "No programme"
+SHEET_NAME_MAX = 31
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+check = gradebook_request  # (options, filterset, case studies), as the report's endpoint reads them
+
+
+def columns(case_studies):
+    """The header: identity columns, then `<title>: Attempts Used` … `<title>: Final Score
+    (<grading method>)` per case study."""
+    header = list(IDENTITY_COLUMNS)
+    for case_study in case_studies:
+        header += [f"{case_study.title}: {name}" for name in CASE_STUDY_COLUMNS[:3]]
+        header.append(f"{case_study.title}: {CASE_STUDY_COLUMNS[3]} ({case_study.grading_method})")
+    return header
+
+
+def rows(file_request, *, limit, using=None):
+    """GradebookRow for each student of the list, in its order (the first `limit`; None: all)."""
+    return gradebook_rows(file_request.filterset, file_request.case_studies, limit=limit, using=using)
+
+
+def _score(value):
+    return None if value is None else float(value)
+
+
+def _card_values(card):
+    if card is None:
+        return [None, None, None, None]
+    return [card.attempts_used, card.attempts_allowed, _score(card.best_score), _score(card.final_score)]
+
+
+def _csv_number(value):
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else value
+
+
+def _csv_cells(row):
+    cells = [neutralise(row.student_name), neutralise(row.email), neutralise(row.student_number),
+             neutralise(row.programme_label), csv_moment(row.last_seen)]
+    for card in row.cards:
+        cells += [_csv_number(value) for value in _card_values(card)]
+    return cells
+
+
+def csv_blocks(file_request, rows):
+    """The header line (neutralised: it holds case study titles), one line per GradebookRow."""
+    header = [neutralise(title) for title in columns(file_request.case_studies)]
+    return csv_in_blocks(header, rows, _csv_cells)
+
+
+def _sheet_title(text, taken):
+    title = _SHEET_FORBIDDEN.sub(" ", xml_safe(text)).strip("'") or "Sheet"
+    title = title[:SHEET_NAME_MAX]
+    candidate, n = title, 2
+    while candidate.lower() in taken:
+        suffix = f" ({n})"
+        candidate, n = title[: SHEET_NAME_MAX - len(suffix)] + suffix, n + 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def _new_sheet(workbook, title, header):
+    sheet = workbook.create_sheet(title)
+    sheet.column_dimensions["A"].width = 30
+    sheet.column_dimensions["B"].width = 34
+    sheet.column_dimensions["D"].width = 30
+    sheet.column_dimensions["E"].width = 20
+    sheet.freeze_panes = "B2"  # the header row and the student's name stay in view
+    sheet.append(xlsx_header(sheet, header))
+    return sheet
+
+
+def write_xlsx(file_request, rows, target):
+    """Write the workbook to the binary file `target`. Last Seen is a date-time cell (naive
+    UTC); counts and scores are numbers. With the `sheet_per_programme` option, one sheet per
+    programme (by code; a student of two programmes is on both) and one for students of none;
+    sheets are created as their first student comes, so memory stays flat."""
+    sheet_per_programme = file_request.options["sheet_per_programme"]
+    header = columns(file_request.case_studies)
+    workbook = Workbook(write_only=True)
+    taken = set()
+    names = programme_names() if sheet_per_programme else {}
+    sheets = {}
+
+    def sheet_for(key):
+        if key not in sheets:
+            code_name = names.get(key)
+            label = f"{code_name[0]} {code_name[1]}" if code_name else NO_PROGRAMME_SHEET
+            sheets[key] = _new_sheet(workbook, _sheet_title(label, taken), header)
+        return sheets[key]
+
+    if not sheet_per_programme:
+        sheets[None] = _new_sheet(workbook, "Gradebook", header)
+    for row in rows:
+        values = [xlsx_text(row.student_name), xlsx_text(row.email), xlsx_text(row.student_number),
+                  xlsx_text(row.programme_label), xlsx_moment(row.last_seen)]
+        for card in row.cards:
+            values += _card_values(card)
+        keys = [pk for pk in row.programme_ids if pk in names] if sheet_per_programme else [None]
+        for key in keys or [None]:
+            sheet_for(key).append(values)
+    if not sheets:
+        sheet_for(None)
+    workbook.save(target)
+
+
+def audit_detail(file_request, params):
+    """The gradebook's audit event: its format, case studies and filters (every value)."""
+    return {"format": file_request.file_format, "case_studies": [c.pk for c in file_request.case_studies],
+            "filters": {k: v for k, v in params.lists() if k != "format"}}
