@@ -114,6 +114,9 @@ class SignInFailures(models.Model):
             models.Index("failed_at", name="signin_failures_time"),  # pruning the ones out of every window
         ]
 
+    def __str__(self):
+        return f"{self.key} failed at {self.failed_at:%Y-%m-%d %H:%M:%S}"
+
 
 class AuditEventQuerySet(models.QuerySet):
     """Audit events are appended, never changed: no update or delete through the ORM (a
@@ -154,6 +157,9 @@ class AuditEvent(models.Model):
             models.Index("action", models.F("occurred_at").desc(), name="audit_action"),
         ]
 
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_email or self.via} {self.action} {self.target_type}:{self.target_id}"
+
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise TypeError("Audit events are append-only.")
@@ -161,6 +167,3 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are append-only.")
-
-    def __str__(self):
-        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_email or self.via} {self.action} {self.target_type}:{self.target_id}"

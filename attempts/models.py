@@ -83,12 +83,18 @@ class TranscriptMessage(models.Model):
         ordering = ["session", "position"]
         constraints = [models.UniqueConstraint("session", "position", name="message_position_unique")]
 
+    def __str__(self):
+        return f"{self.session_id} #{self.position} ({self.role})"
+
 
 class GradeReport(models.Model):
     session = models.OneToOneField(Session, on_delete=models.CASCADE, primary_key=True, related_name="grade_report")
     max_score = models.FloatField(default=100)
     feedback = models.TextField(blank=True, default="")
     graded_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"grade of {self.session_id}"
 
 
 class GradeCriterion(models.Model):
@@ -103,6 +109,9 @@ class GradeCriterion(models.Model):
     class Meta:
         ordering = ["report", "position"]
         constraints = [models.UniqueConstraint("report", "position", name="criterion_position_unique")]
+
+    def __str__(self):
+        return f"{self.report_id} #{self.position} {self.name}"
 
 
 class AttemptGrant(models.Model):

@@ -71,7 +71,7 @@ class Student(models.Model):
     overall_case_studies = models.IntegerField(default=0, db_default=0, editable=False)
     withdrawn_on = models.DateField(null=True, blank=True)
     graduated_on = models.DateField(null=True, blank=True)
-    student_number = models.CharField(max_length=64, null=True, blank=True)
+    student_number = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL: none, unique when given
     cohort = models.ForeignKey(Cohort, null=True, blank=True, on_delete=models.SET_NULL, related_name="students")
     advisor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="advisees"
@@ -145,6 +145,9 @@ class ListedCount(models.Model):
     class Meta:
         db_table = "students_listedcount"
 
+    def __str__(self):
+        return f"{self.status}: {self.listed}"
+
     @classmethod
     def total(cls, status=None):
         rows = cls.objects.filter(status=status) if status else cls.objects.all()
@@ -159,6 +162,9 @@ class Enrolment(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint("student", "programme", name="enrolment_unique")]
         indexes = [models.Index("programme", "student", name="enrol_prog_student")]
+
+    def __str__(self):
+        return f"{self.student_id} in programme {self.programme_id}"
 
 
 class StudentCluster(models.Model):
@@ -200,6 +206,9 @@ class GroupMembership(models.Model):
         constraints = [models.UniqueConstraint("group", "student", name="membership_unique")]
         indexes = [models.Index("student", "group", name="membership_student")]
 
+    def __str__(self):
+        return f"{self.student_id} in group {self.group_id}"
+
 
 class ArchivedMembership(models.Model):
     """A group membership removed by archiving, remembered so unarchive can restore it."""
@@ -210,3 +219,6 @@ class ArchivedMembership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint("group", "student", name="archived_membership_unique")]
+
+    def __str__(self):
+        return f"{self.student_id} was in group {self.group_id}"

@@ -138,7 +138,7 @@ class PgBouncer:
             cursor = psycopg.ClientCursor(conn)  # the admin console speaks the simple protocol only
             cursor.execute("SHOW POOLS")
             columns = [c.name for c in cursor.description]
-            return [dict(zip(columns, row)) for row in cursor.fetchall()]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
     def stop(self):
         if self.process.poll() is None:

@@ -164,10 +164,13 @@ def audit_record_changes_many(*, action, target_type, items):
     actor_id, actor_email, via, ip, request_id = _actor()
     now = timezone.now()
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
-            for target_id, before, after, detail in items:
-                copy.write_row((
-                    now, actor_id, actor_email, via, ip, request_id[:64], action, target_type, str(target_id)[:64],
-                    json.dumps(_changes(before, after)), json.dumps(_plain(detail or {})),
-                ))
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for target_id, before, after, detail in items:
+            copy.write_row((
+                now, actor_id, actor_email, via, ip, request_id[:64], action, target_type, str(target_id)[:64],
+                json.dumps(_changes(before, after)), json.dumps(_plain(detail or {})),
+            ))

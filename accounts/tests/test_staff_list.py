@@ -24,7 +24,7 @@ def test_bad_paging_is_400(admin_client):
 
 
 def test_staff_list_query_count_is_flat(admin_client, django_assert_num_queries):
-    for n in range(5):
+    for _ in range(5):
         StaffUserFactory(roles=["viewer"])
     admin_client.get("/v1/staff")
     # search_path (tenant; the host is cached), the Bearer token with its user and roles, count,

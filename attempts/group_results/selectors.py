@@ -160,7 +160,7 @@ def student_groups_results(*, groups):
     with reads_connection().cursor() as cursor:
         cursor.execute(_results_sql(), params)
         columns = [col.name for col in cursor.description]
-        rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
     case_studies = {group_id: [] for group_id in group_ids}
     for row in rows:

@@ -228,7 +228,7 @@ def participants_page(*, case_study, query, limit, offset):
     with reads_connection().cursor() as cursor:
         cursor.execute(sql, params)
         columns = [col.name for col in cursor.description]
-        rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     if rows:
         count = rows[0]["total_count"]
     elif offset:
@@ -252,7 +252,7 @@ SELECT count(*) FILTER (WHERE agg.student_id IS NULL) AS invited,
     with reads_connection().cursor() as cursor:
         cursor.execute(sql, params)
         columns = [col.name for col in cursor.description]
-        row = dict(zip(columns, cursor.fetchone()))
+        row = dict(zip(columns, cursor.fetchone(), strict=True))
     average = row["average_best_score"]
     return {
         INVITED: row["invited"],

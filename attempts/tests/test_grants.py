@@ -51,14 +51,14 @@ def test_grant_is_allowed_for_an_attempted_case_study_outside_the_students_progr
     student = StudentFactory()
     elsewhere = CaseStudyFactory(programmes=[ProgrammeFactory()])
     SessionFactory(student=student, case_study=elsewhere)
-    services.attempts_grant(user_id=student.pk, case_study_id=elsewhere.pk, attempts=1, reason=REASON, actor=actor).grant
+    services.attempts_grant(user_id=student.pk, case_study_id=elsewhere.pk, attempts=1, reason=REASON, actor=actor)
     assert _extra(student, elsewhere) == 1
 
 
 def test_grant_refuses_a_case_study_neither_assigned_nor_attempted(student, actor):
     elsewhere = CaseStudyFactory(programmes=[ProgrammeFactory()])
     with pytest.raises(AppError) as err:
-        services.attempts_grant(user_id=student.pk, case_study_id=elsewhere.pk, attempts=1, reason=REASON, actor=actor).grant
+        services.attempts_grant(user_id=student.pk, case_study_id=elsewhere.pk, attempts=1, reason=REASON, actor=actor)
     assert err.value.status_code == 400
     assert err.value.errors == {"case_study_id": [services.MSG_NOT_ASSIGNED]}
     assert not AttemptGrant.objects.exists()
@@ -67,7 +67,7 @@ def test_grant_refuses_a_case_study_neither_assigned_nor_attempted(student, acto
 def test_grant_refuses_an_inactive_case_study_the_student_never_attempted(student, mba, actor):
     retired = CaseStudyFactory(programmes=[mba], is_active=False)
     with pytest.raises(AppError) as err:
-        services.attempts_grant(user_id=student.pk, case_study_id=retired.pk, attempts=1, reason=REASON, actor=actor).grant
+        services.attempts_grant(user_id=student.pk, case_study_id=retired.pk, attempts=1, reason=REASON, actor=actor)
     assert err.value.errors == {"case_study_id": [services.MSG_NOT_ASSIGNED]}
 
 
@@ -77,14 +77,14 @@ def test_grant_refuses_archived_and_deleted_students(student, case_study, actor)
     student.archived = True
     student.save(update_fields=["archived"])
     with pytest.raises(AppError) as err:
-        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor).grant
+        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor)
     assert err.value.errors == {"user_id": [services.MSG_STUDENT_ARCHIVED]}
 
     student.archived = False
     student.deleted_at = timezone.now()
     student.save(update_fields=["archived", "deleted_at"])
     with pytest.raises(AppError) as err:
-        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor).grant
+        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor)
     assert err.value.errors == {"user_id": [services.MSG_STUDENT_UNKNOWN]}
     assert not AttemptGrant.objects.exists()
 
@@ -92,7 +92,7 @@ def test_grant_refuses_archived_and_deleted_students(student, case_study, actor)
 @pytest.mark.parametrize("attempts", [0, 11, -1, True, "2", None, 1.5])
 def test_grant_refuses_attempts_outside_one_to_ten(student, case_study, actor, attempts):
     with pytest.raises(AppError) as err:
-        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=attempts, reason=REASON, actor=actor).grant
+        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=attempts, reason=REASON, actor=actor)
     assert err.value.errors == {"attempts": [services.MSG_ATTEMPTS_RANGE]}
 
 
@@ -103,7 +103,7 @@ def test_grant_refuses_attempts_outside_one_to_ten(student, case_study, actor, a
 )
 def test_grant_requires_a_short_non_blank_reason(student, case_study, actor, reason, message):
     with pytest.raises(AppError) as err:
-        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=reason, actor=actor).grant
+        services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=reason, actor=actor)
     assert err.value.errors == {"reason": [message]}
 
 
@@ -113,18 +113,18 @@ def test_reason_of_exactly_500_characters_is_kept(student, case_study, actor):
 
 
 def test_revoke_takes_back_up_to_the_current_extra(student, case_study, actor):
-    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=3, reason=REASON, actor=actor).grant
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=3, reason=REASON, actor=actor)
     grant = services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=2, reason="Granted twice", actor=actor).grant
     assert grant.delta == -2
     assert _extra(student, case_study) == 1
-    services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason="Granted twice", actor=actor).grant
+    services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason="Granted twice", actor=actor)
     assert _extra(student, case_study) == 0
 
 
 def test_revoke_of_more_than_the_extra_is_a_conflict_and_changes_nothing(student, case_study, actor):
-    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor).grant
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor)
     with pytest.raises(AppError) as err:
-        services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=2, reason="Oops", actor=actor).grant
+        services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=2, reason="Oops", actor=actor)
     assert (err.value.status_code, err.value.code) == (409, "CONFLICT")
     assert err.value.message == services.MSG_REVOKE_TOO_MANY.format(requested=2, extra=1)
     assert "has 1 extra attempt" in err.value.message
@@ -134,16 +134,16 @@ def test_revoke_of_more_than_the_extra_is_a_conflict_and_changes_nothing(student
 
 def test_revoke_with_no_extra_attempts_is_a_conflict(student, case_study, actor):
     with pytest.raises(AppError) as err:
-        services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason="Oops", actor=actor).grant
+        services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason="Oops", actor=actor)
     assert err.value.status_code == 409
     assert not AttemptGrant.objects.exists()
 
 
 def test_revoke_is_allowed_for_an_archived_student(student, case_study, actor):
-    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor).grant
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor)
     student.archived = True
     student.save(update_fields=["archived"])
-    services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason="Graduated", actor=actor).grant
+    services.attempts_revoke(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason="Graduated", actor=actor)
     assert _extra(student, case_study) == 0
 
 
@@ -221,7 +221,7 @@ def test_student_detail_card_reflects_a_grant_immediately(student, case_study, a
     SessionFactory(student=student, case_study=case_study, transcript_status="available")
     before = student_case_study_card(student_id=student.pk, case_study_id=case_study.pk)
     assert (before.attempts_used, before.attempts_allowed, before.extra_attempts) == (1, 2, 0)
-    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=3, reason=REASON, actor=actor).grant
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=3, reason=REASON, actor=actor)
     after = student_case_study_card(student_id=student.pk, case_study_id=case_study.pk)
     assert (after.attempts_used, after.attempts_allowed, after.extra_attempts) == (1, 5, 3)
 
@@ -272,7 +272,7 @@ def test_grant_endpoint_defaults_to_one_attempt(operator_client, student, case_s
 
 @pytest.mark.parametrize("path", [REVOKE, REVOKE + "/"])
 def test_revoke_endpoint_answers_201_with_a_negative_row(operator_client, operator_user, student, case_study, path):
-    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=3, reason=REASON, actor=operator_user).grant
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=3, reason=REASON, actor=operator_user)
     response = operator_client.post(path, _body(student, case_study, attempts=2, reason="Granted by mistake"), format="json")
     assert response.status_code == 201, response.json()
     data = response.json()["data"]
@@ -281,7 +281,7 @@ def test_revoke_endpoint_answers_201_with_a_negative_row(operator_client, operat
 
 
 def test_revoke_endpoint_answers_409_saying_how_many_extra_there_are(operator_client, operator_user, student, case_study):
-    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=operator_user).grant
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=operator_user)
     response = operator_client.post(REVOKE, _body(student, case_study, attempts=3), format="json")
     assert response.status_code == 409
     body = response.json()
@@ -380,7 +380,7 @@ def test_bulk_endpoint_answers_per_student_results(operator_client, operator_use
     first, second = StudentFactory(programmes=[mba]), StudentFactory(programmes=[mba])
     SessionFactory(student=second, case_study=case_study)
     SessionFactory(student=second, case_study=case_study, transcript_status="failed")
-    services.attempts_grant(user_id=second.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=operator_user).grant
+    services.attempts_grant(user_id=second.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=operator_user)
     response = operator_client.post(
         path,
         {"user_ids": [second.pk, first.pk, second.pk], "case_study_id": case_study.pk, "attempts": 2, "reason": REASON},
@@ -514,7 +514,7 @@ def test_ledger_answers_400_naming_the_parameter(operator_client, params, field)
 
 def test_ledger_shows_a_deleted_actors_email_with_an_empty_name(operator_client, student, case_study):
     staff = StaffUserFactory(email="leaver@uni.example", full_name="Lena Leaver", roles=["operator"])
-    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=staff).grant
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=staff)
     staff.delete()
     response = operator_client.get(LEDGER, {"user_id": student.pk})
     assert response.json()["data"][0]["actor"] == {"email": "leaver@uni.example", "full_name": ""}
@@ -523,7 +523,7 @@ def test_ledger_shows_a_deleted_actors_email_with_an_empty_name(operator_client,
 def test_ledger_query_count_does_not_grow_with_rows(operator_client, mba, case_study, operator_user, django_assert_num_queries):
     for _ in range(15):
         s = StudentFactory(programmes=[mba])
-        services.attempts_grant(user_id=s.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=operator_user).grant
+        services.attempts_grant(user_id=s.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=operator_user)
     # SET search_path public, tenant domain, SET search_path tenant, token+user, roles, COUNT,
     # the page of rows with their actors
     with django_assert_num_queries(4):
@@ -563,7 +563,7 @@ def test_attempts_endpoints_allow_admins(admin_client, student, case_study, inde
     method, path, body = _requests(student, case_study)[index]
     if path == REVOKE:
         services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON,
-                                actor=StaffUserFactory(roles=["operator"])).grant
+                                actor=StaffUserFactory(roles=["operator"]))
     response = getattr(admin_client, method)(path, body, format="json" if body else None)
     assert response.status_code in (200, 201), response.json()
 
@@ -575,7 +575,7 @@ def test_a_token_of_another_tenant_is_refused(other_tenant_client, host, student
 
 
 def test_another_tenants_students_are_invisible(other_tenant_client, operator_user, student, case_study):
-    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=operator_user).grant
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=operator_user)
     response = other_tenant_client.post(GRANT, _body(student, case_study), format="json")
     assert response.status_code == 400
     assert sorted(response.json()["errors"]) == ["case_study_id", "user_id"]

@@ -68,7 +68,7 @@ def _outcome(call):
 
 def test_concurrent_revokes_take_exactly_the_extra_attempts_and_no_more(committed_tenant, pair):
     student, case_study, actor = pair
-    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=5, reason="Outage", actor=actor).grant
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=5, reason="Outage", actor=actor)
 
     def revoke(i):
         return _outcome(
@@ -102,7 +102,7 @@ def test_concurrent_grants_lose_no_update(committed_tenant, pair):
 
 def test_concurrent_revoke_requests_over_http_answer_201_five_times_and_409_otherwise(committed_tenant, pair):
     student, case_study, actor = pair
-    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=5, reason="Outage", actor=actor).grant
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=5, reason="Outage", actor=actor)
     clients = [bearer_client(TEST_TENANT["domain"], actor) for _ in range(THREADS)]
     body = {"user_id": student.pk, "case_study_id": case_study.pk, "attempts": 1, "reason": "Granted twice"}
 
@@ -122,7 +122,7 @@ def test_concurrent_revoke_requests_over_http_answer_201_five_times_and_409_othe
 
 def test_mixed_concurrent_grants_and_revokes_never_go_below_zero(committed_tenant, pair):
     student, case_study, actor = pair
-    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=2, reason="Outage", actor=actor).grant
+    services.attempts_grant(user_id=student.pk, case_study_id=case_study.pk, attempts=2, reason="Outage", actor=actor)
 
     def change(i):
         service = services.attempts_grant if i % 2 else services.attempts_revoke

@@ -41,9 +41,9 @@ def programme_update(*, code, new_code=UNSET, name=UNSET, is_active=UNSET):
         with transaction.atomic():
             programme = programme_get(code=code, for_update=True)
             before = audit_snapshot(programme, PROGRAMME_FIELDS)
-            if new_code is not UNSET and new_code != programme.code:
-                if Programme.objects.filter(code=new_code).exists():
-                    raise _programme_code_conflict()
+            changes_code = new_code is not UNSET and new_code != programme.code
+            if changes_code and Programme.objects.filter(code=new_code).exists():
+                raise _programme_code_conflict()
             for field, value in (("code", new_code), ("name", name), ("is_active", is_active)):
                 if value is not UNSET:
                     setattr(programme, field, value)

@@ -26,7 +26,9 @@ class LoginForm(AuthenticationForm):
             self.user_cache = sign_in(request=self.request, email=email, password=password)
         except SignInRefused as refused:
             self.refused = refused
-            raise forms.ValidationError(refused.message if refused.locked else MSG_INVALID_LOGIN, code="invalid_login")
+            raise forms.ValidationError(
+                refused.message if refused.locked else MSG_INVALID_LOGIN, code="invalid_login"
+            ) from None
         return self.cleaned_data
 
     @property

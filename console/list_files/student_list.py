@@ -52,7 +52,7 @@ def write_xlsx(file_request, rows, target):
     writes several times faster than styled cells."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Students")
-    for letter, width in zip("ABCDEF", (30, 36, 40, 10, 22, 22)):
+    for letter, width in zip("ABCDEF", (30, 36, 40, 10, 22, 22), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
     sheet.append(xlsx_header(sheet, COLUMNS, notes={"Last Seen": XLSX_LAST_SEEN_NOTE}))

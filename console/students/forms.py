@@ -106,9 +106,7 @@ class BulkActionForm(forms.Form):
             if action == GRANT and case_study_id and not (
                 _opaque_id(case_study_id)
                 and case_studies_list(is_active=True).prefetch_related(None).filter(pk=case_study_id).exists()
-            ):
-                self.add_error("case_study", MSG_CASE_STUDY_GONE)
-            elif case_study_id and not _opaque_id(case_study_id):
+            ) or case_study_id and not _opaque_id(case_study_id):
                 self.add_error("case_study", MSG_CASE_STUDY_GONE)
         elif action == ARCHIVE:
             self._require(data, "archive_as", MSG_ARCHIVE_AS_REQUIRED)

@@ -45,10 +45,7 @@ def sort_header(context, field, label, css_class=""):
     request = context["request"]
     current_by, current_order = context["sort"]
     active = current_by == field
-    if active:
-        next_order = "asc" if current_order == "desc" else "desc"
-    else:
-        next_order = FIRST_CLICK_ORDER.get(field, "asc")
+    next_order = ("asc" if current_order == "desc" else "desc") if active else FIRST_CLICK_ORDER.get(field, "asc")
     params = request.GET.copy()
     params["sort_by"] = field
     params["sort_order"] = next_order

@@ -55,7 +55,7 @@ def mba():
 def people(mba):
     """Four listed students (one never seen) and one archived, one deleted."""
     econ = ProgrammeFactory(code="ECO1000", name="Economics")
-    for n in range(3):
+    for _ in range(3):
         CaseStudyFactory(programmes=[mba])
     CaseStudyFactory(programmes=[econ])
     chidinma = StudentFactory(first_name="Chidinma", last_name="Okafọr", email="chidinma@miva.university",

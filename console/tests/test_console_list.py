@@ -75,7 +75,7 @@ def _bulk_students(specs, programmes=()):
     Session.objects.bulk_create(
         [
             Session(student=s, case_study=case_study, started_at=spec["seen"], last_activity_at=spec["seen"])
-            for s, spec in zip(students, specs)
+            for s, spec in zip(students, specs, strict=True)
             if spec.get("seen")
         ]
     )

@@ -276,7 +276,7 @@ def test_gradebook_query_count_grows_with_chunks_not_students(operator_client, b
         return len(queries.captured_queries)
 
     few = count()
-    for n in range(40):
+    for _ in range(40):
         StudentFactory(programmes=[book["mba"]])
     # tenancy + authentication; the case studies; the bounded count; the audit event; then as the
     # body streams: SET search_path, a savepoint, the DECLARE of the students' cursor and, per

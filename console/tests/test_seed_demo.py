@@ -159,9 +159,8 @@ def test_a_repeated_message_is_refused_when_the_unique_constraint_comes_back(ten
     writes = builder._write_transcripts
     monkeypatch.setattr(builder, "_write_transcripts",
                         lambda cursor, first, last: (writes(cursor, first, last), writes(cursor, first, last)))
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():
-            builder.write_transcripts_and_grades()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        builder.write_transcripts_and_grades()
     assert any(name == "message_position_unique" for name, _ in _indexes())
 
 
