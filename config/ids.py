@@ -20,6 +20,10 @@ import time
 from django.urls import register_converter
 from django.urls.converters import StringConverter
 
+_PROCESS_RANDOM: bytes
+_counter: "itertools.count[int]"
+_lock: threading.Lock
+
 
 def _reseed():
     """New random bytes, counter start and lock for this process (at import, and in every
