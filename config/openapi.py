@@ -1,9 +1,12 @@
 """OpenAPI error responses every operation shares (the SPEC §6 envelope)."""
+import copy
+
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 
 from config.ids import PATH_PARAMETER_PATTERNS
+from config.query import DATE_RANGE_PATTERN, MAX_QUERY_STRING_BYTES
 from config.serializers import ErrorEnvelopeSerializer, FreeTextField, SecretField
 from config.text import FREE_TEXT_FORBIDDEN, ONE_LINE_FORBIDDEN
 
@@ -40,7 +43,10 @@ def error_responses(*, not_found=None, conflict=None, bad_input=BAD_INPUT):
 # Statuses any operation may answer, whatever its own declarations: bad input, credentials,
 # permission, an id that names nothing, the method, and a database outage.
 _SHARED_ERRORS = {
-    "400": "Bad input (VALIDATION_ERROR); `errors` names each field.",
+    "400": (
+        "Bad input (VALIDATION_ERROR); `errors` names each field (`query` for a query string over "
+        f"{MAX_QUERY_STRING_BYTES:,} bytes as sent)."
+    ),
     "401": "No or invalid credentials (UNAUTHENTICATED).",
     "403": "Missing permission (PERMISSION_DENIED).",
     "405": "The method is not allowed here (METHOD_NOT_ALLOWED).",
@@ -48,6 +54,11 @@ _SHARED_ERRORS = {
 }
 _PATH_ERRORS = {"404": "Nothing with this id on this tenant (NOT_FOUND)."}
 _BODY_ERRORS = {"415": "The body is not in the media type documented here (VALIDATION_ERROR)."}
+# Any write may meet another at the same moment; PostgreSQL then undoes it (config.errors).
+_WRITE_ERRORS = {
+    "409": "Another change to the same records was made at the same moment (CONFLICT): nothing changed; try again."
+}
+_WRITE_METHODS = {"post", "put", "patch", "delete"}
 
 
 def document_shared_errors(result, generator, request, public):
@@ -55,9 +66,11 @@ def document_shared_errors(result, generator, request, public):
     status it can answer (SPEC §6) and its query parameters as they are read, so a client and
     a fuzzer can trust the schema."""
     envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
+    components = result.get("components", {}).get("schemas", {})
+    request_components = set()
     for path, operations in result.get("paths", {}).items():
         shared = {**_SHARED_ERRORS, **(_PATH_ERRORS if "{" in path else {})}
-        for operation in operations.values():
+        for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             for parameter in operation.get("parameters", []):
@@ -66,9 +79,42 @@ def document_shared_errors(result, generator, request, public):
                 elif parameter.get("in") == "path" and parameter.get("name") in PATH_PARAMETER_PATTERNS:
                     parameter["schema"] = {"type": "string", "pattern": f"^{PATH_PARAMETER_PATTERNS[parameter['name']]}$"}
             _require_one_of_bodies(operation, result)
-            for status, description in {**shared, **(_BODY_ERRORS if "requestBody" in operation else {})}.items():
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                _document_dates(content.get("schema", {}), components, request_components)
+            errors = {
+                **shared,
+                **(_BODY_ERRORS if "requestBody" in operation else {}),
+                **(_WRITE_ERRORS if method in _WRITE_METHODS else {}),
+            }
+            for status, description in errors.items():
                 operation["responses"].setdefault(status, {"content": envelope, "description": description})
     return result
+
+
+def _document_dates(schema, components, seen):
+    """Every date and date-time a request carries states config.query's range (the year it
+    starts with), through the components a body refers to."""
+    if not isinstance(schema, dict):
+        return
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        name = ref.rsplit("/", 1)[-1]
+        if name not in seen and name in components:
+            seen.add(name)
+            # A copy: a component may be built from a dict the code shares (extend_schema_field).
+            components[name] = copy.deepcopy(components[name])
+            _document_dates(components[name], components, seen)
+        return
+    if schema.get("type") == "string" and schema.get("format") in ("date", "date-time"):
+        schema.setdefault("pattern", DATE_RANGE_PATTERN)
+    for key in ("properties", "patternProperties"):
+        for value in schema.get(key, {}).values():
+            _document_dates(value, components, seen)
+    for key in ("items", "additionalProperties", "not"):
+        _document_dates(schema.get(key), components, seen)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for value in schema.get(key, []):
+            _document_dates(value, components, seen)
 
 
 # Text in a query string is NUL-free: PostgreSQL cannot store U+0000, so DRF refuses it in
@@ -154,7 +200,9 @@ def _require_one_of_bodies(operation, result):
 def _document_query_parameter(parameter):
     """Query strings as the APIs read them: an empty value is absent (a boolean excepted: it is
     true or false), and text is NUL-free."""
-    schema = parameter.get("schema", {})
+    # A copy: a parameter's schema may be a dict the code shares (config.serializers).
+    schema = parameter["schema"] = copy.deepcopy(parameter.get("schema", {}))
+    _document_dates(schema, {}, set())
     if schema.get("type") == "integer" or (schema.get("type") == "string" and "format" in schema):
         schema = parameter["schema"] = {"anyOf": [schema]}
     if "anyOf" in schema:

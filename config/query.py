@@ -3,6 +3,8 @@
 - `parse_boolean`: a boolean from the spellings an endpoint accepts (case-insensitive).
 - `IsoDateTimeBoundField` (a form field, for FilterSets): an ISO 8601 date or date-time; a
   date means the start (or end) of that day in UTC, a date-time without an offset is UTC.
+- The range every date and date-time the API reads must lie in (`year_out_of_range`,
+  `MSG_DATE_RANGE`, `DATE_RANGE_PATTERN` for the schema), in query strings and bodies alike.
 """
 import datetime as dt
 import re
@@ -19,6 +21,27 @@ UNENCODED_PLUS_RE = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$", re.ASCII)
 
 MSG_BAD_DATETIME = "Enter an ISO 8601 date or date-time, e.g. 2026-06-04 or 2026-06-04T09:00:00Z."
+
+# Dates and date-times the API reads (filters, archive dates, session times) lie in these
+# years, as written (before a date-time's offset is applied): nothing the console records
+# happened before 1900 or will after 2100, and a year outside them is a typing mistake or a
+# probe. It keeps every value well inside what Python and PostgreSQL can hold, in UTC too.
+DATE_MIN_YEAR = 1900
+DATE_MAX_YEAR = 2100
+MSG_DATE_RANGE = f"Use a date from {DATE_MIN_YEAR}-01-01 to {DATE_MAX_YEAR}-12-31."
+# The schema's statement of the range: the year a date or date-time starts with.
+DATE_RANGE_PATTERN = r"^(?:19[0-9]{2}|20[0-9]{2}|2100)-"
+
+
+# A query string may hold this many bytes as sent (percent-encoded), on every path: more is a
+# 400 naming `query` (config.middleware), and the production server reads request lines up to
+# 8,190 bytes, the most gunicorn can, answering a longer one the same way (config.serve), so a
+# client always gets the envelope. 8,000 bytes hold about 300 of our ids in a list filter.
+MAX_QUERY_STRING_BYTES = 8000
+MSG_QUERY_TOO_LONG = (
+    f"The address is too long: its query string may hold at most {MAX_QUERY_STRING_BYTES:,} bytes "
+    "(as sent, percent-encoded)."
+)
 
 
 def normalise_text(value):
@@ -43,6 +66,12 @@ def parse_boolean(value, *, true, false):
     if text in false:
         return False
     return None
+
+
+def year_out_of_range(value):
+    """True when a date or date-time (as written, before any offset is applied) lies outside
+    DATE_MIN_YEAR-DATE_MAX_YEAR."""
+    return not DATE_MIN_YEAR <= value.year <= DATE_MAX_YEAR
 
 
 class QueryBooleanFormField(forms.Field):
@@ -82,6 +111,8 @@ class IsoDateTimeBoundField(forms.Field):
                 day = None
             if day is None:
                 raise forms.ValidationError(MSG_BAD_DATETIME, code="invalid")
+            if year_out_of_range(day):
+                raise forms.ValidationError(MSG_DATE_RANGE, code="range")
             bound = dt.time.max if self.end_of_day else dt.time.min
             return dt.datetime.combine(day, bound, tzinfo=dt.timezone.utc)
         # An offset's "+" sent unencoded in a query string arrives as a space.
@@ -92,24 +123,13 @@ class IsoDateTimeBoundField(forms.Field):
             parsed = parse_datetime(text)
         except ValueError:
             parsed = None
-        if parsed is not None:
-            parsed = _in_utc(parsed)
         if parsed is None:
             raise forms.ValidationError(MSG_BAD_DATETIME, code="invalid")
-        return parsed
-
-
-def _in_utc(moment):
-    """`moment` in UTC (naive means UTC). A valid date-time just past the calendar's ends in UTC
-    (9999-12-31T23:59:59-14:00) is the last (or first) representable instant: a bound that far
-    out filters the same."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.timezone.utc)
-    try:
-        return moment.astimezone(dt.timezone.utc)
-    except OverflowError:
-        edge = dt.datetime.max if moment.year == dt.MAXYEAR else dt.datetime.min
-        return edge.replace(tzinfo=dt.timezone.utc)
+        if year_out_of_range(parsed):
+            raise forms.ValidationError(MSG_DATE_RANGE, code="range")
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=dt.timezone.utc)
+        return parsed.astimezone(dt.timezone.utc)
 
 
 class IsoDateTimeBoundFilter(django_filters.Filter):

@@ -4,13 +4,14 @@ import math
 from collections.abc import Mapping
 
 from django.core.validators import RegexValidator
+from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
 from config.ids import OPAQUE_ID, OPAQUE_ID_RE
-from config.query import MSG_BOOLEAN_TRUE_FALSE, normalise_text, parse_boolean
+from config.query import MSG_BOOLEAN_TRUE_FALSE, MSG_DATE_RANGE, normalise_text, parse_boolean, year_out_of_range
 from config.text import forbidden_character_message
 
 MSG_BAD_ID = (
@@ -55,13 +56,8 @@ class SecretField(serializers.CharField):
     """A password as typed: compared, never stored or shown, so any character may be in it."""
 
 
-_DIGIT_FIELDS = (
-    serializers.IntegerField,
-    serializers.FloatField,
-    serializers.DecimalField,
-    serializers.DateTimeField,
-    serializers.DateField,
-)
+_NUMBER_FIELDS = (serializers.IntegerField, serializers.FloatField, serializers.DecimalField)
+_DIGIT_FIELDS = (*_NUMBER_FIELDS, serializers.DateTimeField, serializers.DateField)
 
 
 def _too_long(field, text):
@@ -78,13 +74,24 @@ def _forbidden_character(field, text):
     return forbidden_character_message(text, free_text=isinstance(field, FreeTextField))
 
 
+def _out_of_range(field, text):
+    """config.query's date range, on the date or date-time as written (before its offset)."""
+    parse = parse_datetime if isinstance(field, serializers.DateTimeField) else parse_date
+    try:
+        parsed = parse(text.strip())
+    except ValueError:
+        return None  # DRF names the bad date itself
+    return MSG_DATE_RANGE if parsed is not None and year_out_of_range(parsed) else None
+
+
 def _clean_value(field, value, *, from_json=True):
     """(value, error) for one input value before DRF reads it: text must be a string (never a
     number or boolean) and is NFC-normalised; in a JSON body (text a client writes) it holds
     no control character but where config.text allows; numbers and dates are written in ASCII
-    digits (Python's int() and Django's date regexes would read "１０" as 10); a JSON boolean
-    is true or false, never 0, 1 or a string. The error is a message, or {index: [message]}
-    naming the items of a list."""
+    digits (Python's int() and Django's date regexes would read "１０" as 10), and dates lie in
+    config.query's range; a JSON boolean is true or false, never 0, 1 or a string, and a JSON
+    number is a number, never a string. The error is a message, or {index: [message]} naming
+    the items of a list."""
     if value is None:
         return value, None
     if from_json and isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
@@ -108,6 +115,10 @@ def _clean_value(field, value, *, from_json=True):
         return [normalise_text(item) if isinstance(item, str) else item for item in value], error
     if isinstance(field, _DIGIT_FIELDS) and isinstance(value, str) and not value.isascii():
         return value, MSG_ASCII_DIGITS
+    if from_json and isinstance(field, _NUMBER_FIELDS) and isinstance(value, str):
+        return value, field.error_messages["invalid"]
+    if isinstance(field, (serializers.DateTimeField, serializers.DateField)) and isinstance(value, str):
+        return value, _out_of_range(field, value)
     return value, None
 
 
@@ -149,7 +160,7 @@ class StrictSerializer(InputSerializer):
     def to_internal_value(self, data):
         unknown = []
         if hasattr(data, "keys"):
-            unknown = sorted(key for key in data.keys() if key not in self.fields or self.fields[key].read_only)
+            unknown = sorted(key for key in data if key not in self.fields or self.fields[key].read_only)
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:

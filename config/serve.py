@@ -20,6 +20,12 @@ take before it is restarted, default 60), `WEB_GRACEFUL_TIMEOUT` (seconds to fin
 in flight on SIGTERM, default 30), `WEB_KEEPALIVE` (seconds, default 5),
 `FORWARDED_ALLOW_IPS` (proxies whose X-Forwarded-Proto is trusted, default 127.0.0.1).
 
+Long addresses: gunicorn reads request lines up to 8,190 bytes (its most; the default is
+4,094), so a query string over the app's limit (config.query.MAX_QUERY_STRING_BYTES, 8,000
+bytes) reaches the app and is answered in the JSON envelope; a longer request line, which
+gunicorn refuses itself, gets the same answer from the worker class below, not gunicorn's
+HTML page.
+
 Background exports: once gunicorn is ready, this process also starts `EXPORT_WORKERS`
 (default 1) `manage.py export_worker` processes and stops them when it stops; they exit by
 themselves if this process dies, and a job they leave running is taken up again after
@@ -30,7 +36,39 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gunicorn.http.errors import LimitRequestLine
+from gunicorn.util import write_nonblock
+from gunicorn.workers.gthread import ThreadWorker
+
 from config.env import env_int, env_str
+
+# The longest request line gunicorn can be told to read.
+REQUEST_LINE_MAX_BYTES = 8190
+
+
+class Worker(ThreadWorker):
+    """gunicorn's gthread worker, except that a request line longer than it reads gets the
+    answer the app gives a query string over its limit (config.middleware): a 400 in the JSON
+    envelope naming `query`, rather than gunicorn's HTML 414 page."""
+
+    def handle_error(self, req, client, addr, exc):
+        if not isinstance(exc, LimitRequestLine):
+            return super().handle_error(req, client, addr, exc)
+        from config.middleware import query_too_long_json
+
+        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        response = query_too_long_json()
+        head = (
+            f"HTTP/1.1 {response.status_code} {response.reason_phrase}\r\n"
+            "Connection: close\r\n"
+            f"Content-Type: {response['Content-Type']}\r\n"
+            "Cache-Control: no-store\r\n"
+            f"Content-Length: {len(response.content)}\r\n\r\n"
+        )
+        try:
+            write_nonblock(client, head.encode("latin-1") + response.content)
+        except OSError:
+            self.log.debug("Failed to send the answer to a request line too long.")
 
 
 def server_options():
@@ -39,7 +77,8 @@ def server_options():
     return {
         "bind": env_str("BIND", f"127.0.0.1:{port}"),
         "workers": env_int("WEB_CONCURRENCY", min(2 * cpus + 1, 8), minimum=1, maximum=64),
-        "worker_class": "gthread",
+        "worker_class": Worker,
+        "limit_request_line": REQUEST_LINE_MAX_BYTES,
         "threads": env_int("WEB_THREADS", 4, minimum=1, maximum=64),
         "timeout": env_int("WEB_TIMEOUT", 60, minimum=1),
         "graceful_timeout": env_int("WEB_GRACEFUL_TIMEOUT", 30, minimum=0),

@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every response
     "config.middleware.PrivateCacheMiddleware",  # no shared or stored copies of personal data
     "config.health.HealthMiddleware",  # /healthz, /readyz: before any database work
+    "config.middleware.QueryStringLimitMiddleware",  # a query string over 8,000 bytes: 400, no database
     "config.middleware.RejectNulMiddleware",  # NUL in a path or query string: 400, no database
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files need no tenant (the 503 page's CSS)

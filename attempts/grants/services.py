@@ -261,13 +261,13 @@ def dedupe_ids(ids):
 
 
 def _bulk_ids(user_ids):
-    """The ids of a bulk change, deduplicated in first-seen order; 400 when none or too many."""
+    """The ids of a bulk change, deduplicated in first-seen order; 400 when none or more than
+    MAX_BULK_IDS are given (repeats counted, as the schema's maxItems counts them)."""
     if not isinstance(user_ids, (list, tuple)) or not user_ids:
         raise AppError.validation({"user_ids": MSG_USER_IDS_EMPTY})
-    ids = dedupe_ids(str(u) for u in user_ids)
-    if len(ids) > MAX_BULK_IDS:
+    if len(user_ids) > MAX_BULK_IDS:
         raise AppError.validation({"user_ids": MSG_USER_IDS_TOO_MANY})
-    return ids
+    return dedupe_ids(str(u) for u in user_ids)
 
 
 def _first_index(user_ids):

@@ -1,10 +1,12 @@
 """Granting and revoking extra attempts (SPEC §7.2): the services and the console endpoints."""
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 
 from attempts.grants import services
 from attempts.models import AttemptGrant
 from attempts.selectors import student_case_study_card
 from config.errors import AppError
+from config.ids import OPAQUE_ID
 from testing.factories import CaseStudyFactory, ProgrammeFactory, SessionFactory, StaffUserFactory, StudentFactory
 
 REASON = "Power cut in Ìbàdàn during the session"
@@ -201,12 +203,16 @@ def test_bulk_grant_refuses_an_empty_list_and_more_than_500_ids(case_study, acto
     assert err.value.errors == {"user_ids": [services.MSG_USER_IDS_TOO_MANY]}
 
 
-def test_bulk_grant_counts_duplicates_once_against_the_500_limit(mba, case_study, actor):
+def test_bulk_grant_counts_every_id_given_against_the_500_limit_and_grants_a_repeated_one_once(mba, case_study, actor):
+    # SPEC §7.2: "user_ids: [1–500 ids]", as the schema's maxItems counts them.
     student = StudentFactory(programmes=[mba])
     grants = [g.grant for g in services.attempts_grant_bulk(
-        user_ids=[student.pk] * 600, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor
+        user_ids=[student.pk] * 500, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor
     )]
     assert len(grants) == 1
+    with pytest.raises(AppError) as err:
+        services.attempts_grant_bulk(user_ids=[student.pk] * 501, case_study_id=case_study.pk, attempts=1, reason=REASON, actor=actor)
+    assert err.value.errors == {"user_ids": [services.MSG_USER_IDS_TOO_MANY]}
 
 
 def test_grant_after_a_deleted_actor_keeps_the_actor_email(student, case_study):
@@ -447,6 +453,18 @@ def test_bulk_endpoint_answers_400_naming_the_field(operator_client, mba, case_s
 def test_bulk_endpoint_empty_list_message(operator_client, case_study):
     response = operator_client.post(BULK, {"user_ids": [], "case_study_id": case_study.pk, "reason": REASON}, format="json")
     assert response.json()["errors"] == {"user_ids": [services.MSG_USER_IDS_EMPTY]}
+
+
+def test_bulk_grant_names_a_blank_id_as_malformed_and_the_schema_refuses_it(operator_client, mba, case_study):
+    student = StudentFactory(programmes=[mba])
+    body = {"user_ids": [student.pk, ""], "case_study_id": case_study.pk, "reason": REASON}
+    response = operator_client.post(BULK, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"user_ids[1]": [services.REASON_BAD_ID]}
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    user_ids = spec["components"]["schemas"]["BulkGrantRequestRequest"]["properties"]["user_ids"]
+    assert user_ids["items"] == {"type": "string", "pattern": f"^{OPAQUE_ID}$"}
+    assert (user_ids["minItems"], user_ids["maxItems"]) == (1, services.MAX_BULK_IDS)
 
 
 # Ledger endpoint

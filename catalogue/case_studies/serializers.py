@@ -30,7 +30,9 @@ class CaseStudySerializer(serializers.Serializer):
         return [p.code for p in case_study.programmes.all()]
 
 
-class CaseStudyWriteSerializer(StrictSerializer):
+class CaseStudyUpdateSerializer(StrictSerializer):
+    """PUT and PATCH: a case study's id is fixed once it is made (400 naming it if sent)."""
+
     title = serializers.CharField(max_length=300)
     programme_codes = serializers.ListField(
         child=ProgrammeCodeField(),
@@ -43,7 +45,12 @@ class CaseStudyWriteSerializer(StrictSerializer):
     max_attempts = serializers.IntegerField(min_value=0, max_value=100, required=False)
     grading_method = serializers.ChoiceField(choices=CaseStudy.GradingMethod.choices, required=False)
     is_active = serializers.BooleanField(required=False)
-    case_study_id = OpaqueIdField(required=False, help_text="Only on create, to keep an id from another system.")
+
+
+class CaseStudyWriteSerializer(CaseStudyUpdateSerializer):
+    """POST: the fields of an update, and an id to keep from another system."""
+
+    case_study_id = OpaqueIdField(required=False, help_text="Only to keep an id from another system.")
 
 
 class CaseStudyListQuerySerializer(CataloguePageQuery):

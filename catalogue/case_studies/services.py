@@ -10,7 +10,6 @@ from catalogue.programmes.selectors import programmes_for_codes
 from config.errors import AppError
 
 MSG_CASE_STUDY_ID_TAKEN = "A case study with this case_study_id already exists."
-MSG_CASE_STUDY_ID_FIXED = "A case study's id cannot be changed."
 
 UNSET = object()
 
@@ -56,13 +55,10 @@ def case_study_create(
 @transaction.atomic
 def case_study_update(
     *, case_study_id, title=UNSET, programme_codes=UNSET, max_attempts=UNSET, grading_method=UNSET, is_active=UNSET,
-    new_case_study_id=UNSET,
 ):
     """Update the given fields of the case study (404 when there is none)."""
     case_study = case_study_get(case_study_id=case_study_id, with_programmes=False, for_update=True)
     before = _audited(case_study)
-    if new_case_study_id is not UNSET and new_case_study_id != case_study.pk:
-        raise AppError.validation({"case_study_id": MSG_CASE_STUDY_ID_FIXED})
     for field, value in (
         ("title", title), ("max_attempts", max_attempts), ("grading_method", grading_method), ("is_active", is_active)
     ):

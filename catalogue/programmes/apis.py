@@ -52,7 +52,11 @@ class ProgrammeDetailApi(CatalogueApi):
     def put(self, request, code):
         return self._update(request, code, partial=False)
 
-    @extend_schema(operation_id="programmes_partial_update", request=ProgrammeWriteSerializer, responses={200: PROGRAMME_RESPONSE})
+    @extend_schema(
+        operation_id="programmes_partial_update",
+        request=ProgrammeWriteSerializer,
+        responses={200: PROGRAMME_RESPONSE, 409: CODE_TAKEN},
+    )
     def patch(self, request, code):
         return self._update(request, code, partial=True)
 

@@ -130,11 +130,18 @@ def test_put_needs_title_and_programme_codes(admin_client, mba):
     assert response.status_code == 400 and "programme_codes" in response.json()["errors"]
 
 
-def test_case_study_id_cannot_change(admin_client, mba):
+def test_case_study_id_is_not_writable_once_made_and_the_schema_of_updates_leaves_it_out(admin_client, mba):
     case_study = CaseStudyFactory(programmes=[mba])
-    response = admin_client.patch(f"/v1/case-studies/{case_study.pk}", {"case_study_id": "other"}, format="json")
-    assert response.status_code == 400 and "case_study_id" in response.json()["errors"]
+    for value in ("other", case_study.pk):
+        response = admin_client.patch(f"/v1/case-studies/{case_study.pk}", {"case_study_id": value}, format="json")
+        assert response.status_code == 400 and response.json()["errors"] == {"case_study_id": [MSG_NOT_WRITABLE]}
     assert CaseStudy.objects.filter(pk=case_study.pk).exists()
+    from drf_spectacular.generators import SchemaGenerator
+
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    assert "case_study_id" in components["CaseStudyWriteRequest"]["properties"]
+    assert "case_study_id" not in components["CaseStudyUpdateRequest"]["properties"]
+    assert "case_study_id" not in components["PatchedCaseStudyUpdateRequest"]["properties"]
 
 
 def test_patch_with_unknown_programme_is_400_and_changes_nothing(admin_client, mba):
@@ -244,7 +251,13 @@ def test_openapi_schema_describes_catalogue_records_and_ingestion():
     }
     assert expected <= operations
     ingest = schema["paths"]["/v1/sessions/{session_id}/"]["put"]
-    assert set(ingest["responses"]) >= {"200", "201"}
+    assert set(ingest["responses"]) >= {"200", "201", "409"}  # 409: a session cannot move
+    # A duplicate case study id or programme code is a documented 409.
+    assert "409" in schema["paths"]["/v1/case-studies/"]["post"]["responses"]
+    for method in ("post",):
+        assert "409" in schema["paths"]["/v1/programmes/"][method]["responses"]
+    for method in ("put", "patch"):
+        assert "409" in schema["paths"]["/v1/programmes/{code}/"][method]["responses"]
     assert "multipart/form-data" in schema["paths"]["/v1/students/{user_id}/avatar/"]["put"]["requestBody"]["content"]
 
 

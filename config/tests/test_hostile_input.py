@@ -6,8 +6,9 @@ import pytest
 
 from attempts.models import AttemptGrant
 from catalogue.models import CaseStudy
-from config.errors import MSG_UNSUPPORTED_MEDIA
+from config.errors import MSG_UNSUPPORTED_MEDIA, MSG_VALIDATION
 from config.parsers import MAX_JSON_DEPTH, MSG_TOO_DEEP
+from config.query import MAX_QUERY_STRING_BYTES, MSG_DATE_RANGE, MSG_QUERY_TOO_LONG
 from config.serializers import MSG_ASCII_DIGITS, MSG_NOT_TEXT, MSG_NOT_WRITABLE
 from students.models import Student, StudentCluster, StudentGroup
 from testing.clients import TenantAPIClient
@@ -20,6 +21,16 @@ from testing.factories import (
 )
 
 BIGINT_PAST = "9223372036854775808"
+
+
+class _AnyMessages(list):
+    """Equal to any list of messages."""
+
+    def __eq__(self, other):
+        return isinstance(other, list) and bool(other) and all(isinstance(m, str) for m in other)
+
+
+ANY_MESSAGES = _AnyMessages()
 
 
 @pytest.fixture
@@ -243,3 +254,71 @@ def test_case_study_writes_refuse_an_empty_programme_list(admin_client, world):
     response = admin_client.post("/v1/case-studies", {"title": "T", "programme_codes": []}, format="json")
     assert response.status_code == 400 and "programme_codes" in response.json()["errors"]
     assert CaseStudy.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("/v1/console/attempts/grant", lambda w: _grant_body(w, attempts="2"), "attempts"),
+        ("/v1/case-studies", lambda w: {"title": "T", "programme_codes": ["MBA"], "max_attempts": "3"}, "max_attempts"),
+        ("/v1/students", lambda w: {"first_name": "A", "last_name": "B", "email": "a@uni.example", "programme_codes": [],
+                                    "advisor_id": "7"}, "advisor_id"),
+    ],
+)
+def test_a_number_in_a_json_body_is_a_json_number_never_a_string(admin_client, world, path, body, field):
+    response = admin_client.post(path, body(world), format="json")
+    assert response.status_code == 400 and list(response.json()["errors"]) == [field]
+    assert not AttemptGrant.objects.exists() and Student.objects.count() == 1 and CaseStudy.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "path, field",
+    [
+        ("/v1/console/students?end_date=9999-12-31T23:59:59-14:00", "end_date"),
+        ("/v1/console/students?start_date=0001-01-01", "start_date"),
+        ("/v1/console/students/export?start_date=1899-12-31T23:59:59Z", "start_date"),
+        ("/v1/students?modified_since=2101-01-01", "modified_since"),
+        ("/v1/students?deleted_since=0001-01-01T00:00:00%2B05:00", "deleted_since"),
+        ("/v1/audit-events?since=1899-12-31T12:00:00Z", "since"),
+    ],
+)
+def test_dates_outside_the_stated_years_are_400_naming_the_parameter(admin_client, world, path, field):
+    response = admin_client.get(path)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {field: [MSG_DATE_RANGE]}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"start_date": "1900-01-01T00:00:00+14:00", "end_date": "2100-12-31T23:59:59-14:00"},
+     {"start_date": "1900-01-01", "end_date": "2100-12-31"}],
+)
+def test_the_range_s_ends_are_read_as_written_before_the_offset(admin_client, world, query):
+    assert admin_client.get("/v1/console/students", query).status_code == 200
+
+
+def test_a_date_in_a_body_outside_the_stated_years_is_400_naming_it(admin_client, world):
+    path = f"/v1/students/{world['student'].pk}/archive"
+    response = admin_client.put(path, {"withdrawn_on": "0099-01-05"}, format="json")
+    assert response.status_code == 400 and response.json()["errors"] == {"withdrawn_on": [MSG_DATE_RANGE]}
+    assert admin_client.put(path, {"withdrawn_on": "2100-12-31"}, format="json").status_code == 200
+
+
+def test_a_query_string_over_the_limit_is_a_400_naming_query(admin_client, world):
+    at_limit = "search=" + "a" * (MAX_QUERY_STRING_BYTES - len("search="))
+    assert admin_client.get(f"/v1/console/students?{at_limit}").json()["errors"] == {"search": ANY_MESSAGES}
+    response = admin_client.get(f"/v1/console/students?{at_limit}b")
+    assert response.status_code == 400
+    assert response.json() == {
+        "success": False, "data": None, "message": MSG_VALIDATION, "code": "VALIDATION_ERROR",
+        "errors": {"query": [MSG_QUERY_TOO_LONG]},
+    }
+    # Counted as sent: an encoded character is three bytes.
+    assert admin_client.get("/v1/students?q=" + "%C3%A9" * (MAX_QUERY_STRING_BYTES // 6)).status_code == 400
+
+
+def test_a_query_string_over_the_limit_is_a_400_page_on_the_console(host, admin_user, world):
+    page = TenantAPIClient(host)
+    page.force_login(admin_user)
+    response = page.get("/students/?search=" + "a" * MAX_QUERY_STRING_BYTES)
+    assert response.status_code == 400 and MSG_QUERY_TOO_LONG.encode() in response.content

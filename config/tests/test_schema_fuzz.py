@@ -1,7 +1,10 @@
 """The OpenAPI schema tells the truth: schemathesis generates requests from it (valid and
 invalid), sends them in-process to the WSGI app on a tenant with data, with the admin's and
-the ingest client's tokens, and every check it has must hold: no 5xx, and every status,
-header and body the schema documents."""
+the ingest client's tokens, often naming that data's real records, and every check it has
+must hold: no 5xx, every status, header and body the schema documents, valid requests
+accepted (but for the rules listed below, which no schema can state) and invalid ones refused."""
+import datetime as dt
+import random
 import re
 
 import pytest
@@ -10,13 +13,14 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
+from schemathesis.core.parameters import ParameterLocation
 
 from accounts.audit import serializers as audit_serializers
 from attempts.grants import services as grants
 from attempts.ingestion import serializers as ingestion_serializers
 from attempts.ingestion import services as ingestion
 from catalogue.programmes import selectors as programmes
-from config.ids import OPAQUE_ID
+from config.ids import OPAQUE_ID, OPAQUE_ID_RE
 from config.openapi import (
     FREE_TEXT_NOT_BLANK_PATTERN,
     FREE_TEXT_PATTERN,
@@ -24,6 +28,7 @@ from config.openapi import (
     NOT_BLANK_PATTERN,
     TEXT_PATTERN,
 )
+from config.query import DATE_RANGE_PATTERN, MSG_QUERY_TOO_LONG
 from config.serializers import MSG_NOT_BOOLEAN
 from config.text import forbidden_character_message
 from config.wsgi import application
@@ -36,6 +41,7 @@ from testing.clients import issue_token
 from testing.factories import (
     AttemptGrantFactory,
     CaseStudyFactory,
+    CohortFactory,
     GradeReportFactory,
     ProgrammeFactory,
     SessionFactory,
@@ -47,17 +53,43 @@ from testing.factories import (
 )
 from testing.tenancy import TEST_TENANT
 
-# Rules a schema cannot state: whether a referenced record exists on this tenant (SPEC §7:
-# "unknown student or case study → 400"), whether an upload really is an image, and whether
-# it is a CSV or XLSX file of students (students.imports.parsing). A
-# schema-valid request refused for one of these, and only these, is not a schema mismatch.
+# Rules no schema can state, each a 400 by SPEC §6/§7; a schema-valid request refused for
+# these, and only these, is not a schema mismatch:
 RULES_THE_SCHEMA_CANNOT_STATE = [
+    # Whether a record a body or filter names exists on this tenant ("unknown student or case
+    # study → 400", SPEC §7; a path's record that does not exist is a documented 404 instead).
     grants.MSG_STUDENT_UNKNOWN,
     grants.MSG_CASE_STUDY_UNKNOWN,
     ingestion.MSG_UNKNOWN_STUDENT,
     ingestion.MSG_UNKNOWN_CASE_STUDY,
     records.MSG_UNKNOWN_COHORT,
     records.MSG_UNKNOWN_ADVISOR,
+    groups.MSG_CLUSTER_NOT_FOUND,
+    groups.MSG_UNKNOWN_STUDENTS,
+    programmes.MSG_UNKNOWN_PROGRAMMES,
+    reports.MSG_UNKNOWN_CASE_STUDY,
+    f"{{ids}}: {records.REASON_UNKNOWN}",
+    # The state such a record is in: archived, assigned the case study, holding extra attempts.
+    grants.MSG_STUDENT_ARCHIVED,
+    grants.MSG_NOT_ASSIGNED,
+    groups.MSG_ARCHIVED_STUDENTS,
+    f"{{ids}}: {records.REASON_ALREADY_ARCHIVED}",
+    f"{{ids}}: {records.REASON_NOT_ARCHIVED}",
+    f"{{ids}}: {groups.REASON_ARCHIVED}",
+    f"{{ids}}: {grants.REASON_STUDENT_ARCHIVED}",
+    f"{{ids}}: {grants.REASON_NOT_ASSIGNED}",
+    "{ids}: " + grants.REASON_TOO_FEW_EXTRA.replace("{extra}", "{ids}").replace("{requested}", "{ids}"),
+    # Rules between two values: a date range's ends, a criterion's score and its maximum, a
+    # session's times, the session id of a body and of its path.
+    listing.MSG_DATE_RANGE,
+    audit_serializers.MSG_SINCE_AFTER_UNTIL,
+    ingestion_serializers.MSG_CRITERION_ABOVE_MAX,
+    ingestion.MSG_SESSION_ID_MISMATCH,
+    ingestion_serializers.MSG_ENDED_BEFORE_STARTED,
+    # The length of the whole query string as sent (every parameter, percent-encoded): the
+    # schema bounds each parameter, the 400 response states the total.
+    MSG_QUERY_TOO_LONG,
+    # What an uploaded file holds: an image (its pixels), a CSV or XLSX file of students.
     records.MSG_AVATAR_NOT_IMAGE,
     records.MSG_AVATAR_TOO_MANY_PIXELS,
     *(
@@ -65,24 +97,6 @@ RULES_THE_SCHEMA_CANNOT_STATE = [
         for name, message in vars(imports).items()
         if name.startswith("MSG_")
     ),
-    groups.MSG_CLUSTER_NOT_FOUND,
-    groups.MSG_UNKNOWN_STUDENTS,
-    programmes.MSG_UNKNOWN_PROGRAMMES,
-    reports.MSG_UNKNOWN_CASE_STUDY,
-    # A bulk action's refusal names each student: one unknown here, or in the wrong state.
-    f"{{ids}}: {records.REASON_UNKNOWN}",
-    f"{{ids}}: {records.REASON_ALREADY_ARCHIVED}",
-    f"{{ids}}: {records.REASON_NOT_ARCHIVED}",
-    f"{{ids}}: {groups.REASON_ARCHIVED}",
-    f"{{ids}}: {grants.REASON_STUDENT_ARCHIVED}",
-    f"{{ids}}: {grants.REASON_NOT_ASSIGNED}",
-    "{ids}: " + grants.REASON_TOO_FEW_EXTRA.replace("{extra}", "{ids}").replace("{requested}", "{ids}"),
-    # Rules between two fields: a date range's ends, a criterion's score and its maximum.
-    listing.MSG_DATE_RANGE,
-    audit_serializers.MSG_SINCE_AFTER_UNTIL,
-    ingestion_serializers.MSG_CRITERION_ABOVE_MAX,
-    ingestion.MSG_SESSION_ID_MISMATCH,
-    ingestion_serializers.MSG_ENDED_BEFORE_STARTED,
 ]
 _RULES = [re.compile(re.escape(message).replace(r"\{", "{").replace(r"\}", "}").replace("{ids}", ".+").replace("{codes}", ".+") + r"\Z", re.DOTALL) for message in RULES_THE_SCHEMA_CANNOT_STATE]
 
@@ -97,13 +111,14 @@ def _only_rules_the_schema_cannot_state(response):
 
 @schemathesis.check
 def schema_valid_requests_are_accepted(ctx, response, case):
-    """schemathesis' positive_data_acceptance, except a 400 whose every error is a rule above."""
+    """schemathesis' positive_data_acceptance, but for a 400 whose every error is a rule above."""
     if _only_rules_the_schema_cannot_state(response):
         return None
     return schemathesis.checks.positive_data_acceptance(ctx, response, case)
 
 
-# Cases per operation; about 40 operations, so well over 2,000 cases per run.
+# Cases per operation (the fuzzing phase's; the examples and coverage phases add their own);
+# about 70 operations, so over 7,000 requests per run.
 EXAMPLES_PER_OPERATION = 60
 
 
@@ -133,16 +148,83 @@ def in_test_transaction():
 def tenant_with_data(tenant, in_test_transaction):
     programme = ProgrammeFactory(code="MBA")
     case_study = CaseStudyFactory(programmes=[programme])
-    students = [StudentFactory(programmes=[programme]) for _ in range(3)]
+    cohort = CohortFactory()
+    students = [StudentFactory(programmes=[programme], cohort=cohort) for _ in range(3)]
+    students.append(StudentFactory(programmes=[programme], archived=True, withdrawn_on=dt.date(2026, 1, 5)))
     session = SessionFactory(student=students[0], case_study=case_study, score=71, grading_status="complete")
     TranscriptMessageFactory(session=session, position=0)
     GradeReportFactory(session=session)
-    AttemptGrantFactory(student=students[0], case_study=case_study)
-    group = StudentGroupFactory(cluster=StudentClusterFactory())
+    for student in students:  # extra attempts to revoke
+        AttemptGrantFactory(student=student, case_study=case_study, delta=10)
+    cluster = StudentClusterFactory()
+    group = StudentGroupFactory(cluster=cluster)
     group.members.add(students[1])
+    empty_cohort, empty_cluster = CohortFactory(), StudentClusterFactory()  # ones that may be deleted
     admin = StaffUserFactory(roles=["admin"])
     ingest = StaffUserFactory(roles=["ingest"])
-    return {"admin": issue_token(admin), "ingest": issue_token(ingest)}
+    known = {
+        "student": [s.pk for s in students],
+        "case_study": [case_study.pk],
+        "programme": [programme.code],
+        "cohort": [cohort.pk, empty_cohort.pk],
+        "cluster": [cluster.pk, empty_cluster.pk],
+        "group": [group.pk],
+        "session": [session.pk],
+        "staff": [admin.pk],
+    }
+    return {"admin": issue_token(admin), "ingest": issue_token(ingest), "records": known}
+
+
+# Where a request names a record, by location and name: which kind of record. A generated id
+# almost never names one, so without these every operation on a record would stop at its 404
+# and every body naming one at its 400; the fuzz puts a real one in instead, often.
+RECORD_NAMES = {
+    "path": {
+        "user_id": "student", "case_study_id": "case_study", "code": "programme", "cohort_id": "cohort",
+        "cluster_id": "cluster", "group_id": "group", "session_id": "session",
+    },
+    "query": {
+        "user_id": "student", "case_study_id": "case_study", "case_study": "case_study", "programme": "programme",
+        "cohort": "cohort", "group": "group", "student_cluster_id": "cluster", "advisor": "staff",
+    },
+    "body": {
+        "user_id": "student", "user_ids": "student", "case_study_id": "case_study", "programme_codes": "programme",
+        "cohort_id": "cohort", "student_cluster_id": "cluster", "advisor_id": "staff", "session_id": "session",
+    },
+}
+
+
+def _real_record(chance, kind, value, known):
+    """`value`, or (often) a real record's key of the same kind and type in its place."""
+    if isinstance(value, list):
+        return [_real_record(chance, kind, item, known) for item in value]
+    if isinstance(value, bool) or chance.random() < 0.5:
+        return value
+    real = chance.choice(known[kind])
+    if isinstance(value, int):
+        return real if isinstance(real, int) else value
+    if isinstance(value, str) and OPAQUE_ID_RE.match(value):
+        return str(real)
+    return value
+
+
+def _generated_valid(case, location):
+    """Whether the case's path, query or body was generated to meet the schema: only there is
+    a value replaced by a real record's key, so a request stays as valid or invalid as it was."""
+    component = case.meta.components.get(ParameterLocation(location)) if case.meta else None
+    return component is not None and not component.mode.is_negative
+
+
+def name_real_records(case, known):
+    """Put real records' keys in `case` in place of generated ones, chosen by the case itself
+    (the same case gets the same records, so a failing case replays)."""
+    chance = random.Random(repr((case.operation.label, case.path_parameters, case.query, case.body)))
+    for location, container in (("path", case.path_parameters), ("query", case.query), ("body", case.body)):
+        if not isinstance(container, dict) or not _generated_valid(case, location):
+            continue
+        for name, kind in RECORD_NAMES[location].items():
+            if name in container:
+                container[name] = _real_record(chance, kind, container[name], known)
 
 
 @pytest.mark.schema_fuzz
@@ -155,24 +237,46 @@ def tenant_with_data(tenant, in_test_transaction):
     suppress_health_check=list(HealthCheck),
 )
 def test_every_operation_answers_as_documented(case, tenant_with_data):
-    CASES.append(case.operation.label)
+    name_real_records(case, tenant_with_data["records"])
     token = tenant_with_data["ingest" if case.path.startswith("/v1/sessions") else "admin"]
     tenant = connection.tenant
     try:
-        case.call_and_validate(
+        # Every check schemathesis has, negative_data_rejection included; positive_data_acceptance
+        # through schema_valid_requests_are_accepted.
+        response = case.call_and_validate(
             headers={"Host": TEST_TENANT["domain"], "Authorization": f"Bearer {token}"},
             additional_checks=[schema_valid_requests_are_accepted],
             excluded_checks=[schemathesis.checks.positive_data_acceptance],
         )
     finally:
         connection.set_tenant(tenant)
+    CASES.append((case.operation.label, case.method.upper() == case.operation.method.upper() and response.status_code))
 
 
-def test_the_run_sends_at_least_2000_cases_over_every_operation():
+# Operations whose success needs what no generated request holds.
+OUT_OF_REACH = {
+    "POST /v1/auth/token/",  # a staff member's password
+    "POST /v1/students/import/",  # a CSV or XLSX file of students
+    "GET /v1/console/exports/{job_id}/",  # a background export of the staff member's own
+    "GET /v1/console/exports/{job_id}/file/",
+}
+
+
+def test_the_run_sends_at_least_2000_cases_over_every_operation_and_reaches_records():
     if not CASES:
         pytest.skip("the fuzz test did not run in this session")
     assert len(CASES) >= 2000, len(CASES)
-    assert len(set(CASES)) == len(list(schema.get_all_operations()))
+    operations = {operation.ok().label for operation in schema.get_all_operations()}
+    assert {label for label, _ in CASES} == operations
+    # The cases reach real records, not only their 404s and 400s: nearly every operation
+    # succeeds at least once (sent with its own method).
+    succeeded = {label for label, status in CASES if status and 200 <= status < 300}
+    assert len(operations - succeeded - OUT_OF_REACH) <= 2, sorted(operations - succeeded - OUT_OF_REACH)
+
+
+def test_both_data_checks_are_on():
+    checks = schema.config.checks_config_for()
+    assert checks.positive_data_acceptance.enabled and checks.negative_data_rejection.enabled
 
 
 def test_the_schema_marks_case_study_details_optional_as_the_detail_endpoint_omits_it(viewer_client, tenant_with_data):
@@ -263,3 +367,36 @@ def test_every_documented_empty_query_value_is_read_as_absent(tenant_with_data):
             assert response.status_code == 200, (path, parameter["name"], response.status_code)
             checked += 1
     assert checked > 30, checked
+
+
+def _dates_in(schema, components, seen=()):
+    """Every string schema with a date or date-time format inside `schema`, through its refs."""
+    if isinstance(schema, list):
+        for item in schema:
+            yield from _dates_in(item, components, seen)
+        return
+    if not isinstance(schema, dict):
+        return
+    ref = schema.get("$ref", "").rsplit("/", 1)[-1]
+    if ref:
+        if ref not in seen:
+            yield from _dates_in(components[ref], components, (*seen, ref))
+        return
+    if schema.get("format") in ("date", "date-time"):
+        yield schema
+    for value in schema.values():
+        if isinstance(value, (dict, list)):
+            yield from _dates_in(value, components, seen)
+
+
+def test_every_date_a_request_carries_states_the_range_and_every_write_documents_409():
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    components = spec["components"]["schemas"]
+    dates = []
+    for operations in spec["paths"].values():
+        for method, operation in operations.items():
+            if method in ("post", "put", "patch", "delete"):
+                assert "409" in operation["responses"], operation["operationId"]
+            dates.extend(_dates_in([p["schema"] for p in operation.get("parameters", [])], components))
+            dates.extend(_dates_in(operation.get("requestBody", {}), components))
+    assert len(dates) > 20 and all(date.get("pattern") == DATE_RANGE_PATTERN for date in dates)

@@ -8,7 +8,9 @@ tenant at demo.localhost, a staff login, a few students). Then:
 - the embedded default (no DATABASE_URL): the database process killed outright during a run
   of requests; the app's watchdog starts it again, PostgreSQL recovers, 200s come back;
 - SIGTERM: a request in flight is finished, then the app exits and stops the embedded server
-  it had watched, although that server is not the process it first found running.
+  it had watched, although that server is not the process it first found running;
+- a query string over the app's limit gets the JSON envelope, whether the app or gunicorn
+  (a request line longer than it reads) refuses it.
 
 These tests commit nothing to the test database; they never touch it.
 """
@@ -18,6 +20,9 @@ import time
 
 import pytest
 
+from config.errors import MSG_VALIDATION
+from config.query import MAX_QUERY_STRING_BYTES, MSG_QUERY_TOO_LONG
+from config.serve import REQUEST_LINE_MAX_BYTES
 from testing.live import LiveServer, ThrowawayCluster, app_env, manage
 
 HOST = "demo.localhost"
@@ -192,3 +197,29 @@ def test_sigterm_finishes_the_request_in_flight_then_stops_the_embedded_database
     assert b'"code": "UNAUTHENTICATED"' in answer or b'"code":"UNAUTHENTICATED"' in answer
     server.process.wait(30)
     assert cluster.wait_stopped(), "the embedded server outlived the app"
+
+
+def test_a_query_string_over_the_limit_gets_the_envelope_from_the_app_and_from_the_server_itself(cluster):
+    if not cluster.is_running():  # the embedded-database tests leave it stopped
+        cluster.start()
+    server = LiveServer(app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="1", WEB_THREADS="2")).start()
+    try:
+        headers = {"Authorization": f"Bearer {server.token(host=HOST, email=EMAIL, password=PASSWORD)}"}
+        api = "/v1/console/students?search=Okafor&zz="
+        # Past gunicorn's default request line (4,094 bytes), within the app's limit: answered.
+        reply = server.get(api + "a" * (MAX_QUERY_STRING_BYTES - len("search=Okafor&zz=")), host=HOST, headers=headers)
+        assert reply.status == 200, reply.body[:300]
+        refused = {
+            "success": False, "data": None, "message": MSG_VALIDATION, "code": "VALIDATION_ERROR",
+            "errors": {"query": [MSG_QUERY_TOO_LONG]},
+        }
+        # Over the app's limit (the app answers), and over the longest request line gunicorn
+        # reads (the worker answers): the same 400 in the envelope.
+        for filler in (MAX_QUERY_STRING_BYTES, REQUEST_LINE_MAX_BYTES, 20_000):
+            reply = server.get(api + "a" * filler, host=HOST, headers=headers)
+            assert (reply.status, reply.headers["Content-Type"]) == (400, "application/json"), reply.body[:300]
+            assert reply.json() == refused
+        assert server.get("/v1/console/students?search=Okafor", host=HOST, headers=headers).status == 200
+        assert "Traceback" not in server.log()
+    finally:
+        server.terminate()

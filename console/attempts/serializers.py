@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from attempts.grants import services
 from attempts.models import Session, TranscriptMessage
+from config.ids import OPAQUE_ID
 from config.openapi import FREE_TEXT_NOT_BLANK_PATTERN
 from config.serializers import (
     FreeTextField,
@@ -50,14 +51,25 @@ class AttemptChangeRequestSerializer(_ChangeFields):
     user_id = OpaqueIdField(help_text="The student.")
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "pattern": f"^{OPAQUE_ID}$"},
+        "minItems": 1,
+        "maxItems": services.MAX_BULK_IDS,
+    }
+)
+class BulkUserIdsField(serializers.ListField):
+    """Ids whose shapes (a blank one too) and number the service checks, naming each bad one
+    under user_ids[<index>]; the schema states both."""
+
+
 class BulkGrantRequestSerializer(_ChangeFields):
-    user_ids = serializers.ListField(
-        # Shapes are checked by the service so each bad id is named under user_ids[<index>].
+    user_ids = BulkUserIdsField(
         child=UncheckedOpaqueIdField(allow_blank=True, trim_whitespace=False),
         allow_empty=False,
-        min_length=1,  # the schema's minItems; allow_empty answers first, with the message
-        error_messages={"empty": services.MSG_USER_IDS_EMPTY, "min_length": services.MSG_USER_IDS_EMPTY},
-        help_text="1–500 distinct student user_ids; repeats count once (first-seen order kept).",
+        error_messages={"empty": services.MSG_USER_IDS_EMPTY},
+        help_text="1–500 student user_ids; repeats count once (first-seen order kept).",
     )
 
 

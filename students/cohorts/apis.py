@@ -59,15 +59,19 @@ class CohortDetailApi(_CohortsApi):
     @extend_schema(tags=[TAG], summary="Rename a cohort", request=CohortWriteSerializer,
                    responses=_responses({200: CohortEnvelope}, not_found=True, conflict=services.MSG_COHORT_NAME_TAKEN))
     def patch(self, request, cohort_id):
-        cohort_id = _cohort_id(cohort_id)
-        body = validated(CohortWriteSerializer, request.data, partial=True)
-        services.cohort_update(cohort_id=cohort_id, name=body.get("name"))
-        return ok(CohortSerializer(selectors.cohort_get(cohort_id=cohort_id)).data)
+        return self._update(request, cohort_id, partial=True)
 
-    @extend_schema(tags=[TAG], summary="Rename a cohort (as PATCH)", request=CohortWriteSerializer,
+    @extend_schema(tags=[TAG], summary="Rename a cohort", description="The whole record: its name is required.",
+                   request=CohortWriteSerializer,
                    responses=_responses({200: CohortEnvelope}, not_found=True, conflict=services.MSG_COHORT_NAME_TAKEN))
     def put(self, request, cohort_id):
-        return self.patch(request, cohort_id)
+        return self._update(request, cohort_id, partial=False)
+
+    def _update(self, request, cohort_id, *, partial):
+        cohort_id = _cohort_id(cohort_id)
+        body = validated(CohortWriteSerializer, request.data, partial=partial)
+        services.cohort_update(cohort_id=cohort_id, name=body.get("name"))
+        return ok(CohortSerializer(selectors.cohort_get(cohort_id=cohort_id)).data)
 
     @extend_schema(tags=[TAG], summary="Delete a cohort without students",
                    description="A cohort that still has students (archived and deleted ones too) is not deleted (409).",

@@ -1,7 +1,8 @@
 """Student clusters and groups (SPEC §7.6, seed student-groups-api.txt).
 
-Reads need USER_MANAGEMENT.can_view; writes need CATALOG.can_edit (SPEC §5). PUT and
-PATCH both update only the fields sent, as the seed's PUT example sends just a name.
+Reads need USER_MANAGEMENT.can_view; writes need CATALOG.can_edit (SPEC §5). A group's PUT,
+like its PATCH, updates only the fields sent, as the seed's PUT example sends just a name; a
+cluster's PUT takes its whole record, which is just that name.
 """
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -97,20 +98,20 @@ class ClusterDetailApi(GroupsApi):
         cluster = selectors.student_cluster_get(cluster_id=path_id(cluster_id))
         return ok(ClusterSerializer(cluster).data)
 
-    def _update(self, request, cluster_id):
-        body = validated(ClusterWriteSerializer, request.data, partial=True)
+    def _update(self, request, cluster_id, *, partial):
+        body = validated(ClusterWriteSerializer, request.data, partial=partial)
         cluster = services.student_cluster_update(cluster_id=path_id(cluster_id), name=body.get("name"))
         return ok(ClusterSerializer(selectors.student_cluster_get(cluster_id=cluster.pk)).data)
 
     @extend_schema(
         tags=[TAG_CLUSTERS],
         summary="Update a student cluster",
-        description="Updates only the fields sent (like PATCH).",
+        description="The whole record: its name is required.",
         request=ClusterWriteSerializer,
         responses=responses({200: ClusterEnvelope}, not_found=True),
     )
     def put(self, request, cluster_id):
-        return self._update(request, cluster_id)
+        return self._update(request, cluster_id, partial=False)
 
     @extend_schema(
         tags=[TAG_CLUSTERS],
@@ -119,7 +120,7 @@ class ClusterDetailApi(GroupsApi):
         responses=responses({200: ClusterEnvelope}, not_found=True),
     )
     def patch(self, request, cluster_id):
-        return self._update(request, cluster_id)
+        return self._update(request, cluster_id, partial=True)
 
     @extend_schema(
         tags=[TAG_CLUSTERS],
@@ -180,8 +181,8 @@ class GroupDetailApi(GroupsApi):
     @extend_schema(
         tags=[TAG_GROUPS],
         summary="Update a student group",
-        description="Updates only the fields sent (the seed's PUT sends just a name).",
-        request=GroupWriteSerializer,
+        description="Updates only the fields sent, as PATCH does (the seed's PUT sends just a name).",
+        request=GroupWriteSerializer(partial=True),
         responses=responses({200: GroupEnvelope}, not_found=True),
     )
     def put(self, request, group_id):

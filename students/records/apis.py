@@ -18,6 +18,7 @@ from config.ids import OPAQUE_ID
 from config.openapi import error_response
 from config.serializers import ISO_DATE_OR_DATETIME, enveloped
 from students.records import services
+from students.records.filters import MAX_QUERY_LENGTH
 from students.records.selectors import student_record_get, student_records_list
 from students.records.serializers import (
     RecordsPageQuery,
@@ -60,7 +61,7 @@ def _id_list(item):
 
 
 _ids_param = OpenApiParameter(
-    "ids[]", _id_list(OPAQUE_ID), description="Only these user_ids (repeat, or separate with commas)."
+    "ids[]", _id_list(OPAQUE_ID), description="Only these user_ids (repeat, or separate with commas; at most 500)."
 )
 LIST_PARAMETERS = [
     _ids_param,
@@ -77,11 +78,17 @@ LIST_PARAMETERS = [
         ISO_DATE_OR_DATETIME,
         description="Instead of records: tombstones {user_id, deleted_at} of students deleted at or after this time.",
     ),
-    OpenApiParameter("cohort_ids[]", _id_list(OPAQUE_ID), description="Cohort (year group) ids."),
+    OpenApiParameter("cohort_ids[]", _id_list(OPAQUE_ID), description="Cohort (year group) ids (at most 500)."),
     OpenApiParameter(
-        "advisor_ids[]", _id_list(r"0*[1-9][0-9]{0,17}"), description="Advisor (staff user) ids: positive integers."
+        "advisor_ids[]",
+        _id_list(r"0*[1-9][0-9]{0,17}"),
+        description="Advisor (staff user) ids: positive integers (at most 500).",
     ),
-    OpenApiParameter("q", OpenApiTypes.STR, description="Substring of first name, last name, email or student number."),
+    OpenApiParameter(
+        "q",
+        {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+        description="Substring of first name, last name, email or student number (read in Unicode NFC).",
+    ),
     RecordsPageQuery,
 ]
 

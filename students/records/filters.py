@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.http import QueryDict
 
 from config.ids import is_valid_opaque_id
-from config.query import MSG_BOOLEAN_ZERO_ONE, IsoDateTimeBoundField, QueryBooleanFormField
+from config.query import MSG_BOOLEAN_ZERO_ONE, IsoDateTimeBoundField, QueryBooleanFormField, normalise_text
 from students.models import Student
 
 MSG_BAD_ID_LIST = "Every id must be 1-64 letters, digits or _ . : -."
@@ -130,7 +130,7 @@ class StudentRecordFilter(django_filters.FilterSet):
         return queryset
 
     def filter_search(self, queryset, name, value):
-        term = value.strip()
+        term = normalise_text(value).strip()  # stored text is NFC: "Zoë" typed decomposed finds "Zoë"
         if not term:
             return queryset
         matches_term = (

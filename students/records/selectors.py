@@ -25,7 +25,8 @@ def student_records_list(*, query_params):
     tombstones (user_id, deleted_at) of students deleted since then, oldest first."""
     filterset = StudentRecordFilter(data=record_query_normalise(query_params), queryset=Student.objects.all())
     if not filterset.is_valid():
-        raise AppError.validation({error_name(field): msgs for field, msgs in filterset.errors.items()})
+        # list(): a form's ErrorList keeps its messages where a JSON encoder does not look.
+        raise AppError.validation({error_name(field): list(msgs) for field, msgs in filterset.errors.items()})
     qs = filterset.qs
     if filterset.tombstones:
         qs = qs.order_by("deleted_at", "user_id").values("user_id", "deleted_at")

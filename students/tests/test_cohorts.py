@@ -66,3 +66,13 @@ def test_a_patch_without_a_name_changes_nothing(admin_client):
     assert response.status_code == 200 and response.json()["data"]["name"] == "Kept"
     assert not AuditEvent.objects.exists()
     assert admin_client.patch(f"{URL}/no-such-cohort", {}, format="json").status_code == 404
+
+
+def test_a_put_takes_the_whole_record_so_its_name_is_required(admin_client):
+    cohort = CohortFactory(name="Kept")
+    for body in ({}, None):
+        response = admin_client.put(f"{URL}/{cohort.pk}", body, format="json")
+        assert response.status_code == 400 and list(response.json()["errors"]) == ["name"]
+    cohort.refresh_from_db()
+    assert cohort.name == "Kept"
+    assert admin_client.put(f"{URL}/{cohort.pk}", {"name": "Renamed"}, format="json").json()["data"]["name"] == "Renamed"

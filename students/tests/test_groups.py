@@ -110,6 +110,25 @@ def test_cluster_retrieve_update_and_delete(admin_client, cluster):
     assert admin_client.get(url).status_code == 404
 
 
+def test_a_cluster_put_takes_the_whole_record_so_its_name_is_required(admin_client, cluster):
+    url = f"/v1/student-clusters/{cluster.pk}"
+    _field_errors(admin_client.put(url, {}, format="json"), "name")
+    assert admin_client.patch(url, {}, format="json").status_code == 200
+
+
+def test_a_group_put_updates_only_the_fields_sent_and_the_schema_says_so(admin_client, group):
+    response = admin_client.put(f"/v1/student-groups/{group.pk}", {}, format="json")
+    assert response.status_code == 200 and response.json()["data"]["name"] == group.name
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    put = paths["/v1/student-groups/{group_id}/"]["put"]["requestBody"]
+    assert put["content"]["application/json"]["schema"]["$ref"].endswith("/PatchedGroupWriteRequest")
+    assert not put.get("required")
+    cluster_put = paths["/v1/student-clusters/{cluster_id}/"]["put"]["requestBody"]
+    assert cluster_put["required"] and cluster_put["content"]["application/json"]["schema"]["$ref"].endswith("/ClusterWriteRequest")
+
+
 def test_cluster_with_groups_cannot_be_deleted(admin_client, group, cluster):
     response = admin_client.delete(f"/v1/student-clusters/{cluster.pk}")
     assert response.status_code == 409
