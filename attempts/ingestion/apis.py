@@ -5,7 +5,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import SESSIONS_INGEST, HasPermission
 from attempts.ingestion import services as ingestion
-from attempts.ingestion.serializers import SessionIngestResultSerializer, SessionIngestSerializer
+from attempts.ingestion.serializers import SessionIngest, SessionIngestResultSerializer
 from attempts.models import Session
 from config.api import ok
 from config.parsers import JSONParser
@@ -42,7 +42,7 @@ class SessionIngestApi(APIView):
 
     @extend_schema(
         operation_id="sessions_upsert",
-        request=SessionIngestSerializer,
+        request=SessionIngest,
         responses={201: RESULT_RESPONSE, 200: RESULT_RESPONSE},
         examples=[OpenApiExample("Ended and graded", value=EXAMPLE, request_only=True)],
         description=(

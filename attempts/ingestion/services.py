@@ -14,29 +14,20 @@ Rules:
 - Existing rows are locked (SELECT ... FOR UPDATE); an insert that loses a race with a
   concurrent insert of the same id is retried as an update, so concurrent PUTs never 500.
 """
-import datetime as dt
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, connection, transaction
-from django.utils import dateparse, timezone
+from django.utils import timezone
+from pydantic import ValidationError
 
-from attempts.ingestion.serializers import (
-    MAX_CRITERIA,
-    MAX_FEEDBACK_CHARS,
-    MAX_MESSAGE_CHARS,
-    MAX_MESSAGES,
-    MSG_CRITERION_ABOVE_MAX,
-    MSG_ENDED_BEFORE_STARTED,
-)
+from attempts.ingestion.serializers import SessionIngest, field_errors
 from attempts.maintained import students_refresh_last_seen
 from attempts.models import GradeCriterion, GradeReport, Session, TranscriptMessage
 from catalogue.models import CaseStudy
 from config.errors import AppError
 from config.ids import is_valid_opaque_id
-from config.serializers import MSG_BAD_ID, MSG_NOT_WRITABLE
-from config.text import forbidden_character_message
+from config.serializers import MSG_BAD_ID
 from students.models import Student
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -85,203 +76,7 @@ class Outcome:
         return "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in self.error.errors.items())
 
 
-# Validation -----------------------------------------------------------------------------
-#
-# Plain Python rather than a DRF serializer: the import validates 100,000 lines, and a
-# nested serializer costs milliseconds per line. attempts.ingestion_serializers describes
-# the same body for the OpenAPI schema (a test keeps the two in step).
-
-MSG_REQUIRED = "This field is required."
-MSG_NULL = "This field may not be null."
-MSG_BLANK = "This field may not be blank."
-MSG_CHOICE = '"{value}" is not a valid choice.'
-MSG_DATETIME = "Use an ISO 8601 date-time, e.g. 2025-10-01T09:00:00Z."
-MSG_NUMBER = "A valid number is required."
-MSG_NUMBER_RANGE = "Must be a number from {low:g} to {high:g}."
-MSG_NUMBER_MIN = "Must be a number of at least {low:g}."
-MSG_STRING = "Not a valid string."
-MSG_TOO_LONG = "Ensure this field has no more than {n} characters."
-MSG_LIST = "Expected a list of items."
-MSG_TOO_MANY = "Ensure this field has no more than {n} elements."
-MSG_OBJECT = "Expected an object."
-
-SESSION_KEYS = {
-    "session_id", "user_id", "case_study_id", "status", "started_at", "ended_at", "last_activity_at", "score",
-    "transcript_status", "grading_status", "transcript", "grade",
-}
-MESSAGE_KEYS = {"role", "content", "timestamp"}
-GRADE_KEYS = {"max_score", "feedback", "graded_at", "criteria"}
-CRITERION_KEYS = {"name", "score", "max_score", "feedback"}
-CHOICES = {
-    "status": frozenset(Session.Status.values),
-    "transcript_status": frozenset(Session.TranscriptStatus.values),
-    "grading_status": frozenset(Session.GradingStatus.values),
-    "role": frozenset(TranscriptMessage.Role.values),
-}
-_MISSING = object()
-
-
-class _Invalid(Exception):
-    def __init__(self, message):
-        self.message = message
-
-
-class _Checker:
-    """Collects every field error of one body, keyed like DRF does ('grade.criteria.0.score')."""
-
-    def __init__(self):
-        self.errors = {}
-
-    def field(self, data, key, convert, *, prefix="", required=True, nullable=False, default=None):
-        value = data.get(key, _MISSING)
-        if value is _MISSING:
-            if required:
-                self.errors[prefix + key] = [MSG_REQUIRED]
-            return default
-        if value is None:
-            if not nullable:
-                self.errors[prefix + key] = [MSG_NULL]
-            return None
-        try:
-            return convert(value)
-        except _Invalid as exc:
-            self.errors[prefix + key] = [exc.message]
-            return default
-
-    def unknown(self, data, allowed, prefix=""):
-        for key in data:
-            if key not in allowed:
-                self.errors[f"{prefix}{key}"] = [MSG_NOT_WRITABLE]
-
-
-def _opaque_id(value):
-    if not is_valid_opaque_id(value):
-        raise _Invalid(MSG_BAD_ID)
-    return value
-
-
-def _choice(name):
-    allowed = CHOICES[name]
-
-    def convert(value):
-        if not isinstance(value, str) or value not in allowed:
-            raise _Invalid(MSG_CHOICE.format(value=value))
-        return value
-
-    return convert
-
-
-def _datetime(value):
-    if not isinstance(value, str):
-        raise _Invalid(MSG_DATETIME)
-    try:
-        parsed = dateparse.parse_datetime(value.strip())
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise _Invalid(MSG_DATETIME)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=dt.timezone.utc)
-    try:
-        return parsed.astimezone(dt.timezone.utc)
-    except OverflowError:
-        raise _Invalid(MSG_DATETIME) from None
-
-
-def _number(low, high=None):
-    def convert(value):
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise _Invalid(MSG_NUMBER)
-        try:
-            number = float(value) if not isinstance(value, str) or len(value) <= 100 else math.nan
-        except (ValueError, OverflowError):
-            raise _Invalid(MSG_NUMBER) from None
-        if not math.isfinite(number):
-            raise _Invalid(MSG_NUMBER)
-        if number < low or (high is not None and number > high):
-            raise _Invalid(MSG_NUMBER_MIN.format(low=low) if high is None else MSG_NUMBER_RANGE.format(low=low, high=high))
-        return number
-
-    return convert
-
-
-def _text(max_chars, *, blank=True, trim=False, free_text=False):
-    """Text held to config.text's rule as sent (before trimming), as the API's serializers are:
-    free text (a message, feedback) may hold tabs and line breaks, a criterion's name may not."""
-
-    def convert(value):
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise _Invalid(MSG_STRING)
-        text = str(value)
-        forbidden = forbidden_character_message(text, free_text=free_text)
-        if forbidden:
-            raise _Invalid(forbidden)
-        if trim:
-            text = text.strip()
-        if not blank and not text:
-            raise _Invalid(MSG_BLANK)
-        if len(text) > max_chars:
-            raise _Invalid(MSG_TOO_LONG.format(n=max_chars))
-        return text
-
-    return convert
-
-
-def _objects(check, items, limit, key, each):
-    """Validate a list of objects with `each(check, obj, prefix)`; None when invalid."""
-    if not isinstance(items, list):
-        raise _Invalid(MSG_LIST)
-    if len(items) > limit:
-        raise _Invalid(MSG_TOO_MANY.format(n=limit))
-    result = []
-    for index, obj in enumerate(items):
-        prefix = f"{key}.{index}."
-        if not isinstance(obj, dict):
-            check.errors[f"{key}.{index}"] = [MSG_OBJECT]
-            continue
-        result.append(each(check, obj, prefix))
-    return tuple(result)
-
-
-def _message(check, obj, prefix):
-    check.unknown(obj, MESSAGE_KEYS, prefix)
-    return (
-        check.field(obj, "role", _choice("role"), prefix=prefix),
-        check.field(obj, "content", _text(MAX_MESSAGE_CHARS, free_text=True), prefix=prefix),
-        check.field(obj, "timestamp", _datetime, prefix=prefix, required=False, nullable=True),
-    )
-
-
-def _criterion(check, obj, prefix):
-    check.unknown(obj, CRITERION_KEYS, prefix)
-    before = len(check.errors)
-    name = check.field(obj, "name", _text(200, blank=False, trim=True), prefix=prefix)
-    score = check.field(obj, "score", _number(0), prefix=prefix, nullable=True)
-    max_score = check.field(obj, "max_score", _number(0), prefix=prefix)
-    feedback = check.field(
-        obj, "feedback", _text(MAX_FEEDBACK_CHARS, free_text=True), prefix=prefix, required=False, default=""
-    )
-    if len(check.errors) == before and score is not None and score > max_score:
-        check.errors[prefix + "score"] = [MSG_CRITERION_ABOVE_MAX]
-    return (name, score, max_score, feedback if feedback is not None else "")
-
-
-def _grade(check):
-    def convert(obj):
-        if not isinstance(obj, dict):
-            raise _Invalid(MSG_OBJECT)
-        check.unknown(obj, GRADE_KEYS, "grade.")
-        max_score = check.field(obj, "max_score", _number(0), prefix="grade.", required=False, default=100.0)
-        feedback = check.field(
-            obj, "feedback", _text(MAX_FEEDBACK_CHARS, free_text=True), prefix="grade.", required=False, default=""
-        )
-        graded_at = check.field(obj, "graded_at", _datetime, prefix="grade.", required=False, nullable=True)
-        criteria = check.field(
-            obj, "criteria", lambda items: _objects(check, items, MAX_CRITERIA, "grade.criteria", _criterion), prefix="grade."
-        )
-        return (100.0 if max_score is None else max_score, feedback or "", graded_at, criteria)
-
-    return convert
+# Validation: the body's shape is attempts.ingestion.serializers.SessionIngest -------------
 
 
 def body_size_check(length):
@@ -290,46 +85,45 @@ def body_size_check(length):
 
 
 def session_input(*, data, session_id=None):
-    """Validate one report. `session_id` is the URL's (PUT); without it (import) the body must
-    carry one. Raises a 400 AppError naming every bad field."""
+    """Validate one report against the body model. `session_id` is the URL's (PUT); without
+    it (import) the body must carry one. Raises a 400 AppError naming every bad field."""
     if session_id is not None and not is_valid_opaque_id(session_id):
         raise AppError.validation({"session_id": MSG_BAD_ID})
-    if not isinstance(data, dict):
-        raise AppError.validation({"non_field_errors": MSG_OBJECT})
-    check = _Checker()
-    check.unknown(data, SESSION_KEYS)
-    given_id = check.field(data, "session_id", _opaque_id, required=False)
-    student_id = check.field(data, "user_id", _opaque_id)
-    case_study_id = check.field(data, "case_study_id", _opaque_id)
-    values = {
-        "status": check.field(data, "status", _choice("status")),
-        "started_at": check.field(data, "started_at", _datetime),
-        "ended_at": check.field(data, "ended_at", _datetime, required=False, nullable=True),
-        "last_activity_at": check.field(data, "last_activity_at", _datetime, required=False, nullable=True),
-        "score": check.field(data, "score", _number(0, 100), required=False, nullable=True),
-        "transcript_status": check.field(data, "transcript_status", _choice("transcript_status")),
-        "grading_status": check.field(data, "grading_status", _choice("grading_status")),
-    }
-    transcript = check.field(
-        data, "transcript", lambda items: _objects(check, items, MAX_MESSAGES, "transcript", _message),
-        required=False, nullable=True,
-    )
-    grade = check.field(data, "grade", _grade(check), required=False, nullable=True)
-    if not check.errors and values["ended_at"] is not None and values["ended_at"] < values["started_at"]:
-        check.errors["ended_at"] = [MSG_ENDED_BEFORE_STARTED]
+    try:
+        body, errors = SessionIngest.model_validate(data), {}
+        given_id = body.session_id
+    except ValidationError as exc:
+        body, errors = None, field_errors(exc)
+        if not isinstance(data, dict):
+            raise AppError.validation(errors) from None
+        # The id given, if that field is valid: the path-or-body rule is checked all the same.
+        given_id = None if "session_id" in errors else data.get("session_id")
     if session_id is None:
-        if given_id is None and "session_id" not in check.errors:
-            check.errors["session_id"] = [MSG_SESSION_ID_REQUIRED]
+        if given_id is None and "session_id" not in errors:
+            errors["session_id"] = [MSG_SESSION_ID_REQUIRED]
         session_id = given_id
     elif given_id is not None and given_id != session_id:
-        check.errors["session_id"] = [MSG_SESSION_ID_MISMATCH]
-    if check.errors:
-        raise AppError.validation(check.errors)
+        errors["session_id"] = [MSG_SESSION_ID_MISMATCH]
+    if errors:
+        raise AppError.validation(errors)
 
-    values["last_activity_at"] = max(
-        t for t in (values["started_at"], values["ended_at"], values["last_activity_at"]) if t is not None
-    )
-    return SessionInput(session_id, student_id, case_study_id, values, transcript, grade)
+    values = {
+        "status": body.status,
+        "started_at": body.started_at,
+        "ended_at": body.ended_at,
+        "last_activity_at": max(t for t in (body.started_at, body.ended_at, body.last_activity_at) if t is not None),
+        "score": body.score,
+        "transcript_status": body.transcript_status,
+        "grading_status": body.grading_status,
+    }
+    transcript = None
+    if body.transcript is not None:
+        transcript = tuple((m.role, m.content, m.timestamp) for m in body.transcript)
+    grade = None
+    if body.grade is not None:
+        criteria = tuple((c.name, c.score, c.max_score, c.feedback) for c in body.grade.criteria)
+        grade = (body.grade.max_score, body.grade.feedback, body.grade.graded_at, criteria)
+    return SessionInput(session_id, body.user_id, body.case_study_id, values, transcript, grade)
 
 
 # The upsert -----------------------------------------------------------------------------
@@ -468,10 +262,13 @@ def _copy(model, field_names, rows):
     columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in field_names)
     table = connection.ops.quote_name(model._meta.db_table)
     # wrap_database_errors turns psycopg's errors into Django's (IntegrityError...), as execute() does.
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 def _write(items, existing):

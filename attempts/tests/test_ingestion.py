@@ -1,16 +1,23 @@
 """Session ingestion: PUT /v1/sessions/{session_id} (SPEC §7.4)."""
+import copy
 import datetime as dt
+import json
+import re
 import threading
 
 import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from attempts.ingestion import serializers as body_model
 from attempts.ingestion import services as ingestion
 from attempts.ingestion.serializers import MSG_ENDED_BEFORE_STARTED
 from attempts.models import GradeCriterion, GradeReport, Session, TranscriptMessage
-from config.errors import MSG_PERMISSION_DENIED, MSG_UNAUTHENTICATED
-from config.serializers import MSG_NOT_WRITABLE
+from config.errors import MSG_PERMISSION_DENIED, MSG_UNAUTHENTICATED, AppError
+from config.ids import OPAQUE_ID
+from config.query import MSG_DATE_RANGE
+from config.serializers import MSG_BAD_ID, MSG_NOT_WRITABLE
+from config.text import MSG_CONTROL_CHARACTER, MSG_CONTROL_CHARACTER_FREE_TEXT
 from students.models import Student
 from testing.clients import bearer_client
 from testing.factories import CaseStudyFactory, ProgrammeFactory, SessionFactory, StaffUserFactory, StudentFactory
@@ -428,24 +435,169 @@ def test_concurrent_puts_of_one_new_session_never_fail(committed_tenant, host):
     assert Student.objects.get(pk=student.pk).last_seen == at(9, 30)
 
 
-def test_openapi_serializers_describe_exactly_what_the_validator_accepts():
-    from attempts.ingestion.serializers import (
-        GradeCriterionInSerializer,
-        GradeInSerializer,
-        SessionIngestSerializer,
-        TranscriptMessageInSerializer,
-    )
+# The body model: one declaration that validates and documents ------------------------------
 
-    session_fields = SessionIngestSerializer().fields
-    assert set(session_fields) == ingestion.SESSION_KEYS
-    assert set(TranscriptMessageInSerializer().fields) == ingestion.MESSAGE_KEYS
-    assert set(GradeInSerializer().fields) == ingestion.GRADE_KEYS
-    assert set(GradeCriterionInSerializer().fields) == ingestion.CRITERION_KEYS
-    for name in ("status", "transcript_status", "grading_status"):
-        assert set(session_fields[name].choices) == ingestion.CHOICES[name]
-    assert set(TranscriptMessageInSerializer().fields["role"].choices) == ingestion.CHOICES["role"]
-    required = {name for name, f in session_fields.items() if f.required}
-    assert required == {"user_id", "case_study_id", "status", "started_at", "transcript_status", "grading_status"}
+
+def _refusal(data, session_id=SID):
+    with pytest.raises(AppError) as caught:
+        ingestion.session_input(data=data, session_id=session_id)
+    return caught.value.errors
+
+
+@pytest.mark.parametrize(
+    "change, errors",
+    [
+        ({"status": None}, {"status": [body_model.MSG_NULL]}),
+        ({"status": "paused"}, {"status": ['"paused" is not a valid choice.']}),
+        ({"status": "\ud800"}, {"status": ['"\ud800" is not a valid choice.']}),
+        ({"started_at": "2025-１０-01T09:00:00Z"}, {"started_at": [body_model.MSG_DATETIME]}),
+        ({"started_at": "2025-02-30T10:00:00Z"}, {"started_at": [body_model.MSG_DATETIME]}),
+        ({"started_at": "1899-12-31T23:59:59Z"}, {"started_at": [MSG_DATE_RANGE]}),
+        ({"ended_at": "9999-12-31T23:59:59-05:00"}, {"ended_at": [MSG_DATE_RANGE]}),
+        ({"transcript": [{"role": "student", "content": "x", "timestamp": "2101-01-01T00:00:00Z"}]},
+         {"transcript.0.timestamp": [MSG_DATE_RANGE]}),
+        ({"score": 100.5}, {"score": ["Must be a number from 0 to 100."]}),
+        ({"score": "82.5"}, {"score": [body_model.MSG_NUMBER]}),
+        ({"score": 10**400}, {"score": [body_model.MSG_NUMBER]}),
+        ({"user_id": 12}, {"user_id": [MSG_BAD_ID]}),
+        ({"user_id": None}, {"user_id": [body_model.MSG_NULL]}),
+        ({"session_id": "sess-other"}, {"session_id": [ingestion.MSG_SESSION_ID_MISMATCH]}),
+        ({"transcript": "hello"}, {"transcript": [body_model.MSG_LIST]}),
+        ({"transcript": [None, 5]}, {"transcript.0": [body_model.MSG_OBJECT], "transcript.1": [body_model.MSG_OBJECT]}),
+        ({"transcript": [{"role": "student", "content": 5}]}, {"transcript.0.content": [body_model.MSG_STRING]}),
+        ({"transcript": [{"role": "student", "content": "x" * 50_001}]},
+         {"transcript.0.content": ["Ensure this field has no more than 50000 characters."]}),
+        ({"transcript": [{"role": "student", "content": "a\x00b"}]}, {"transcript.0.content": [MSG_CONTROL_CHARACTER_FREE_TEXT]}),
+        ({"transcript": [{"role": "student", "content": "x"}] * 2001},
+         {"transcript": ["Ensure this field has no more than 2000 elements."]}),
+        ({"grade": []}, {"grade": [body_model.MSG_OBJECT]}),
+        ({"grade": {"criteria": [], "max_score": None}}, {"grade.max_score": [body_model.MSG_NULL]}),
+        ({"grade": {"criteria": [], "max_score": True}}, {"grade.max_score": [body_model.MSG_NUMBER]}),
+        ({"grade": {"criteria": [], "max_score": -1}}, {"grade.max_score": ["Must be a number of at least 0."]}),
+        ({"grade": {"criteria": [{"name": " ", "score": 1, "max_score": 2}]}}, {"grade.criteria.0.name": [body_model.MSG_BLANK]}),
+        ({"grade": {"criteria": [{"name": "A\tB", "score": 1, "max_score": 2}]}}, {"grade.criteria.0.name": [MSG_CONTROL_CHARACTER]}),
+        ({"grade": {"criteria": [{"name": " " + "x" * 199 + " ", "score": 1, "max_score": 2}]}},
+         {"grade.criteria.0.name": ["Ensure this field has no more than 200 characters."]}),
+        ({"grade": {"criteria": [{"name": "A", "max_score": 2}]}}, {"grade.criteria.0.score": [body_model.MSG_REQUIRED]}),
+        ({"grade": {"criteria": [{"name": "A", "score": 3, "max_score": 2}]}},
+         {"grade.criteria.0.score": [body_model.MSG_CRITERION_ABOVE_MAX]}),
+        ({"grade": {"criteria": [{"name": "A", "score": 1, "max_score": 2, "weight": 1}]}},
+         {"grade.criteria.0.weight": [MSG_NOT_WRITABLE]}),
+    ],
+)
+def test_each_refusal_names_its_field_with_its_message(body, change, errors):
+    body.update(change)
+    assert _refusal(body) == errors
+
+
+def test_a_date_time_in_range_as_written_is_stored_in_utc(body):
+    body["ended_at"] = "2100-12-31T23:59:59-14:00"
+    item = ingestion.session_input(data=body, session_id=SID)
+    assert item.values["ended_at"] == dt.datetime(2101, 1, 1, 13, 59, 59, tzinfo=dt.timezone.utc)
+
+
+def test_every_bad_field_of_a_body_is_named_at_once(body):
+    body.update(status="paused", ended_at=iso(at(8)), score=-1, student_name="x")
+    body["transcript"][1]["content"] = "\x07"
+    body["grade"]["criteria"][1]["score"] = 26
+    assert _refusal(body) == {
+        "status": ['"paused" is not a valid choice.'],
+        "score": ["Must be a number from 0 to 100."],
+        "transcript.1.content": [MSG_CONTROL_CHARACTER_FREE_TEXT],
+        "grade.criteria.1.score": [body_model.MSG_CRITERION_ABOVE_MAX],
+        "student_name": [MSG_NOT_WRITABLE],
+    }  # ended_at before started_at is only checked once every field is valid
+
+
+def test_an_import_line_needs_a_session_id_and_the_body_is_checked_all_the_same(body):
+    body["status"] = "paused"
+    assert _refusal(body, session_id=None) == {
+        "status": ['"paused" is not a valid choice.'], "session_id": [ingestion.MSG_SESSION_ID_REQUIRED],
+    }
+
+
+def test_a_body_that_is_not_an_object_is_named_as_a_whole():
+    assert _refusal([1, 2]) == {"non_field_errors": [body_model.MSG_OBJECT]}
+
+
+PLACEHOLDER = re.compile(r"\{(value|n|low|high)\b")
+HOSTILE = [None, True, 0, -1, 1e308, 10**400, "", " ", "x" * 300, "\x00", "\ud800", "２０２５", "NaN", [], [None], {}, {"x": {}}]
+
+
+def _paths(value, prefix=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield (*prefix, key)
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield (*prefix, index)
+            yield from _paths(item, (*prefix, index))
+
+
+def test_any_value_anywhere_is_accepted_or_refused_with_messages_never_an_exception(body):
+    for path in list(_paths(body)):
+        for value in HOSTILE:
+            data = copy.deepcopy(body)
+            parent = data
+            for key in path[:-1]:
+                parent = parent[key]
+            parent[path[-1]] = value
+            try:
+                ingestion.session_input(data=data, session_id=SID)
+            except AppError as exc:
+                messages = [m for ms in exc.errors.values() for m in ms]
+                assert messages and all(isinstance(m, str) and not PLACEHOLDER.search(m) for m in messages), (
+                    path, value, exc.errors,
+                )
+
+
+def test_text_is_stored_in_nfc(ingest_client, body):
+    body["transcript"][0]["content"] = "Zoe\u0308 Bronte\u0308"
+    body["grade"]["feedback"] = "Cafe\u0301"
+    body["grade"]["criteria"][0]["name"] = "  Re\u0301sume\u0301  "
+    assert put(ingest_client, body).status_code == 201
+    assert TranscriptMessage.objects.get(position=0).content == "Zoë Brontë"
+    assert GradeReport.objects.get().feedback == "Café"
+    assert GradeCriterion.objects.get(position=0).name == "Résumé"
+    assert put(ingest_client, body).json()["data"]["result"] == "unchanged"
+
+
+def test_the_schema_of_the_body_is_the_model_that_validates_it():
+    from drf_spectacular.generators import SchemaGenerator
+
+    from config.openapi import FREE_TEXT_PATTERN, NOT_BLANK_PATTERN
+
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    operation = spec["paths"]["/v1/sessions/{session_id}/"]["put"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SessionIngestRequest"
+    }
+    components = spec["components"]["schemas"]
+    session, grade = components["SessionIngestRequest"], components["GradeInRequest"]
+    message, criterion = components["TranscriptMessageInRequest"], components["GradeCriterionInRequest"]
+    for component, model in [(session, body_model.SessionIngest), (grade, body_model.GradeIn),
+                             (message, body_model.TranscriptMessageIn), (criterion, body_model.GradeCriterionIn)]:
+        fields = model.__pydantic_fields__
+        assert set(component["properties"]) == set(fields)
+        assert set(component["required"]) == {name for name, f in fields.items() if f.is_required()}
+        assert component["additionalProperties"] is False
+        assert "anyOf" not in json.dumps(component) and "title" not in component
+    assert set(session["required"]) == {"user_id", "case_study_id", "status", "started_at", "transcript_status", "grading_status"}
+    assert session["properties"]["status"] == {"$ref": "#/components/schemas/SessionStatusEnum"}
+    assert message["properties"]["role"] == {"$ref": "#/components/schemas/TranscriptRoleEnum"}
+    assert components["SessionStatusEnum"]["enum"] == list(Session.Status.values)
+    assert session["properties"]["user_id"]["pattern"] == f"^{OPAQUE_ID}$"
+    assert session["properties"]["score"] == {"type": "number", "format": "double", "minimum": 0, "maximum": 100, "nullable": True}
+    assert session["properties"]["transcript"]["nullable"] is True
+    assert session["properties"]["transcript"]["maxItems"] == body_model.MAX_MESSAGES
+    assert session["properties"]["grade"] == {
+        "allOf": [{"$ref": "#/components/schemas/GradeInRequest"}], "nullable": True,
+        "description": session["properties"]["grade"]["description"],
+    }
+    assert message["properties"]["content"] == {"type": "string", "maxLength": 50_000, "pattern": FREE_TEXT_PATTERN}
+    assert criterion["properties"]["name"] == {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NOT_BLANK_PATTERN}
+    assert "nullable" not in session["properties"]["session_id"] and "default" not in session["properties"]["session_id"]
 
 
 def test_form_encoded_body_is_refused(ingest_client, body):
