@@ -1,11 +1,9 @@
 """Concurrent grants and revokes on one (student, case study) pair (SPEC §7.2): no lost update,
 never below zero. Each thread has its own database connection and really commits
 (`committed_tenant`), and a barrier releases them together so they race."""
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from attempts.grants import services
@@ -13,6 +11,7 @@ from attempts.models import AttemptGrant
 from attempts.selectors import student_case_study_card
 from config.errors import AppError
 from testing.clients import bearer_client
+from testing.concurrency import race
 from testing.factories import CaseStudyFactory, ProgrammeFactory, StaffUserFactory, StudentFactory
 from testing.tenancy import TEST_TENANT
 
@@ -20,29 +19,8 @@ THREADS = 24
 
 
 def _race(tenant, n, work):
-    """Run work(i) in n threads, each on its own connection to the tenant's schema, started
-    together. Returns the results (or exceptions) in thread order."""
-    barrier = threading.Barrier(n)
-    results = [None] * n
-
-    def run(i):
-        try:
-            connection.set_tenant(tenant)
-            connection.ensure_connection()  # connect before the barrier so the race is on the lock
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return results
+    """work(i) in n threads on their own connections, started together (testing.concurrency)."""
+    return race(tenant, [lambda i=i: work(i) for i in range(n)])
 
 
 @pytest.fixture

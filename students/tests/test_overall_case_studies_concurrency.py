@@ -2,43 +2,22 @@
 case studies added to one programme at once, and students enrolled in a programme while case
 studies are added to it. Each thread has its own connection and really commits
 (`committed_tenant`); a barrier releases them together."""
-import threading
 
 import pytest
-from django.db import connection
 
 from catalogue.case_studies.services import case_study_create
 from catalogue.models import CaseStudy
 from students.models import Student
 from students.records.services import student_create, student_update
+from testing.concurrency import race, raised
 from testing.factories import ProgrammeFactory, StudentFactory
 
 THREADS = 12
 
 
 def _race(tenant, works):
-    """Run each work() in its own thread and connection, started together; the exceptions."""
-    barrier = threading.Barrier(len(works))
-    errors = []
-
-    def run(work):
-        try:
-            connection.set_tenant(tenant)
-            connection.ensure_connection()
-            barrier.wait(timeout=30)
-            work()
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(work,)) for work in works]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return errors
+    """The exceptions of `works` raced on their own connections (testing.concurrency)."""
+    return raised(race(tenant, works))
 
 
 def _wrong_counts():

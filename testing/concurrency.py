@@ -1,0 +1,37 @@
+"""Work raced on several connections at once, for tests of what concurrent writers do."""
+import threading
+
+from django.db import connection
+
+
+def race(tenant, works, *, timeout=120):
+    """Run each of `works` (callables) in its own thread with its own connection to the
+    tenant's schema, connected first and released together by a barrier, so they meet on
+    locks rather than on connecting. Returns each one's result, or the exception it raised,
+    in the order given; fails the test if a thread is stuck."""
+    barrier = threading.Barrier(len(works))
+    results = [None] * len(works)
+
+    def run(index, work):
+        try:
+            connection.set_tenant(tenant)
+            connection.ensure_connection()
+            barrier.wait(timeout=30)
+            results[index] = work()
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index, work)) for index, work in enumerate(works)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
+    return results
+
+
+def raised(results):
+    """The exceptions among race()'s results."""
+    return [result for result in results if isinstance(result, Exception)]
