@@ -20,6 +20,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from config.bulk_copy import copy_rows
 from config.http import client_address
 from config.observability import request_id_var
 
@@ -163,14 +164,10 @@ def audit_record_changes_many(*, action, target_type, items):
     than INSERTs). In the caller's transaction, like every event."""
     actor_id, actor_email, via, ip, request_id = _actor()
     now = timezone.now()
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    with (
-        connection.cursor() as cursor,
-        connection.wrap_database_errors,
-        cursor.cursor.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy,
-    ):
-        for target_id, before, after, detail in items:
-            copy.write_row((
-                now, actor_id, actor_email, via, ip, request_id[:64], action, target_type, str(target_id)[:64],
-                json.dumps(_changes(before, after)), json.dumps(_plain(detail or {})),
-            ))
+    copy_rows(AuditEvent, _COPY_COLUMNS, (
+        (
+            now, actor_id, actor_email, via, ip, request_id[:64], action, target_type, str(target_id)[:64],
+            json.dumps(_changes(before, after)), json.dumps(_plain(detail or {})),
+        )
+        for target_id, before, after, detail in items
+    ))

@@ -17,7 +17,7 @@ Rules:
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -25,6 +25,7 @@ from attempts.ingestion.serializers import SessionIngest, field_errors
 from attempts.maintained import students_refresh_last_seen
 from attempts.models import GradeCriterion, GradeReport, Session, TranscriptMessage
 from catalogue.models import CaseStudy
+from config.bulk_copy import copy_rows
 from config.errors import AppError
 from config.ids import is_valid_opaque_id
 from config.serializers import MSG_BAD_ID
@@ -256,21 +257,6 @@ def _stored_grades(session_ids):
     return {sid: (max_score, feedback, graded_at, tuple(criteria[sid])) for sid, max_score, feedback, graded_at in reports}
 
 
-def _copy(model, field_names, rows):
-    """Insert new rows with COPY: an import creates ~10 rows per session, and COPY is several
-    times faster than INSERT for that. Constraint violations raise like an INSERT's."""
-    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in field_names)
-    table = connection.ops.quote_name(model._meta.db_table)
-    # wrap_database_errors turns psycopg's errors into Django's (IntegrityError...), as execute() does.
-    with (
-        connection.cursor() as cursor,
-        connection.wrap_database_errors,
-        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
-
-
 def _write(items, existing):
     """Write distinct, reference-checked items; returns CREATED/UPDATED/UNCHANGED per item.
     Queries: stored transcripts and grades of existing sessions (only when the items carry
@@ -320,7 +306,7 @@ def _write(items, existing):
         results.append(UPDATED)
 
     if creates:
-        _copy(Session, ["session_id", "student", "case_study", *SESSION_FIELDS, "created_at", "updated_at"], (
+        copy_rows(Session, ["session_id", "student", "case_study", *SESSION_FIELDS, "created_at", "updated_at"], (
             (s.session_id, s.student_id, s.case_study_id, *(getattr(s, name) for name in SESSION_FIELDS), now, now)
             for s in creates
         ))
@@ -329,7 +315,7 @@ def _write(items, existing):
     if replaced_transcripts:
         TranscriptMessage.objects.filter(session_id__in=replaced_transcripts).delete()
     if new_transcripts:
-        _copy(TranscriptMessage, ["session", "position", "role", "content", "timestamp"], (
+        copy_rows(TranscriptMessage, ["session", "position", "role", "content", "timestamp"], (
             (sid, position, role, content, timestamp)
             for sid, messages in new_transcripts.items()
             for position, (role, content, timestamp) in enumerate(messages)
@@ -338,10 +324,10 @@ def _write(items, existing):
         GradeCriterion.objects.filter(report_id__in=replaced_grades).delete()
         GradeReport.objects.filter(session_id__in=replaced_grades).delete()
     if new_grades:
-        _copy(GradeReport, ["session", "max_score", "feedback", "graded_at"], (
+        copy_rows(GradeReport, ["session", "max_score", "feedback", "graded_at"], (
             (sid, max_score, feedback, graded_at) for sid, (max_score, feedback, graded_at, _) in new_grades.items()
         ))
-        _copy(GradeCriterion, ["report", "position", "name", "score", "max_score", "feedback"], (
+        copy_rows(GradeCriterion, ["report", "position", "name", "score", "max_score", "feedback"], (
             (sid, position, name, score, max_score, feedback)
             for sid, (_, _, _, criteria) in new_grades.items()
             for position, (name, score, max_score, feedback) in enumerate(criteria)
