@@ -115,6 +115,11 @@ def log_write_collision(request, exc):
     logger.warning("Write collision on %s %s: %s", request.method, request.path, type(exc.__cause__).__name__)
 
 
+def write_collision_json(request, exc):
+    log_write_collision(request, exc)
+    return error_json_response(MSG_WRITE_COLLISION, CONFLICT, 409)
+
+
 def database_unavailable(exc):
     """True for errors that mean the database cannot serve us right now (gone, restarting,
     connection broken, query cancelled): the request may succeed if retried, so it is a 503,

@@ -19,9 +19,7 @@ from django.template.loader import render_to_string
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from config.errors import (
-    CONFLICT,
     MSG_SERVER_ERROR,
-    MSG_WRITE_COLLISION,
     RETRY_AFTER_SECONDS,
     SERVER_ERROR,
     database_unavailable,
@@ -31,6 +29,7 @@ from config.errors import (
     log_write_collision,
     service_unavailable_json,
     write_collision,
+    write_collision_json,
 )
 
 HEALTH_PATHS = {"/healthz": "live", "/healthz/": "live", "/readyz": "ready", "/readyz/": "ready"}
@@ -120,9 +119,9 @@ def server_error(request):
     if database_unavailable(exc):
         return service_unavailable(request, exc)
     if write_collision(exc):
-        log_write_collision(request, exc)
         if is_api_path(request.path):
-            return error_json_response(MSG_WRITE_COLLISION, CONFLICT, 409)
+            return write_collision_json(request, exc)
+        log_write_collision(request, exc)
         return HttpResponse(render_to_string("console/409.html"), status=409)
     if is_api_path(request.path):
         return error_json_response(MSG_SERVER_ERROR, SERVER_ERROR, 500)

@@ -6,13 +6,11 @@ from django.http import HttpResponseBadRequest
 from django.template.loader import render_to_string
 
 from config.errors import (
-    CONFLICT,
     METHOD_NOT_ALLOWED,
     MSG_METHOD_NOT_ALLOWED,
     MSG_NOT_FOUND,
     MSG_SERVER_ERROR,
     MSG_VALIDATION,
-    MSG_WRITE_COLLISION,
     NOT_FOUND,
     SERVER_ERROR,
     VALIDATION_ERROR,
@@ -20,9 +18,9 @@ from config.errors import (
     database_unavailable,
     error_json_response,
     is_api_path,
-    log_write_collision,
     service_unavailable_json,
     write_collision,
+    write_collision_json,
 )
 from config.query import MAX_QUERY_STRING_BYTES, MSG_QUERY_TOO_LONG
 
@@ -53,8 +51,7 @@ class ApiErrorMiddleware:
         if database_unavailable(exception):
             return service_unavailable_json(request, exception)
         if write_collision(exception):
-            log_write_collision(request, exception)
-            return error_json_response(MSG_WRITE_COLLISION, CONFLICT, 409)
+            return write_collision_json(request, exception)
         if isinstance(exception, SuspiciousOperation):  # a hostile or broken request: bad input
             return error_json_response(MSG_VALIDATION, VALIDATION_ERROR, 400, bad_body_errors(exception))
         logging.getLogger("django.request").exception("Unhandled error on %s", request.path)

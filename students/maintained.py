@@ -12,10 +12,12 @@ this module's SQL does.
 
 Concurrent writes keep `overall_case_studies` exact by taking advisory locks per programme,
 in programme order, for the rest of their transaction: a case study's programmes or activity
-changing takes them exclusively (the trigger's recount, migration 0013), a student's
-programmes being written takes them shared (`programmes_lock_for_counting`, before the row
-is written). Each side's count is then read after the other's change has committed, never
-beside it, and two recounts of one programme never deadlock on its students' rows.
+changing takes them exclusively (the trigger's recount, migration 0013), a refresh of
+students' programmes takes them shared before its UPDATE. Each side's count is then read after
+the other's change has committed, never beside it. A writer that locks an existing student's
+row before the refresh (an update, the import) takes them first (`programmes_lock_for_counting`),
+so that it never holds a row a recount waits for while it waits for that recount; a new
+student's row is seen by no recount, so creating one needs nothing more.
 
 The list's counts (ListedCount) are kept by triggers; `listed_counts_recount` rebuilds them
 after a load that ran with triggers off (seeding's bulk mode) or to repair.

@@ -169,7 +169,6 @@ def student_create(
     number or user_id; 400 on an unknown programme, cohort or advisor."""
     with _atomic_with_conflicts():
         programmes = programmes_for_codes(programme_codes)
-        programmes_lock_for_counting(p.pk for p in programmes)
         cohort = _cohort(cohort_id)
         advisor = _advisor(advisor_id)
         if user_id is not None and Student.objects.filter(pk=user_id).exists():
