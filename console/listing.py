@@ -1,5 +1,7 @@
 """The students list page's query string: filters passed to the shared selector, paging by
-page number and page size, and the links (pages, export) that carry the current filters."""
+page number and page size, and the links (pages, export) that carry the current filters.
+The filters are the list's FilterSet's (students.listing.filters.StudentFileFilter): their
+names, choices, lengths and labels come from it."""
 import datetime as dt
 import math
 
@@ -7,18 +9,24 @@ from django.http import QueryDict
 
 from config.query import DATE_ONLY_RE
 from config.serializers import PAGE_MAX
-from students.listing.filters import CONSOLE_SORT_FIELDS, DEFAULT_SORT_BY, DEFAULT_SORT_ORDER, SORT_ORDERS
+from students.listing.filters import DEFAULT_SORT_BY, DEFAULT_SORT_ORDER, StudentFileFilter
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
 
 
 ARCHIVED = "archived"  # a status choice of the console only: the JSON list never lists them
+SORT_PARAMETERS = ("sort_by", "sort_order")
+
+
+def _choices(name):
+    return tuple(value for value, _ in StudentFileFilter.base_filters[name].extra["choices"])
 
 
 class ListRequest:
-    FILTER_FIELDS = ("search", "programme", "status", "start_date", "end_date", "cohort", "advisor", "group")
-    SELECTOR_FIELDS = FILTER_FIELDS + ("sort_by", "sort_order")
+    SELECTOR_FIELDS = tuple(StudentFileFilter.base_filters)
+    FILTER_FIELDS = tuple(name for name in SELECTOR_FIELDS if name not in SORT_PARAMETERS)
+    SORT_FIELDS, SORT_ORDERS = _choices("sort_by"), _choices("sort_order")
 
     def __init__(self, query, tzinfo):
         self.query = query
@@ -75,8 +83,8 @@ class ListRequest:
         sort_by = self.query.get("sort_by", "").strip().lower()
         sort_order = self.query.get("sort_order", "").strip().lower()
         return (
-            sort_by if sort_by in CONSOLE_SORT_FIELDS else DEFAULT_SORT_BY,
-            sort_order if sort_order in SORT_ORDERS else DEFAULT_SORT_ORDER,
+            sort_by if sort_by in self.SORT_FIELDS else DEFAULT_SORT_BY,
+            sort_order if sort_order in self.SORT_ORDERS else DEFAULT_SORT_ORDER,
         )
 
     @property
@@ -133,3 +141,17 @@ def _positive_int(value, default):
         return default
     number = int(text)
     return min(number, PAGE_MAX) if number >= 1 else default
+
+
+def filter_controls():
+    """{name: {"label", "max_length", "choices"}} of the list's filters, for the filter bar's
+    controls: what the FilterSet declares, so the page offers exactly what the list accepts."""
+    controls = {}
+    for name, filter_ in StudentFileFilter.base_filters.items():
+        field = filter_.field
+        controls[name] = {
+            "label": filter_.label,
+            "max_length": getattr(field, "max_length", None),
+            "choices": list(filter_.extra.get("choices", ())),
+        }
+    return controls

@@ -3,32 +3,23 @@ the list or the gradebook) and a job's state."""
 import datetime as dt
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import ISO_DATE_OR_DATETIME, OpaqueIdField, StrictSerializer, enveloped
+from config.filter_schema import filterset_serializer
+from config.serializers import OpaqueIdField, StrictSerializer, enveloped
 from console.exports.models import ExportJob
 from console.list_files.kinds import DEFAULT_KIND, FILE_KINDS
 from console.reports.selectors import MAX_CASE_STUDIES
-from console.students.serializers import (
-    EXPORT_FORMATS,
-    MSG_BAD_FORMAT,
-    LowercaseChoiceField,
-    StudentFileFilterQuerySerializer,
-)
+from console.students.serializers import EXPORT_FORMATS, MSG_BAD_FORMAT, LowercaseChoiceField
+from students.listing.filters import StudentFileFilter
 
 MSG_BAD_KIND = "Choose list or gradebook."
 
 
-@extend_schema_field(ISO_DATE_OR_DATETIME)
-class _IsoDateOrDateTimeBodyField(serializers.CharField):
-    """A date filter in a JSON body: leave it out rather than send "" (a query string's empty
-    value means "left out"; a body has no such convention). The list's filter set reads it."""
-
-
-class ExportJobRequestSerializer(StrictSerializer, StudentFileFilterQuerySerializer):
+class ExportJobRequestSerializer(filterset_serializer(StudentFileFilter, in_body=True, base=StrictSerializer)):
     """POST /v1/console/exports: what to export (the list or the gradebook), in which format,
-    with the list's filters as top-level fields (as the download's query string has them)."""
+    with the list's filters as top-level fields (as the download's query string has them;
+    declared by their FilterSet, which validates them when the job is queued)."""
 
     kind = serializers.ChoiceField(
         choices=list(FILE_KINDS), default=DEFAULT_KIND, error_messages={"invalid_choice": MSG_BAD_KIND},
@@ -44,12 +35,6 @@ class ExportJobRequestSerializer(StrictSerializer, StudentFileFilterQuerySeriali
     )
     sheet_per_programme = serializers.BooleanField(
         default=False, help_text="Gradebook in XLSX only: one sheet per programme."
-    )
-    start_date = _IsoDateOrDateTimeBodyField(
-        required=False, help_text="Last seen from this date (ISO 8601 date or date-time; a date means 00:00 UTC)."
-    )
-    end_date = _IsoDateOrDateTimeBodyField(
-        required=False, help_text="Last seen up to this date (ISO 8601; a date means the end of that day, UTC)."
     )
 
 

@@ -12,6 +12,7 @@ from config.openapi import error_response, error_responses
 from config.replicas import LagTolerantReadsMixin
 from config.spreadsheets import CSV, MEDIA_TYPES, XLSX
 from console.list_files.downloads import MSG_EXPORT_LIMIT, list_file_download
+from students.listing.filters import StudentFileFilter
 
 
 class _FileFormatNegotiation(DefaultContentNegotiation):
@@ -26,7 +27,7 @@ class FileOfTheListApi(LagTolerantReadsMixin, GenericAPIView):
 
     kind = None
     content_negotiation_class = _FileFormatNegotiation
-    filter_backends = ()
+    filterset_class = StudentFileFilter  # the list's filters: validates and documents them
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

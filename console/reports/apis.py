@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 
 from console.list_files.apis import FileOfTheListApi, file_responses
 from console.list_files.kinds import FILE_KINDS
-from console.reports.serializers import GradebookQuerySerializer
+from console.reports.serializers import GradebookOptionsSerializer
 
 TAG = "Console: reports"
 
@@ -31,7 +31,7 @@ class GradebookApi(FileOfTheListApi):
             "sheet per programme. More students than the cap (50,000): 400 EXPORT_LIMIT_EXCEEDED, no file; "
             "POST /v1/console/exports runs it in the background."
         ),
-        parameters=[GradebookQuerySerializer],
+        parameters=[GradebookOptionsSerializer],  # and the list's filters: its filterset_class
         responses=file_responses(kind),
     )
     def get(self, request):

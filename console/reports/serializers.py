@@ -1,10 +1,10 @@
-"""Query shapes of the gradebook report: the console list's filters, `format`, the case
-studies (repeatable) and the per-programme sheets."""
+"""Query shapes of the gradebook report beside the console list's filters (declared by
+students.listing.filters): `format`, the case studies (repeatable) and the per-programme sheets."""
 from rest_framework import serializers
 
 from config.serializers import OpaqueIdField, QueryBooleanField
 from console.reports.selectors import MAX_CASE_STUDIES
-from console.students.serializers import StudentExportFormatSerializer, StudentFileFilterQuerySerializer
+from console.students.serializers import StudentExportFormatSerializer
 
 
 class GradebookOptionsSerializer(StudentExportFormatSerializer):
@@ -18,7 +18,3 @@ class GradebookOptionsSerializer(StudentExportFormatSerializer):
     sheet_per_programme = QueryBooleanField(
         default=False, help_text="XLSX only: one sheet per programme (a student of two is on both)."
     )
-
-
-class GradebookQuerySerializer(GradebookOptionsSerializer, StudentFileFilterQuerySerializer):
-    pass

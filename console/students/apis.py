@@ -1,8 +1,9 @@
 """The console students API (SPEC §7.1, seed console-students-api.txt): list, export, detail.
 
-Thin views: parameters are validated here (every bad one named in one 400, the list filters
-once), reads go through students.listing.selectors and console.students.selectors; the
-export is the `list` kind of console.list_files.
+Thin views: parameters are validated here (every bad one named in one 400); the list's
+filters by their FilterSet, the view's `filterset_class`, which documents them too. Reads go
+through students.listing.selectors and console.students.selectors; the export is the `list`
+kind of console.list_files.
 """
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -27,10 +28,10 @@ from console.students.serializers import (
     ConsoleStudentPageSerializer,
     ConsoleStudentRowSerializer,
     StudentDetailQuerySerializer,
-    StudentExportQuerySerializer,
-    StudentListQuerySerializer,
+    StudentExportFormatSerializer,
     StudentPageQuerySerializer,
 )
+from students.listing.filters import StudentListFilter
 from students.listing.selectors import MSG_STUDENT_NOT_FOUND, student_list_filterset, student_list_page
 
 TAG = "Console: students"
@@ -41,14 +42,14 @@ class ConsoleStudentListApi(LagTolerantReadsMixin, GenericAPIView):
 
     permission_classes = [HasPermission.of(USER_MANAGEMENT_VIEW)]
     serializer_class = ConsoleStudentRowSerializer
-    filter_backends = ()
+    filterset_class = StudentListFilter  # validates and documents the filters
 
     @extend_schema(
         tags=[TAG],
         summary="List Students",
         operation_id="console_students_list",
         description="Requires USER_MANAGEMENT.can_view. Archived and deleted students are not listed.",
-        parameters=[StudentListQuerySerializer],
+        parameters=[StudentPageQuerySerializer],  # and the filters: filterset_class
         responses={200: ConsoleStudentPageSerializer, **error_responses()},
         examples=[
             OpenApiExample(
@@ -88,7 +89,7 @@ class ConsoleStudentExportApi(FileOfTheListApi):
             "(400 EXPORT_LIMIT_EXCEEDED, no file) or run it in the background with POST /v1/console/exports.\n\n"
             "Seed example: `GET /v1/console/students/export?format=xlsx&programme=MBA1234`."
         ),
-        parameters=[StudentExportQuerySerializer],
+        parameters=[StudentExportFormatSerializer],  # and the filters: filterset_class
         responses=file_responses(kind),
     )
     def get(self, request):
@@ -101,7 +102,6 @@ class ConsoleStudentDetailApi(GenericAPIView):
 
     permission_classes = [HasPermission.of(USER_MANAGEMENT_VIEW)]
     serializer_class = ConsoleStudentDetailSerializer
-    filter_backends = ()
 
     @extend_schema(
         tags=[TAG],

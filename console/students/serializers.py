@@ -1,31 +1,15 @@
 """Request and response shapes of the console students API (seed console-students-api.txt).
 
-Field names, order and defaults follow the seed exactly. Query validation of the filters
-(search, programme, status, dates, sort) lives in students.listing.filters.StudentListFilter; the
-query serializers here validate paging, `format` and `include_case_studies`, and document
-every parameter in the OpenAPI schema.
+Field names, order and defaults follow the seed exactly. The list's filters (search,
+programme, status, dates, sort) are declared once, by students.listing.filters, which
+validates and documents them; the query serializers here validate and document paging,
+`format` and `include_case_studies`.
 """
 import datetime as dt
 
 from rest_framework import serializers
 
-from config.serializers import (
-    InputSerializer,
-    IsoDateOrDateTimeQueryField,
-    OpaqueIdField,
-    QueryBooleanField,
-    skip_limit_query,
-)
-from students.listing.filters import (
-    CONSOLE_SORT_FIELDS,
-    DEFAULT_SORT_BY,
-    DEFAULT_SORT_ORDER,
-    MAX_SEARCH_LENGTH,
-    MSG_BAD_ADVISOR,
-    SORT_FIELDS,
-    SORT_ORDERS,
-)
-from students.models import Student
+from config.serializers import InputSerializer, QueryBooleanField, skip_limit_query
 
 LIMIT_DEFAULT = 10
 LIMIT_MAX = 100
@@ -43,57 +27,12 @@ def _utc_datetime(**kwargs):
 # Requests ---------------------------------------------------------------------------------
 
 
-class StudentFilterQuerySerializer(InputSerializer):
-    """The list filters, for the schema; StudentListFilter validates them."""
-
-    search = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=MAX_SEARCH_LENGTH,
-        help_text="Search by first name, last name, full name, or email (case-insensitive, partial match). "
-        "Beyond the seed: also the student number (partial match) and the user_id (whole).",
-    )
-    programme = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=32,
-        help_text="Filter by programme code (matches students enrolled in that programme).",
-    )
-    status = serializers.ChoiceField(
-        choices=Student.Status.choices, required=False, help_text="Filter by account status: active or inactive."
-    )
-    cohort = OpaqueIdField(required=False, help_text="Beyond the seed: only students of this cohort (its id).")
-    advisor = serializers.RegexField(
-        r"^[0-9]{1,18}$", required=False, error_messages={"invalid": MSG_BAD_ADVISOR},
-        help_text="Beyond the seed: only the advisees of this staff user (their id).",
-    )
-    group = OpaqueIdField(required=False, help_text="Beyond the seed: only the members of this student group (its id).")
-    start_date = IsoDateOrDateTimeQueryField(
-        help_text="Filter by last-seen activity from this date (ISO 8601 date or date-time; a date means "
-        "00:00 UTC). Students with no activity are excluded when a date range is applied.",
-    )
-    end_date = IsoDateOrDateTimeQueryField(
-        help_text="Filter by last-seen activity up to this date (ISO 8601; a date means the end of that day, UTC).",
-    )
-    sort_by = serializers.ChoiceField(
-        choices=SORT_FIELDS,
-        default=DEFAULT_SORT_BY,
-        help_text="Sort field: name, last_seen, programme, or status. Students without activity sort last; "
-        "ties break on user_id.",
-    )
-    sort_order = serializers.ChoiceField(choices=SORT_ORDERS, default=DEFAULT_SORT_ORDER, help_text="asc or desc.")
-
-
 StudentPageQuerySerializer = skip_limit_query(
     limit_default=LIMIT_DEFAULT,
     limit_max=LIMIT_MAX,
     skip_help="Number of records to skip.",
     limit_help="Max records to return (1-100).",
 )
-
-
-class StudentListQuerySerializer(StudentFilterQuerySerializer, StudentPageQuerySerializer):
-    pass
 
 
 class LowercaseChoiceField(serializers.ChoiceField):
@@ -110,23 +49,6 @@ class StudentExportFormatSerializer(serializers.Serializer):
         error_messages={"invalid_choice": MSG_BAD_FORMAT},
         help_text="Export format: csv or xlsx.",
     )
-
-
-class StudentFileFilterQuerySerializer(StudentFilterQuerySerializer):
-    """The list's filters for a file of the list (export, gradebook, background export), whose
-    sort also takes the console's Case studies column: its download buttons carry the page's sort."""
-
-    sort_by = serializers.ChoiceField(
-        choices=CONSOLE_SORT_FIELDS,
-        default=DEFAULT_SORT_BY,
-        help_text="Sort field: name, last_seen, programme, or status; beyond the seed also case_studies "
-        "(Overall Case Studies, as the console's Case studies column). Students without activity sort last; "
-        "ties break on user_id.",
-    )
-
-
-class StudentExportQuerySerializer(StudentExportFormatSerializer, StudentFileFilterQuerySerializer):
-    pass
 
 
 class StudentDetailQuerySerializer(InputSerializer):

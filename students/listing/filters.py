@@ -26,39 +26,88 @@ MSG_SORT_BY = f"Choose one of: {', '.join(SORT_FIELDS)}."
 MSG_SORT_ORDER = "Choose asc or desc."
 
 
+MSG_SORT_BY_CONSOLE = f"Choose one of: {', '.join(CONSOLE_SORT_FIELDS)}."
+ID_RULE = [RegexValidator(OPAQUE_ID_RE, MSG_BAD_ID)]
+
+
 class StudentListFilter(django_filters.FilterSet):
+    """The list's query, declared once: it validates the list, its files and the console page,
+    and is their documented schema (config.filter_schema)."""
+
     archived = False  # set by student_list_filterset: over the archived students instead
-    search = django_filters.CharFilter(method="filter_search", max_length=MAX_SEARCH_LENGTH)
-    programme = django_filters.CharFilter(method="filter_programme", max_length=32)
-    status = django_filters.ChoiceFilter(choices=Student.Status.choices)
+    search = django_filters.CharFilter(
+        method="filter_search",
+        max_length=MAX_SEARCH_LENGTH,
+        label="Search",
+        help_text="Search by first name, last name, full name, or email (case-insensitive, partial match). "
+        "Beyond the seed: also the student number (partial match) and the user_id (whole).",
+    )
+    programme = django_filters.CharFilter(
+        method="filter_programme",
+        max_length=32,
+        label="Programme",
+        help_text="Filter by programme code (matches students enrolled in that programme).",
+    )
+    status = django_filters.ChoiceFilter(
+        choices=Student.Status.choices, label="Status", help_text="Filter by account status: active or inactive."
+    )
+    start_date = IsoDateTimeBoundFilter(
+        field_name="last_seen",
+        lookup_expr="gte",
+        label="Last seen from",
+        help_text="Filter by last-seen activity from this date (ISO 8601 date or date-time; a date means "
+        "00:00 UTC). Students with no activity are excluded when a date range is applied.",
+    )
+    end_date = IsoDateTimeBoundFilter(
+        field_name="last_seen",
+        lookup_expr="lte",
+        end_of_day=True,
+        label="Last seen to",
+        help_text="Filter by last-seen activity up to this date (ISO 8601; a date means the end of that day, UTC).",
+    )
     # Beyond the seed: a cohort, an advisor (staff user id) or a group's members.
     cohort = django_filters.CharFilter(
-        field_name="cohort_id", max_length=64, validators=[RegexValidator(OPAQUE_ID_RE, MSG_BAD_ID)]
+        field_name="cohort_id",
+        max_length=64,
+        validators=ID_RULE,
+        label="Cohort",
+        help_text="Beyond the seed: only students of this cohort (its id).",
     )
     advisor = django_filters.CharFilter(
-        field_name="advisor_id", max_length=18, validators=[RegexValidator(r"^[0-9]+\Z", MSG_BAD_ADVISOR)]
+        field_name="advisor_id",
+        max_length=18,
+        validators=[RegexValidator(r"^[0-9]+\Z", MSG_BAD_ADVISOR)],
+        label="Advisor",
+        help_text="Beyond the seed: only the advisees of this staff user (their id).",
     )
     group = django_filters.CharFilter(
-        method="filter_group", max_length=64, validators=[RegexValidator(OPAQUE_ID_RE, MSG_BAD_ID)]
+        method="filter_group",
+        max_length=64,
+        validators=ID_RULE,
+        label="Group",
+        help_text="Beyond the seed: only the members of this student group (its id).",
     )
-    start_date = IsoDateTimeBoundFilter(field_name="last_seen", lookup_expr="gte")
-    end_date = IsoDateTimeBoundFilter(field_name="last_seen", lookup_expr="lte", end_of_day=True)
     sort_by = django_filters.ChoiceFilter(
         method="filter_noop",
         choices=[(f, f) for f in SORT_FIELDS],
+        initial=DEFAULT_SORT_BY,
         error_messages={"invalid_choice": MSG_SORT_BY},
+        help_text="Sort field: name, last_seen, programme, or status. Students without activity sort last; "
+        "ties break on user_id.",
     )
     sort_order = django_filters.ChoiceFilter(
         method="filter_noop",
         choices=[(o, o) for o in SORT_ORDERS],
+        initial=DEFAULT_SORT_ORDER,
         error_messages={"invalid_choice": MSG_SORT_ORDER},
+        help_text="asc or desc.",
     )
 
     class Meta:
         model = Student
         fields = []
 
-    def __init__(self, data=None, *args, sort_fields=SORT_FIELDS, **kwargs):
+    def __init__(self, data=None, *args, **kwargs):
         if data is not None:
             data = data.copy()
             # Lower-case the enumerations so `ACTIVE` or `Desc` mean what they say.
@@ -66,10 +115,6 @@ class StudentListFilter(django_filters.FilterSet):
                 if isinstance(data.get(key), str):
                     data[key] = data[key].strip().lower()
         super().__init__(data, *args, **kwargs)
-        if sort_fields != SORT_FIELDS:
-            sort_by = self.form.fields["sort_by"]
-            sort_by.choices = [("", "---------"), *((f, f) for f in sort_fields)]
-            sort_by.error_messages["invalid_choice"] = f"Choose one of: {', '.join(sort_fields)}."
 
     def is_valid(self):
         valid = super().is_valid()
@@ -122,3 +167,19 @@ class StudentListFilter(django_filters.FilterSet):
         """(sort_by, sort_order) with the defaults of SPEC §7.1."""
         data = self.form.cleaned_data
         return data.get("sort_by") or DEFAULT_SORT_BY, data.get("sort_order") or DEFAULT_SORT_ORDER
+
+
+class StudentFileFilter(StudentListFilter):
+    """The list's query for a file of the list (the export, the gradebook, a background export)
+    and the console's page: its sort also takes the console's Case studies column, since the
+    page's download buttons carry the page's sort."""
+
+    sort_by = django_filters.ChoiceFilter(
+        method="filter_noop",
+        choices=[(f, f) for f in CONSOLE_SORT_FIELDS],
+        initial=DEFAULT_SORT_BY,
+        error_messages={"invalid_choice": MSG_SORT_BY_CONSOLE},
+        help_text="Sort field: name, last_seen, programme, or status; beyond the seed also case_studies "
+        "(Overall Case Studies, as the console's Case studies column). Students without activity sort last; "
+        "ties break on user_id.",
+    )

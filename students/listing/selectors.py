@@ -6,7 +6,7 @@ from django.db.models.functions import Lower
 
 from catalogue.models import Programme
 from config.errors import AppError
-from students.listing.filters import CASE_STUDIES_SORT, CONSOLE_SORT_FIELDS, SORT_FIELDS, StudentListFilter
+from students.listing.filters import CASE_STUDIES_SORT, CONSOLE_SORT_FIELDS, StudentFileFilter, StudentListFilter
 from students.models import ARCHIVED, LISTED, ListedCount, Student, name_order
 
 MSG_STUDENT_NOT_FOUND = "Student not found in the current tenant."
@@ -33,19 +33,21 @@ def programmes_prefetch():
     return Prefetch("programmes", queryset=Programme.objects.order_by("code").only("id", "code", "name"))
 
 
-def student_file_filterset(params):
+def student_file_filterset(params, *, archived=False):
     """student_list_filterset for a file of the list (the export, the gradebook, a background
-    export): the console's sort keys too, since its download buttons carry the page's sort."""
-    return student_list_filterset(params, sort_fields=CONSOLE_SORT_FIELDS)
+    export) and the console's page: StudentFileFilter, which also sorts by the console's Case
+    studies column, since the page's download buttons carry its sort."""
+    return student_list_filterset(params, archived=archived, filterset_class=StudentFileFilter)
 
 
-def student_list_filterset(params, *, archived=False, sort_fields=SORT_FIELDS):
+def student_list_filterset(params, *, archived=False, filterset_class=StudentListFilter, sort_fields=None):
     """Validate list parameters; raises a 400 naming the field when any is bad. With
     `archived`, the same filters over the archived students (not deleted) instead of the
-    listed ones, and with `sort_fields` other sort keys (CONSOLE_SORT_FIELDS): the console's
-    view of them."""
+    listed ones."""
+    if sort_fields == CONSOLE_SORT_FIELDS:
+        filterset_class = StudentFileFilter
     students = Student.objects.filter(ARCHIVED) if archived else Student.objects.filter(LISTED)
-    filterset = StudentListFilter(params, queryset=students, sort_fields=sort_fields)
+    filterset = filterset_class(params, queryset=students)
     filterset.archived = archived
     if not filterset.is_valid():
         raise AppError.validation({field: list(msgs) for field, msgs in filterset.errors.items()})
