@@ -8,10 +8,12 @@ to serializer fields here, once:
 The FilterSet validates; these fields only describe (and, in a body, check the type)."""
 from django import forms
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
+from drf_spectacular.drainage import get_override
 from drf_spectacular.openapi import AutoSchema as _AutoSchema
 from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from config.query import IsoDateTimeBoundField
 from config.serializers import ISO_DATE_OR_DATETIME
@@ -31,6 +33,12 @@ def filter_serializer_field(filter_, *, in_body=False):
     common = {"required": False, "help_text": extra.get("help_text") or None}
     if extra.get("initial") is not None:
         common["default"] = extra["initial"]  # what the FilterSet's reader applies when left out
+    schema = get_override(filter_, "field")
+    if schema is not None:
+        # A filter whose form field reads its own syntax (a list in one value, 1/0) says how,
+        # with drf-spectacular's extend_schema_field on its class or instance.
+        # (A subclass: DRF copies a serializer's fields by their arguments, not their attributes.)
+        return extend_schema_field(schema)(type("DocumentedFilter", (serializers.Field,), {}))(**common)
     if isinstance(field, forms.ChoiceField):
         return serializers.ChoiceField(choices=extra["choices"], **common)
     if isinstance(field, IsoDateTimeBoundField):
@@ -68,12 +76,14 @@ class FilterSetExtension(DjangoFilterExtension):
         if filterset_class is None:
             return []
         # Mapped as drf-spectacular maps a serializer given as `parameters`, so a filter reads
-        # exactly as a query serializer's field would.
+        # exactly as a query serializer's field would; under the name a client spells it
+        # (`parameter_names` on the FilterSet: {filter: name}) when that is not the filter's.
         fields = filterset_fields(filterset_class)
+        spelled = getattr(filterset_class, "parameter_names", {})
         mapped = auto_schema._map_serializer(filterset_serializer(filterset_class)(), "request")
         return [
             build_parameter_type(
-                name=name,
+                name=spelled.get(name, name),
                 schema=schema,
                 description=schema.pop("description", None),
                 location=OpenApiParameter.QUERY,
@@ -89,6 +99,8 @@ class AutoSchema(_AutoSchema):
     whatever it answers (a page in an envelope, a file), not only when it answers a bare list."""
 
     def get_filter_backends(self):
-        if getattr(self.view, "filterset_class", None) is not None:
-            return getattr(self.view, "filter_backends", [])
-        return super().get_filter_backends()
+        if getattr(self.view, "filterset_class", None) is None:
+            return super().get_filter_backends()
+        if self.method != "GET":
+            return []  # the view's writes read a body, not the list's query
+        return getattr(self.view, "filter_backends", api_settings.DEFAULT_FILTER_BACKENDS)

@@ -5,7 +5,9 @@ import django_filters
 import pytest
 from django.core.validators import RegexValidator
 from django.urls import URLPattern, URLResolver, get_resolver
+from drf_spectacular.drainage import get_override
 from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
@@ -13,6 +15,7 @@ from config.filter_schema import filter_serializer_field, filterset_fields
 from config.query import IsoDateTimeBoundFilter
 from console.exports.serializers import ExportJobRequestSerializer
 from students.listing.filters import StudentFileFilter, StudentListFilter
+from students.records.filters import StudentRecordFilter
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +45,14 @@ def _text_schema(schema):
         ("console_students_list", StudentListFilter),
         ("console_students_export", StudentFileFilter),
         ("console_reports_gradebook", StudentFileFilter),
+        ("students_list", StudentRecordFilter),
     ],
 )
 def test_every_filter_is_documented_as_its_filterset_declares_it(spec, operation_id, filterset_class):
     parameters = {p["name"]: p for p in _operation(spec, operation_id)["parameters"] if p["in"] == "query"}
+    spelled = getattr(filterset_class, "parameter_names", {})
     for name, filter_ in filterset_class.base_filters.items():
+        name = spelled.get(name, name)
         assert name in parameters, name
         schema = _text_schema(parameters[name]["schema"])
         field = filter_.field
@@ -58,6 +64,15 @@ def test_every_filter_is_documented_as_its_filterset_declares_it(spec, operation
             assert schema["default"] == filter_.extra["initial"], name
         if filter_.extra.get("help_text"):
             assert parameters[name]["description"].startswith(filter_.extra["help_text"]), name
+        if get_override(filter_, "field"):  # its own schema, as an empty value's rewrite leaves it
+            assert schema["type"] == get_override(filter_, "field")["type"], name
+
+
+def test_the_records_list_documents_its_id_lists_as_clients_spell_them(spec):
+    parameters = {p["name"]: p for p in _operation(spec, "students_list")["parameters"]}
+    assert {"ids[]", "cohort_ids[]", "advisor_ids[]", "archived", "q", "page", "per_page"} <= set(parameters)
+    assert parameters["cohort_ids[]"]["schema"]["type"] == "array"
+    assert "ids" not in parameters
 
 
 def test_the_list_sorts_by_the_seeds_keys_and_the_files_also_by_case_studies(spec):
@@ -103,9 +118,13 @@ def test_a_filters_form_field_becomes_its_schema_field():
         code = django_filters.CharFilter(max_length=8, validators=[RegexValidator(r"^[A-Z]+\Z")])
         kind = django_filters.ChoiceFilter(choices=[("a", "A"), ("b", "B")], initial="a")
         since = IsoDateTimeBoundFilter(field_name="x")
+        spelled = extend_schema_field({"type": "array", "items": {"type": "string"}})(
+            type("ListFilter", (django_filters.Filter,), {})
+        )()
 
     fields = filterset_fields(Sample)
-    assert list(fields) == ["name", "code", "kind", "since"]
+    assert list(fields) == ["name", "code", "kind", "since", "spelled"]
+    assert get_override(fields["spelled"], "field") == {"type": "array", "items": {"type": "string"}}
     assert isinstance(fields["name"], serializers.CharField)
     assert (fields["name"].max_length, fields["name"].allow_blank, fields["name"].help_text) == (12, True, "A name.")
     assert fields["code"].allow_blank is False  # a shaped value: "" is not one

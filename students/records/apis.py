@@ -1,8 +1,7 @@
 """Student records API (ManageBac parity, SPEC §7.5): thin views over
 students.records.selectors (reads) and students.records.services (writes), which find the
 student, check the rules and return the record ready to show."""
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.views import APIView
@@ -14,11 +13,10 @@ from accounts.permissions import (
 )
 from config.api import ok, page_of, paged, validated
 from config.errors import AppError
-from config.ids import OPAQUE_ID
 from config.openapi import error_response
-from config.serializers import ISO_DATE_OR_DATETIME, enveloped
+from config.serializers import enveloped
 from students.records import services
-from students.records.filters import MAX_QUERY_LENGTH
+from students.records.filters import StudentRecordFilter
 from students.records.selectors import student_record_get, student_records_list
 from students.records.serializers import (
     RecordsPageQuery,
@@ -53,46 +51,6 @@ LIST_RESPONSE = enveloped(
 )
 
 
-def _id_list(item):
-    """A list parameter's value: items separated by commas, spaces around them and empty items
-    ignored (as students.records.filters reads it)."""
-    part = rf"\s*(?:{item})?\s*"
-    return {"type": "array", "items": {"type": "string", "pattern": rf"^{part}(?:,{part})*$"}}
-
-
-_ids_param = OpenApiParameter(
-    "ids[]", _id_list(OPAQUE_ID), description="Only these user_ids (repeat, or separate with commas; at most 500)."
-)
-LIST_PARAMETERS = [
-    _ids_param,
-    OpenApiParameter(
-        "archived",
-        # 1 or 0; true and false are read too, in any case, as parse_boolean reads them.
-        {"type": "string", "pattern": r"^\s*(?:[01]|[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])\s*$"},
-        description="1: only archived; 0: only not archived.",
-    ),
-    OpenApiParameter("status", OpenApiTypes.STR, enum=["enrolled", "withdrawn", "graduated"], description="Enrollment status."),
-    OpenApiParameter("modified_since", ISO_DATE_OR_DATETIME, description="Records created or changed at or after this time (ISO 8601)."),
-    OpenApiParameter(
-        "deleted_since",
-        ISO_DATE_OR_DATETIME,
-        description="Instead of records: tombstones {user_id, deleted_at} of students deleted at or after this time.",
-    ),
-    OpenApiParameter("cohort_ids[]", _id_list(OPAQUE_ID), description="Cohort (year group) ids (at most 500)."),
-    OpenApiParameter(
-        "advisor_ids[]",
-        _id_list(r"0*[1-9][0-9]{0,17}"),
-        description="Advisor (staff user) ids: positive integers (at most 500).",
-    ),
-    OpenApiParameter(
-        "q",
-        {"type": "string", "maxLength": MAX_QUERY_LENGTH},
-        description="Substring of first name, last name, email or student number (read in Unicode NFC).",
-    ),
-    RecordsPageQuery,
-]
-
-
 class _StudentRecordApi(APIView):
     permission_classes = [ReadWritePermission.of(read=USER_MANAGEMENT_VIEW, write=USER_MANAGEMENT_EDIT)]
 
@@ -101,9 +59,11 @@ class _StudentRecordApi(APIView):
 
 
 class StudentListApi(_StudentRecordApi):
+    filterset_class = StudentRecordFilter  # validates and documents the filters
+
     @extend_schema(
         operation_id="students_list",
-        parameters=LIST_PARAMETERS,
+        parameters=[RecordsPageQuery],  # and the filters: filterset_class
         responses={200: LIST_RESPONSE},
         description="Student records, ordered by user_id; with deleted_since, tombstones ordered by deletion time.",
     )

@@ -9,8 +9,10 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.http import QueryDict
+from drf_spectacular.drainage import set_override
+from drf_spectacular.utils import extend_schema_field
 
-from config.ids import is_valid_opaque_id
+from config.ids import OPAQUE_ID, is_valid_opaque_id
 from config.query import MSG_BOOLEAN_ZERO_ONE, IsoDateTimeBoundField, QueryBooleanFormField, normalise_text
 from students.models import Student
 
@@ -18,6 +20,8 @@ MSG_BAD_ID_LIST = "Every id must be 1-64 letters, digits or _ . : -."
 MSG_BAD_INT_LIST = "Every id must be a positive integer."
 MSG_TOO_MANY_IDS = "At most {max} ids at once."
 
+# Ids one list filter of GET /v1/students takes (`ids[]`, `cohort_ids[]`, `advisor_ids[]`): a bound
+# on a read's query, not the bulk actions' cap (config.bulk), though both are 500 today.
 MAX_IDS = 500
 MAX_QUERY_LENGTH = 200
 
@@ -76,12 +80,20 @@ class IdListField(forms.Field):
         return list(value)
 
 
+def _id_list_schema(item):
+    """A list parameter's value: items separated by commas, spaces around them and empty items
+    ignored (as IdListField reads it)."""
+    part = rf"\s*(?:{item})?\s*"
+    return {"type": "array", "items": {"type": "string", "pattern": rf"^{part}(?:,{part})*$"}}
+
+
 class IdListFilter(django_filters.Filter):
     field_class = IdListField
 
     def __init__(self, *, item=str, **kwargs):
         kwargs.setdefault("lookup_expr", "in")
         super().__init__(item=item, **kwargs)
+        set_override(self, "field", _id_list_schema(r"0*[1-9][0-9]{0,17}" if item is int else OPAQUE_ID))
 
 
 class SinceFilter(django_filters.Filter):
@@ -90,6 +102,8 @@ class SinceFilter(django_filters.Filter):
     field_class = IsoDateTimeBoundField
 
 
+# 1 or 0; true and false are read too, in any case, as parse_boolean reads them.
+@extend_schema_field({"type": "string", "pattern": r"^\s*(?:[01]|[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])\s*$"})
 class ZeroOneFilter(django_filters.Filter):
     """ManageBac's `archived`: 1 or 0 (true and false are read too)."""
 
@@ -100,15 +114,34 @@ class ZeroOneFilter(django_filters.Filter):
 
 
 class StudentRecordFilter(django_filters.FilterSet):
-    ids = IdListFilter(field_name="user_id")
-    archived = ZeroOneFilter(field_name="archived")
-    status = django_filters.ChoiceFilter(field_name="enrollment_status", choices=Student.EnrollmentStatus.choices)
-    modified_since = SinceFilter(field_name="updated_at", lookup_expr="gte")
+    """The query of GET /v1/students: validates it and is its documented schema
+    (config.filter_schema), under the spellings of `parameter_names`."""
+
+    ids = IdListFilter(
+        field_name="user_id", help_text="Only these user_ids (repeat, or separate with commas; at most 500)."
+    )
+    archived = ZeroOneFilter(field_name="archived", help_text="1: only archived; 0: only not archived.")
+    status = django_filters.ChoiceFilter(
+        field_name="enrollment_status", choices=Student.EnrollmentStatus.choices, help_text="Enrollment status."
+    )
+    modified_since = SinceFilter(
+        field_name="updated_at", lookup_expr="gte", help_text="Records created or changed at or after this time (ISO 8601)."
+    )
     # Applied in filter_queryset: it chooses between live records and tombstones.
-    deleted_since = SinceFilter(method="filter_nothing")
-    cohort_ids = IdListFilter(field_name="cohort_id")
-    advisor_ids = IdListFilter(field_name="advisor_id", item=int)
-    q = django_filters.CharFilter(method="filter_search", max_length=MAX_QUERY_LENGTH)
+    deleted_since = SinceFilter(
+        method="filter_nothing",
+        help_text="Instead of records: tombstones {user_id, deleted_at} of students deleted at or after this time.",
+    )
+    cohort_ids = IdListFilter(field_name="cohort_id", help_text="Cohort (year group) ids (at most 500).")
+    advisor_ids = IdListFilter(
+        field_name="advisor_id", item=int, help_text="Advisor (staff user) ids: positive integers (at most 500)."
+    )
+    q = django_filters.CharFilter(
+        method="filter_search",
+        max_length=MAX_QUERY_LENGTH,
+        help_text="Substring of first name, last name, email or student number (read in Unicode NFC).",
+    )
+    parameter_names = {field: spellings[0] for field, spellings in LIST_PARAMS.items()}
 
     class Meta:
         model = Student
