@@ -51,6 +51,7 @@ test: install-dev axe
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 
 # Past one machine, for real: PgBouncer (transaction mode), a streaming replica, Redis and two

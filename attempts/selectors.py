@@ -28,11 +28,7 @@ class UtcText(Func):
     output_field = CharField()
 
 
-class SessionRow(NamedTuple):
-    """A session as the cards read it: Session's fields that they show, in a tuple, with its
-    two timestamps also as the API's text. A busy student has hundreds of sessions, and a model
-    instance each would double the detail's time. `consumes_attempt` is Session's own rule."""
-
+class _SessionFields(NamedTuple):
     session_id: str
     student_id: str
     case_study_id: str
@@ -46,6 +42,14 @@ class SessionRow(NamedTuple):
     started_at_text: str
     ended_at_text: str | None
 
+
+class SessionRow(_SessionFields):
+    """A session as the cards read it: Session's fields that they show, in a tuple, with its
+    two timestamps also as the API's text. A busy student has hundreds of sessions, and a model
+    instance each would double the detail's time. `consumes_attempt` is Session's own rule
+    (a subclass: a NamedTuple's own body may declare only fields and methods)."""
+
+    __slots__ = ()
     NON_CONSUMING_TRANSCRIPT = Session.NON_CONSUMING_TRANSCRIPT
     consumes_attempt = Session.consumes_attempt
 

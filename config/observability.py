@@ -16,6 +16,7 @@ import re
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 
 from django.utils.functional import empty
 
@@ -23,7 +24,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-request_id_var = contextvars.ContextVar("request_id", default=None)
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 access_logger = logging.getLogger("console.access")
 
 
@@ -89,14 +90,21 @@ def install_request_id_on_records():
     current = logging.getLogRecordFactory()
     if getattr(current, "adds_request_id", False):
         return
+    logging.setLogRecordFactory(_RequestIdRecordFactory(current))
 
-    def factory(*args, **kwargs):
-        record = current(*args, **kwargs)
+
+class _RequestIdRecordFactory:
+    """The log record factory `install_request_id_on_records` puts in front of the current one."""
+
+    adds_request_id = True
+
+    def __init__(self, wrapped: Callable[..., logging.LogRecord]):
+        self.wrapped = wrapped
+
+    def __call__(self, *args, **kwargs) -> logging.LogRecord:
+        record = self.wrapped(*args, **kwargs)
         record.request_id = request_id_var.get()
         return record
-
-    factory.adds_request_id = True
-    logging.setLogRecordFactory(factory)
 
 
 _ACCESS_FIELDS = ("tenant", "user", "method", "path", "status", "duration_ms")

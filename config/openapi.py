@@ -67,7 +67,7 @@ def document_shared_errors(result, generator, request, public):
     a fuzzer can trust the schema."""
     envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
     components = result.get("components", {}).get("schemas", {})
-    request_components = set()
+    request_components: set[str] = set()  # names of the components a request body refers to
     for path, operations in result.get("paths", {}).items():
         shared = {**_SHARED_ERRORS, **(_PATH_ERRORS if "{" in path else {})}
         for method, operation in operations.items():

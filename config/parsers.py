@@ -1,5 +1,7 @@
 """Request body parsers: DRF's JSON parser with a nesting limit, so a hostile body is a 400
 naming the body, never a RecursionError."""
+from collections.abc import Iterable
+
 from rest_framework import parsers
 from rest_framework.exceptions import ValidationError
 
@@ -12,6 +14,7 @@ def json_depth(value):
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):

@@ -21,6 +21,7 @@ import random
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import wraps
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
@@ -29,7 +30,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 REPLICA_PREFIX = "replica_"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
-_reads = ContextVar("lag_tolerant_reads", default=None)
+_reads: "ContextVar[_Reads | None]" = ContextVar("lag_tolerant_reads", default=None)
 
 
 def replica_aliases():
@@ -117,7 +118,15 @@ def lag_tolerant(view):
     return wrapper
 
 
-class LagTolerantReadsMixin:
+if TYPE_CHECKING:
+    # The mixin's super() is a DRF view. Imported for the type checker only: this module (the
+    # database router) does not import DRF at run time.
+    from rest_framework.views import APIView as _ViewBase
+else:
+    _ViewBase = object
+
+
+class LagTolerantReadsMixin(_ViewBase):
     """For a DRF view: authentication, permissions and throttles run on the primary, then the
     handler's reads may use a replica."""
 

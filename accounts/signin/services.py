@@ -69,7 +69,7 @@ def _failures_since(keys, since):
     """{key: [time of each failure after `since`, in seconds, newest first]}. A key holds at
     most its limit of them (and a few of attempts checked at once): none is recorded while the
     key is refused."""
-    failures = {key: [] for key in keys}
+    failures: dict[str, list[float]] = {key: [] for key in keys}
     rows = SignInFailures.objects.filter(key__in=keys, failed_at__gt=_moment(since)).order_by("key", "-failed_at")
     for key, failed_at in rows.values_list("key", "failed_at"):
         failures[key].append(failed_at.timestamp())

@@ -162,7 +162,7 @@ def student_groups_results(*, groups):
         columns = [col.name for col in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
-    case_studies = {group_id: [] for group_id in group_ids}
+    case_studies: dict[str, list[dict]] = {group_id: [] for group_id in group_ids}
     for row in rows:
         case_studies[row["group_id"]].append(_case_study_result(row))
     empty = {"member_count": 0, "active_members": 0, "last_activity_at": None}

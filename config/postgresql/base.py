@@ -29,11 +29,13 @@ with `datetime.timezone.utc`.
 """
 import datetime as dt
 from functools import lru_cache
+from typing import cast
 
 from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, Cursor
 from django_tenants.postgresql_backend import base as tenants_base
 from django_tenants.utils import quote_schema_name
 from psycopg import adapt, adapters
+from psycopg.abc import Loader
 from psycopg.pq import Format
 
 
@@ -77,13 +79,15 @@ class UtcTimestamptzLoader:
     format = Format.TEXT
 
     def __new__(cls, oid, context=None):
+        assert _TIMESTAMPTZ_LOADER is not None  # psycopg always has one
         return _TIMESTAMPTZ_LOADER(oid, context)
 
 
 @lru_cache
 def _utc_adapters(template):
     context = adapt.AdaptersMap(template)
-    context.register_loader("timestamptz", UtcTimestamptzLoader)
+    # psycopg only calls the class it is given, to make a loader: this one makes psycopg's own.
+    context.register_loader("timestamptz", cast(type[Loader], UtcTimestamptzLoader))
     return context
 
 

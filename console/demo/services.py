@@ -6,6 +6,7 @@ import queue
 import random
 import threading
 import unicodedata
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -242,7 +243,7 @@ class DemoBuilder:
                 case_study.programmes.set([self.programmes[c] for c in assigned])
                 self.case_studies.append(case_study)
                 index += 1
-        self.by_programme = {code: [] for code in codes}
+        self.by_programme: dict[str, list[CaseStudy]] = {code: [] for code in codes}
         for case_study in self.case_studies:
             for programme in case_study.programmes.all():
                 self.by_programme[programme.code].append(case_study)
@@ -405,7 +406,8 @@ class DemoBuilder:
         core; inside one (a test's), whose rows another connection could not see, this connection
         takes them all. `progress(done, total)` is told before the first slice and after each."""
         slices = self._session_slices()
-        tasks = queue.SimpleQueue()
+        # (write, (first block, last block)): write(cursor, first, last) fills one slice.
+        tasks: queue.SimpleQueue[tuple[Callable[..., None], tuple[int, int]]] = queue.SimpleQueue()
         for bounds in slices:
             tasks.put((self._write_transcripts, bounds))
             tasks.put((self._write_grades, bounds))
@@ -513,7 +515,7 @@ class DemoBuilder:
             ("MBA weekend class", "MBA1234"),
             ("Cyber bootcamp", "MSC2210"),
         ]
-        taken = set()
+        taken: set[str] = set()  # user_ids already in a group
         for index, (name, code) in enumerate(groups):
             group = StudentGroup.objects.create(name=name, cluster=clusters[index % 2])
             candidates = (
