@@ -162,6 +162,26 @@ def error_json_response(message, code, status_code, errors=None):
     return JsonResponse(envelope(message, code, errors), status=status_code)
 
 
+# The envelopes that places outside DRF answer with, so each message is said here only.
+
+
+def validation_error_json(errors):
+    """The 400 naming each field, as DRF's handler below answers it: errors is {field: [messages]}."""
+    return error_json_response(MSG_VALIDATION, VALIDATION_ERROR, 400, errors)
+
+
+def not_found_json():
+    return error_json_response(MSG_NOT_FOUND, NOT_FOUND, 404)
+
+
+def method_not_allowed_json():
+    return error_json_response(MSG_METHOD_NOT_ALLOWED, METHOD_NOT_ALLOWED, 405)
+
+
+def server_error_json():
+    return error_json_response(MSG_SERVER_ERROR, SERVER_ERROR, 500)
+
+
 _DRF_CODES = {
     drf_exceptions.NotAuthenticated: (UNAUTHENTICATED, MSG_UNAUTHENTICATED),
     drf_exceptions.AuthenticationFailed: (UNAUTHENTICATED, MSG_UNAUTHENTICATED),

@@ -19,14 +19,12 @@ from django.template.loader import render_to_string
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from config.errors import (
-    MSG_SERVER_ERROR,
     RETRY_AFTER_SECONDS,
-    SERVER_ERROR,
     database_unavailable,
-    error_json_response,
     is_api_path,
     log_database_unavailable,
     log_write_collision,
+    server_error_json,
     service_unavailable_json,
     write_collision,
     write_collision_json,
@@ -124,5 +122,5 @@ def server_error(request):
         log_write_collision(request, exc)
         return HttpResponse(render_to_string("console/409.html"), status=409)
     if is_api_path(request.path):
-        return error_json_response(MSG_SERVER_ERROR, SERVER_ERROR, 500)
+        return server_error_json()
     return HttpResponseServerError(render_to_string("500.html"))

@@ -17,6 +17,7 @@ import re
 import threading
 import time
 
+from django.core.validators import RegexValidator
 from django.urls import register_converter
 from django.urls.converters import StringConverter
 
@@ -60,7 +61,7 @@ ID_SEGMENT = rf"(?!{_RESERVED}(?![^/]))[^/]+"
 # (config.openapi), reserved words refused; the URL takes any other segment, so a malformed
 # id reaches the view and is a 400 naming it (SPEC §6), while a well-formed id that names
 # nothing is a 404.
-PATH_PARAMETER_PATTERNS = {}
+PATH_PARAMETER_PATTERNS: dict[str, str] = {}
 
 
 def id_in_path(name, pattern=OPAQUE_ID):
@@ -89,3 +90,28 @@ def new_object_id(at=None):
 def is_valid_opaque_id(value):
     """Ids from other systems are kept, but only in a safe shape: 1-64 of [A-Za-z0-9_.:-]."""
     return isinstance(value, str) and bool(OPAQUE_ID_RE.match(value))
+
+
+# The shape of every id, said once. Serializer fields and FilterSets take ID_VALIDATOR (the
+# schema shows its pattern), views, selectors and services call check_id, and a validator
+# that raises its own kind of error (pydantic's) asks id_error.
+MSG_BAD_ID = (
+    "Use 1-64 letters, digits or _ . : - (starting with a letter or digit), "
+    "other than the words bulk, export, import and new."
+)
+ID_VALIDATOR = RegexValidator(OPAQUE_ID_RE, MSG_BAD_ID)
+
+
+def id_error(value):
+    """None when `value` is an id in the shape above, else the message saying what one is."""
+    return None if is_valid_opaque_id(value) else MSG_BAD_ID
+
+
+def check_id(value, *, field):
+    """`value` when it is an id in the shape above; else a 400 naming `field`."""
+    error = id_error(value)
+    if error:
+        from config.errors import AppError  # DRF, which the models importing this module must not load
+
+        raise AppError.validation({field: error})
+    return value

@@ -6,19 +6,14 @@ from django.http import HttpResponseBadRequest
 from django.template.loader import render_to_string
 
 from config.errors import (
-    METHOD_NOT_ALLOWED,
-    MSG_METHOD_NOT_ALLOWED,
-    MSG_NOT_FOUND,
-    MSG_SERVER_ERROR,
-    MSG_VALIDATION,
-    NOT_FOUND,
-    SERVER_ERROR,
-    VALIDATION_ERROR,
     bad_body_errors,
     database_unavailable,
-    error_json_response,
     is_api_path,
+    method_not_allowed_json,
+    not_found_json,
+    server_error_json,
     service_unavailable_json,
+    validation_error_json,
     write_collision,
     write_collision_json,
 )
@@ -40,9 +35,9 @@ class ApiErrorMiddleware:
         if content_type.startswith("application/json") or response.streaming:
             return response
         if response.status_code == 404:
-            return error_json_response(MSG_NOT_FOUND, NOT_FOUND, 404)
+            return not_found_json()
         if response.status_code == 405:
-            return error_json_response(MSG_METHOD_NOT_ALLOWED, METHOD_NOT_ALLOWED, 405)
+            return method_not_allowed_json()
         return response
 
     def process_exception(self, request, exception):
@@ -53,9 +48,9 @@ class ApiErrorMiddleware:
         if write_collision(exception):
             return write_collision_json(request, exception)
         if isinstance(exception, SuspiciousOperation):  # a hostile or broken request: bad input
-            return error_json_response(MSG_VALIDATION, VALIDATION_ERROR, 400, bad_body_errors(exception))
+            return validation_error_json(bad_body_errors(exception))
         logging.getLogger("django.request").exception("Unhandled error on %s", request.path)
-        response = error_json_response(MSG_SERVER_ERROR, SERVER_ERROR, 500)
+        response = server_error_json()
         response._has_been_logged = True  # with its traceback, just above
         return response
 
@@ -76,7 +71,7 @@ class QueryStringLimitMiddleware:
 
 
 def query_too_long_json():
-    return error_json_response(MSG_VALIDATION, VALIDATION_ERROR, 400, {"query": [MSG_QUERY_TOO_LONG]})
+    return validation_error_json({"query": [MSG_QUERY_TOO_LONG]})
 
 
 MSG_NUL = "Addresses and query strings may not contain NUL characters."

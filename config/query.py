@@ -3,8 +3,8 @@
 - `parse_boolean`: a boolean from the spellings an endpoint accepts (case-insensitive).
 - `IsoDateTimeBoundField` (a form field, for FilterSets): an ISO 8601 date or date-time; a
   date means the start (or end) of that day in UTC, a date-time without an offset is UTC.
-- The range every date and date-time the API reads must lie in (`year_out_of_range`,
-  `MSG_DATE_RANGE`, `DATE_RANGE_PATTERN` for the schema), in query strings and bodies alike.
+- The range every date and date-time the API reads must lie in (`date_range_error`, the one
+  check of it, and `DATE_RANGE_PATTERN` for the schema), in query strings and bodies alike.
 """
 import datetime as dt
 import re
@@ -28,7 +28,7 @@ MSG_BAD_DATETIME = "Enter an ISO 8601 date or date-time, e.g. 2026-06-04 or 2026
 # probe. It keeps every value well inside what Python and PostgreSQL can hold, in UTC too.
 DATE_MIN_YEAR = 1900
 DATE_MAX_YEAR = 2100
-MSG_DATE_RANGE = f"Use a date from {DATE_MIN_YEAR}-01-01 to {DATE_MAX_YEAR}-12-31."
+MSG_DATE_OUT_OF_RANGE = f"Use a date from {DATE_MIN_YEAR}-01-01 to {DATE_MAX_YEAR}-12-31."
 # The schema's statement of the range: the year a date or date-time starts with.
 DATE_RANGE_PATTERN = r"^(?:19[0-9]{2}|20[0-9]{2}|2100)-"
 
@@ -68,10 +68,10 @@ def parse_boolean(value, *, true, false):
     return None
 
 
-def year_out_of_range(value):
-    """True when a date or date-time (as written, before any offset is applied) lies outside
-    DATE_MIN_YEAR-DATE_MAX_YEAR."""
-    return not DATE_MIN_YEAR <= value.year <= DATE_MAX_YEAR
+def date_range_error(value):
+    """None when a date or date-time (as written, before any offset is applied) lies in
+    DATE_MIN_YEAR-DATE_MAX_YEAR, else the message saying so."""
+    return None if DATE_MIN_YEAR <= value.year <= DATE_MAX_YEAR else MSG_DATE_OUT_OF_RANGE
 
 
 class QueryBooleanFormField(forms.Field):
@@ -111,8 +111,8 @@ class IsoDateTimeBoundField(forms.Field):
                 day = None
             if day is None:
                 raise forms.ValidationError(MSG_BAD_DATETIME, code="invalid")
-            if year_out_of_range(day):
-                raise forms.ValidationError(MSG_DATE_RANGE, code="range")
+            if error := date_range_error(day):
+                raise forms.ValidationError(error, code="range")
             bound = dt.time.max if self.end_of_day else dt.time.min
             return dt.datetime.combine(day, bound, tzinfo=dt.timezone.utc)
         # An offset's "+" sent unencoded in a query string arrives as a space.
@@ -125,8 +125,8 @@ class IsoDateTimeBoundField(forms.Field):
             parsed = None
         if parsed is None:
             raise forms.ValidationError(MSG_BAD_DATETIME, code="invalid")
-        if year_out_of_range(parsed):
-            raise forms.ValidationError(MSG_DATE_RANGE, code="range")
+        if error := date_range_error(parsed):
+            raise forms.ValidationError(error, code="range")
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=dt.timezone.utc)
         return parsed.astimezone(dt.timezone.utc)

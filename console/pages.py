@@ -1,16 +1,21 @@
-"""What every page of the HTML console shares: the permission gate, the 403 and 404 pages,
-and putting a service's refusal beside the form fields it names.
+"""What every page of the HTML console shares: the permission gate, the 403 and 404 pages
+(a student's among them), and putting a service's refusal beside the form fields it names,
+saying above it that nothing changed.
 
 Every page: anonymous -> redirect to login; signed in without the permission -> 403 page;
 times are shown in the tenant's time zone.
 """
 import functools
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.permissions import has_permission
+
+MSG_FIX_ERRORS = "Nothing was changed. Fix the highlighted fields and try again."
+MSG_PAGE_STUDENT_NOT_FOUND = "No student with this id exists here."
 
 
 def plural(n):
@@ -40,6 +45,16 @@ def forbidden(request, permission):
 
 def not_found(request, message):
     return render(request, "console/404.html", {"message": message}, status=404)
+
+
+def student_not_found(request):
+    """The 404 page of an address naming no current student (the list's, record and attempt pages)."""
+    return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+
+
+def form_refused(request):
+    """Says above the page that a refused form changed nothing; its errors are beside its fields."""
+    messages.error(request, MSG_FIX_ERRORS)
 
 
 def apply_service_errors(form, error, field_map):

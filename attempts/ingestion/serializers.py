@@ -31,10 +31,10 @@ from pydantic_core import PydanticCustomError, core_schema
 from rest_framework import serializers
 
 from attempts.models import Session, TranscriptMessage
-from config.ids import OPAQUE_ID, is_valid_opaque_id
+from config.ids import OPAQUE_ID, id_error
 from config.openapi import FREE_TEXT_NOT_BLANK_PATTERN, FREE_TEXT_PATTERN, NOT_BLANK_PATTERN, TEXT_PATTERN
-from config.query import MSG_DATE_RANGE, normalise_text, year_out_of_range
-from config.serializers import MSG_BAD_ID, MSG_NOT_WRITABLE
+from config.query import date_range_error, normalise_text
+from config.serializers import unknown_key_errors
 from config.text import forbidden_character_message
 
 MAX_MESSAGES = 2000
@@ -73,8 +73,8 @@ def _refuse(message, *, field=None):
 
 
 def _opaque_id(value):
-    if not is_valid_opaque_id(value):
-        _refuse(MSG_BAD_ID)
+    if error := id_error(value):
+        _refuse(error)
     return value
 
 
@@ -95,8 +95,8 @@ def _datetime(value):
         parsed = None
     if parsed is None:
         _refuse(MSG_DATETIME)
-    if year_out_of_range(parsed):
-        _refuse(MSG_DATE_RANGE)
+    if error := date_range_error(parsed):
+        _refuse(error)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=dt.timezone.utc)
     return parsed.astimezone(dt.timezone.utc)
@@ -254,8 +254,6 @@ class SessionIngest(BodyModel):
 # Messages by pydantic's error type, for the checks pydantic makes itself.
 _MESSAGES = {
     "missing": MSG_REQUIRED,
-    "extra_forbidden": MSG_NOT_WRITABLE,
-    "unexpected_keyword_argument": MSG_NOT_WRITABLE,  # a dataclass's unknown key
     "model_type": MSG_OBJECT,
     "dataclass_type": MSG_OBJECT,
     "list_type": MSG_LIST,
@@ -264,7 +262,14 @@ _MESSAGES = {
     "finite_number": MSG_NUMBER,
     "string_type": MSG_STRING,
 }
-_KEY_ERRORS = {"missing", "extra_forbidden", "unexpected_keyword_argument"}
+# A key the body does not declare (a dataclass's unknown key is an unexpected argument):
+# refused as config.serializers refuses one in every strict body.
+_UNKNOWN_KEY_ERRORS = {"extra_forbidden", "unexpected_keyword_argument"}
+_KEY_ERRORS = {"missing", *_UNKNOWN_KEY_ERRORS}
+
+
+def _field(loc):
+    return ".".join(map(str, loc)) or "non_field_errors"
 
 
 def field_errors(exc: ValidationError):
@@ -273,6 +278,9 @@ def field_errors(exc: ValidationError):
     errors = {}
     for error in exc.errors(include_url=False, include_context=True, include_input=True):
         loc, kind, context = error["loc"], error["type"], error.get("ctx") or {}
+        if kind in _UNKNOWN_KEY_ERRORS:
+            errors.update(unknown_key_errors([_field(loc)]))
+            continue
         if kind not in _KEY_ERRORS and error["input"] is None and loc and isinstance(loc[-1], str):
             message = MSG_NULL  # a list's item, unnamed, is not an object
         elif kind == _REFUSED:
@@ -280,7 +288,7 @@ def field_errors(exc: ValidationError):
             message = context["message"].format(value=error["input"])
         else:
             message = _MESSAGES[kind].format(n=context.get("max_length"))
-        errors.setdefault(".".join(map(str, loc)) or "non_field_errors", []).append(message)
+        errors.setdefault(_field(loc), []).append(message)
     return errors
 
 

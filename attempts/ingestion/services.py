@@ -27,8 +27,7 @@ from attempts.models import GradeCriterion, GradeReport, Session, TranscriptMess
 from catalogue.models import CaseStudy
 from config.bulk_copy import copy_rows
 from config.errors import AppError
-from config.ids import is_valid_opaque_id
-from config.serializers import MSG_BAD_ID
+from config.ids import check_id
 from students.models import Student
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -88,8 +87,11 @@ def body_size_check(length):
 def session_input(*, data, session_id=None):
     """Validate one report against the body model. `session_id` is the URL's (PUT); without
     it (import) the body must carry one. Raises a 400 AppError naming every bad field."""
-    if session_id is not None and not is_valid_opaque_id(session_id):
-        raise AppError.validation({"session_id": MSG_BAD_ID})
+    if session_id is not None:
+        check_id(session_id, field="session_id")
+    body: SessionIngest | None
+    errors: dict[str, list[str]]
+    given_id: str | None
     try:
         body, errors = SessionIngest.model_validate(data), {}
         given_id = body.session_id
@@ -107,6 +109,7 @@ def session_input(*, data, session_id=None):
         errors["session_id"] = [MSG_SESSION_ID_MISMATCH]
     if errors:
         raise AppError.validation(errors)
+    assert body is not None  # no errors: the body validated
 
     values = {
         "status": body.status,
@@ -136,7 +139,7 @@ def sessions_ingest(*, items):
     One item's problem never stops the others: unknown references and moves are
     rejected up front; the rest is written in one savepoint, and if that fails, item by
     item, each in its own savepoint. Repeated session_ids are applied in order."""
-    outcomes = [None] * len(items)
+    outcomes: list[Outcome | None] = [None] * len(items)
     with transaction.atomic():
         for indices in _rounds(items):
             for index, outcome in zip(indices, _ingest_distinct([items[i] for i in indices]), strict=True):
@@ -154,8 +157,8 @@ def session_ingest(*, item):
 
 def _rounds(items):
     """Index lists in which every session_id appears once, in the order given."""
-    rounds = []
-    seen = defaultdict(int)
+    rounds: list[list[int]] = []
+    seen: defaultdict[str, int] = defaultdict(int)
     for index, item in enumerate(items):
         n = seen[item.session_id]
         seen[item.session_id] += 1
@@ -166,7 +169,7 @@ def _rounds(items):
 
 
 def _ingest_distinct(items, *, retried=False):
-    outcomes = [None] * len(items)
+    outcomes: list[Outcome | None] = [None] * len(items)
     ids = [item.session_id for item in items]
     students = set(
         Student.objects.filter(pk__in={i.student_id for i in items}, deleted_at__isnull=True).values_list("pk", flat=True)

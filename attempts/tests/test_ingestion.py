@@ -14,9 +14,9 @@ from attempts.ingestion import services as ingestion
 from attempts.ingestion.serializers import MSG_ENDED_BEFORE_STARTED
 from attempts.models import GradeCriterion, GradeReport, Session, TranscriptMessage
 from config.errors import MSG_PERMISSION_DENIED, MSG_UNAUTHENTICATED, AppError
-from config.ids import OPAQUE_ID
-from config.query import MSG_DATE_RANGE
-from config.serializers import MSG_BAD_ID, MSG_NOT_WRITABLE
+from config.ids import MSG_BAD_ID, OPAQUE_ID
+from config.query import MSG_DATE_OUT_OF_RANGE
+from config.serializers import MSG_NOT_WRITABLE
 from config.text import MSG_CONTROL_CHARACTER, MSG_CONTROL_CHARACTER_FREE_TEXT
 from students.models import Student
 from testing.clients import bearer_client
@@ -452,10 +452,10 @@ def _refusal(data, session_id=SID):
         ({"status": "\ud800"}, {"status": ['"\ud800" is not a valid choice.']}),
         ({"started_at": "2025-１０-01T09:00:00Z"}, {"started_at": [body_model.MSG_DATETIME]}),
         ({"started_at": "2025-02-30T10:00:00Z"}, {"started_at": [body_model.MSG_DATETIME]}),
-        ({"started_at": "1899-12-31T23:59:59Z"}, {"started_at": [MSG_DATE_RANGE]}),
-        ({"ended_at": "9999-12-31T23:59:59-05:00"}, {"ended_at": [MSG_DATE_RANGE]}),
+        ({"started_at": "1899-12-31T23:59:59Z"}, {"started_at": [MSG_DATE_OUT_OF_RANGE]}),
+        ({"ended_at": "9999-12-31T23:59:59-05:00"}, {"ended_at": [MSG_DATE_OUT_OF_RANGE]}),
         ({"transcript": [{"role": "student", "content": "x", "timestamp": "2101-01-01T00:00:00Z"}]},
-         {"transcript.0.timestamp": [MSG_DATE_RANGE]}),
+         {"transcript.0.timestamp": [MSG_DATE_OUT_OF_RANGE]}),
         ({"score": 100.5}, {"score": ["Must be a number from 0 to 100."]}),
         ({"score": "82.5"}, {"score": [body_model.MSG_NUMBER]}),
         ({"score": 10**400}, {"score": [body_model.MSG_NUMBER]}),

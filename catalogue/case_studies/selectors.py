@@ -3,8 +3,7 @@ from django.db.models import Prefetch
 
 from catalogue.models import CaseStudy, Programme
 from config.errors import AppError
-from config.ids import is_valid_opaque_id
-from config.serializers import MSG_BAD_ID
+from config.ids import check_id
 
 
 def programmes_by_code():
@@ -27,8 +26,7 @@ def case_studies_list(*, is_active=None, programme=None, search=None):
 def case_study_get(*, case_study_id, with_programmes=True, for_update=False):
     """The case study (with its programmes ordered by code unless asked not to), 404, or 400
     when the id is malformed."""
-    if not is_valid_opaque_id(case_study_id):
-        raise AppError.validation({"case_study_id": MSG_BAD_ID})
+    check_id(case_study_id, field="case_study_id")
     qs = CaseStudy.objects.select_for_update() if for_update else CaseStudy.objects
     if with_programmes:
         qs = qs.prefetch_related(programmes_by_code())

@@ -1,5 +1,7 @@
-"""Reads of programmes."""
+"""Reads of programmes, and the two rules about codes: their shape and that they name one."""
 import re
+
+from django.core.validators import RegexValidator
 
 from catalogue.models import Programme
 from config.errors import AppError
@@ -8,6 +10,8 @@ PROGRAMME_CODE = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
 PROGRAMME_CODE_RE = re.compile(rf"^{PROGRAMME_CODE}\Z")
 MSG_BAD_PROGRAMME_CODE = "Use 1-32 letters, digits or _ . - (starting with a letter or digit)."
 MSG_UNKNOWN_PROGRAMMES = "Unknown programme code(s): {codes}."
+# For serializer fields (the schema shows its pattern); programme_get checks a path's code.
+PROGRAMME_CODE_VALIDATOR = RegexValidator(PROGRAMME_CODE_RE, MSG_BAD_PROGRAMME_CODE)
 
 
 def programmes_list(*, is_active=None):
@@ -34,5 +38,10 @@ def programmes_for_codes(codes, *, field="programme_codes"):
     found = {p.code: p for p in Programme.objects.filter(code__in=wanted)}
     missing = [code for code in wanted if code not in found]
     if missing:
-        raise AppError.validation({field: MSG_UNKNOWN_PROGRAMMES.format(codes=", ".join(missing))})
+        raise AppError.validation({field: unknown_programmes_message(missing)})
     return [found[code] for code in wanted]
+
+
+def unknown_programmes_message(codes):
+    """What a refusal says of codes that name no programme (programmes_for_codes, the import)."""
+    return MSG_UNKNOWN_PROGRAMMES.format(codes=", ".join(codes))

@@ -1,10 +1,9 @@
 """Request and response shapes of /v1/programmes (SPEC §7.6), and the programme pieces other
 APIs show or read (a programme reference, a programme-code field, the catalogue's is_active
 filter)."""
-from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from catalogue.programmes.selectors import MSG_BAD_PROGRAMME_CODE, PROGRAMME_CODE_RE
+from catalogue.programmes.selectors import PROGRAMME_CODE_VALIDATOR
 from config.query import MSG_BOOLEAN_WORDS_OR_DIGITS
 from config.serializers import QueryBooleanField, StrictSerializer, page_query
 
@@ -15,7 +14,7 @@ class ProgrammeCodeField(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 32)
         super().__init__(**kwargs)
-        self.validators.append(RegexValidator(PROGRAMME_CODE_RE, MSG_BAD_PROGRAMME_CODE))
+        self.validators.append(PROGRAMME_CODE_VALIDATOR)
 
 
 def is_active_filter():

@@ -8,7 +8,7 @@ from attempts.models import AttemptGrant
 from catalogue.models import CaseStudy
 from config.errors import MSG_UNSUPPORTED_MEDIA, MSG_VALIDATION
 from config.parsers import MAX_JSON_DEPTH, MSG_TOO_DEEP
-from config.query import MAX_QUERY_STRING_BYTES, MSG_DATE_RANGE, MSG_QUERY_TOO_LONG
+from config.query import MAX_QUERY_STRING_BYTES, MSG_DATE_OUT_OF_RANGE, MSG_QUERY_TOO_LONG
 from config.serializers import MSG_ASCII_DIGITS, MSG_NOT_TEXT, MSG_NOT_WRITABLE
 from students.models import Student, StudentCluster, StudentGroup
 from testing.clients import TenantAPIClient
@@ -285,7 +285,7 @@ def test_a_number_in_a_json_body_is_a_json_number_never_a_string(admin_client, w
 def test_dates_outside_the_stated_years_are_400_naming_the_parameter(admin_client, world, path, field):
     response = admin_client.get(path)
     assert response.status_code == 400
-    assert response.json()["errors"] == {field: [MSG_DATE_RANGE]}
+    assert response.json()["errors"] == {field: [MSG_DATE_OUT_OF_RANGE]}
 
 
 @pytest.mark.parametrize(
@@ -300,7 +300,7 @@ def test_the_range_s_ends_are_read_as_written_before_the_offset(admin_client, wo
 def test_a_date_in_a_body_outside_the_stated_years_is_400_naming_it(admin_client, world):
     path = f"/v1/students/{world['student'].pk}/archive"
     response = admin_client.put(path, {"withdrawn_on": "0099-01-05"}, format="json")
-    assert response.status_code == 400 and response.json()["errors"] == {"withdrawn_on": [MSG_DATE_RANGE]}
+    assert response.status_code == 400 and response.json()["errors"] == {"withdrawn_on": [MSG_DATE_OUT_OF_RANGE]}
     assert admin_client.put(path, {"withdrawn_on": "2100-12-31"}, format="json").status_code == 200
 
 

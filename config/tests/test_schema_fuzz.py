@@ -67,7 +67,7 @@ RULES_THE_SCHEMA_CANNOT_STATE = [
     groups.MSG_CLUSTER_NOT_FOUND,
     groups.MSG_UNKNOWN_STUDENTS,
     programmes.MSG_UNKNOWN_PROGRAMMES,
-    reports.MSG_UNKNOWN_CASE_STUDY,
+    reports.MSG_GRADEBOOK_UNKNOWN_CASE_STUDIES,
     f"{{ids}}: {records.REASON_UNKNOWN}",
     # The state such a record is in: archived, assigned the case study, holding extra attempts.
     grants.MSG_STUDENT_ARCHIVED,

@@ -15,7 +15,7 @@ from students.cohorts.selectors import cohort_list
 
 MSG_ADDED = "Added the cohort “{name}”."
 MSG_RENAMED = "Renamed the cohort to “{name}”."
-MSG_DELETED = "Deleted the cohort “{name}”."
+MSG_COHORT_DELETED = "Deleted the cohort “{name}”."
 MSG_HAS_STUDENTS = "“{name}” still has {n} student{s} (archived and deleted records count too); move them to another cohort first."
 MSG_FIX = "Nothing was changed. Fix what is said beside the cohort and try again."
 ACTIONS = ("create", "rename", "delete")
@@ -43,7 +43,7 @@ def _change(request):
         if action == "delete":
             name = _name_of(cohort_id)
             services.cohort_delete(cohort_id=cohort_id)
-            message = MSG_DELETED.format(name=name)
+            message = MSG_COHORT_DELETED.format(name=name)
         elif form.is_valid():
             name = form.cleaned_data["name"]
             if action == "create":

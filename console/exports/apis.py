@@ -20,7 +20,7 @@ from console.exports.serializers import ExportJobEnvelope, ExportJobRequestSeria
 TAG = "Console: background exports"
 MSG_NOT_READY = "The export is not ready yet; its state says how far it has got."
 MSG_EXPIRED = "This export's file has expired; run the export again."
-MSG_FAILED = "This export failed, so it has no file; run it again."
+MSG_FAILED_HAS_NO_FILE = "This export failed, so it has no file; run it again."
 
 _JOB_ID = OpenApiParameter("job_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The export's id.")
 _NOT_FOUND = error_response(MSG_EXPORT_NOT_FOUND, code=NOT_FOUND, message=MSG_EXPORT_NOT_FOUND, status=404)
@@ -101,7 +101,7 @@ class ExportJobFileApi(APIView):
         if job.state == ExportJob.State.EXPIRED:
             raise AppError.not_found(MSG_EXPIRED)
         if job.state == ExportJob.State.FAILED:
-            raise AppError(MSG_FAILED, code=CONFLICT, status_code=409)
+            raise AppError(MSG_FAILED_HAS_NO_FILE, code=CONFLICT, status_code=409)
         if job.state != ExportJob.State.DONE:
             raise AppError(MSG_NOT_READY, code=CONFLICT, status_code=409)
         handle = services.export_job_open(job)

@@ -8,12 +8,14 @@ MSG_BAD_JOB_ID = "Not a valid export id: 1-64 characters of letters, digits, '_'
 RECENT_LIMIT = 20
 
 
-def access_export_job(*, job_id, user):
+def access_export_job(*, job_id, user, bad_id_is_missing=False):
     """The job if `user` asked for it, else 404 NOT_FOUND (another staff member's job is not
-    acknowledged to exist); a malformed id is a 400 naming job_id. One query."""
-    if not is_valid_opaque_id(job_id):
+    acknowledged to exist). A malformed id is a 400 naming job_id, or that same 404 when
+    `bad_id_is_missing` (a page, which names no parameter). One query at most."""
+    well_formed = is_valid_opaque_id(job_id)
+    if not well_formed and not bad_id_is_missing:
         raise AppError.validation({"job_id": MSG_BAD_JOB_ID})
-    job = ExportJob.objects.filter(pk=job_id, requested_by=user).first()
+    job = ExportJob.objects.filter(pk=job_id, requested_by=user).first() if well_formed else None
     if job is None:
         raise AppError.not_found(MSG_EXPORT_NOT_FOUND)
     return job

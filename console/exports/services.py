@@ -42,7 +42,7 @@ log = logging.getLogger("console.exports")
 MAX_TRIES = 3
 PROGRESS_EVERY = 2000  # rows between progress updates (each one also renews the heartbeat)
 PRUNE_EVERY_SECONDS = 300
-MSG_FAILED = "The export failed; run it again, or narrow the filters."
+MSG_EXPORT_FAILED = "The export failed; run it again, or narrow the filters."
 MSG_GAVE_UP = f"The export stopped {MAX_TRIES} times without finishing; run it again, or narrow the filters."
 
 
@@ -185,11 +185,11 @@ def export_job_run(job, *, worker, stopping=lambda: False):
         log.info("export %s put back in the queue: the worker is stopping", job.pk)
         return None
     except AppError as error:  # the filters no longer hold (a cohort deleted since): say which
-        _finish(job, worker, state=ExportJob.State.FAILED, error=f"{MSG_FAILED} ({error.errors or error.message})")
+        _finish(job, worker, state=ExportJob.State.FAILED, error=f"{MSG_EXPORT_FAILED} ({error.errors or error.message})")
         return job
     except Exception:
         log.exception("export %s failed", job.pk)
-        _finish(job, worker, state=ExportJob.State.FAILED, error=MSG_FAILED)
+        _finish(job, worker, state=ExportJob.State.FAILED, error=MSG_EXPORT_FAILED)
         return job
     now = timezone.now()
     finished = _finish(

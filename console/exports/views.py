@@ -13,7 +13,7 @@ from config.errors import AppError
 from console.exports import services
 from console.exports.forms import BackgroundExportForm
 from console.exports.models import ExportJob
-from console.exports.selectors import MSG_EXPORT_NOT_FOUND, access_export_job, export_jobs_of
+from console.exports.selectors import access_export_job, export_jobs_of
 from console.listing import ListRequest
 from console.pages import console_page, not_found
 
@@ -53,9 +53,9 @@ def exports_page(request):
 @console_page(USER_MANAGEMENT_EXPORT)
 def export_page(request, job_id):
     try:
-        job = access_export_job(job_id=job_id, user=request.user)
-    except AppError:
-        return not_found(request, MSG_EXPORT_NOT_FOUND)
+        job = access_export_job(job_id=job_id, user=request.user, bad_id_is_missing=True)
+    except AppError as error:
+        return not_found(request, error.message)
     context = {
         "job": job,
         "percent": round(100 * job.progress),

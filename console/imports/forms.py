@@ -7,7 +7,6 @@ from django.core.validators import RegexValidator
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{32}$"
 TOKEN_RE = re.compile(TOKEN_PATTERN)
 MSG_NO_FILE = "Choose a CSV or Excel (.xlsx) file to check."
-MSG_BAD_TOKEN = "The checked file is not known here; upload it again."
 
 
 class ImportUploadForm(forms.Form):
@@ -19,8 +18,7 @@ class ImportUploadForm(forms.Form):
 
 class ImportApplyForm(forms.Form):
     """Applies the file the same user checked a moment ago, kept on the server under `token`:
-    the browser never holds the parsed rows."""
+    the browser never holds the parsed rows. Whether the token names such a file, and what
+    the page says when not, is the view's (console.imports.views._apply)."""
 
-    token = forms.CharField(
-        max_length=32, validators=[RegexValidator(TOKEN_PATTERN, MSG_BAD_TOKEN)], error_messages={"required": MSG_BAD_TOKEN}
-    )
+    token = forms.CharField(max_length=32, validators=[RegexValidator(TOKEN_PATTERN)])

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import USER_MANAGEMENT_EDIT
 from config.errors import AppError
-from console.imports.forms import MSG_BAD_TOKEN, TOKEN_RE, ImportApplyForm, ImportUploadForm
+from console.imports.forms import TOKEN_RE, ImportApplyForm, ImportUploadForm
 from console.pages import console_page, plural
 from students.imports import parsing
 from students.imports.services import REJECTED, ImportRefused, students_import
@@ -32,7 +32,8 @@ from students.imports.services import REJECTED, ImportRefused, students_import
 SHOWN_ROWS = 200  # rows listed on the page; the counts cover every row
 MSG_IMPORTED = "Imported {rows:,} row{s}: {created:,} created, {updated:,} updated, {unchanged:,} unchanged."
 MSG_REFUSED = "Nothing was imported: {count:,} row{s} cannot be, now. Fix them in the file and check it again."
-MSG_CONFLICT = "Nothing was imported: {message} Check the file again."
+MSG_APPLY_FAILED = "Nothing was imported: {message} Check the file again."
+MSG_BAD_TOKEN = "The checked file is not known here; upload it again."
 MSG_CHECKED_CLEAN = "The file is fine: apply it to make these changes."
 MSG_CHECKED_REJECTED = "Fix the rejected rows in the file and check it again: nothing is imported while any row is rejected."
 COLUMN_LABELS = {
@@ -178,11 +179,8 @@ def _check(request):
     form = ImportUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, upload_form=form, status=400)
-    upload = form.cleaned_data["file"]
-    if upload.size > parsing.MAX_BYTES:
-        form.add_error("file", parsing.MSG_TOO_LARGE)
-        return _page(request, upload_form=form, status=400)
-    data = upload.read(parsing.MAX_BYTES + 1)
+    # At most one byte past the limit is read: the import refuses a larger file naming `file`.
+    data = form.cleaned_data["file"].read(parsing.MAX_BYTES + 1)
     progress_id = request.POST.get("progress_id", "")
     progress = _progress_to_cache(request.user, progress_id) if TOKEN_RE.match(progress_id) else None
     try:
@@ -214,7 +212,7 @@ def _apply(request):
         messages.error(request, MSG_REFUSED.format(count=count, s=plural(count)))
         return _page(request, report=refused.report, status=400, applied_refused=True)
     except AppError as error:
-        messages.error(request, MSG_CONFLICT.format(message=error.message))
+        messages.error(request, MSG_APPLY_FAILED.format(message=error.message))
         return _page(request, status=400 if error.status_code < 500 else error.status_code)
     default_storage.delete(_kept_name(request.user, token))
     counts = report.counts

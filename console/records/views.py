@@ -10,9 +10,9 @@ from accounts.permissions import USER_MANAGEMENT_EDIT
 from accounts.staff.selectors import staff_choices
 from catalogue.models import Programme
 from config.errors import AppError
-from console.pages import apply_service_errors, console_page, not_found
+from console.pages import apply_service_errors, console_page, form_refused, student_not_found
 from console.records.forms import RECORD_FIELD_MAP, ArchiveForm, AvatarForm, StudentRecordForm
-from console.students.views import MSG_FIX_ERRORS, MSG_PAGE_STUDENT_NOT_FOUND, render_student_detail
+from console.students.views import render_student_detail
 from students.listing.selectors import student_get
 from students.models import Cohort
 from students.records import services
@@ -60,7 +60,7 @@ def student_new(request):
         else:
             messages.success(request, MSG_CREATED.format(name=student.student_name))
             return redirect("console:student", student.pk)
-    messages.error(request, MSG_FIX_ERRORS)
+    form_refused(request)
     return _render_form(request, form, status=400)
 
 
@@ -76,7 +76,7 @@ def _student_or_none(user_id):
 def student_edit(request, user_id):
     student = _student_or_none(user_id)
     if student is None:
-        return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+        return student_not_found(request)
     if request.method != "POST":
         form = _record_form(initial=StudentRecordForm.initial_for(student), student=student)
         return _render_form(request, form, student=student)
@@ -89,7 +89,7 @@ def student_edit(request, user_id):
         else:
             messages.success(request, MSG_SAVED.format(name=student.student_name))
             return redirect("console:student", student.pk)
-    messages.error(request, MSG_FIX_ERRORS)
+    form_refused(request)
     return _render_form(request, form, student=student, status=400)
 
 
@@ -97,8 +97,8 @@ def _on_detail_page(request, user_id, *, status=400, **forms):
     """The student's page again, with the form that failed and its errors."""
     student = _student_or_none(user_id)
     if student is None:
-        return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
-    messages.error(request, MSG_FIX_ERRORS)
+        return student_not_found(request)
+    form_refused(request)
     return render_student_detail(request, student, status=status, **forms)
 
 
@@ -111,7 +111,7 @@ def student_archive(request, user_id):
             student = services.student_archive(user_id=user_id, **form.service_arguments())
         except AppError as error:
             if error.status_code == 404:
-                return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+                return student_not_found(request)
             apply_service_errors(form, error, RECORD_FIELD_MAP)
         else:
             day = form.cleaned_data["archive_on"]
@@ -127,7 +127,7 @@ def student_unarchive(request, user_id):
     try:
         student = services.student_unarchive(user_id=user_id)
     except AppError:
-        return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+        return student_not_found(request)
     messages.success(request, MSG_UNARCHIVED.format(name=student.student_name))
     return redirect("console:student", student.pk)
 
@@ -140,7 +140,7 @@ def student_avatar(request, user_id):
         try:
             student = services.student_avatar_clear(user_id=user_id)
         except AppError:
-            return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+            return student_not_found(request)
         messages.success(request, MSG_AVATAR_CLEARED.format(name=student.student_name))
         return redirect("console:student", student.pk)
     form = AvatarForm(request.POST, request.FILES)
@@ -149,7 +149,7 @@ def student_avatar(request, user_id):
             student = services.student_avatar_set(user_id=user_id, upload=form.cleaned_data["avatar"])
         except AppError as error:
             if error.status_code == 404:
-                return not_found(request, MSG_PAGE_STUDENT_NOT_FOUND)
+                return student_not_found(request)
             apply_service_errors(form, error, {"__all__": "avatar"})
         else:
             messages.success(request, MSG_AVATAR_SET.format(name=student.student_name))

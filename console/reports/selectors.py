@@ -18,7 +18,7 @@ from students.listing.selectors import student_gradebook_rows
 
 GRADEBOOK_CHUNK = 2000  # students per batch of attempts queries
 MAX_CASE_STUDIES = 50
-MSG_UNKNOWN_CASE_STUDY = "No case study with this id: {ids}."
+MSG_GRADEBOOK_UNKNOWN_CASE_STUDIES = "No case study with this id: {ids}."
 MSG_TOO_MANY_CASE_STUDIES = f"At most {MAX_CASE_STUDIES} case studies per gradebook."
 
 
@@ -47,7 +47,7 @@ def gradebook_case_studies(*, case_study_ids=None, programme_code=None):
         found = list(case_studies.filter(pk__in=wanted))
         missing = sorted(set(wanted) - {case_study.pk for case_study in found})
         if missing:
-            raise AppError.validation({"case_study": MSG_UNKNOWN_CASE_STUDY.format(ids=", ".join(missing))})
+            raise AppError.validation({"case_study": MSG_GRADEBOOK_UNKNOWN_CASE_STUDIES.format(ids=", ".join(missing))})
         return found
     case_studies = case_studies.filter(is_active=True)
     if programme_code:

@@ -164,9 +164,9 @@ def test_a_failing_job_is_failed_with_a_message_and_has_no_file(operator_client,
     monkeypatch.setattr(FILE_KINDS["list"], "write_xlsx", broken)
     _run_all()
     data = operator_client.get(f"{URL}/{job_id}").json()["data"]
-    assert data["state"] == "failed" and data["error"] == services.MSG_FAILED and data["download_url"] is None
+    assert data["state"] == "failed" and data["error"] == services.MSG_EXPORT_FAILED and data["download_url"] is None
     response = operator_client.get(f"{URL}/{job_id}/file")
-    assert response.status_code == 409 and response.json()["message"] == apis.MSG_FAILED
+    assert response.status_code == 409 and response.json()["message"] == apis.MSG_FAILED_HAS_NO_FILE
 
 
 def test_a_queued_job_cannot_be_downloaded_yet(operator_client, students):

@@ -6,7 +6,7 @@ from django_tenants.utils import schema_context
 
 from attempts.maintained import students_refresh_last_seen
 from attempts.models import Session
-from config.query import MSG_DATE_RANGE
+from config.query import MSG_DATE_OUT_OF_RANGE
 from students.maintained import student_refresh_programme_labels
 from students.models import Enrolment, Student
 from testing.factories import (
@@ -411,7 +411,7 @@ def test_bad_parameters_are_400_naming_the_field(viewer_client, params, field):
 def test_a_date_time_outside_the_stated_years_is_400_naming_it(viewer_client, params):
     response = viewer_client.get(URL, params)
     assert response.status_code == 400, response.content
-    assert response.json()["errors"] == {name: [MSG_DATE_RANGE] for name in params}
+    assert response.json()["errors"] == {name: [MSG_DATE_OUT_OF_RANGE] for name in params}
 
 
 def test_every_bad_parameter_is_named_at_once(viewer_client):

@@ -9,7 +9,7 @@ import pytest
 from accounts.models import AuditEvent
 from console.list_files import gradebook as gradebook_files
 from console.list_files.downloads import MSG_EXPORT_LIMIT
-from console.reports.selectors import MSG_UNKNOWN_CASE_STUDY, gradebook_case_studies, gradebook_rows
+from console.reports.selectors import MSG_GRADEBOOK_UNKNOWN_CASE_STUDIES, gradebook_case_studies, gradebook_rows
 from students.listing.selectors import student_list_filterset
 from testing.factories import (
     HOSTILE_NAME,
@@ -203,7 +203,7 @@ def test_bad_input_is_400_naming_the_field(operator_client, book, params, field)
     assert body["code"] == "VALIDATION_ERROR"
     assert any(name.split(".")[0] == field for name in body["errors"]), body["errors"]
     if params.get("case_study") == "aaaaaaaaaaaaaaaaaaaaaaaa":
-        assert body["errors"]["case_study"] == [MSG_UNKNOWN_CASE_STUDY.format(ids="aaaaaaaaaaaaaaaaaaaaaaaa")]
+        assert body["errors"]["case_study"] == [MSG_GRADEBOOK_UNKNOWN_CASE_STUDIES.format(ids="aaaaaaaaaaaaaaaaaaaaaaaa")]
 
 
 def test_viewer_is_refused_and_anonymous_is_401(viewer_client, anon_client, book):

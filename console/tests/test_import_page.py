@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import AuditEvent
 from console.imports import views
-from console.imports.forms import MSG_BAD_TOKEN
+from console.imports.views import MSG_BAD_TOKEN
 from students.imports import parsing
 from students.models import Student
 from testing.factories import ProgrammeFactory, StaffUserFactory, StudentFactory
@@ -88,6 +88,13 @@ def test_another_staff_members_token_names_no_file(console_as, admin_user, mba):
     for value in ("", "../../etc/passwd", "x" * 32, "a\x00b"):
         assert console_as(admin_user).post(PAGE, {"token": value}).status_code == 400
     assert not Student.objects.exists()
+
+
+def test_a_file_over_the_size_limit_is_refused_naming_the_file(console_as, admin_user, monkeypatch):
+    monkeypatch.setattr(parsing, "MAX_BYTES", 64)
+    response = upload(console_as(admin_user), HEADER + b"Ada,Obi,ada@uni.example,\r\n" * 4)
+    assert response.status_code == 400 and parsing.MSG_TOO_LARGE in response.content.decode()
+    assert token_of(response) is None and not Student.objects.exists()
 
 
 def test_what_changed_since_the_check_is_seen_when_applying(console_as, admin_user, mba):

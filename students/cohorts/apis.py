@@ -5,10 +5,8 @@ from rest_framework.views import APIView
 
 from accounts.permissions import USER_MANAGEMENT_EDIT, USER_MANAGEMENT_VIEW, ReadWritePermission
 from config.api import ok, page_of, paged, validated
-from config.errors import AppError
-from config.ids import is_valid_opaque_id
+from config.ids import check_id
 from config.openapi import error_responses
-from config.serializers import MSG_BAD_ID
 from students.cohorts import selectors, services
 from students.cohorts.serializers import (
     CohortEnvelope,
@@ -26,9 +24,7 @@ def _responses(success, *, not_found=False, conflict=None):
 
 
 def _cohort_id(value):
-    if not is_valid_opaque_id(value):
-        raise AppError.validation({"cohort_id": MSG_BAD_ID})
-    return value
+    return check_id(value, field="cohort_id")
 
 
 class _CohortsApi(APIView):

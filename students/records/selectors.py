@@ -3,8 +3,7 @@ from django.db.models import Prefetch
 
 from catalogue.models import Programme
 from config.errors import AppError
-from config.ids import is_valid_opaque_id
-from config.serializers import MSG_BAD_ID
+from config.ids import check_id
 from students.models import Student
 from students.records.filters import StudentRecordFilter, error_name, record_query_normalise
 
@@ -37,16 +36,11 @@ def student_records_list(*, query_params):
     return qs, False
 
 
-def student_id_check(user_id):
-    if not is_valid_opaque_id(user_id):
-        raise AppError.validation({"user_id": MSG_BAD_ID})
-
-
 def student_record_get(*, user_id, for_update=False):
     """A non-deleted student by id with what a record shows, or 404 (400 when the id is
     malformed). `for_update` locks the student's row (the cohort and advisor are read, not
     locked) for the rest of the transaction."""
-    student_id_check(user_id)
+    check_id(user_id, field="user_id")
     qs = student_records()
     if for_update:
         qs = qs.select_for_update(of=("self",)).prefetch_related(None)  # the writer reads programmes after writing

@@ -29,8 +29,7 @@ def _no_constants(name):
 
 def parse_line(raw):
     """The SessionInput of one line, or an AppError saying why not."""
-    if len(raw) > ingestion.MAX_BODY_BYTES:
-        raise AppError.validation({"body": ingestion.MSG_BODY_TOO_LARGE})
+    ingestion.body_size_check(len(raw))
     try:
         data = json.loads(raw, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError) as exc:
