@@ -2,22 +2,20 @@
 query-string booleans, paging parameters, and the envelope shapes for the OpenAPI schema."""
 import math
 from collections.abc import Mapping
+from typing import Any
 
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, MinLengthValidator
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from config.ids import OPAQUE_ID, OPAQUE_ID_RE
-from config.query import MSG_BOOLEAN_TRUE_FALSE, MSG_DATE_RANGE, normalise_text, parse_boolean, year_out_of_range
+from config.bulk import MAX_BULK_IDS
+from config.ids import ID_VALIDATOR, OPAQUE_ID
+from config.query import MSG_BOOLEAN_TRUE_FALSE, date_range_error, normalise_text, parse_boolean
 from config.text import forbidden_character_message
 
-MSG_BAD_ID = (
-    "Use 1-64 letters, digits or _ . : - (starting with a letter or digit), "
-    "other than the words bulk, export, import and new."
-)
 MSG_NOT_WRITABLE = "This field cannot be set through this endpoint."
 MSG_NOT_FINITE = "A finite number is required."
 MSG_NOT_A_NUMBER = "A number is required."
@@ -38,7 +36,7 @@ class OpaqueIdField(serializers.CharField):
         kwargs.setdefault("max_length", 64)
         super().__init__(**kwargs)
         # A validator rather than a check in to_internal_value: the schema shows its pattern.
-        self.validators.append(RegexValidator(OPAQUE_ID_RE, MSG_BAD_ID))
+        self.validators.append(ID_VALIDATOR)
 
 
 @extend_schema_field({"type": "string", "pattern": rf"^{OPAQUE_ID}$"})
@@ -81,7 +79,7 @@ def _out_of_range(field, text):
         parsed = parse(text.strip())
     except ValueError:
         return None  # DRF names the bad date itself
-    return MSG_DATE_RANGE if parsed is not None and year_out_of_range(parsed) else None
+    return date_range_error(parsed) if parsed is not None else None
 
 
 def _clean_value(field, value, *, from_json=True):
@@ -136,7 +134,8 @@ class InputSerializer(serializers.Serializer):
     def _cleaned(self, data):
         errors = {}
         many = hasattr(data, "getlist")  # a QueryDict: every value is a list of strings
-        cleaned = data.copy() if many else dict(data)
+        # A mutable QueryDict (setlist below) or a dict; QueryDict has no type information.
+        cleaned: Any = data.copy() if many else dict(data)
         for name, field in self.fields.items():
             if field.read_only or name not in data:
                 continue
@@ -153,6 +152,12 @@ class InputSerializer(serializers.Serializer):
         return cleaned, errors
 
 
+def unknown_key_errors(keys):
+    """{key: [message]} refusing each key a body may not set (not declared, or read-only): the
+    strict serializers below and the session body (attempts.ingestion) word it this way."""
+    return {key: [MSG_NOT_WRITABLE] for key in keys}
+
+
 class StrictSerializer(InputSerializer):
     """Rejects keys it does not declare (mass assignment of read-only or unknown fields
     is a 400 naming them, never silently applied or dropped)."""
@@ -165,10 +170,10 @@ class StrictSerializer(InputSerializer):
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
             if unknown and isinstance(exc.detail, dict):
-                exc.detail.update({key: [MSG_NOT_WRITABLE] for key in unknown})
+                exc.detail.update(unknown_key_errors(unknown))
             raise
         if unknown:
-            raise serializers.ValidationError({key: [MSG_NOT_WRITABLE] for key in unknown})
+            raise serializers.ValidationError(unknown_key_errors(unknown))
         return value
 
 
@@ -280,3 +285,27 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()), allow_null=True, help_text="Messages per field."
     )
+
+
+class _StatedMinimum(MinLengthValidator):
+    """States a minimum in the schema; a service checks it, with its own message."""
+
+    def __call__(self, value):
+        pass
+
+
+class _StatedMaximum(MaxLengthValidator):
+    """States a maximum in the schema; a service checks it, with its own message."""
+
+    def __call__(self, value):
+        pass
+
+
+class BulkIdsField(serializers.ListField):
+    """1 to MAX_BULK_IDS ids, as given (repeats counted). How many is the bulk service's rule,
+    refused there with its one message; the schema states it (minItems, maxItems)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        field: Any = self  # DRF's `validators` property is untyped
+        field.validators = [*field.validators, _StatedMinimum(1), _StatedMaximum(MAX_BULK_IDS)]

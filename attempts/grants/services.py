@@ -5,8 +5,10 @@ with who (actor and a snapshot of their email), when and why. Rows are never upd
 deleted.
 
 Rules, in one place:
-- `attempts` is an integer 1-10; `reason` is required, non-blank after stripping, at most
-  500 characters (stored stripped).
+- `attempts` is an integer 1-10, with one message (MSG_ATTEMPTS_RANGE): the API's serializers
+  and the console's forms check only that it is an integer, and show this refusal beside the
+  same field. `reason` is required, non-blank after stripping, at most 500 characters (stored
+  stripped).
 - The student must exist and not be deleted. Archived students (withdrawn or graduated)
   cannot be granted attempts; revoking from them is allowed so staff can correct a mistake.
 - A grant's case study must be assigned to the student (an *active* case study sharing a
@@ -44,6 +46,7 @@ from attempts.selectors import (
     student_case_study_card,
 )
 from catalogue.models import CaseStudy
+from config.bulk import MAX_BULK_IDS
 from config.errors import AppError, BulkRefused
 from config.ids import is_valid_opaque_id
 from students.models import Enrolment, Student
@@ -51,7 +54,6 @@ from students.models import Enrolment, Student
 MIN_ATTEMPTS = 1
 MAX_ATTEMPTS = 10
 MAX_REASON_LENGTH = 500
-MAX_BULK_IDS = 500
 
 MSG_ATTEMPTS_RANGE = f"Must be a whole number from {MIN_ATTEMPTS} to {MAX_ATTEMPTS}."
 MSG_REASON_REQUIRED = "A reason is required."
@@ -271,7 +273,7 @@ def _bulk_ids(user_ids):
 
 
 def _first_index(user_ids):
-    first_index = {}
+    first_index: dict[str, int] = {}
     for index, user_id in enumerate(str(u) for u in user_ids):
         first_index.setdefault(user_id, index)
     return first_index
@@ -321,9 +323,9 @@ def _bulk_write(*, ids, case_study, delta, reason, actor):
 def attempts_grant_bulk(*, user_ids, case_study_id, attempts, reason, actor):
     """Grant `attempts` extra attempts on the case study to each student of `user_ids`, all or
     nothing: a list of BulkGranted in first-seen order (duplicate ids count once). Raises
-    AppError (400) for an unknown case study, bad input, an empty list or more than 500 ids,
-    and BulkGrantRefused, changing nothing, when any id is malformed, unknown, deleted,
-    archived or not eligible."""
+    AppError (400) for an unknown case study, bad input, an empty list or more than
+    MAX_BULK_IDS ids (config.bulk), and BulkGrantRefused, changing nothing, when any id is
+    malformed, unknown, deleted, archived or not eligible."""
     case_study = _bulk_case_study(case_study_id)
     attempts = _clean_attempts(attempts)
     reason = _clean_reason(reason)
@@ -357,9 +359,9 @@ def attempts_revoke_bulk(*, user_ids, case_study_id, attempts, reason, actor):
     """Take back `attempts` extra attempts on the case study from each student of `user_ids`,
     all or nothing, as attempts_revoke does for one (archived students included): a list of
     BulkGranted (negative deltas) in first-seen order. Raises AppError (400) for an unknown
-    case study, bad input, an empty list or more than 500 ids, and BulkRevokeRefused, changing
-    nothing, when any id is malformed, unknown or deleted, or its student has fewer extra
-    attempts than asked for (read under the pairs' locks)."""
+    case study, bad input, an empty list or more than MAX_BULK_IDS ids, and BulkRevokeRefused,
+    changing nothing, when any id is malformed, unknown or deleted, or its student has fewer
+    extra attempts than asked for (read under the pairs' locks)."""
     case_study = _bulk_case_study(case_study_id)
     attempts = _clean_attempts(attempts)
     reason = _clean_reason(reason)

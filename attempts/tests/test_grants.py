@@ -5,6 +5,7 @@ from drf_spectacular.generators import SchemaGenerator
 from attempts.grants import services
 from attempts.models import AttemptGrant
 from attempts.selectors import student_case_study_card
+from config.bulk import MAX_BULK_IDS
 from config.errors import AppError
 from config.ids import OPAQUE_ID
 from testing.factories import CaseStudyFactory, ProgrammeFactory, SessionFactory, StaffUserFactory, StudentFactory
@@ -321,6 +322,31 @@ def test_change_endpoints_answer_400_naming_the_field(operator_client, student, 
     assert not AttemptGrant.objects.exists()
 
 
+@pytest.mark.parametrize("attempts", [0, 11, -1])
+@pytest.mark.parametrize("path", [GRANT, REVOKE, BULK])
+def test_attempts_outside_one_to_ten_are_refused_with_the_services_one_message(
+    operator_client, student, case_study, path, attempts
+):
+    # The serializer checks the type only (an integer); the range is the service's rule, and its
+    # message is the one the console's forms show beside their Attempts field.
+    body = _body(student, case_study, attempts=attempts)
+    if path == BULK:
+        body["user_ids"] = [body.pop("user_id")]
+    response = operator_client.post(path, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"attempts": [services.MSG_ATTEMPTS_RANGE]}
+    assert not AttemptGrant.objects.exists()
+
+
+def test_the_schema_states_the_attempts_range_the_service_holds():
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    for name in ("AttemptChangeRequestRequest", "BulkGrantRequestRequest"):
+        attempts = spec["components"]["schemas"][name]["properties"]["attempts"]
+        assert (attempts["type"], attempts["minimum"], attempts["maximum"], attempts["default"]) == (
+            "integer", services.MIN_ATTEMPTS, services.MAX_ATTEMPTS, 1
+        )
+
+
 @pytest.mark.parametrize("missing", ["user_id", "case_study_id", "reason"])
 def test_grant_endpoint_requires_each_field(operator_client, student, case_study, missing):
     body = _body(student, case_study)
@@ -464,7 +490,7 @@ def test_bulk_grant_names_a_blank_id_as_malformed_and_the_schema_refuses_it(oper
     spec = SchemaGenerator().get_schema(request=None, public=True)
     user_ids = spec["components"]["schemas"]["BulkGrantRequestRequest"]["properties"]["user_ids"]
     assert user_ids["items"] == {"type": "string", "pattern": f"^{OPAQUE_ID}$"}
-    assert (user_ids["minItems"], user_ids["maxItems"]) == (1, services.MAX_BULK_IDS)
+    assert (user_ids["minItems"], user_ids["maxItems"]) == (1, MAX_BULK_IDS)
 
 
 # Ledger endpoint

@@ -23,9 +23,8 @@ from attempts.performance import selectors
 from attempts.performance.services import attempt_transcript_open
 from config.api import ok, paged, skip_limit_page, validated
 from config.errors import AppError
-from config.ids import is_valid_opaque_id
+from config.ids import check_id
 from config.openapi import error_responses
-from config.serializers import MSG_BAD_ID
 from console.attempts.serializers import (
     AttemptChangeEnvelope,
     AttemptChangeRequestSerializer,
@@ -262,8 +261,7 @@ _SESSION_PARAM = OpenApiParameter("session_id", str, OpenApiParameter.PATH, desc
 
 
 def _session_or_404(session_id):
-    if not is_valid_opaque_id(session_id):
-        raise AppError.validation({"session_id": MSG_BAD_ID})
+    check_id(session_id, field="session_id")
     session = selectors.performance_session_get(session_id=session_id)
     if session is None:
         raise AppError.not_found()

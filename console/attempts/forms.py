@@ -1,45 +1,29 @@
 """Forms for granting and revoking attempts in the HTML console. They check shape only (ids
-are strings here): the attempts services look the ids up, own the rules (assignment,
-conflicts), and their refusals are shown beside the same fields."""
+are strings here, attempts a whole number): the attempts services look the ids up and own the
+rules (1-10 attempts, assignment, conflicts) with their messages, and their refusals are shown
+beside the same fields."""
 from django import forms
 
-from attempts.grants.services import MAX_ATTEMPTS as MAX_ATTEMPTS_PER_CHANGE
-from attempts.grants.services import MAX_BULK_IDS as MAX_BULK_STUDENTS
 from attempts.grants.services import MAX_REASON_LENGTH
-from catalogue.case_studies.selectors import case_studies_list
 from config.text import validate_free_text
 
 MSG_FORM_REASON_REQUIRED = "Give a reason; it is kept in the grant history."
 MSG_FORM_REASON_TOO_LONG = "Keep the reason to %(limit_value)d characters or fewer (this one has %(show_value)d)."
-MSG_FORM_ATTEMPTS_RANGE = f"Choose between 1 and {MAX_ATTEMPTS_PER_CHANGE} attempts."
-MSG_NO_STUDENTS = "Tick at least one student in the list."
-MSG_TOO_MANY_STUDENTS = f"Choose at most {MAX_BULK_STUDENTS} students at a time."
+MSG_FORM_ATTEMPTS_NOT_A_NUMBER = "Give the number of attempts as a whole number."
 MSG_CASE_STUDY_REQUIRED = "Choose a case study."
-MSG_CASE_STUDY_GONE = "That case study no longer exists."
-MSG_TOO_MANY_MATCHING = (
-    "The filters match {total} students; a grant reaches at most {limit} at a time. Narrow the filters "
-    "(a programme, a status or a date range) and grant again."
-)
-MSG_NOT_A_STUDENT = "One of the ticked rows is not a student of this list; reload the page and tick them again."
 
 
-def bulk_case_study_options():
-    """(id, title) of the case studies a bulk grant offers: the active ones. One query."""
-    return list(case_studies_list(is_active=True).prefetch_related(None).values_list("pk", "title"))
+def case_study_field(**kwargs):
+    return forms.CharField(**kwargs, max_length=64, error_messages={"required": MSG_CASE_STUDY_REQUIRED})
 
 
 def attempts_field(**kwargs):
+    """A whole number; how many is attempts.grants.services' rule (1-10), refused there with its
+    one message and shown beside this field."""
     return forms.IntegerField(
         **kwargs,
-        min_value=1,
-        max_value=MAX_ATTEMPTS_PER_CHANGE,
         initial=1,
-        error_messages={
-            "required": MSG_FORM_ATTEMPTS_RANGE,
-            "invalid": MSG_FORM_ATTEMPTS_RANGE,
-            "min_value": MSG_FORM_ATTEMPTS_RANGE,
-            "max_value": MSG_FORM_ATTEMPTS_RANGE,
-        },
+        error_messages={"required": MSG_FORM_ATTEMPTS_NOT_A_NUMBER, "invalid": MSG_FORM_ATTEMPTS_NOT_A_NUMBER},
     )
 
 
@@ -59,6 +43,6 @@ class AttemptChangeForm(forms.Form):
     ACTIONS = ("grant", "revoke")
 
     action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
-    case_study = forms.CharField(max_length=64, error_messages={"required": MSG_CASE_STUDY_REQUIRED})
+    case_study = case_study_field()
     attempts = attempts_field()
     reason = reason_field()

@@ -1,13 +1,15 @@
 """Request and response shapes of the attempts and student-performance console API (SPEC §7.2, §7.3).
 
-Requests check types and shapes; the rules (reason, 1-10 attempts, eligibility, the 500-id cap)
-live in attempts.grants.services so the HTML console and the API refuse the same things.
+Requests check types and shapes; the rules (reason, 1-10 attempts, eligibility, the bulk cap)
+live in attempts.grants.services so the HTML console and the API refuse the same things, with
+the same messages. The schema still states them (minimum, maximum, maxItems).
 """
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from attempts.grants import services
 from attempts.models import Session, TranscriptMessage
+from config.bulk import MAX_BULK_IDS
 from config.ids import OPAQUE_ID
 from config.openapi import FREE_TEXT_NOT_BLANK_PATTERN
 from config.serializers import (
@@ -28,23 +30,29 @@ LEDGER_LIMIT_MAX = 100
 
 @extend_schema_field({"type": "string", "pattern": FREE_TEXT_NOT_BLANK_PATTERN, "maxLength": services.MAX_REASON_LENGTH})
 class ReasonField(FreeTextField):
-    """Text the grants service holds to its rules; the schema states them."""
+    """Text the grants service holds to its rules (not blank, its length), refused there with
+    their messages; the schema states them."""
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            return data  # blank: the service's refusal, not DRF's
+        return super().run_validation(data)
+
+
+@extend_schema_field({"type": "integer", "minimum": services.MIN_ATTEMPTS, "maximum": services.MAX_ATTEMPTS})
+class AttemptsField(serializers.IntegerField):
+    """An integer; its range is the grants service's rule, refused there with its one message
+    under `attempts`. The schema states the range."""
 
 
 class _ChangeFields(StrictSerializer):
     case_study_id = OpaqueIdField(help_text="The case study whose allowance changes.")
-    attempts = serializers.IntegerField(
-        min_value=services.MIN_ATTEMPTS,
-        max_value=services.MAX_ATTEMPTS,
+    attempts = AttemptsField(
         default=1,
-        help_text="How many attempts to add or take back (1–10, default 1).",
+        help_text=f"How many attempts to add or take back ({services.MIN_ATTEMPTS}–{services.MAX_ATTEMPTS}, default 1).",
     )
     # Blank and length are checked by the service, so both clients get the same messages.
-    reason = ReasonField(
-        trim_whitespace=False,
-        error_messages={"blank": services.MSG_REASON_REQUIRED},
-        help_text="Why (required, non-blank, at most 500 characters).",
-    )
+    reason = ReasonField(trim_whitespace=False, help_text="Why (required, non-blank, at most 500 characters).")
 
 
 class AttemptChangeRequestSerializer(_ChangeFields):
@@ -56,7 +64,7 @@ class AttemptChangeRequestSerializer(_ChangeFields):
         "type": "array",
         "items": {"type": "string", "pattern": f"^{OPAQUE_ID}$"},
         "minItems": 1,
-        "maxItems": services.MAX_BULK_IDS,
+        "maxItems": MAX_BULK_IDS,
     }
 )
 class BulkUserIdsField(serializers.ListField):
@@ -67,9 +75,8 @@ class BulkUserIdsField(serializers.ListField):
 class BulkGrantRequestSerializer(_ChangeFields):
     user_ids = BulkUserIdsField(
         child=UncheckedOpaqueIdField(allow_blank=True, trim_whitespace=False),
-        allow_empty=False,
-        error_messages={"empty": services.MSG_USER_IDS_EMPTY},
-        help_text="1–500 student user_ids; repeats count once (first-seen order kept).",
+        allow_empty=True,  # the service refuses an empty list, with its message
+        help_text=f"1–{MAX_BULK_IDS} student user_ids; repeats count once (first-seen order kept).",
     )
 
 

@@ -1,5 +1,5 @@
 """Attempts in the console: the JSON API under /v1/console/ (each path answers with and without
-a trailing slash) and the attempt page."""
+a trailing slash), the attempt page and the grant and revoke forms of a student's page."""
 from django.urls import path, re_path
 
 from config.ids import id_in_path
@@ -32,4 +32,6 @@ api = [
 
 pages = [
     path("attempts/<id:session_id>/", views.attempt_detail, name="attempt"),
+    # POST only: a grant or revoke form of the student's page (field `action`).
+    path("students/<id:user_id>/attempts/", views.student_attempts_change, name="student-attempts"),
 ]

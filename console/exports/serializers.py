@@ -10,7 +10,7 @@ from config.serializers import OpaqueIdField, StrictSerializer, enveloped
 from console.exports.models import ExportJob
 from console.list_files.kinds import DEFAULT_KIND, FILE_KINDS
 from console.reports.selectors import MAX_CASE_STUDIES
-from console.students.serializers import EXPORT_FORMATS, MSG_BAD_FORMAT, LowercaseChoiceField
+from console.students.serializers import EXPORT_FORMATS, FileFormatField
 from students.listing.filters import StudentFileFilter
 
 MSG_BAD_KIND = "Choose list or gradebook."
@@ -25,10 +25,7 @@ class ExportJobRequestSerializer(filterset_serializer(StudentFileFilter, in_body
         choices=list(FILE_KINDS), default=DEFAULT_KIND, error_messages={"invalid_choice": MSG_BAD_KIND},
         help_text="list: the students list export's columns; gradebook: the gradebook matrix.",
     )
-    format = LowercaseChoiceField(
-        choices=EXPORT_FORMATS, default="csv", error_messages={"invalid_choice": MSG_BAD_FORMAT},
-        help_text="csv or xlsx.",
-    )
+    format = FileFormatField(help_text="csv or xlsx.")
     case_study = serializers.ListField(
         child=OpaqueIdField(), required=False, max_length=MAX_CASE_STUDIES,
         help_text="Gradebook only: the case studies to report on (default: the active ones).",

@@ -35,20 +35,21 @@ StudentPageQuerySerializer = skip_limit_query(
 )
 
 
-class LowercaseChoiceField(serializers.ChoiceField):
-    """A choice read case-insensitively (`XLSX` means xlsx), like the list's enumerations."""
+class FileFormatField(serializers.ChoiceField):
+    """A file of the list's format, csv (the default) or xlsx, read case-insensitively (`XLSX`
+    means xlsx), like the list's enumerations."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            choices=EXPORT_FORMATS, default="csv", error_messages={"invalid_choice": MSG_BAD_FORMAT}, **kwargs
+        )
 
     def to_internal_value(self, data):
         return super().to_internal_value(data.strip().lower() if isinstance(data, str) else data)
 
 
 class StudentExportFormatSerializer(serializers.Serializer):
-    format = LowercaseChoiceField(
-        choices=EXPORT_FORMATS,
-        default="csv",
-        error_messages={"invalid_choice": MSG_BAD_FORMAT},
-        help_text="Export format: csv or xlsx.",
-    )
+    format = FileFormatField(help_text="Export format: csv or xlsx.")
 
 
 class StudentDetailQuerySerializer(InputSerializer):

@@ -10,8 +10,8 @@ api = [
 ]
 
 pages = [
-    # GET lists; POST runs the bulk "grant extra attempts" action on the ticked rows.
+    # GET lists; POST runs a bulk action (console.bulk) on the ticked rows or all matching.
     path("students/", views.students_list, name="students"),
-    # GET shows the student; POST grants or revokes attempts (field `action`).
+    # GET shows the student; its grant and revoke forms post to console.attempts' student-attempts.
     path("students/<id:user_id>/", views.student_detail, name="student"),
 ]

@@ -126,7 +126,7 @@ def test_sign_out_is_a_post_and_says_so(console_as, operator_user):
 def test_posts_without_a_csrf_token_are_refused(host, operator_user, world):
     client = TenantAPIClient(host, enforce_csrf_checks=True)
     client.force_login(operator_user)
-    response = client.post(f"/students/{world['student'].pk}/", {"action": "grant", "reason": "x"})
+    response = client.post(f"/students/{world['student'].pk}/attempts/", {"action": "grant", "reason": "x"})
     assert response.status_code == 403
     login = TenantAPIClient(host, enforce_csrf_checks=True)
     assert login.post("/login/", {"username": "operator@uni.example", "password": "correct horse battery"}).status_code == 403

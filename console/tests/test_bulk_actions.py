@@ -4,8 +4,8 @@ import pytest
 
 from accounts.models import AuditEvent
 from attempts.models import AttemptGrant
-from console.students import forms
-from console.students.views import MSG_FIX_ERRORS
+from console.bulk import forms
+from console.pages import MSG_FIX_ERRORS
 from students.groups.services import REASON_ARCHIVED
 from students.models import GroupMembership, Student
 from testing.factories import (
@@ -214,3 +214,18 @@ def test_the_list_with_every_bulk_action_costs_the_same_queries_whatever_the_row
     with django_assert_num_queries(12):
         response = client.get("/students/")
     assert len(response.context["rows"]) == rows
+
+
+def test_every_registered_action_names_fields_the_form_has_and_says_when_missing():
+    from console.bulk.actions import BULK_ACTIONS, OFFERED
+
+    for action in BULK_ACTIONS.values():
+        for name in action.fields:
+            field = forms.BulkActionForm.base_fields[name]
+            assert field.error_messages["required"] != "This field is required.", (action.name, name)
+    assert {name for names in OFFERED.values() for name in names} == set(BULK_ACTIONS)
+
+
+def test_the_bars_attempts_input_takes_the_grants_services_range(console_as, operator_user, people):
+    html = console_as(operator_user).get("/students/").content.decode()
+    assert 'id="bulk-attempts" name="attempts" min="1" max="10" step="1"' in html

@@ -73,7 +73,7 @@ def test_the_grant_forms_refuse_a_control_character_in_the_reason_but_keep_its_l
     SessionFactory(student=student, case_study=case_study)  # the student page's card holds the grant form
     before = _snapshot()
     grant = {"action": "grant", "case_study": case_study.pk, "attempts": "1", "reason": f"Outage{CTRL}"}
-    response = client.post(f"/students/{student.pk}/", grant)
+    response = client.post(f"/students/{student.pk}/attempts/", grant)
     assert response.status_code == 400
     assert response.context["panels"][0]["grant"].errors["reason"] == [MSG_CONTROL_CHARACTER_FREE_TEXT]
     bulk = {"user_ids": [student.pk], "case_study": case_study.pk, "attempts": "1", "reason": f"Outage{CTRL}"}
@@ -81,7 +81,7 @@ def test_the_grant_forms_refuse_a_control_character_in_the_reason_but_keep_its_l
     assert response.status_code == 400
     assert response.context["bulk_form"].errors["reason"] == [MSG_CONTROL_CHARACTER_FREE_TEXT]
     assert _snapshot() == before
-    response = client.post(f"/students/{student.pk}/", {**grant, "reason": "Outage on 3 June\r\n\tsecond line"})
+    response = client.post(f"/students/{student.pk}/attempts/", {**grant, "reason": "Outage on 3 June\r\n\tsecond line"})
     assert response.status_code == 302
     assert AttemptGrant.objects.get().reason == "Outage on 3 June\r\n\tsecond line"
 

@@ -105,7 +105,7 @@ def test_every_form_field_hostile(console_as, admin_user, world):
     bulk = {"user_ids": [student.pk], "case_study": case_study.pk, "attempts": "1", "reason": "Outage"}
     for value in HOSTILE:
         for field in grant:
-            _ok(client.post(f"/students/{student.pk}/", {**grant, field: value}), ("grant", field, value[:20]))
+            _ok(client.post(f"/students/{student.pk}/attempts/", {**grant, field: value}), ("grant", field, value[:20]))
         for field in bulk:
             _ok(client.post("/students/", {**bulk, field: value}), ("bulk", field, value[:20]))
         _ok(client.post("/students/", {**bulk, "user_ids": [student.pk, value]}), ("bulk ids", value[:20]))

@@ -4,9 +4,10 @@ import datetime as dt
 
 import pytest
 
+from attempts.grants.services import MSG_ATTEMPTS_RANGE
 from attempts.models import AttemptGrant
-from console.attempts.forms import MSG_FORM_REASON_REQUIRED
-from console.students.views import MSG_FIX_ERRORS
+from console.attempts.forms import MSG_FORM_ATTEMPTS_NOT_A_NUMBER, MSG_FORM_REASON_REQUIRED
+from console.pages import MSG_FIX_ERRORS
 from testing.factories import (
     AttemptGrantFactory,
     CaseStudyFactory,
@@ -34,7 +35,11 @@ def seed():
                            grading_status="pending", session_id="6650d3e4f5a6b7c8d9e0f1a2")
     second = SessionFactory(student=student, case_study=fuel, started_at=T0, score=75.0, grading_status="complete",
                             session_id="6650d4e5f6a7b8c9d0e1f2a3")
-    return {"student": student, "fuel": fuel, "first": first, "second": second, "url": f"/students/{student.pk}/"}
+    return {
+        "student": student, "fuel": fuel, "first": first, "second": second, "url": f"/students/{student.pk}/",
+        # Where the page's grant and revoke forms post (console.attempts.views).
+        "change_url": f"/students/{student.pk}/attempts/",
+    }
 
 
 def test_header_shows_identity_programmes_cohort_last_seen_and_counts(console_as, viewer_user, seed):
@@ -77,7 +82,7 @@ def test_viewer_sees_no_grant_forms_and_no_attempt_links(console_as, viewer_user
 def test_grant_with_a_reason_adds_a_ledger_row_and_flashes_the_new_allowance(console_as, operator_user, seed):
     client = console_as(operator_user)
     response = client.post(
-        seed["url"], {"action": "grant", "case_study": seed["fuel"].pk, "attempts": "2", "reason": "Dropped connection"},
+        seed["change_url"], {"action": "grant", "case_study": seed["fuel"].pk, "attempts": "2", "reason": "Dropped connection"},
         follow=True,
     )
     assert response.redirect_chain == [(f"{seed['url']}#cs-{seed['fuel'].pk}", 302)]
@@ -91,7 +96,7 @@ def test_grant_with_a_reason_adds_a_ledger_row_and_flashes_the_new_allowance(con
 
 def test_the_success_message_is_on_the_card_that_changed_and_announced(console_as, operator_user, seed):
     response = console_as(operator_user).post(
-        seed["url"], {"action": "grant", "case_study": seed["fuel"].pk, "attempts": "1", "reason": "Dropped connection"},
+        seed["change_url"], {"action": "grant", "case_study": seed["fuel"].pk, "attempts": "1", "reason": "Dropped connection"},
         follow=True,
     )
     html = response.content.decode()
@@ -115,7 +120,7 @@ def _rule(case_study):
 def test_revoke_takes_back_extra_attempts_and_flashes(console_as, operator_user, seed):
     AttemptGrantFactory(student=seed["student"], case_study=seed["fuel"], delta=2)
     response = console_as(operator_user).post(
-        seed["url"], {"action": "revoke", "case_study": seed["fuel"].pk, "attempts": "1", "reason": "Granted twice"},
+        seed["change_url"], {"action": "revoke", "case_study": seed["fuel"].pk, "attempts": "1", "reason": "Granted twice"},
         follow=True,
     )
     assert "Revoked 1 extra attempt on" in response.content.decode()
@@ -128,8 +133,12 @@ def test_revoke_takes_back_extra_attempts_and_flashes(console_as, operator_user,
     [
         ({"action": "grant", "attempts": "1", "reason": ""}, "reason", MSG_FORM_REASON_REQUIRED),
         ({"action": "grant", "attempts": "1", "reason": "   "}, "reason", MSG_FORM_REASON_REQUIRED),
-        ({"action": "grant", "attempts": "0", "reason": "x"}, "attempts", "Choose between 1 and 10 attempts."),
-        ({"action": "grant", "attempts": "11", "reason": "x"}, "attempts", "Choose between 1 and 10 attempts."),
+        # The form checks a whole number; the range is the grants service's rule, with its one
+        # message (the API's too).
+        ({"action": "grant", "attempts": "0", "reason": "x"}, "attempts", MSG_ATTEMPTS_RANGE),
+        ({"action": "grant", "attempts": "11", "reason": "x"}, "attempts", MSG_ATTEMPTS_RANGE),
+        ({"action": "revoke", "attempts": "11", "reason": "x"}, "attempts", MSG_ATTEMPTS_RANGE),
+        ({"action": "grant", "attempts": "two", "reason": "x"}, "attempts", MSG_FORM_ATTEMPTS_NOT_A_NUMBER),
         ({"action": "grant", "attempts": "1", "reason": "x" * 501}, "reason",
          "Keep the reason to 500 characters or fewer (this one has 501)."),
         ({"action": "revoke", "attempts": "1", "reason": "Oops"}, "attempts",
@@ -137,7 +146,7 @@ def test_revoke_takes_back_extra_attempts_and_flashes(console_as, operator_user,
     ],
 )
 def test_bad_grant_or_revoke_shows_the_error_on_that_form_and_changes_nothing(console_as, operator_user, seed, data, field, message):
-    response = console_as(operator_user).post(seed["url"], {**data, "case_study": seed["fuel"].pk})
+    response = console_as(operator_user).post(seed["change_url"], {**data, "case_study": seed["fuel"].pk})
     assert response.status_code == 400
     panel = response.context["panels"][0]
     form = panel[data["action"]]
@@ -155,7 +164,7 @@ def test_bad_grant_or_revoke_shows_the_error_on_that_form_and_changes_nothing(co
 def test_grant_on_a_case_study_not_assigned_nor_attempted_is_refused(console_as, operator_user, seed):
     elsewhere = CaseStudyFactory(programmes=[ProgrammeFactory()])
     response = console_as(operator_user).post(
-        seed["url"], {"action": "grant", "case_study": elsewhere.pk, "attempts": "1", "reason": "x"}
+        seed["change_url"], {"action": "grant", "case_study": elsewhere.pk, "attempts": "1", "reason": "x"}
     )
     assert response.status_code == 400
     assert "This case study is not assigned" in response.content.decode()
@@ -164,10 +173,36 @@ def test_grant_on_a_case_study_not_assigned_nor_attempted_is_refused(console_as,
 
 def test_grant_and_revoke_are_refused_without_attempts_permission(console_as, viewer_user, seed):
     response = console_as(viewer_user).post(
-        seed["url"], {"action": "grant", "case_study": seed["fuel"].pk, "attempts": "1", "reason": "x"}
+        seed["change_url"], {"action": "grant", "case_study": seed["fuel"].pk, "attempts": "1", "reason": "x"}
     )
     assert response.status_code == 403
     assert AttemptGrant.objects.count() == 0
+
+
+def test_the_grant_and_revoke_forms_post_to_the_students_attempts_address(console_as, operator_user, seed):
+    html = console_as(operator_user).get(seed["url"]).content.decode()
+    cs = seed["fuel"].pk
+    assert html.count(f'<form method="post" action="{seed["change_url"]}#cs-{cs}" class="adjust-form"') == 2
+    # The input's bounds are the grants service's.
+    assert html.count(f'id="grant-{cs}-attempts" name="attempts" min="1" max="10"') == 1
+
+
+def test_the_attempts_address_takes_posts_only_and_the_page_gets_only(console_as, operator_user, seed):
+    client = console_as(operator_user)
+    grant = {"action": "grant", "case_study": seed["fuel"].pk, "attempts": "1", "reason": "x"}
+    assert client.get(seed["change_url"]).status_code == 405
+    assert client.post(seed["url"], grant).status_code == 405
+    assert not AttemptGrant.objects.exists()
+
+
+def test_a_grant_for_an_unknown_student_is_the_404_page(console_as, operator_user, seed):
+    response = console_as(operator_user).post(
+        "/students/ffffffffffffffffffffffff/attempts/",
+        {"action": "grant", "case_study": seed["fuel"].pk, "attempts": "1", "reason": "x"},
+    )
+    assert response.status_code == 404
+    assert "No student with this id exists here." in response.content.decode()
+    assert not AttemptGrant.objects.exists()
 
 
 def test_a_case_study_with_grants_but_no_attempts_gets_a_card_so_it_can_be_revoked(console_as, operator_user, seed):

@@ -6,9 +6,12 @@ import re
 import pytest
 from django.utils import timezone
 
+from attempts.grants.services import MSG_ATTEMPTS_RANGE
 from attempts.models import AttemptGrant
-from console.attempts.forms import MSG_FORM_REASON_REQUIRED, MSG_NO_STUDENTS, MSG_NOT_A_STUDENT
-from console.students.views import MSG_FIX_ERRORS, MSG_PAGE_DATE_RANGE
+from console.attempts.forms import MSG_FORM_ATTEMPTS_NOT_A_NUMBER, MSG_FORM_REASON_REQUIRED
+from console.bulk.forms import MSG_NO_STUDENTS, MSG_NOT_A_STUDENT
+from console.pages import MSG_FIX_ERRORS
+from console.students.views import MSG_PAGE_DATE_RANGE
 from students.listing.filters import MSG_DATE_RANGE
 from students.models import Student
 from testing.factories import CaseStudyFactory, ProgrammeFactory, SessionFactory, StaffUserFactory, StudentFactory
@@ -193,8 +196,12 @@ def test_bulk_grant_to_three_students_writes_three_ledger_rows_and_flashes(conso
     [
         ({"user_ids": []}, "user_ids", MSG_NO_STUDENTS),
         ({"reason": "   "}, "reason", MSG_FORM_REASON_REQUIRED),
-        ({"attempts": "11"}, "attempts", "Choose between 1 and 10 attempts."),
-        ({"attempts": "two"}, "attempts", "Choose between 1 and 10 attempts."),
+        # The form checks a whole number; the range is the grants service's rule, with its one
+        # message (the API's too).
+        ({"attempts": "11"}, "attempts", MSG_ATTEMPTS_RANGE),
+        ({"attempts": "0"}, "attempts", MSG_ATTEMPTS_RANGE),
+        ({"attempts": "two"}, "attempts", MSG_FORM_ATTEMPTS_NOT_A_NUMBER),
+        ({"attempts": ""}, "attempts", MSG_FORM_ATTEMPTS_NOT_A_NUMBER),
         ({"case_study": "nope"}, "case_study", "That case study no longer exists."),
     ],
 )
@@ -314,10 +321,10 @@ def test_bulk_grant_to_all_matching_reaches_every_student_the_filters_match(cons
 def test_bulk_grant_to_all_matching_past_the_limit_says_how_many_match_and_grants_nobody(
     console_as, operator_user, cohort, monkeypatch
 ):
-    from console.students import views
+    from console.bulk import views
 
     case_study, students = cohort
-    monkeypatch.setattr(views, "MAX_BULK_STUDENTS", 2)
+    monkeypatch.setattr(views, "MAX_BULK_IDS", 2)
     response = console_as(operator_user).post(
         "/students/", {"scope": "matching", "case_study": case_study.pk, "attempts": "1", "reason": "Outage"}
     )
@@ -372,3 +379,19 @@ def test_cohort_advisor_and_group_filter_the_list_in_the_console(console_as, ope
     assert f'<option value="{admin_user.pk}">Ada Admin</option>' in html
     html = client.get("/students/", {"advisor": "x1", "group": "a b"}).content.decode()
     assert "Choose an advisor from the list." in html and "Choose a group from the list." in html
+
+
+def test_the_filter_bar_offers_what_the_lists_filterset_declares(console_as, viewer_user):
+    """The bar's controls come from the FilterSet that validates the list: a longer search
+    allowed there is allowed here; a status it adds is offered here."""
+    from students.listing.filters import StudentFileFilter
+
+    page = console_as(viewer_user).get("/students/").content.decode()
+    filters = StudentFileFilter.base_filters
+    assert f'maxlength="{filters["search"].field.max_length}"' in page
+    for name in ("search", "programme", "status", "cohort", "advisor", "group"):
+        assert f'<label for="f-{name}">{filters[name].label}</label>' in page, name
+    for name in ("start_date", "end_date"):
+        assert f'title="{filters[name].label}"' in page, name
+    offered = re.findall(r'<option value="([a-z]+)"', page.split('id="f-status"')[1].split("</select>")[0])
+    assert offered == [value for value, _ in filters["status"].extra["choices"]] + ["archived"]

@@ -10,10 +10,9 @@ from rest_framework.views import APIView
 
 from accounts.permissions import CATALOG_EDIT, USER_MANAGEMENT_VIEW, ReadWritePermission
 from config.api import ok, page_of, paged, validated
-from config.errors import AppError
-from config.ids import is_valid_opaque_id
+from config.bulk import MAX_BULK_IDS
+from config.ids import check_id
 from config.openapi import error_responses
-from config.serializers import MSG_BAD_ID
 from students.groups import selectors, services
 from students.groups.serializers import (
     ClusterEnvelope,
@@ -39,7 +38,7 @@ from students.records.serializers import StudentsBulkSerializer
 TAG_CLUSTERS = "Student clusters"
 TAG_GROUPS = "Student groups"
 
-MSG_DELETED = "Deleted."
+MSG_RECORD_DELETED = "Deleted."
 
 def responses(success, *, not_found=False, conflict=False):
     return {
@@ -52,9 +51,7 @@ def responses(success, *, not_found=False, conflict=False):
 
 
 def path_id(value):
-    if not is_valid_opaque_id(value):
-        raise AppError.validation({"id": MSG_BAD_ID})
-    return value
+    return check_id(value, field="id")
 
 
 class GroupsApi(APIView):
@@ -130,7 +127,7 @@ class ClusterDetailApi(GroupsApi):
     )
     def delete(self, request, cluster_id):
         services.student_cluster_delete(cluster_id=path_id(cluster_id))
-        return ok(None, message=MSG_DELETED)
+        return ok(None, message=MSG_RECORD_DELETED)
 
 
 # Groups -----------------------------------------------------------------------------------
@@ -205,7 +202,7 @@ class GroupDetailApi(GroupsApi):
     )
     def delete(self, request, group_id):
         services.student_group_delete(group_id=path_id(group_id))
-        return ok(None, message=MSG_DELETED)
+        return ok(None, message=MSG_RECORD_DELETED)
 
 
 class _DeleteWithBodySchema(AutoSchema):
@@ -273,9 +270,9 @@ class GroupMembersApi(GroupsApi):
 
 
 BULK_DESCRIPTION = (
-    "Up to 500 students, all or nothing: when any id is malformed, unknown or deleted{archived}, nothing "
-    "changes and the 400 names each one as `user_ids[<index>]`. The answer lists each student's outcome; "
-    "each student changed gets its own audit event. Requires CATALOG.can_edit."
+    f"Up to {MAX_BULK_IDS} students, all or nothing: when any id is malformed, unknown or deleted{{archived}}, "
+    "nothing changes and the 400 names each one as `user_ids[<index>]`. The answer lists each student's "
+    "outcome; each student changed gets its own audit event. Requires CATALOG.can_edit."
 )
 
 

@@ -183,9 +183,10 @@ REASON_ARCHIVED = "this student is archived; archived students cannot be added t
 
 @transaction.atomic
 def student_group_members_add_bulk(*, group_id, user_ids):
-    """Add up to 500 students to the group, all or nothing (BulkRefused, changing nothing, when
-    any is malformed, unknown, deleted or archived). Returns the group and, per student, the
-    outcome: {"added": [ids], "already_members": [ids]}; each student added is audited."""
+    """Add up to MAX_BULK_IDS students (config.bulk, checked by students_lock_for_bulk) to the
+    group, all or nothing (BulkRefused, changing nothing, when any is malformed, unknown,
+    deleted or archived). Returns the group and, per student, the outcome:
+    {"added": [ids], "already_members": [ids]}; each student added is audited."""
     group = _lock_group(group_id)
     ids = students_lock_for_bulk(
         user_ids, refuse=lambda archived: REASON_ARCHIVED if archived else None, message=MSG_BULK_ADD_REFUSED
@@ -201,9 +202,10 @@ def student_group_members_add_bulk(*, group_id, user_ids):
 
 @transaction.atomic
 def student_group_members_remove_bulk(*, group_id, user_ids):
-    """Remove up to 500 students from the group (remembered memberships of archived students
-    too), all or nothing (BulkRefused when any is malformed, unknown or deleted). Returns the
-    group and {"removed": [ids], "not_members": [ids]}; each student removed is audited."""
+    """Remove up to MAX_BULK_IDS students from the group (remembered memberships of archived
+    students too), all or nothing (BulkRefused when any is malformed, unknown or deleted).
+    Returns the group and {"removed": [ids], "not_members": [ids]}; each student removed is
+    audited."""
     group = _lock_group(group_id)
     ids = students_lock_for_bulk(user_ids, refuse=lambda archived: None, message=MSG_BULK_REMOVE_REFUSED)
     members = set(GroupMembership.objects.filter(group=group, student_id__in=ids).values_list("student_id", flat=True))

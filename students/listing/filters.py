@@ -5,9 +5,8 @@ from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 
-from config.ids import OPAQUE_ID_RE
+from config.ids import ID_VALIDATOR
 from config.query import IsoDateTimeBoundFilter, normalise_text
-from config.serializers import MSG_BAD_ID
 from students.models import Enrolment, GroupMembership, Student
 
 MSG_BAD_ADVISOR = "A staff user's id: digits only."
@@ -27,7 +26,7 @@ MSG_SORT_ORDER = "Choose asc or desc."
 
 
 MSG_SORT_BY_CONSOLE = f"Choose one of: {', '.join(CONSOLE_SORT_FIELDS)}."
-ID_RULE = [RegexValidator(OPAQUE_ID_RE, MSG_BAD_ID)]
+ID_RULE = [ID_VALIDATOR]
 
 
 class StudentListFilter(django_filters.FilterSet):

@@ -6,7 +6,7 @@ from django.db.models.functions import Lower
 
 from catalogue.models import Programme
 from config.errors import AppError
-from students.listing.filters import CASE_STUDIES_SORT, CONSOLE_SORT_FIELDS, StudentFileFilter, StudentListFilter
+from students.listing.filters import CASE_STUDIES_SORT, StudentFileFilter, StudentListFilter
 from students.models import ARCHIVED, LISTED, ListedCount, Student, name_order
 
 MSG_STUDENT_NOT_FOUND = "Student not found in the current tenant."
@@ -40,12 +40,10 @@ def student_file_filterset(params, *, archived=False):
     return student_list_filterset(params, archived=archived, filterset_class=StudentFileFilter)
 
 
-def student_list_filterset(params, *, archived=False, filterset_class=StudentListFilter, sort_fields=None):
+def student_list_filterset(params, *, archived=False, filterset_class=StudentListFilter):
     """Validate list parameters; raises a 400 naming the field when any is bad. With
     `archived`, the same filters over the archived students (not deleted) instead of the
     listed ones."""
-    if sort_fields == CONSOLE_SORT_FIELDS:
-        filterset_class = StudentFileFilter
     students = Student.objects.filter(ARCHIVED) if archived else Student.objects.filter(LISTED)
     filterset = filterset_class(params, queryset=students)
     filterset.archived = archived
