@@ -1,6 +1,6 @@
 """Inserting many rows with PostgreSQL's COPY: for tens of thousands of rows several times
-faster than INSERT (no SQL to build and parse per row). The session import, the student import
-and their audit events all write this way."""
+faster than INSERT (no SQL to build and parse per row). The session import, the enrolments of
+the student import and the audit events of both write this way."""
 from django.db import connection
 
 

@@ -2,8 +2,12 @@
 recomputed from their sources in one statement.
 
 Call `student_refresh_programme_labels` inside the same transaction as the write that changed
-a student's enrolments (`student_ids=None` recomputes every student: seeding, repair). A
-programme renamed or recoded in the catalogue refreshes its students' labels by itself: a
+a student's enrolments (`student_ids=None` recomputes every student: seeding, repair). The
+records service (students.records.services), which writes students' rows itself, has each row
+written once with these columns computed in the same statement by the same SQL
+(`maintained_columns_sql`): refreshing 50,000 rows after writing them would write every row a
+second time, which costs as much as the first (an UPDATE of a row touches all its indexes).
+A programme renamed or recoded in the catalogue refreshes its students' labels by itself: a
 trigger on the programme table (migration 0006), since the catalogue does not know students;
 so do case studies activated, deactivated or given other programmes (migration 0012). The
 current text of those trigger functions is migration 0014's, naming the catalogue's tables as
@@ -15,37 +19,58 @@ in programme order, for the rest of their transaction: a case study's programmes
 changing takes them exclusively (the trigger's recount, migration 0013), a refresh of
 students' programmes takes them shared before its UPDATE. Each side's count is then read after
 the other's change has committed, never beside it. A writer that locks an existing student's
-row before the refresh (an update, the import) takes them first (`programmes_lock_for_counting`),
-so that it never holds a row a recount waits for while it waits for that recount; a new
-student's row is seen by no recount, so creating one needs nothing more.
+row before counting (the records service: an update, the import) takes them first
+(`programmes_lock_for_counting`), so that it never holds a row a recount waits for while it
+waits for that recount; a new student's row is seen by no recount, so creating one needs
+nothing more.
 
 The list's counts (ListedCount) are kept by triggers; `listed_counts_recount` rebuilds them
 after a load that ran with triggers off (seeding's bulk mode) or to repair.
 """
 from django.db import connection
 
-_PROGRAMME_LABEL_SQL = """
-UPDATE students_student AS s
-SET programme_label = COALESCE(labels.label, ''), programme_ids = COALESCE(labels.ids, '{}'),
-    overall_case_studies = counted.n
-FROM students_student AS target
+# The rule (SPEC §4), stated once: joins computing, for the student whose id is the SQL
+# expression {student}, their programmes' names ordered by code, their ids in the same order, and
+# the active case studies sharing one of them; then each maintained column's value from them.
+_RULE_JOINS = """
 LEFT JOIN LATERAL (
     SELECT string_agg(p.name, ', ' ORDER BY p.code) AS label, array_agg(p.id ORDER BY p.code) AS ids
     FROM students_enrolment e
     JOIN catalogue_programme p ON p.id = e.programme_id
-    WHERE e.student_id = target.user_id
+    WHERE e.student_id = {student}
 ) AS labels ON TRUE
 CROSS JOIN LATERAL (
     SELECT count(DISTINCT cp.casestudy_id) AS n
     FROM catalogue_casestudy_programmes cp
     JOIN catalogue_casestudy c ON c.case_study_id = cp.casestudy_id
-    WHERE c.is_active AND cp.programme_id = ANY(COALESCE(labels.ids, '{}'))
+    WHERE c.is_active AND cp.programme_id = ANY(COALESCE(labels.ids, '{{}}'))
 ) AS counted
-WHERE s.user_id = target.user_id
-  AND (s.programme_label IS DISTINCT FROM COALESCE(labels.label, '')
-       OR s.programme_ids IS DISTINCT FROM COALESCE(labels.ids, '{}')
-       OR s.overall_case_studies IS DISTINCT FROM counted.n)
 """
+_RULE_VALUES = {
+    "programme_label": "COALESCE(labels.label, '')",
+    "programme_ids": "COALESCE(labels.ids, '{}')",
+    "overall_case_studies": "counted.n",
+}
+
+
+def maintained_columns_sql(student):
+    """(joins, {column: value}): SQL computing the maintained columns of the student whose id is
+    the SQL expression `student` (`v.user_id`), from their enrolments, for a statement that
+    writes the student's row itself (students.records: many students, each row written once
+    rather than written and then refreshed). The joins go into its FROM; the enrolments must be
+    written before it, and the programmes' count locks taken (programmes_lock_for_counting)."""
+    return _RULE_JOINS.format(student=student), dict(_RULE_VALUES)
+
+
+_PROGRAMME_LABEL_SQL = (
+    "UPDATE students_student AS s\nSET "
+    + ", ".join(f"{column} = {value}" for column, value in _RULE_VALUES.items())
+    + "\nFROM students_student AS target"
+    + _RULE_JOINS.format(student="target.user_id")
+    + "WHERE s.user_id = target.user_id\n  AND ("
+    + " OR ".join(f"s.{column} IS DISTINCT FROM {value}" for column, value in _RULE_VALUES.items())
+    + ")"
+)
 
 
 # The lock of a programme's count in this tenant (advisory locks are per database, so the

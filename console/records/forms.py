@@ -17,6 +17,7 @@ MSG_CHOOSE_FROM_LIST = "Choose one from the list; the page may be out of date, s
 MSG_ARCHIVE_AS = "Choose whether the student withdrew or graduated."
 MSG_ARCHIVE_ON = "Give the date the student withdrew or graduated (for example 2026-06-30)."
 MSG_AVATAR_CHOOSE = "Choose a PNG, JPEG or WebP image of at most 2 MB."
+MSG_RECORD_FIELD_TOO_LONG = "Keep it to {limit} characters or fewer."
 
 # The records services' field names -> these forms' fields.
 RECORD_FIELD_MAP = {
@@ -39,26 +40,22 @@ class _NfcCharField(forms.CharField):
         return unicodedata.normalize("NFC", value) if value else value
 
 
-def _too_long(limit):
-    return f"Keep it to {limit} characters or fewer."
+def _length(name, **error_messages):
+    """A student field's length as the model declares it, and the message refusing more."""
+    limit = Student._meta.get_field(name).max_length
+    return {"max_length": limit, "error_messages": {**error_messages, "max_length": MSG_RECORD_FIELD_TOO_LONG.format(limit=limit)}}
 
 
 class StudentRecordForm(forms.Form):
     """Create or edit a student's record. The choices (programmes by code, cohorts and staff by
     id) are the current ones, passed in; None for an optional choice means "none"."""
 
-    first_name = _NfcCharField(
-        max_length=150, error_messages={"required": MSG_FIRST_NAME_REQUIRED, "max_length": _too_long(150)}
-    )
-    last_name = _NfcCharField(
-        max_length=150, error_messages={"required": MSG_LAST_NAME_REQUIRED, "max_length": _too_long(150)}
-    )
+    first_name = _NfcCharField(**_length("first_name", required=MSG_FIRST_NAME_REQUIRED))
+    last_name = _NfcCharField(**_length("last_name", required=MSG_LAST_NAME_REQUIRED))
     email = forms.EmailField(
-        max_length=254,
-        validators=[validate_one_line_text],
-        error_messages={"required": MSG_EMAIL_REQUIRED, "invalid": MSG_EMAIL_INVALID, "max_length": _too_long(254)},
+        validators=[validate_one_line_text], **_length("email", required=MSG_EMAIL_REQUIRED, invalid=MSG_EMAIL_INVALID)
     )
-    student_number = _NfcCharField(max_length=64, required=False, error_messages={"max_length": _too_long(64)})
+    student_number = _NfcCharField(required=False, **_length("student_number"))
     status = forms.ChoiceField(choices=Student.Status.choices, error_messages={"invalid_choice": MSG_CHOOSE_FROM_LIST})
     cohort = forms.ChoiceField(required=False, error_messages={"invalid_choice": MSG_CHOOSE_FROM_LIST})
     advisor = forms.ChoiceField(required=False, error_messages={"invalid_choice": MSG_CHOOSE_FROM_LIST})

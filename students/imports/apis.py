@@ -12,15 +12,11 @@ from rest_framework.views import APIView
 
 from accounts.permissions import USER_MANAGEMENT_EDIT, HasPermission
 from config.api import ok, validated
-from config.errors import AppError
 from config.openapi import error_response, error_responses
 from config.serializers import enveloped
 from config.spreadsheets import CSV, MEDIA_TYPES, XLSX, content_type
 from students.imports import parsing, services
 from students.imports.serializers import ImportReportSerializer, ImportTemplateQuerySerializer, StudentImportSerializer
-
-# The file plus multipart framing; anything bigger is refused before the body is read.
-REQUEST_MAX_BYTES = parsing.MAX_BYTES + 64 * 1024
 
 IMPORT_DESCRIPTION = f"""Import students from a CSV (UTF-8, with or without a BOM; commas, or semicolons
 or tabs when the header row has no comma) or XLSX file (its first sheet) whose
@@ -71,12 +67,7 @@ class StudentImportApi(_ImportApi):
         },
     )
     def post(self, request):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > REQUEST_MAX_BYTES:
-            raise AppError.validation({"file": parsing.MSG_TOO_LARGE})
+        services.students_import_request_check(content_length=request.META.get("CONTENT_LENGTH"))
         # The form's fields and files side by side, shallow: request.data would be deep-copied
         # by the serializer, and an upload spooled to a temporary file cannot be copied.
         form = MultiValueDict({**dict(request.POST.lists()), **dict(request.FILES.lists())})

@@ -20,6 +20,9 @@ from config.spreadsheets import CSV, FORMULA_TRIGGERS, NOTE_AUTHOR, XLSX
 
 MiB = 1024 * 1024
 MAX_BYTES = 10 * MiB
+# A request carrying a file: the file plus multipart framing; anything bigger is refused before
+# the body is read (request_size_check).
+REQUEST_MAX_BYTES = MAX_BYTES + 64 * 1024
 MAX_ROWS = 50_000
 # A workbook is a zip whose members (its parts: sheets, shared strings, styles …) openpyxl
 # parses once inflated, so what they expand to is limited before openpyxl sees them. An openpyxl
@@ -98,6 +101,17 @@ class ParsedFile:
     columns: list
     rows: list
 
+
+
+def request_size_check(content_length):
+    """FileRefused when a request's declared length (CONTENT_LENGTH, text) is past
+    REQUEST_MAX_BYTES: refused before its body is read."""
+    try:
+        length = int(content_length or 0)
+    except ValueError:
+        length = 0
+    if length > REQUEST_MAX_BYTES:
+        raise FileRefused(MSG_TOO_LARGE)
 
 def read_students_file(data):
     """A ParsedFile from the bytes of an upload, or FileRefused."""

@@ -12,7 +12,6 @@ from accounts.permissions import (
     ReadWritePermission,
 )
 from config.api import ok, page_of, paged, validated
-from config.errors import AppError
 from config.openapi import error_response
 from config.serializers import enveloped
 from students.records import services
@@ -31,10 +30,6 @@ from students.records.serializers import (
 )
 
 RECORD_TAKEN = error_response("Another student has this email, student number or user_id (CONFLICT).")
-
-# An avatar request may carry at most this much (the 2 MB image plus multipart framing);
-# anything bigger is refused before the body is read.
-AVATAR_REQUEST_MAX_BYTES = services.AVATAR_MAX_BYTES + 64 * 1024
 
 RECORD_RESPONSE = enveloped("StudentRecordResponse", StudentRecordSerializer())
 # With deleted_since the list holds tombstones instead of records.
@@ -166,12 +161,7 @@ class StudentAvatarApi(_StudentRecordApi):
         responses={200: RECORD_RESPONSE},
     )
     def put(self, request, user_id):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > AVATAR_REQUEST_MAX_BYTES:
-            raise AppError.validation({"avatar": services.MSG_AVATAR_TOO_LARGE})
+        services.avatar_request_size_check(request.META.get("CONTENT_LENGTH"))
         student = services.student_avatar_set(user_id=user_id, upload=request.FILES.get("avatar"))
         return ok(self.record(student))
 

@@ -3,9 +3,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalogue.programmes.serializers import ProgrammeCodeField, ProgrammeRefSerializer
-from config.serializers import OpaqueIdField, StrictSerializer, UncheckedOpaqueIdField, page_query
+from config.bulk import MAX_BULK_IDS
+from config.serializers import BulkIdsField, OpaqueIdField, StrictSerializer, UncheckedOpaqueIdField, page_query
 from students.models import Student
-from students.records.services import MAX_BULK_STUDENTS, MSG_ARCHIVE_EXACTLY_ONE, MSG_BULK_IDS
 
 RecordsPageQuery = page_query(page_help="1-based page number (default 1).", per_page_help="Records per page, 1-500 (default 50).")
 
@@ -61,13 +61,18 @@ class StudentTombstoneSerializer(serializers.Serializer):
 # Input ----------------------------------------------------------------------------------
 
 
+def _length(name):
+    """How long the student's field may be: the model declares it, once."""
+    return Student._meta.get_field(name).max_length
+
+
 class StudentCreateSerializer(StrictSerializer):
-    first_name = serializers.CharField(max_length=150)
-    last_name = serializers.CharField(max_length=150)
-    email = serializers.EmailField(max_length=254)
+    first_name = serializers.CharField(max_length=_length("first_name"))
+    last_name = serializers.CharField(max_length=_length("last_name"))
+    email = serializers.EmailField(max_length=_length("email"))
     status = serializers.ChoiceField(choices=Student.Status.choices, default=Student.Status.ACTIVE)
     programme_codes = serializers.ListField(child=ProgrammeCodeField(), max_length=100)
-    student_number = serializers.CharField(max_length=64, allow_null=True, required=False)
+    student_number = serializers.CharField(max_length=_length("student_number"), allow_null=True, required=False)
     cohort_id = OpaqueIdField(allow_null=True, required=False)
     advisor_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, allow_null=True, required=False)
     user_id = OpaqueIdField(required=False, help_text="Only to keep an id imported from another system.")
@@ -77,24 +82,20 @@ class StudentUpdateSerializer(StrictSerializer):
     """PATCH: any subset of the writable fields. Ids, timestamps, archive state and
     maintained columns are not writable here (400 naming them)."""
 
-    first_name = serializers.CharField(max_length=150, required=False)
-    last_name = serializers.CharField(max_length=150, required=False)
-    email = serializers.EmailField(max_length=254, required=False)
+    first_name = serializers.CharField(max_length=_length("first_name"), required=False)
+    last_name = serializers.CharField(max_length=_length("last_name"), required=False)
+    email = serializers.EmailField(max_length=_length("email"), required=False)
     status = serializers.ChoiceField(choices=Student.Status.choices, required=False)
     programme_codes = serializers.ListField(child=ProgrammeCodeField(), max_length=100, required=False)
-    student_number = serializers.CharField(max_length=64, allow_null=True, required=False)
+    student_number = serializers.CharField(max_length=_length("student_number"), allow_null=True, required=False)
     cohort_id = OpaqueIdField(allow_null=True, required=False)
     advisor_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, allow_null=True, required=False)
 
 
 def _bulk_user_ids():
-    return serializers.ListField(
+    return BulkIdsField(
         child=UncheckedOpaqueIdField(trim_whitespace=False),
-        allow_empty=False,
-        min_length=1,
-        max_length=MAX_BULK_STUDENTS,
-        error_messages={"empty": MSG_BULK_IDS, "min_length": MSG_BULK_IDS, "max_length": MSG_BULK_IDS},
-        help_text=f"1–{MAX_BULK_STUDENTS} student user_ids; repeats count once.",
+        help_text=f"1–{MAX_BULK_IDS} student user_ids; repeats count once.",
     )
 
 
@@ -107,11 +108,6 @@ class StudentArchiveSerializer(StrictSerializer):
     graduated_on = serializers.DateField(required=False, allow_null=True)
     exactly_one_of = ("withdrawn_on", "graduated_on")  # the schema says it too (config.openapi)
 
-    def validate(self, attrs):
-        given = [name for name in self.exactly_one_of if attrs.get(name) is not None]
-        if len(given) != 1:
-            raise serializers.ValidationError({"withdrawn_on": [MSG_ARCHIVE_EXACTLY_ONE], "graduated_on": [MSG_ARCHIVE_EXACTLY_ONE]})
-        return attrs
 
 
 @extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
