@@ -16,12 +16,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from config.query import IsoDateTimeBoundField
-from config.serializers import ISO_DATE_OR_DATETIME
-
-
-@extend_schema_field(ISO_DATE_OR_DATETIME)
-class _IsoDateOrDateTimeField(serializers.CharField):
-    """An ISO 8601 date or date-time: text here, read by the FilterSet's IsoDateTimeBoundField."""
+from config.serializers import IsoDateOrDateTimeField
 
 
 def filter_serializer_field(filter_, *, in_body=False):
@@ -42,7 +37,7 @@ def filter_serializer_field(filter_, *, in_body=False):
     if isinstance(field, forms.ChoiceField):
         return serializers.ChoiceField(choices=extra["choices"], **common)
     if isinstance(field, IsoDateTimeBoundField):
-        return _IsoDateOrDateTimeField(allow_blank=not in_body, **common)
+        return IsoDateOrDateTimeField(allow_blank=not in_body, **common)
     if isinstance(field, forms.CharField):
         validators = list(extra.get("validators", ()))
         # Free text may be empty (no filter); an id or a number has a shape, which "" has not.
@@ -87,7 +82,7 @@ class FilterSetExtension(DjangoFilterExtension):
                 schema=schema,
                 description=schema.pop("description", None),
                 location=OpenApiParameter.QUERY,
-                allow_blank=fields[name].allow_blank if hasattr(fields[name], "allow_blank") else True,
+                allow_blank=getattr(fields[name], "allow_blank", True),
                 required=False,
             )
             for name, schema in mapped["properties"].items()

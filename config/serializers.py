@@ -193,12 +193,9 @@ ISO_DATE_OR_DATETIME = {"anyOf": [{"type": "string", "format": "date"}, {"type":
 
 
 @extend_schema_field(ISO_DATE_OR_DATETIME)
-class IsoDateOrDateTimeQueryField(serializers.CharField):
-    """An ISO 8601 date or date-time in a query string, for the schema; the list's filter set
-    (config.query.IsoDateTimeBoundField) reads it."""
-
-    def __init__(self, **kwargs):
-        super().__init__(required=False, allow_blank=True, **kwargs)
+class IsoDateOrDateTimeField(serializers.CharField):
+    """An ISO 8601 date or date-time as text, for the schema; a FilterSet's
+    config.query.IsoDateTimeBoundField reads it."""
 
 
 @extend_schema_field(OpenApiTypes.BOOL)

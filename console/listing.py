@@ -3,6 +3,7 @@ page number and page size, and the links (pages, export) that carry the current 
 The filters are the list's FilterSet's (students.listing.filters.StudentFileFilter): their
 names, choices, lengths and labels come from it."""
 import datetime as dt
+import functools
 import math
 
 from django.http import QueryDict
@@ -143,9 +144,11 @@ def _positive_int(value, default):
     return min(number, PAGE_MAX) if number >= 1 else default
 
 
+@functools.cache
 def filter_controls():
     """{name: {"label", "max_length", "choices"}} of the list's filters, for the filter bar's
-    controls: what the FilterSet declares, so the page offers exactly what the list accepts."""
+    controls: what the FilterSet declares, so the page offers exactly what the list accepts.
+    Read once per process (the declaration does not change); callers only read it."""
     controls = {}
     for name, filter_ in StudentFileFilter.base_filters.items():
         field = filter_.field

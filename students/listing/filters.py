@@ -21,12 +21,22 @@ DEFAULT_SORT_BY = "last_seen"
 DEFAULT_SORT_ORDER = "desc"
 MAX_SEARCH_LENGTH = 200
 MSG_DATE_RANGE = "start_date must not be after end_date."
-MSG_SORT_BY = f"Choose one of: {', '.join(SORT_FIELDS)}."
+MSG_SORT_BY = "Choose one of: {fields}."
 MSG_SORT_ORDER = "Choose asc or desc."
 
 
-MSG_SORT_BY_CONSOLE = f"Choose one of: {', '.join(CONSOLE_SORT_FIELDS)}."
 ID_RULE = [ID_VALIDATOR]
+
+
+def sort_by_filter(fields, *, help_text):
+    """The `sort_by` filter over `fields` (the sort itself is read from it by `sort`)."""
+    return django_filters.ChoiceFilter(
+        method="filter_noop",
+        choices=[(f, f) for f in fields],
+        initial=DEFAULT_SORT_BY,
+        error_messages={"invalid_choice": MSG_SORT_BY.format(fields=", ".join(fields))},
+        help_text=help_text,
+    )
 
 
 class StudentListFilter(django_filters.FilterSet):
@@ -86,11 +96,8 @@ class StudentListFilter(django_filters.FilterSet):
         label="Group",
         help_text="Beyond the seed: only the members of this student group (its id).",
     )
-    sort_by = django_filters.ChoiceFilter(
-        method="filter_noop",
-        choices=[(f, f) for f in SORT_FIELDS],
-        initial=DEFAULT_SORT_BY,
-        error_messages={"invalid_choice": MSG_SORT_BY},
+    sort_by = sort_by_filter(
+        SORT_FIELDS,
         help_text="Sort field: name, last_seen, programme, or status. Students without activity sort last; "
         "ties break on user_id.",
     )
@@ -173,11 +180,8 @@ class StudentFileFilter(StudentListFilter):
     and the console's page: its sort also takes the console's Case studies column, since the
     page's download buttons carry the page's sort."""
 
-    sort_by = django_filters.ChoiceFilter(
-        method="filter_noop",
-        choices=[(f, f) for f in CONSOLE_SORT_FIELDS],
-        initial=DEFAULT_SORT_BY,
-        error_messages={"invalid_choice": MSG_SORT_BY_CONSOLE},
+    sort_by = sort_by_filter(
+        CONSOLE_SORT_FIELDS,
         help_text="Sort field: name, last_seen, programme, or status; beyond the seed also case_studies "
         "(Overall Case Studies, as the console's Case studies column). Students without activity sort last; "
         "ties break on user_id.",
