@@ -2,6 +2,15 @@
 from django.conf import settings
 
 
+def declared_length(request):
+    """The body's length as the request declares it (Content-Length), before reading the body;
+    0 when absent or not a number (the body is then refused by its own checks as it is read)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 def client_address(request):
     """The client's IP address: the connection's, unless TRUSTED_PROXY_COUNT proxies append to
     X-Forwarded-For, when it is the address the outermost trusted proxy saw (the Nth from the

@@ -8,6 +8,7 @@ from attempts.ingestion import services as ingestion
 from attempts.ingestion.serializers import SessionIngest, SessionIngestResultSerializer
 from attempts.models import Session
 from config.api import ok
+from config.http import declared_length
 from config.parsers import JSONParser
 from config.serializers import enveloped
 
@@ -51,11 +52,7 @@ class SessionIngestApi(APIView):
         ),
     )
     def put(self, request, session_id):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        ingestion.body_size_check(length)
+        ingestion.body_size_check(declared_length(request))
         item = ingestion.session_input(data=request.data, session_id=session_id)
         outcome = ingestion.session_ingest(item=item)
         session = Session.objects.get(pk=item.session_id)

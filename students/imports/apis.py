@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import USER_MANAGEMENT_EDIT, HasPermission
 from config.api import ok, validated
+from config.http import declared_length
 from config.openapi import error_response, error_responses
 from config.serializers import enveloped
 from config.spreadsheets import CSV, MEDIA_TYPES, XLSX, content_type
@@ -67,7 +68,7 @@ class StudentImportApi(_ImportApi):
         },
     )
     def post(self, request):
-        services.students_import_request_check(content_length=request.META.get("CONTENT_LENGTH"))
+        services.students_import_request_check(length=declared_length(request))
         # The form's fields and files side by side, shallow: request.data would be deep-copied
         # by the serializer, and an upload spooled to a temporary file cannot be copied.
         form = MultiValueDict({**dict(request.POST.lists()), **dict(request.FILES.lists())})

@@ -103,13 +103,9 @@ class ParsedFile:
 
 
 
-def request_size_check(content_length):
-    """FileRefused when a request's declared length (CONTENT_LENGTH, text) is past
+def request_size_check(length):
+    """FileRefused when a request's declared length (config.http.declared_length) is past
     REQUEST_MAX_BYTES: refused before its body is read."""
-    try:
-        length = int(content_length or 0)
-    except ValueError:
-        length = 0
     if length > REQUEST_MAX_BYTES:
         raise FileRefused(MSG_TOO_LARGE)
 

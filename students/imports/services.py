@@ -110,11 +110,11 @@ def students_import_check(*, data):
         raise AppError.validation({"file": exc.message}) from None
 
 
-def students_import_request_check(*, content_length):
+def students_import_request_check(*, length):
     """A 400 naming `file` when a request declares more bytes than a file may have (plus its
     framing), before its body is read."""
     try:
-        parsing.request_size_check(content_length)
+        parsing.request_size_check(length)
     except parsing.FileRefused as exc:
         raise AppError.validation({"file": exc.message}) from None
 

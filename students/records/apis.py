@@ -12,6 +12,7 @@ from accounts.permissions import (
     ReadWritePermission,
 )
 from config.api import ok, page_of, paged, validated
+from config.http import declared_length
 from config.openapi import error_response
 from config.serializers import enveloped
 from students.records import services
@@ -161,7 +162,7 @@ class StudentAvatarApi(_StudentRecordApi):
         responses={200: RECORD_RESPONSE},
     )
     def put(self, request, user_id):
-        services.avatar_request_size_check(request.META.get("CONTENT_LENGTH"))
+        services.avatar_request_size_check(declared_length(request))
         student = services.student_avatar_set(user_id=user_id, upload=request.FILES.get("avatar"))
         return ok(self.record(student))
 

@@ -667,13 +667,9 @@ def student_unarchive(*, user_id):
     return _shown(student)
 
 
-def avatar_request_size_check(content_length):
-    """Refuse an avatar request whose declared length (CONTENT_LENGTH, text) is past
+def avatar_request_size_check(length):
+    """Refuse an avatar request whose declared length (config.http.declared_length) is past
     AVATAR_REQUEST_MAX_BYTES, before its body is read."""
-    try:
-        length = int(content_length or 0)
-    except ValueError:
-        length = 0
     if length > AVATAR_REQUEST_MAX_BYTES:
         raise AppError.validation({"avatar": MSG_AVATAR_TOO_LARGE})
 
