@@ -198,3 +198,74 @@ def test_sixteen_clients_create_over_ten_thousand_records_through_forked_workers
     assert {table: after[table] - before[table] for table in expected} == expected
     assert sum(expected.values()) >= 10_000, expected
     assert len(set(ids)) == len(ids) == sum(expected.values()) - total["bulk_grant"] * STUDENTS_PER_CLIENT
+
+
+def test_sixteen_clients_update_students_at_once_and_every_change_and_label_holds(cluster, server):
+    """Updates go through the records service's many-row writer (students_upsert_many): 16
+    clients change their own students' names and programmes, and all of them one shared
+    student, at once. Every answer is a 200, each student ends as its last answer says, and
+    the maintained programme label matches the enrolments written beside it."""
+    token = server.token(host=HOST, email=EMAIL, password=PASSWORD)
+    setup = Client(server.port, token)
+    for code, name in (("UPD001", "Accounting"), ("UPD002", "Biology")):
+        status, body = setup.send("POST", "/v1/programmes", {"code": code, "name": name})
+        assert status == 201, body
+
+    def new_student(email):
+        status, body = setup.send(
+            "POST", "/v1/students", {"first_name": "U", "last_name": "0", "email": email, "programme_codes": ["UPD001"]}
+        )
+        assert status == 201, body
+        return json.loads(body)["data"]["user_id"]
+
+    shared = new_student("shared@upd.example")
+    own = [[new_student(f"u{index}s{n}@upd.example") for n in range(5)] for index in range(CLIENTS)]
+    setup.close()
+
+    outcomes, barrier = [], threading.Barrier(CLIENTS)
+    last = {}
+
+    def run(index):
+        client = Client(server.port, token)
+        try:
+            barrier.wait(timeout=60)
+            for round_ in range(10):
+                codes = ["UPD002"] if round_ % 2 else ["UPD001", "UPD002"]
+                for user_id in [*own[index], shared]:
+                    status, body = client.send(
+                        "PATCH", f"/v1/students/{user_id}", {"last_name": f"{index}-{round_}", "programme_codes": codes}
+                    )
+                    outcomes.append((status, body[:300]))
+                    if status == 200 and user_id != shared:
+                        last[user_id] = (f"{index}-{round_}", codes)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    assert not any(thread.is_alive() for thread in threads), "a client is stuck"
+
+    failures = [(status, body) for status, body in outcomes if status != 200]
+    assert failures == [], f"{len(failures)} answers were not 200, e.g. {failures[:5]}\n{server.log()[-3000:]}"
+    assert len(outcomes) == CLIENTS * 10 * 6
+
+    with psycopg.connect(cluster.socket_url(), autocommit=True) as db:
+        schema = db.execute("SELECT schema_name FROM public.tenants_tenant WHERE slug = 'demo'").fetchone()[0]
+        rows = db.execute(
+            f'SELECT s.user_id, s.last_name, s.programme_label, '
+            f'array(SELECT p.code FROM "{schema}".students_enrolment e JOIN "{schema}".catalogue_programme p '
+            f'ON p.id = e.programme_id WHERE e.student_id = s.user_id ORDER BY p.code), '
+            f'array(SELECT p.name FROM "{schema}".students_enrolment e JOIN "{schema}".catalogue_programme p '
+            f'ON p.id = e.programme_id WHERE e.student_id = s.user_id ORDER BY p.code) '
+            f'FROM "{schema}".students_student s WHERE s.email LIKE %s',
+            ("%@upd.example",),
+        ).fetchall()
+    by_id = {user_id: (last_name, codes, label, names) for user_id, last_name, label, codes, names in rows}
+    for user_id, (last_name, codes) in last.items():
+        assert by_id[user_id][:2] == (last_name, codes), user_id
+    for user_id, (_, codes, label, names) in by_id.items():
+        assert codes in (["UPD001", "UPD002"], ["UPD002"]), user_id
+        assert label == ", ".join(names), (user_id, label, names)  # students.maintained's rule
