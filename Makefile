@@ -39,12 +39,12 @@ run: install
 	$(BANNER)
 	PORT=$(PORT) exec $(PY) -m config.serve
 
-# Development: Django's auto-reloading server with debug pages, and the background export
+# Development: Django's auto-reloading server with debug pages, and a job queue
 # worker beside it (it exits with this shell's process, which becomes the server).
 dev: install
 	$(PY) manage.py prepare_demo --students $(DEMO_STUDENTS) --email $(DEMO_EMAIL) --password $(DEMO_PASSWORD)
 	$(BANNER)
-	$(PY) manage.py export_worker --parent-pid $$$$ & DEBUG=$${DEBUG:-1} exec $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) manage.py jobs_worker --parent-pid $$$$ & DEBUG=$${DEBUG:-1} exec $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install-dev axe
 	$(PY) -m pytest --create-db $(PYTEST_ARGS)

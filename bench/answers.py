@@ -86,7 +86,7 @@ def _pin_clock(at):
 def _django(database_url, media_root, now):
     os.environ.update(
         DATABASE_URL=database_url, MEDIA_ROOT=str(media_root), SECRET_KEY="answers-fixed-secret-key",
-        DJANGO_SETTINGS_MODULE="config.settings", LOG_LEVEL="ERROR", EXPORT_WORKERS="0",
+        DJANGO_SETTINGS_MODULE="config.settings", LOG_LEVEL="ERROR", JOB_WORKERS="0",
     )
     import django
 
@@ -353,7 +353,7 @@ class Recorder:
         self.runtime = _client(self.call_token(RUNTIME))
         self.page = _client()
         self.form("post", "/login/", {"username": ADMIN[0], "password": ADMIN[1]}, note="sign in")
-        self.command("export_worker", once=True, note="the seeded export")
+        self.command("jobs_worker", wait=False, note="the seeded export")
         self.reads()
         self.writes_api()
         self.writes_console()
@@ -582,7 +582,7 @@ class Recorder:
 
         job = _data(call("post", "/v1/console/exports", {"kind": "gradebook", "format": "xlsx", "programme": "MBA1234"}))
         call("post", "/v1/console/exports", {"kind": "list", "format": "pdf"}, note="bad format")
-        self.command("export_worker", once=True, note="the gradebook queued through the API")
+        self.command("jobs_worker", wait=False, note="the gradebook queued through the API")
         call("get", f"/v1/console/exports/{job['id']}")
         call("get", f"/v1/console/exports/{job['id']}/file")
 
@@ -681,7 +681,7 @@ class Recorder:
 
         queued = self.form("post", "/exports/", {"kind": "list", "format": "xlsx", "status": "active"}, note="export")
         self.form("post", "/exports/", {"kind": "list", "format": "pdf"}, note="bad format")
-        self.command("export_worker", once=True, note="the list queued from the console")
+        self.command("jobs_worker", wait=False, note="the list queued from the console")
         self.get("write", self.page, queued["Location"], note="done")
         self.get("write", self.page, "/exports/")
 

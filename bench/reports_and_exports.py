@@ -8,7 +8,7 @@ token, view, streamed body read to the end), CSV and XLSX, for the first N activ
 studies by title; median of --repeat runs.
 
 `background`: queues a job (for the gradebook, with the first N active case studies) (console.exports.services.export_job_queue) and runs it with
-export_job_run in this process, exactly what `manage.py export_worker` does, timing it and
+export_job_start and export_job_run in this process, as the queue's `exports.run` job does, timing it and
 sampling this process's resident memory every 20 ms (peak, and the peak above the level
 before the job). The file is deleted afterwards.
 """
@@ -96,7 +96,7 @@ def background(tenant, kind, file_format, case_studies):
     if kind == "gradebook":
         params.setlist("case_study", _first_case_studies(case_studies))
     job = services.export_job_queue(user=user, kind=kind, file_format=file_format, params=params)
-    claimed = services.export_job_claim(worker="bench")
+    claimed = services.export_job_start(job.pk, worker="bench")
     assert claimed.pk == job.pk
     with PeakRss() as rss:
         started = time.perf_counter()

@@ -571,7 +571,7 @@ def server_memory(server):
     """gunicorn's master, its workers and the export worker(s) it started."""
     master = psutil.Process(server.process.pid)
     children = master.children(recursive=True)
-    exporters = sum(1 for p in children if "export_worker" in " ".join(p.cmdline()))
+    exporters = sum(1 for p in children if "jobs_worker" in " ".join(p.cmdline()))
     memory = Memory(label=f"master + {len(children) - exporters} workers + {exporters} export worker(s)")
     for process in [master, *children]:
         memory.add(process.pid)

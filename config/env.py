@@ -59,3 +59,14 @@ def env_choice(name, choices, default):
         if value.strip().lower() == choice.lower():
             return choice
     raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def env_token(name, *, min_length):
+    """A secret a client must send back (a Bearer token): unset is None; otherwise at least
+    `min_length` visible ASCII characters, no spaces, so it fits an Authorization header as is."""
+    value = env_str(name)
+    if value is None:
+        return None
+    if len(value) < min_length or not all("!" <= char <= "~" for char in value):
+        raise ConfigError(f"{name} must be at least {min_length} visible ASCII characters without spaces")
+    return value

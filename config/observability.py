@@ -148,6 +148,38 @@ JsonFormatter.converter = time.gmtime
 TextFormatter.converter = time.gmtime
 
 
+class DatabaseAwayFilter(logging.Filter):
+    """On the job queue's loggers: a record whose exception is the database being unreachable
+    becomes one warning line, without its traceback (an outage is expected, and the server's log
+    stays readable; the worker starts again by itself once the database is back)."""
+
+    def filter(self, record):
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and _database_away(exc):
+            record.msg = f"{record.getMessage().strip()} (the database is unreachable: {type(_root(exc)).__name__})"
+            record.args = None
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _root(exc):
+    while exc.__cause__ is not None or (exc.__context__ is not None and not exc.__suppress_context__):
+        exc = exc.__cause__ or exc.__context__
+    return exc
+
+
+def _database_away(exc):
+    import psycopg
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, (psycopg.OperationalError, psycopg.InterfaceError, ConnectionError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def logging_config(*, log_format, level):
     install_request_id_on_records()
     formatter = "json" if log_format == "json" else "text"
@@ -158,8 +190,12 @@ def logging_config(*, log_format, level):
             "text": {"()": "config.observability.TextFormatter"},
             "json": {"()": "config.observability.JsonFormatter"},
         },
+        "filters": {
+            "database_away": {"()": "config.observability.DatabaseAwayFilter"},
+        },
         "handlers": {
             "console": {"class": "logging.StreamHandler", "formatter": formatter},
+            "queue": {"class": "logging.StreamHandler", "formatter": formatter, "filters": ["database_away"]},
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
@@ -168,5 +204,9 @@ def logging_config(*, log_format, level):
             # Django's own 4xx/5xx line duplicates the access log; its 5xx tracebacks stay.
             "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
             "django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+            # The job queue's worker: a database outage is one line, not a traceback.
+            "procrastinate": {"handlers": ["queue"], "propagate": False},
+            # The worker's pool retries in the background while the database is away, a line a try.
+            "psycopg.pool": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         },
     }

@@ -26,14 +26,23 @@ bytes) reaches the app and is answered in the JSON envelope; a longer request li
 gunicorn refuses itself, gets the same answer from the worker class below, not gunicorn's
 HTML page.
 
-Background exports: once gunicorn is ready, this process also starts `EXPORT_WORKERS`
-(default 1) `manage.py export_worker` processes and stops them when it stops; they exit by
-themselves if this process dies, and a job they leave running is taken up again after
-restart (console.exports.services).
+Background jobs: once gunicorn is ready, this process also starts `JOB_WORKERS` (default 1)
+`manage.py jobs_worker` processes (the job queue's workers, tenants.jobs) and stops them when
+it stops; they exit by themselves if this process dies, and a job they leave running is
+queued again once their heartbeat stops (tenants.tasks).
+
+Metrics (config.metrics): before loading the app, this process makes a new, empty directory
+for this run and names it in `PROMETHEUS_MULTIPROC_DIR`, so every web worker it forks and
+every job worker it starts (they inherit the environment) writes its counts there, and a
+scrape of `/metrics`, whichever worker answers it, sums them. A web worker that exits is
+marked dead there (`child_exit`); the directory is removed when this process exits.
 """
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from gunicorn.http.errors import LimitRequestLine
@@ -92,14 +101,38 @@ def server_options():
     }
 
 
-def export_worker():
-    """A background export worker (console.exports) as a child of this process: it exits when
-    this process does (--parent-pid), even if this one is killed outright."""
+def jobs_worker():
+    """A job queue worker (tenants.jobs) as a child of this process: it exits when this process
+    does (--parent-pid), even if this one is killed outright."""
     manage = str(Path(__file__).resolve().parent.parent / "manage.py")
-    return subprocess.Popen([sys.executable, manage, "export_worker", "--parent-pid", str(os.getpid())])
+    return subprocess.Popen([sys.executable, manage, "jobs_worker", "--parent-pid", str(os.getpid())])
+
+
+def metrics_directory():
+    """A new directory for this run's metrics, named in the environment before anything
+    imports prometheus-client (which reads it once), removed when this process exits (not when
+    a forked worker does)."""
+    path = tempfile.mkdtemp(prefix="student-console-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    owner = os.getpid()
+
+    def remove():
+        if os.getpid() == owner:
+            shutil.rmtree(path, ignore_errors=True)
+
+    atexit.register(remove)
+    return path
+
+
+def web_worker_exited(arbiter, worker):
+    """gunicorn's child_exit hook: the worker's live values no longer count."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def main():
+    metrics_directory()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
@@ -119,14 +152,14 @@ def main():
 
     workers = []
 
-    def start_export_workers(arbiter):
+    def start_jobs_workers(arbiter):
         # Beside gunicorn, not inside it: a long export must not count as a silent web worker.
-        for _ in range(settings.EXPORT_WORKERS):
-            workers.append(export_worker())
+        for _ in range(settings.JOB_WORKERS):
+            workers.append(jobs_worker())
 
-    def stop_export_workers(arbiter):
+    def stop_jobs_workers(arbiter):
         for process in workers:
-            process.terminate()  # SIGTERM: the job in hand goes back to the queue
+            process.terminate()  # SIGTERM: running jobs finish, or go back to the queue
         for process in workers:
             try:
                 process.wait(timeout=15)
@@ -137,8 +170,9 @@ def main():
         def load_config(self):
             for key, value in server_options().items():
                 self.cfg.set(key, value)
-            self.cfg.set("when_ready", start_export_workers)
-            self.cfg.set("on_exit", stop_export_workers)
+            self.cfg.set("when_ready", start_jobs_workers)
+            self.cfg.set("on_exit", stop_jobs_workers)
+            self.cfg.set("child_exit", web_worker_exited)
 
         def load(self):
             return application

@@ -4,7 +4,7 @@ from pathlib import Path
 from csp.constants import NONE, SELF
 
 from config.database import database_settings
-from config.env import env_bool, env_choice, env_int, env_list, env_str
+from config.env import env_bool, env_choice, env_int, env_list, env_str, env_token
 from config.observability import LOG_LEVELS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,6 +31,9 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
 # address in each window before further attempts are refused with 429 until it ends.
 # Audit events older than this are pruned by `manage.py prune_audit_events` (run it daily).
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730, minimum=1)
+# Change-feed events (accounts.events) older than this are pruned; a feed cursor from before
+# them is answered 410 CURSOR_EXPIRED.
+EVENTS_RETENTION_DAYS = env_int("EVENTS_RETENTION_DAYS", 30, minimum=1)
 SIGN_IN_WINDOW_SECONDS = env_int("SIGN_IN_WINDOW_SECONDS", 900, minimum=1)
 SIGN_IN_FAILURES_PER_ACCOUNT = env_int("SIGN_IN_FAILURES_PER_ACCOUNT", 10, minimum=1)
 SIGN_IN_FAILURES_PER_ADDRESS = env_int("SIGN_IN_FAILURES_PER_ADDRESS", 50, minimum=1)
@@ -51,6 +54,7 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our own static files
+    "procrastinate.contrib.django",  # the one job queue (tenants.jobs), its tables in the public schema
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -76,9 +80,11 @@ TENANT_LIMIT_SET_CALLS = True  # SET search_path only when the tenant changes, n
 
 MIDDLEWARE = [
     "config.observability.RequestIdMiddleware",  # request id + access log around everything
+    "config.metrics.RequestMetricsMiddleware",  # every request counted and timed, by route
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every response
     "config.middleware.PrivateCacheMiddleware",  # no shared or stored copies of personal data
     "config.health.HealthMiddleware",  # /healthz, /readyz: before any database work
+    "config.metrics.MetricsEndpointMiddleware",  # /metrics (with METRICS_TOKEN): before the tenant lookup
     "config.middleware.QueryStringLimitMiddleware",  # a query string over 8,000 bytes: 400, no database
     "config.middleware.RejectNulMiddleware",  # NUL in a path or query string: 400, no database
     "django.middleware.security.SecurityMiddleware",
@@ -127,6 +133,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "console.webhooks.context.webhook_notice",  # admins: endpoints disabled for failing
             ],
         },
     }
@@ -235,14 +242,38 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# The Bearer token a Prometheus scrape of /metrics sends (config.metrics); unset: no /metrics.
+METRICS_TOKEN = env_token("METRICS_TOKEN", min_length=16)
+
 # One access-log line per request plus warnings and errors, as text or JSON lines.
 LOG_FORMAT = env_choice("LOG_FORMAT", ("text", "json"), "text")
 LOGGING = logging_config(log_format=LOG_FORMAT, level=env_choice("LOG_LEVEL", LOG_LEVELS, "WARNING"))
 
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 50_000, minimum=1)
-# Background exports (console.exports): how long a finished file is kept, how long a running
-# job may go without a heartbeat before another worker takes it over, and how many worker
-# processes config.serve starts beside gunicorn (0: run `manage.py export_worker` yourself).
+# Background exports (console.exports): how long a finished file is kept.
 EXPORT_FILE_HOURS = env_int("EXPORT_FILE_HOURS", 24, minimum=1)
-EXPORT_STALE_SECONDS = env_int("EXPORT_STALE_SECONDS", 60, minimum=1)
-EXPORT_WORKERS = env_int("EXPORT_WORKERS", 1, minimum=0, maximum=16)
+
+# The job queue (tenants.jobs, procrastinate): worker processes config.serve starts beside
+# gunicorn (0: run `manage.py jobs_worker` elsewhere), jobs each runs at once, seconds between
+# looks for due jobs (new ones arrive by NOTIFY; this bounds a scheduled retry's lateness),
+# seconds without a worker heartbeat before its running jobs are queued again, seconds running
+# jobs get to finish on SIGTERM, and hours finished jobs are kept.
+JOB_WORKERS = env_int("JOB_WORKERS", 1, minimum=0, maximum=16)
+JOB_CONCURRENCY = env_int("JOB_CONCURRENCY", 4, minimum=1, maximum=64)
+JOB_POLL_SECONDS = env_int("JOB_POLL_SECONDS", 5, minimum=1, maximum=300)
+JOB_STALLED_SECONDS = env_int("JOB_STALLED_SECONDS", 30, minimum=5)
+JOB_STALLED_CHECK_SECONDS = int(env_choice("JOB_STALLED_CHECK_SECONDS", ("5", "10", "15", "20", "30", "60"), "60"))
+JOB_SHUTDOWN_SECONDS = env_int("JOB_SHUTDOWN_SECONDS", 5, minimum=0)
+JOB_KEEP_HOURS = env_int("JOB_KEEP_HOURS", 72, minimum=1)
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"  # each app's tasks.py declares its tasks
+
+# Webhooks (console.webhooks): whether targets on private, loopback, link-local or other
+# non-public addresses (and plain http) are allowed — on with DEBUG, for development; seconds an
+# attempt may take; hours an endpoint may keep failing before it is disabled; hours a rotated-out
+# secret still signs beside the new one; the first retry's delay in seconds (each next one
+# doubles, with jitter, up to an hour).
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 24, minimum=1)
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 5, minimum=1, maximum=3600)

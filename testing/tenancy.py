@@ -34,3 +34,5 @@ def truncate_tenant_data(schema_name):
         if tables:
             names = ", ".join(f'"{schema_name}"."{t}"' for t in tables)
             cursor.execute(f"TRUNCATE {names} CASCADE")
+        # and the tenant's jobs on the one queue (public schema), e.g. webhook wake-ups
+        cursor.execute("DELETE FROM public.procrastinate_jobs WHERE args->>'schema' = %s", [schema_name])

@@ -1,11 +1,13 @@
-"""Background exports: queue a job, claim it in a worker, write its file, prune expired files.
+"""Background exports: queue a job, run it, write its file, delete it when it expires.
 
-The queue is the ExportJob table in each tenant's schema (no broker, nothing beside the
-PostgreSQL the app already has). A worker walks the tenants' schemas and claims the oldest
-waiting job with SELECT … FOR UPDATE SKIP LOCKED, so several workers never take the same
-one. A running job carries a heartbeat, renewed as rows are written; a job whose worker died
-(killed, machine lost) stops beating and is claimed again after EXPORT_STALE_SECONDS, at most
-MAX_TRIES times. A worker asked to stop (SIGTERM) puts its job back in the queue first.
+An ExportJob row in the tenant's schema is what staff see (state, progress, file); the work
+is a job on the one queue (tenants.jobs: `exports.run`, queued in the same transaction as the
+row). A run takes the row (`export_job_start`), renews its heartbeat and progress as rows are
+written, and finishes it done or failed. A run whose worker died (killed, machine lost) is
+queued again by the queue once that worker's heartbeat stops, and takes the row over, at
+most MAX_TRIES times. A worker asked to stop puts the row back as queued and the queue runs
+it again. A done job's file is deleted at its expiry by an `exports.expire` job scheduled
+then (and by the daily prune, should that job be lost).
 
 A job's kind is an entry of console.list_files.kinds, the downloads' own: the same parameters,
 rows and writers, without the cap. Files are written incrementally (CSV in blocks, XLSX by
@@ -17,29 +19,30 @@ import datetime as dt
 import logging
 import os
 import tempfile
-import time
-import uuid
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, close_old_connections, connection, transaction
-from django.db.models import Q
+from django.db import DatabaseError, connection, transaction
 from django.http import QueryDict
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, get_tenant_model, tenant_context
 
 from accounts.audit.services import audit_record
+from accounts.events.services import event_record
+from accounts.events.types import EXPORT_DONE
 from accounts.permissions import has_permission
 from config.errors import AppError
 from console.exports.models import ExportJob
 from console.list_files.kinds import FILE_KINDS
 from console.list_files.writers import file_write
+from tenants.jobs import defer
 
 log = logging.getLogger("console.exports")
 
 MAX_TRIES = 3
+RUN_TASK = "exports.run"
+EXPIRE_TASK = "exports.expire"
 PROGRESS_EVERY = 2000  # rows between progress updates (each one also renews the heartbeat)
 PRUNE_EVERY_SECONDS = 300
 MSG_EXPORT_FAILED = "The export failed; run it again, or narrow the filters."
@@ -52,6 +55,10 @@ class _Lost(Exception):
 
 class _Stopping(Exception):
     """The worker was asked to stop."""
+
+
+class ExportStopped(Exception):
+    """The job went back to the queue because its worker is stopping (the queue runs it again)."""
 
 
 def _as_query(params):
@@ -85,6 +92,7 @@ def export_job_queue(*, user, kind, file_format, params):
             target_id=job.pk,
             detail={"kind": kind, "format": file_format, "filters": job.params},
         )
+        defer(RUN_TASK, job_id=job.pk)
     return job
 
 
@@ -106,27 +114,24 @@ def export_job_open(job):
         raise AppError.not_found("This export's file is missing; run the export again.") from None
 
 
-def export_job_claim(*, worker, now=None):
-    """The oldest waiting job of the current tenant, now running for `worker`: a queued one, or
-    a running one whose heartbeat is older than EXPORT_STALE_SECONDS (its worker died). A job
-    already tried MAX_TRIES times is failed instead. None when there is nothing to do."""
+def export_job_start(job_id, *, worker, now=None):
+    """The job `job_id` of the current tenant, now running for `worker` (a run of its queue
+    job): queued, or running for a worker that died. A job already tried MAX_TRIES times is
+    failed instead. None when there is nothing to do (done, failed, expired or gone)."""
     now = now or timezone.now()
-    stale = now - dt.timedelta(seconds=settings.EXPORT_STALE_SECONDS)
-    waiting = Q(state=ExportJob.State.QUEUED) | Q(state=ExportJob.State.RUNNING, heartbeat_at__lt=stale)
-    while True:
-        with transaction.atomic():
-            job = ExportJob.objects.select_for_update(skip_locked=True).filter(waiting).order_by("created_at").first()
-            if job is None:
-                return None
-            if job.tries >= MAX_TRIES:
-                job.state, job.error, job.finished_at, job.claimed_by = ExportJob.State.FAILED, MSG_GAVE_UP, now, ""
-                job.save(update_fields=["state", "error", "finished_at", "claimed_by"])
-                continue
-            job.state, job.claimed_by, job.tries = ExportJob.State.RUNNING, worker, job.tries + 1
-            job.started_at = job.heartbeat_at = now
-            job.rows_done = 0
-            job.save(update_fields=["state", "claimed_by", "tries", "started_at", "heartbeat_at", "rows_done"])
-            return job
+    with transaction.atomic():
+        job = ExportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.state not in (ExportJob.State.QUEUED, ExportJob.State.RUNNING):
+            return None
+        if job.tries >= MAX_TRIES:
+            job.state, job.error, job.finished_at, job.claimed_by = ExportJob.State.FAILED, MSG_GAVE_UP, now, ""
+            job.save(update_fields=["state", "error", "finished_at", "claimed_by"])
+            return None
+        job.state, job.claimed_by, job.tries = ExportJob.State.RUNNING, worker, job.tries + 1
+        job.started_at = job.heartbeat_at = now
+        job.rows_done = 0
+        job.save(update_fields=["state", "claimed_by", "tries", "started_at", "heartbeat_at", "rows_done"])
+        return job
 
 
 def _beat(job, worker, rows_done, **fields):
@@ -183,7 +188,9 @@ def export_job_run(job, *, worker, stopping=lambda: False):
             state=ExportJob.State.QUEUED, claimed_by="", rows_done=0, tries=max(job.tries - 1, 0)
         )
         log.info("export %s put back in the queue: the worker is stopping", job.pk)
-        return None
+        raise ExportStopped(job.pk) from None
+    except DatabaseError:  # the database is away: the queue runs the job again later
+        raise
     except AppError as error:  # the filters no longer hold (a cohort deleted since): say which
         _finish(job, worker, state=ExportJob.State.FAILED, error=f"{MSG_EXPORT_FAILED} ({error.errors or error.message})")
         return job
@@ -192,13 +199,26 @@ def export_job_run(job, *, worker, stopping=lambda: False):
         _finish(job, worker, state=ExportJob.State.FAILED, error=MSG_EXPORT_FAILED)
         return job
     now = timezone.now()
-    finished = _finish(
-        job, worker, state=ExportJob.State.DONE, file_name=name, file_size=size, download_name=download_name,
-        rows_done=job.rows_done, expires_at=now + dt.timedelta(hours=settings.EXPORT_FILE_HOURS),
-    )
+    with transaction.atomic():
+        finished = _finish(
+            job, worker, state=ExportJob.State.DONE, file_name=name, file_size=size, download_name=download_name,
+            rows_done=job.rows_done, expires_at=now + dt.timedelta(hours=settings.EXPORT_FILE_HOURS),
+        )
+        if finished:
+            export_job_expire_later(job)
+            event_record(
+                type=EXPORT_DONE, subject_type="export_job", subject_id=job.pk,
+                data={"kind": job.kind, "format": job.file_format, "rows": job.rows_done, "file_size": size,
+                      "expires_at": job.expires_at.isoformat(), "requested_by": job.requested_by_id},
+            )
     if not finished:
         default_storage.delete(name)  # taken over while the file was being saved: the other run's file counts
     return job
+
+
+def export_job_expire_later(job):
+    """Queue the deletion of a done job's file for when it expires."""
+    defer(EXPIRE_TASK, job_id=job.pk, schedule_at=job.expires_at)
 
 
 def _finish(job, worker, **fields):
@@ -211,55 +231,18 @@ def _finish(job, worker, **fields):
     return bool(updated)
 
 
-def export_jobs_prune(*, now=None):
-    """Delete the files of finished jobs past their expiry and mark them expired, in the
-    current tenant. Returns how many."""
+def export_jobs_prune(*, now=None, job_id=None):
+    """Delete the files of finished jobs past their expiry (of `job_id` alone, if given) and
+    mark them expired, in the current tenant. Returns how many."""
     now = now or timezone.now()
     pruned = 0
-    for job in ExportJob.objects.filter(state=ExportJob.State.DONE, expires_at__lte=now).only("pk", "file_name"):
+    expired = ExportJob.objects.filter(state=ExportJob.State.DONE, expires_at__lte=now)
+    if job_id is not None:
+        expired = expired.filter(pk=job_id)
+    for job in expired.only("pk", "file_name"):
         if job.file_name:
             default_storage.delete(job.file_name)
         pruned += ExportJob.objects.filter(pk=job.pk, state=ExportJob.State.DONE).update(
             state=ExportJob.State.EXPIRED, file_name="", file_size=None
         )
     return pruned
-
-
-def _tenants():
-    return list(get_tenant_model().objects.exclude(schema_name=get_public_schema_name()).order_by("schema_name"))
-
-
-def export_worker_run(*, once=False, poll_seconds=1.0, stopping=lambda: False, parent_pid=None):
-    """The worker loop: over every tenant, claim and run jobs until none waits, then sleep
-    `poll_seconds`; prune expired files every PRUNE_EVERY_SECONDS. `once`: one pass, then
-    return (tests, cron). With `parent_pid`, exits when that process is gone (started by
-    config.serve, it never outlives the server). Returns the number of jobs run."""
-    worker = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    ran, last_prune = 0, 0.0
-    while not stopping():
-        if parent_pid is not None and os.getppid() != parent_pid:
-            log.warning("export worker: the server is gone, stopping")
-            break
-        if not connection.in_atomic_block:  # (a test's transaction is kept)
-            close_old_connections()
-        prune = time.monotonic() - last_prune >= PRUNE_EVERY_SECONDS
-        try:
-            for tenant in _tenants():
-                with tenant_context(tenant):
-                    if prune:
-                        export_jobs_prune()
-                    while not stopping() and (job := export_job_claim(worker=worker)) is not None:
-                        export_job_run(job, worker=worker, stopping=stopping)
-                        ran += 1
-            if prune:
-                last_prune = time.monotonic()
-        except DatabaseError as error:  # the database is away (or a tenant mid-migration): try again later
-            # One line, no traceback: an outage is expected, and the server's log stays readable.
-            log.warning("export worker: the database could not be read (%s); retrying", type(error).__name__)
-            connection.close()
-        if once:
-            break
-        deadline = time.monotonic() + poll_seconds
-        while time.monotonic() < deadline and not stopping():
-            time.sleep(0.1)
-    return ran

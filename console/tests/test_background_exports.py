@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from procrastinate.contrib.django import app
 
 from accounts.models import AuditEvent
 from console.exports import apis, services
@@ -22,12 +23,19 @@ from testing.factories import (
     StaffUserFactory,
     StudentFactory,
 )
+from testing.jobs import queued_jobs, run_jobs
 
 URL = "/v1/console/exports"
 SYNC_URL = "/v1/console/students/export"
 GRADEBOOK_URL = "/v1/console/reports/gradebook"
 NOW = dt.datetime(2026, 6, 4, 9, 0, tzinfo=dt.timezone.utc)
 WORKER = "test-worker"
+
+
+def _job(**fields):
+    from procrastinate import jobs
+
+    return jobs.Job(id=1, queue="default", lock=None, queueing_lock=None, task_name=services.RUN_TASK, **fields)
 
 
 @pytest.fixture
@@ -50,11 +58,7 @@ def _queue(client, **body):
 
 
 def _run_all():
-    ran = []
-    while (job := services.export_job_claim(worker=WORKER)) is not None:
-        services.export_job_run(job, worker=WORKER)
-        ran.append(job)
-    return ran
+    return run_jobs(services.RUN_TASK)
 
 
 def _download(client, job_id):
@@ -86,7 +90,7 @@ def test_post_queues_a_job_and_answers_202_with_its_id(operator_client, operator
 
 def test_a_done_list_export_holds_what_the_synchronous_export_gives(operator_client, students):
     job_id = _queue(operator_client, kind="list", format="csv", sort_by="name", sort_order="asc").json()["data"]["id"]
-    assert len(_run_all()) == 1
+    assert _run_all() == 1
     data = operator_client.get(f"{URL}/{job_id}").json()["data"]
     assert data["state"] == "done" and data["progress"] == 1 and data["rows_done"] == data["rows_total"] == 3
     assert data["download_url"] == f"{URL}/{job_id}/file" and data["file_name"].startswith("students_test_")
@@ -113,31 +117,41 @@ def test_a_gradebook_export_in_xlsx_holds_what_the_gradebook_download_gives(oper
 def test_progress_is_recorded_while_running_and_a_stopping_worker_puts_the_job_back(operator_client, students, monkeypatch):
     monkeypatch.setattr(services, "PROGRESS_EVERY", 1)
     job_id = _queue(operator_client, kind="list", format="csv").json()["data"]["id"]
-    job = services.export_job_claim(worker=WORKER)
+    job = services.export_job_start(job_id, worker=WORKER)
     seen = []
 
     def stopping():
         seen.append(operator_client.get(f"{URL}/{job_id}").json()["data"])
         return len(seen) >= 2
 
-    services.export_job_run(job, worker=WORKER, stopping=stopping)
+    with pytest.raises(services.ExportStopped):  # the queue runs it again
+        services.export_job_run(job, worker=WORKER, stopping=stopping)
     assert seen[0]["state"] == "running" and seen[0]["rows_total"] == 3 and seen[0]["rows_done"] == 0
     assert seen[1]["rows_done"] == 1 and 0 < seen[1]["progress"] < 1
     job.refresh_from_db()
     assert (job.state, job.claimed_by, job.rows_done, job.tries) == ("queued", "", 0, 0)
-    assert len(_run_all()) == 1  # and another run finishes it
+    assert _run_all() == 1  # and another run finishes it
+    assert ExportJob.objects.get(pk=job_id).state == "done"
 
 
-def test_a_job_whose_worker_died_is_claimed_again_after_the_stale_time(operator_client, students, settings):
-    settings.EXPORT_STALE_SECONDS = 60
+def test_a_worker_told_to_stop_puts_the_job_back_and_the_queue_retries_it(operator_client, students, monkeypatch):
+    monkeypatch.setattr(services, "PROGRESS_EVERY", 1)
     job_id = _queue(operator_client, kind="list", format="csv").json()["data"]["id"]
-    claimed = services.export_job_claim(worker="dead-worker")
+    with pytest.raises(services.ExportStopped):
+        run_jobs(services.RUN_TASK, should_abort=lambda: True)
+    assert ExportJob.objects.get(pk=job_id).state == "queued"
+    task = app.tasks[services.RUN_TASK]
+    decision = task.retry_strategy.get_retry_decision(exception=services.ExportStopped(job_id), job=_job(attempts=0))
+    assert decision is not None  # retried, after a short backoff
+
+
+def test_a_job_whose_worker_died_is_taken_over_by_its_next_run(operator_client, students):
+    job_id = _queue(operator_client, kind="list", format="csv").json()["data"]["id"]
+    claimed = services.export_job_start(job_id, worker="dead-worker")
     assert claimed.pk == job_id and claimed.state == "running"
-    # Its worker is killed here: the heartbeat stops. Fresh, nobody may take it …
-    assert services.export_job_claim(worker=WORKER) is None
-    # … stale, another worker does, and finishes it; the dead one's late writes are refused.
-    ExportJob.objects.filter(pk=job_id).update(heartbeat_at=timezone.now() - dt.timedelta(seconds=61))
-    again = services.export_job_claim(worker=WORKER)
+    # Its worker is killed here; the queue runs the job again (tenants.tasks.retry_stalled_jobs),
+    # and that run takes the row over and finishes it; the dead one's late writes are refused.
+    again = services.export_job_start(job_id, worker=WORKER)
     assert again.pk == job_id and again.tries == 2
     with pytest.raises(services._Lost):
         services._beat(claimed, "dead-worker", 5)
@@ -150,9 +164,10 @@ def test_a_job_that_keeps_killing_its_worker_fails_after_max_tries(operator_clie
     ExportJob.objects.filter(pk=job_id).update(
         state="running", tries=services.MAX_TRIES, heartbeat_at=timezone.now() - dt.timedelta(hours=1)
     )
-    assert services.export_job_claim(worker=WORKER) is None
+    assert services.export_job_start(job_id, worker=WORKER) is None
     data = operator_client.get(f"{URL}/{job_id}").json()["data"]
     assert data["state"] == "failed" and data["error"] == services.MSG_GAVE_UP
+    assert services.export_job_start(job_id, worker=WORKER) is None  # and stays failed
 
 
 def test_a_failing_job_is_failed_with_a_message_and_has_no_file(operator_client, students, monkeypatch):
@@ -210,10 +225,33 @@ def test_prune_command_expires_in_every_tenant(operator_client, students):
     assert ExportJob.objects.get(pk=job_id).state == "expired"
 
 
-def test_the_worker_loop_runs_waiting_jobs_once(operator_client, students):
+def test_queuing_defers_one_job_in_the_same_transaction_and_a_done_one_schedules_its_expiry(operator_client, students):
     job_id = _queue(operator_client, kind="gradebook", format="csv").json()["data"]["id"]
-    assert services.export_worker_run(once=True) == 1
+    [(_, name, args, _)] = queued_jobs(services.RUN_TASK)
+    assert args == {"schema": "test", "job_id": job_id}
+    assert _run_all() == 1
+    job = ExportJob.objects.get(pk=job_id)
+    assert job.state == "done"
+    [(_, name, args, scheduled_at)] = queued_jobs(services.EXPIRE_TASK)
+    assert args == {"schema": "test", "job_id": job_id} and scheduled_at == job.expires_at
+    run_jobs(services.EXPIRE_TASK)  # (run early here: it deletes only what has expired)
     assert ExportJob.objects.get(pk=job_id).state == "done"
+    ExportJob.objects.filter(pk=job_id).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    app.configure_task(services.EXPIRE_TASK).defer(schema="test", job_id=job_id)
+    run_jobs(services.EXPIRE_TASK)
+    assert ExportJob.objects.get(pk=job_id).state == "expired"
+
+
+def test_a_failed_queue_write_leaves_no_job(operator_client, students, monkeypatch):
+    real_defer = services.defer
+
+    def defer_then_fail(*args, **kwargs):
+        assert real_defer(*args, **kwargs) is not None
+        raise RuntimeError("after the job was written")
+
+    monkeypatch.setattr(services, "defer", defer_then_fail)
+    assert operator_client.post(URL, {"kind": "list"}, format="json").status_code == 500
+    assert not ExportJob.objects.exists() and queued_jobs(services.RUN_TASK) == []
 
 
 # Who may -------------------------------------------------------------------------------

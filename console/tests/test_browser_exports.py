@@ -37,7 +37,7 @@ def test_an_over_cap_list_is_exported_in_the_background_with_progress_and_a_down
     shot(page, f"exports-02-queued-{width}")
 
     # A worker takes it; the page, refreshing itself, shows the rows written so far …
-    claimed = services.export_job_claim(worker="browser-test")
+    claimed = services.export_job_start(job.pk, worker="browser-test")
     ExportJob.objects.filter(pk=job.pk).update(rows_total=12, rows_done=5)
     page.wait_for_selector(".export-job[data-state=running]", timeout=6000)
     assert "5 of 12 rows (42%)" in page.locator(".export-job").inner_text()

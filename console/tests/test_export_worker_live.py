@@ -1,11 +1,12 @@
 """Background exports across restarts, with real processes: the production server
-(`python -m config.serve`, which starts the export worker beside gunicorn) against a
+(`python -m config.serve`, which starts a job queue worker beside gunicorn) against a
 throwaway PostgreSQL.
 
 - A job queued while no worker runs waits, survives the server's restart, and is done by the
   worker the next server starts.
-- A job left `running` by a worker that was killed (its heartbeat stopped) is taken up again
-  once it is stale, and finished.
+- A job left running by a worker that died (its heartbeat stopped) is queued again and
+  finished; a worker killed mid-export (SIGKILL) leaves its job to another worker, which
+  finishes it.
 - Stopping the server stops its worker; killing the server outright, the worker notices and
   exits by itself.
 
@@ -15,18 +16,20 @@ import csv
 import io
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import psutil
 import psycopg
 import pytest
 
-from testing.live import LiveServer, ThrowawayCluster, app_env, manage
+from testing.live import BASE_DIR, LiveServer, ThrowawayCluster, app_env, manage
 
 HOST = "demo.localhost"
 EMAIL = "ops@demo.localhost"
 PASSWORD = "worker-test-password"
-STUDENTS = 30
+STUDENTS = 4000  # enough for an export to take a few seconds, so a worker can be killed mid-job
 
 pytestmark = pytest.mark.service
 
@@ -44,7 +47,7 @@ def cluster():
 def _env(cluster, tmp_path, **extra):
     return app_env(
         DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="1", MEDIA_ROOT=str(tmp_path / "media"),
-        EXPORT_STALE_SECONDS="3", **extra,
+        JOB_STALLED_SECONDS="5", JOB_STALLED_CHECK_SECONDS="5", **extra,
     )
 
 
@@ -59,11 +62,11 @@ def _wait_for(predicate, timeout, what):
 
 
 def _workers(server_pid):
-    """The export worker processes started by the server with this pid."""
+    """The job queue worker processes started by the server with this pid."""
     found = []
     for process in psutil.process_iter(["cmdline"]):
         cmdline = process.info["cmdline"] or []
-        if "export_worker" in cmdline and str(server_pid) in cmdline:
+        if "jobs_worker" in cmdline and str(server_pid) in cmdline:
             found.append(process)
     return found
 
@@ -74,7 +77,7 @@ def _state(server, auth, job_id):
 
 def test_jobs_survive_a_restart_and_a_killed_worker(cluster, tmp_path):
     # No worker: the jobs wait.
-    first = LiveServer(_env(cluster, tmp_path, EXPORT_WORKERS="0")).start()
+    first = LiveServer(_env(cluster, tmp_path, JOB_WORKERS="0")).start()
     try:
         auth = {"Authorization": f"Bearer {first.token(host=HOST, email=EMAIL, password=PASSWORD)}"}
         queued = first.post_json("/v1/console/exports", {"kind": "list", "format": "csv"}, host=HOST, headers=auth)
@@ -88,7 +91,8 @@ def test_jobs_survive_a_restart_and_a_killed_worker(cluster, tmp_path):
     finally:
         first.terminate()
 
-    # What a worker killed mid-job leaves behind: running, claimed, its heartbeat stopped.
+    # What a worker killed mid-job leaves behind: the export running and claimed, its queue job
+    # `doing` for a worker whose heartbeat stopped a minute ago.
     with psycopg.connect(cluster.socket_url(), autocommit=True) as db:
         db.execute(
             "UPDATE demo.console_exportjob SET state = 'running', claimed_by = 'killed-worker', tries = 1, "
@@ -96,10 +100,18 @@ def test_jobs_survive_a_restart_and_a_killed_worker(cluster, tmp_path):
             "WHERE id = %s",
             [orphan_id],
         )
+        dead, = db.execute(
+            "INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now() - interval '1 minute') RETURNING id"
+        ).fetchone()
+        moved = db.execute(
+            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s WHERE args->>'job_id' = %s",
+            [dead, orphan_id],
+        ).rowcount
+        assert moved == 1
 
     second = LiveServer(_env(cluster, tmp_path)).start()
     try:
-        workers = _wait_for(lambda: _workers(second.process.pid), 30, "the export worker")
+        workers = _wait_for(lambda: _workers(second.process.pid), 30, "the job queue worker")
         assert len(workers) == 1
         done = _wait_for(lambda: _state(second, auth, waiting_id)["state"] == "done", 60, "the queued job")
         assert done
@@ -126,11 +138,52 @@ def test_jobs_survive_a_restart_and_a_killed_worker(cluster, tmp_path):
 
 def test_a_worker_outlives_no_killed_server(cluster, tmp_path):
     server = LiveServer(_env(cluster, tmp_path)).start()
-    workers = _wait_for(lambda: _workers(server.process.pid), 30, "the export worker")
+    workers = _wait_for(lambda: _workers(server.process.pid), 30, "the job queue worker")
     try:
         os.kill(server.process.pid, signal.SIGKILL)
         server.process.wait()
         _wait_for(lambda: all(not w.is_running() or w.status() == psutil.STATUS_ZOMBIE for w in workers), 20,
                   "the orphaned worker to exit")
     finally:
+        server.terminate()
+
+
+def test_a_worker_killed_mid_export_leaves_the_job_to_another_which_finishes_it(cluster, tmp_path):
+    server = LiveServer(_env(cluster, tmp_path, WEB_THREADS="2")).start()
+    other = None
+    try:
+        auth = {"Authorization": f"Bearer {server.token(host=HOST, email=EMAIL, password=PASSWORD)}"}
+        [worker] = _wait_for(lambda: _workers(server.process.pid), 30, "the job queue worker")
+        queued = server.post_json("/v1/console/exports", {"kind": "gradebook", "format": "xlsx"}, host=HOST, headers=auth)
+        job_id = queued.json()["data"]["id"]
+        _wait_for(lambda: _state(server, auth, job_id)["state"] == "running", 30, "the export to start")
+        worker.kill()  # SIGKILL, mid-export: no heartbeat, no goodbye
+        worker.wait(10)
+        assert _state(server, auth, job_id)["state"] == "running"
+        # Another worker (on any machine) queues the dead one's job again once its heartbeat is
+        # JOB_STALLED_SECONDS old, and finishes it.
+        other = subprocess.Popen(
+            [sys.executable, "manage.py", "jobs_worker"], cwd=BASE_DIR,
+            env=_env(cluster, tmp_path, LOG_LEVEL="INFO"), stdout=subprocess.DEVNULL, stderr=(tmp_path / "worker.log").open("w"),
+        )
+        try:
+            _wait_for(lambda: _state(server, auth, job_id)["state"] == "done", 90, "the export to be finished by another worker")
+        except AssertionError:
+            print((tmp_path / "worker.log").read_text()[-5000:])
+            raise
+        state = _state(server, auth, job_id)
+        assert state["rows_done"] == state["rows_total"] > STUDENTS // 2  # (the list leaves archived students out)
+        reply = server.get(state["download_url"], host=HOST, headers=auth)
+        assert reply.status == 200 and reply.body[:2] == b"PK"
+        with psycopg.connect(cluster.socket_url(), autocommit=True) as db:
+            tries, = db.execute("SELECT tries FROM demo.console_exportjob WHERE id = %s", [job_id]).fetchone()
+            statuses = db.execute(
+                "SELECT task_name, status FROM procrastinate_jobs WHERE args->>'job_id' = %s ORDER BY id", [job_id]
+            ).fetchall()
+        # One queue job, run twice (the second time by the other worker), and its file's expiry.
+        assert tries == 2 and statuses == [("exports.run", "succeeded"), ("exports.expire", "todo")]
+    finally:
+        if other is not None:
+            other.terminate()
+            other.wait(20)
         server.terminate()
