@@ -167,3 +167,7 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are append-only.")
+
+
+# Features' models, so Django finds them with the app's.
+from accounts.events.models import Event, EventCounter  # noqa: E402, F401

@@ -9,6 +9,8 @@ STUDENT_PERFORMANCE_VIEW = "STUDENT_PERFORMANCE.can_view"
 CATALOG_EDIT = "CATALOG.can_edit"
 SESSIONS_INGEST = "SESSIONS.can_ingest"
 AUDIT_VIEW = "AUDIT.can_view"  # beyond SPEC §5: the audit trail, for admins
+EVENTS_READ = "EVENTS.can_read"  # beyond SPEC §5: the change feed (GET /v1/events), for admins
+WEBHOOKS_MANAGE = "WEBHOOKS.can_manage"  # beyond SPEC §5: webhook endpoints and their deliveries, for admins
 
 ALL_PERMISSIONS = (
     USER_MANAGEMENT_VIEW,
@@ -19,6 +21,8 @@ ALL_PERMISSIONS = (
     CATALOG_EDIT,
     SESSIONS_INGEST,
     AUDIT_VIEW,
+    EVENTS_READ,
+    WEBHOOKS_MANAGE,
 )
 
 _VIEWER = (USER_MANAGEMENT_VIEW,)

@@ -167,3 +167,31 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class KeepAliveClient:
+    """One keep-alive connection to a server on loopback, as a JSON client with a Bearer token
+    holds it: `send` answers (status, body bytes)."""
+
+    def __init__(self, port, token, *, host):
+        self.port, self.token, self.host = port, token, host
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def send(self, method, path, payload=None):
+        headers = {"Host": self.host, "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        body = None if payload is None else json.dumps(payload)
+        for attempt in (1, 2):
+            try:
+                self.connection.request(method, path, body=body, headers=headers)
+                response = self.connection.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # The server closed an idle keep-alive connection just as it was reused: open a
+                # new one and send again (nothing was received, so nothing was done).
+                self.connection.close()
+                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                if attempt == 2:
+                    raise
+
+    def close(self):
+        self.connection.close()

@@ -7,6 +7,10 @@ A service calls `audit_record` with the action, the target and the fields it cha
 client address and the request id. Outside a request (a management command) the actor is
 "system". Events are never changed or deleted, but by `audit_events_prune` past the
 retention period (AUDIT_RETENTION_DAYS).
+
+The audited changes that are events of interest (a student created, archived …, attempts
+granted, group members added) also become the change feed's events (accounts.events), here,
+in the same transaction and from the same snapshots.
 """
 import contextvars
 import datetime as dt
@@ -19,6 +23,7 @@ from django.db import connection, models, transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
+from accounts.events.services import events_from_audit
 from accounts.models import AuditEvent
 from config.bulk_copy import copy_rows
 from config.http import client_address
@@ -85,6 +90,11 @@ def _changes(before, after):
     return changed
 
 
+def audit_actor():
+    """(actor_id, actor_email, via, ip, request_id) of the request being served."""
+    return _actor()
+
+
 def _actor():
     """(actor_id, actor_email, via, ip, request_id) of the request being served."""
     request = _request.get()
@@ -126,7 +136,18 @@ def audit_record(*, action, target_type, target_id, before=None, after=None, det
         changes=_changes(before, after), detail=detail,
     )
     event.save(force_insert=True)
+    _events_of([event])
     return event
+
+
+def _events_of(audited):
+    """The change feed's events of these audit events (accounts.events), in the same transaction."""
+    if audited:
+        first = audited[0]
+        events_from_audit(
+            action=first.action, target_type=first.target_type, actor=(first.actor_id, first.actor_email, first.via),
+            items=[(e.target_id, e.changes, e.detail) for e in audited],
+        )
 
 
 def audit_events_prune(*, days=None, now=None):
@@ -143,13 +164,15 @@ def audit_record_many(*, action, target_type, targets):
     """One event per (target_id, detail) or (target_id, detail, before, after) of `targets`,
     in one INSERT (a bulk action); `before`/`after` as for audit_record."""
     who = _actor()
-    return AuditEvent.objects.bulk_create(
+    events = AuditEvent.objects.bulk_create(
         [
             _event(who, action=action, target_type=target_type, target_id=t, detail=d,
                    changes=_changes(*snapshots) if snapshots else None)
             for t, d, *snapshots in targets
         ]
     )
+    _events_of(events)
+    return events
 
 
 _COPY_COLUMNS = (
@@ -164,10 +187,15 @@ def audit_record_changes_many(*, action, target_type, items):
     than INSERTs). In the caller's transaction, like every event."""
     actor_id, actor_email, via, ip, request_id = _actor()
     now = timezone.now()
+    audited = [
+        (str(target_id)[:64], _changes(before, after), _plain(detail or {})) for target_id, before, after, detail in items
+    ]
     copy_rows(AuditEvent, _COPY_COLUMNS, (
         (
-            now, actor_id, actor_email, via, ip, request_id[:64], action, target_type, str(target_id)[:64],
-            json.dumps(_changes(before, after)), json.dumps(_plain(detail or {})),
+            now, actor_id, actor_email, via, ip, request_id[:64], action, target_type, target_id,
+            json.dumps(changes), json.dumps(detail),
         )
-        for target_id, before, after, detail in items
+        for target_id, changes, detail in audited
     ))
+    # The change feed's events of the same changes (accounts.events), by COPY too.
+    events_from_audit(action=action, target_type=target_type, actor=(actor_id, actor_email, via), items=audited, copy=True)

@@ -13,6 +13,11 @@ Rules:
 - `Student.last_seen` is refreshed for the touched students in the same transaction.
 - Existing rows are locked (SELECT ... FOR UPDATE); an insert that loses a race with a
   concurrent insert of the same id is retried as an update, so concurrent PUTs never 500.
+- Events (accounts.events), in the same transaction: `session.completed` for each session
+  written (created or changed) that is ended or abandoned, and `final_score.changed` for each
+  (student, case study) whose final score the write changed, by the detail's rule. The
+  students are locked before their scores are read, so two reports of one student's sessions
+  are written one after the other and each compares with what the other left.
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,6 +26,9 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
+from accounts.events import types as event_types
+from accounts.events.services import events_record_many
+from attempts.ingestion.selectors import final_scores
 from attempts.ingestion.serializers import SessionIngest, field_errors
 from attempts.maintained import students_refresh_last_seen
 from attempts.models import GradeCriterion, GradeReport, Session, TranscriptMessage
@@ -45,6 +53,8 @@ CREATED, UPDATED, UNCHANGED, REJECTED = "created", "updated", "unchanged", "reje
 SESSION_FIELDS = (
     "status", "started_at", "ended_at", "last_activity_at", "score", "transcript_status", "grading_status",
 )
+# A session in one of these is over: writing it (new, or changed) is a session.completed event.
+FINISHED = (Session.Status.ENDED, Session.Status.ABANDONED)
 
 
 @dataclass(frozen=True)
@@ -266,6 +276,16 @@ def _write(items, existing):
     them), then one bulk statement (COPY for new rows) per kind of change, and one
     last_seen refresh."""
     now = timezone.now()
+    # The students first, in key order (as students_refresh_last_seen locks them below), so the
+    # final scores read here are the ones the last writer of these students committed.
+    list(
+        Student.objects.select_for_update(no_key=True)
+        .filter(pk__in={i.student_id for i in items})
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    case_studies = CaseStudy.objects.in_bulk({i.case_study_id for i in items})
+    scores_before = final_scores(pairs={(i.student_id, i.case_study_id) for i in items}, case_studies=case_studies)
     known = [i for i in items if i.session_id in existing]
     stored_transcripts = _stored_transcripts([i.session_id for i in known if i.transcript is not None])
     stored_grades = _stored_grades([i.session_id for i in known if i.grade is not None])
@@ -337,4 +357,40 @@ def _write(items, existing):
         ))
     if touched_students:
         students_refresh_last_seen(student_ids=sorted(touched_students))
+    _record_events(items, results, case_studies, scores_before)
     return results
+
+
+def _record_events(items, results, case_studies, scores_before):
+    """session.completed for each finished session written, then final_score.changed for each
+    pair whose final score is not what it was (one INSERT each)."""
+    written = [(item, result) for item, result in zip(items, results, strict=True) if result in (CREATED, UPDATED)]
+    events_record_many(
+        type=event_types.SESSION_COMPLETED,
+        subject_type="session",
+        items=[
+            (item.session_id, item.student_id, {"case_study_id": item.case_study_id, "result": result, **item.values})
+            for item, result in written
+            if item.values["status"] in FINISHED
+        ],
+    )
+    scores_after = final_scores(
+        pairs={(item.student_id, item.case_study_id) for item, _ in written}, case_studies=case_studies
+    )
+    events_record_many(
+        type=event_types.FINAL_SCORE_CHANGED,
+        subject_type="case_study",
+        items=[
+            (
+                case_study_id,
+                student_id,
+                {
+                    "case_study_id": case_study_id,
+                    "grading_method": case_studies[case_study_id].grading_method,
+                    "final_score": [scores_before[(student_id, case_study_id)], score],
+                },
+            )
+            for (student_id, case_study_id), score in sorted(scores_after.items())
+            if score != scores_before[(student_id, case_study_id)]
+        ],
+    )

@@ -7,7 +7,6 @@ Every answer is a 2xx, every id answered is distinct, and the database holds exa
 answered: ids made by one worker never meet those of another (config.ids reseeds at fork),
 which a test in one process cannot see. These tests commit nothing to the test database.
 """
-import http.client
 import json
 import threading
 from collections import Counter
@@ -15,7 +14,7 @@ from collections import Counter
 import psycopg
 import pytest
 
-from testing.live import LiveServer, ThrowawayCluster, app_env, manage
+from testing.live import KeepAliveClient, LiveServer, ThrowawayCluster, app_env, manage
 
 pytestmark = pytest.mark.service
 
@@ -35,31 +34,8 @@ TABLES = (
 )
 
 
-class Client:
-    """One keep-alive connection to the server, as a JSON client holds it."""
-
-    def __init__(self, port, token):
-        self.port, self.token = port, token
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-
-    def send(self, method, path, payload):
-        headers = {"Host": HOST, "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
-        body = json.dumps(payload)
-        for attempt in (1, 2):
-            try:
-                self.connection.request(method, path, body=body, headers=headers)
-                response = self.connection.getresponse()
-                return response.status, response.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                # The server closed an idle keep-alive connection just as it was reused: open a
-                # new one and send again (nothing was received, so nothing was done).
-                self.connection.close()
-                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-                if attempt == 2:
-                    raise
-
-    def close(self):
-        self.connection.close()
+def _client(port, token):
+    return KeepAliveClient(port, token, host=HOST)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +50,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def server(cluster):
-    env = app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="4", WEB_THREADS="4", EXPORT_WORKERS="0")
+    env = app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="4", WEB_THREADS="4", JOB_WORKERS="0")
     server = LiveServer(env).start()
     yield server
     server.terminate()
@@ -152,7 +128,7 @@ def _counts(cluster, tables):
 
 def test_sixteen_clients_create_over_ten_thousand_records_through_forked_workers(cluster, server):
     token = server.token(host=HOST, email=EMAIL, password=PASSWORD)
-    setup = Client(server.port, token)
+    setup = _client(server.port, token)
     status, body = setup.send("POST", "/v1/programmes", {"code": "CONC001", "name": "Concurrency"})
     assert status == 201, body
     setup.close()
@@ -162,7 +138,7 @@ def test_sixteen_clients_create_over_ten_thousand_records_through_forked_workers
     made = [None] * CLIENTS
 
     def run(index):
-        client = Client(server.port, token)
+        client = _client(server.port, token)
         try:
             made[index] = _create_everything(client, index, outcomes, barrier)
         finally:
@@ -206,7 +182,7 @@ def test_sixteen_clients_update_students_at_once_and_every_change_and_label_hold
     student, at once. Every answer is a 200, each student ends as its last answer says, and
     the maintained programme label matches the enrolments written beside it."""
     token = server.token(host=HOST, email=EMAIL, password=PASSWORD)
-    setup = Client(server.port, token)
+    setup = _client(server.port, token)
     for code, name in (("UPD001", "Accounting"), ("UPD002", "Biology")):
         status, body = setup.send("POST", "/v1/programmes", {"code": code, "name": name})
         assert status == 201, body
@@ -226,7 +202,7 @@ def test_sixteen_clients_update_students_at_once_and_every_change_and_label_hold
     last = {}
 
     def run(index):
-        client = Client(server.port, token)
+        client = _client(server.port, token)
         try:
             barrier.wait(timeout=60)
             for round_ in range(10):

@@ -164,12 +164,15 @@ def student_group_members_remove(*, group_id, user_ids):
     students (so unarchiving does not bring them back). Returns {"removed": n, "not_members": n}."""
     group = _lock_group(group_id)
     _lock_students(user_ids)
+    # Who was a member: their removals are audited (and are change-feed events), not the others'.
+    members = set(GroupMembership.objects.filter(group=group, student_id__in=user_ids).values_list("student_id", flat=True))
+    members |= set(ArchivedMembership.objects.filter(group=group, student_id__in=user_ids).values_list("student_id", flat=True))
     removed, _ = GroupMembership.objects.filter(group=group, student_id__in=user_ids).delete()
     remembered, _ = ArchivedMembership.objects.filter(group=group, student_id__in=user_ids).delete()
     removed_total = removed + remembered
     if removed_total:
         _touch(group)
-        _audit_members("student_group.members_remove", group, user_ids)
+        _audit_members("student_group.members_remove", group, [u for u in dict.fromkeys(user_ids) if u in members])
     return {"removed": removed_total, "not_members": max(0, len(user_ids) - removed_total)}
 
 

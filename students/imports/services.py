@@ -23,9 +23,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
+from accounts.events import types as event_types
+from accounts.events.services import event_record
 from config.errors import AppError, field_errors
+from config.ids import new_object_id
 from students.imports import parsing
 from students.records.serializers import StudentCreateSerializer
 from students.records.services import (  # noqa: F401 - the report's readers name these from here
@@ -145,7 +149,15 @@ def students_import(*, data, dry_run=True, progress=None):
         progress(share + (1 - share) * fraction, PROGRESS_WRITING)
 
     try:
-        students_upsert_many(rows=rows, progress=writing)
+        with transaction.atomic():
+            students_upsert_many(rows=rows, progress=writing)
+            # One event for the import as a whole (each student written has its own), in its transaction.
+            counts = report.counts
+            event_record(
+                type=event_types.STUDENTS_IMPORT_APPLIED, subject_type="student_import", subject_id=new_object_id(),
+                data={"file_format": report.file_format, "rows": len(rows),
+                      **{action: counts[action] for action in (CREATED, UPDATED, UNCHANGED)}},
+            )
     except StudentsUpsertRefused:
         raise ImportRefused(report) from None
     report.applied = True
