@@ -12,6 +12,7 @@ from console.groups.urls import pages as groups_pages
 from console.imports.urls import pages as imports_pages
 from console.records.urls import pages as records_pages
 from console.students.urls import pages as students_pages
+from console.webhooks.urls import pages as webhooks_pages
 
 app_name = "console"
 
@@ -27,4 +28,5 @@ urlpatterns = (
     + cohorts_pages
     + audit_pages
     + exports_pages
+    + webhooks_pages
 )

@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
 
 from accounts.audit import serializers as audit_serializers
+from accounts.events.models import Event
+from accounts.events.services import event_record
 from attempts.grants import services as grants
 from attempts.ingestion import serializers as ingestion_serializers
 from attempts.ingestion import services as ingestion
@@ -33,6 +35,8 @@ from config.serializers import MSG_NOT_BOOLEAN
 from config.text import forbidden_character_message
 from config.wsgi import application
 from console.reports import selectors as reports
+from console.webhooks import services as webhooks
+from console.webhooks.models import WebhookDelivery
 from students.groups import services as groups
 from students.imports import parsing as imports
 from students.listing import filters as listing
@@ -83,6 +87,7 @@ RULES_THE_SCHEMA_CANNOT_STATE = [
     # session's times, the session id of a body and of its path.
     listing.MSG_DATE_RANGE,
     audit_serializers.MSG_SINCE_AFTER_UNTIL,
+    webhooks.MSG_REPLAY_SINCE_AFTER_UNTIL,
     ingestion_serializers.MSG_CRITERION_ABOVE_MAX,
     ingestion.MSG_SESSION_ID_MISMATCH,
     ingestion_serializers.MSG_ENDED_BEFORE_STARTED,
@@ -162,6 +167,8 @@ def tenant_with_data(tenant, in_test_transaction):
     empty_cohort, empty_cluster = CohortFactory(), StudentClusterFactory()  # ones that may be deleted
     admin = StaffUserFactory(roles=["admin"])
     ingest = StaffUserFactory(roles=["ingest"])
+    hooks = [webhooks.endpoint_create(url=f"https://hooks.example.com/{n}") for n in range(2)]
+    deliveries = [webhook_delivery(hooks[0], students[0])]
     known = {
         "student": [s.pk for s in students],
         "case_study": [case_study.pk],
@@ -171,8 +178,24 @@ def tenant_with_data(tenant, in_test_transaction):
         "group": [group.pk],
         "session": [session.pk],
         "staff": [admin.pk],
+        "webhook": [hook.pk for hook in hooks],
+        "delivery": [d.pk for d in deliveries],
     }
     return {"admin": issue_token(admin), "ingest": issue_token(ingest), "records": known}
+
+
+def webhook_delivery(endpoint, student):
+    """A delivery of a real (committed, as far as this transaction sees) event, so it can be replayed."""
+    event_record(type="student.updated", subject_type="student", subject_id=student.pk, student_id=student.pk,
+                 data={"first_name": ["Ada", "Adaeze"]})
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS event_position IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS event_position DEFERRED")
+    event = Event.objects.order_by("-position").first()
+    return WebhookDelivery.objects.create(
+        endpoint=endpoint, event_id=event.pk, event_type=event.type, event_position=event.position,
+        outcome="delivered", status_code=204, latency_ms=3,
+    )
 
 
 # Where a request names a record, by location and name: which kind of record. A generated id
@@ -181,7 +204,8 @@ def tenant_with_data(tenant, in_test_transaction):
 RECORD_NAMES = {
     "path": {
         "user_id": "student", "case_study_id": "case_study", "code": "programme", "cohort_id": "cohort",
-        "cluster_id": "cluster", "group_id": "group", "session_id": "session",
+        "cluster_id": "cluster", "group_id": "group", "session_id": "session", "webhook_id": "webhook",
+        "delivery_id": "delivery",
     },
     "query": {
         "user_id": "student", "case_study_id": "case_study", "case_study": "case_study", "programme": "programme",

@@ -11,6 +11,8 @@ from django.utils import timezone
 from attempts.models import AttemptGrant
 from console.exports.models import ExportJob
 from console.tests.test_browser import PASSWORD, _world, shot, sign_in
+from console.webhooks import services as webhooks
+from console.webhooks.models import WebhookDelivery, WebhookEndpoint
 from students.models import GroupMembership
 from testing.browser import SCREENSHOTS, axe_violations, needs_chromium, sideways_overflow
 from testing.factories import StaffUserFactory, StudentClusterFactory, StudentGroupFactory
@@ -57,6 +59,9 @@ def _pages(world, group):
         "exports": "/exports/",
         "export-done": f"/exports/{world['export_done'].pk}/",
         "export-failed": f"/exports/{world['export_failed'].pk}/",
+        "webhooks": "/webhooks/",
+        "webhook": f"/webhooks/{world['webhook'].pk}/",
+        "webhook-disabled": f"/webhooks/{world['webhook_off'].pk}/",
         "not-found": "/students/no-such-student/",
         "bad-request": "/students/?search=%00",
     }
@@ -96,7 +101,30 @@ def site(committed_tenant):
         error="The export failed; run it again, or narrow the filters.",
     )
     StaffUserFactory(email="viewer@uni.example", password=PASSWORD, roles=[])
+    _webhooks(world)
     return {"world": world, "group": group}
+
+
+def _webhooks(world):
+    """A webhook endpoint with a delivery log (delivered, failed, refused) and another disabled
+    for failing, so every page shows the admins' notice too."""
+    world["webhook"] = webhooks.endpoint_create(
+        url="https://hooks.example.com/integrations/student-information-system/events?tenant=uni",
+        description="Student information system", event_types=["student.archived", "student.updated"],
+    )
+    for outcome, status, error in (("delivered", 204, ""), ("failed", 503, "Answered 503."),
+                                   ("refused", None, "hooks.example.com resolves to 10.0.0.5, a private or reserved "
+                                                     "address: not delivered.")):
+        WebhookDelivery.objects.create(
+            endpoint=world["webhook"], event_id="6a0000000000000000000001", event_type="student.updated",
+            event_position=1, outcome=outcome, status_code=status, latency_ms=None if status is None else 48,
+            error=error, response_excerpt="" if status != 503 else "Service Unavailable: the upstream is down",
+        )
+    world["webhook_off"] = webhooks.endpoint_create(url="https://bi.example.org/webhooks/console-events-collector")
+    WebhookEndpoint.objects.filter(pk=world["webhook_off"].pk).update(
+        enabled=False, disabled_by_failures=True, disabled_at=timezone.now(),
+        disabled_reason="Disabled after failing for 24 hours; the last attempt: No answer within 10 s.",
+    )
 
 
 def _check(page, name, width):
@@ -136,6 +164,11 @@ def test_every_page_fits_and_passes_axe(browser, server, site, width):
         page.get_by_role("button", name="Check the file").click()
         page.wait_for_selector("#import-report")
         problems += _check(page, "students-import-report", width)
+        page.goto("/webhooks/")
+        page.get_by_label("Address").fill("https://hooks.example.com/a-new-endpoint-with-a-long-address")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Register endpoint").click()
+        problems += _check(page, "webhook-created", width)
         page.goto(f"/students/{site['world']['star'].pk}/")
         page.locator("details.adjust summary").first.click()
         page.wait_for_selector("details.adjust[open]")
