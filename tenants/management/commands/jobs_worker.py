@@ -62,7 +62,7 @@ class Command(BaseCommand):
             while not stopping.is_set():
                 started = time.monotonic()
                 try:
-                    await self._run_once(running, queues=queues, concurrency=concurrency, wait=wait)
+                    await self._run_once(running, stopping, queues=queues, concurrency=concurrency, wait=wait)
                     error = "it stopped"
                 except (exceptions.ConnectorException, OSError) as exc:
                     error = type(exc.__cause__ or exc).__name__
@@ -77,7 +77,7 @@ class Command(BaseCommand):
             if watcher:
                 watcher.cancel()
 
-    async def _run_once(self, running, *, queues, concurrency, wait):
+    async def _run_once(self, running, stopping, *, queues, concurrency, wait):
         # A worker app with its own pool and a LISTEN connection; the global app keeps Django's
         # connection, so a job deferring another does it in its own transaction.
         worker_app = app.with_connector(worker_connector())
@@ -98,6 +98,8 @@ class Command(BaseCommand):
                 install_signal_handlers=False,  # ours (above) tell a stop from an outage
                 listen_notify=True,
             ))
+            if stopping.is_set():  # asked to stop while starting
+                running["worker"].cancel()
             try:
                 await running["worker"]
             except asyncio.CancelledError:
