@@ -85,6 +85,9 @@ def _server(stack, **env):
         "WEB_CONCURRENCY": "2",
         "WEB_THREADS": "4",
         "LOG_LEVEL": "ERROR",
+        # The app servers alone: job queue workers connect to PostgreSQL directly, not through
+        # a transaction pooler (LISTEN needs a session; README "The job queue").
+        "JOB_WORKERS": "0",
     }
     return LiveServer(env=app_env(**{**base, **env})).start()
 
