@@ -12,7 +12,7 @@ archived and deleted students, grants and revokes, a cohort, audit events and a 
 `record` copies that database (CREATE DATABASE … TEMPLATE, dropped afterwards), so no run sees
 another's writes, migrates the copy (a no-op on the code that seeded it) and drives the app
 in-process with Django's test Client on the tenant's host, as an admin (a Bearer token for
-/v1/, a signed-in session for pages): the export worker once; a GET of every route of the URL
+/v1/, a signed-in session for pages): the job queue worker until nothing is due; a GET of every route of the URL
 resolver (the admin's aside), each path parameter filled with real, unknown and malformed ids,
 lists with filter, sort, paging and bad-parameter variants (QUERIES), the schema, the CSV and
 XLSX files; then writes in a fixed order, through the API and the console's forms, each

@@ -568,11 +568,11 @@ class Memory:
 
 
 def server_memory(server):
-    """gunicorn's master, its workers and the export worker(s) it started."""
+    """gunicorn's master, its workers and the job queue worker(s) it started."""
     master = psutil.Process(server.process.pid)
     children = master.children(recursive=True)
     exporters = sum(1 for p in children if "jobs_worker" in " ".join(p.cmdline()))
-    memory = Memory(label=f"master + {len(children) - exporters} workers + {exporters} export worker(s)")
+    memory = Memory(label=f"master + {len(children) - exporters} workers + {exporters} job worker(s)")
     for process in [master, *children]:
         memory.add(process.pid)
     return memory
@@ -879,7 +879,7 @@ _LOG_PROBLEM = re.compile(r"^Traceback|\[(ERROR|CRITICAL)\]|^\S+ (ERROR|CRITICAL
 
 
 def server_log_problems(server):
-    """Errors and tracebacks in the server's log (gunicorn, the app and the export worker), each
+    """Errors and tracebacks in the server's log (gunicorn, the app and the job queue worker), each
     with the lines that continue it."""
     lines = server.log().splitlines()
     problems, number = [], 0
@@ -932,7 +932,7 @@ def print_memory(args, memory, checks):
     print(f"  server      {server.label}: {rss}; {line('private (USS)', lambda m: m.uss, 1)[0]}; "
           f"{line('PSS', lambda m: m.pss, 1)[0]}")
     checks.add(rss_growth < MEMORY_GROWTH_LIMIT,
-               f"server memory growth {rss_growth:+.1%} (RSS of gunicorn's master, workers and export worker; limit +10 %)")
+               f"server memory growth {rss_growth:+.1%} (RSS of gunicorn's master, workers and job queue worker; limit +10 %)")
     if any(s[2] is None for s in samples):
         print("  PostgreSQL  not on this machine: not measured")
         return

@@ -1,5 +1,5 @@
 """Delete background exports' files past EXPORT_FILE_HOURS and mark them expired, in every
-tenant (the export worker also does it every few minutes)."""
+tenant (jobs delete each file as it expires, and the daily `exports.prune` job catches any left)."""
 from django.core.management.base import BaseCommand
 from django.db import connection
 from django_tenants.utils import get_public_schema_name, get_tenant_model
