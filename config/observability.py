@@ -154,30 +154,25 @@ class DatabaseAwayFilter(logging.Filter):
     stays readable; the worker starts again by itself once the database is back)."""
 
     def filter(self, record):
-        exc = record.exc_info[1] if record.exc_info else None
-        if exc is not None and _database_away(exc):
-            record.msg = f"{record.getMessage().strip()} (the database is unreachable: {type(_root(exc)).__name__})"
+        unreachable = _database_unreachable(record.exc_info[1] if record.exc_info else None)
+        if unreachable is not None:
+            record.msg = f"{record.getMessage().strip()} (the database is unreachable: {type(unreachable).__name__})"
             record.args = None
             record.exc_info = record.exc_text = None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 
-def _root(exc):
-    while exc.__cause__ is not None or (exc.__context__ is not None and not exc.__suppress_context__):
-        exc = exc.__cause__ or exc.__context__
-    return exc
-
-
-def _database_away(exc):
+def _database_unreachable(exc):
+    """The exception in `exc`'s chain (causes and contexts) that says the database could not be
+    reached, or None."""
     import psycopg
 
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, (psycopg.OperationalError, psycopg.InterfaceError, ConnectionError)):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    while exc is not None:
+        if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, ConnectionError)):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def logging_config(*, log_format, level):

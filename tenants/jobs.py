@@ -19,6 +19,7 @@ JOB_POLL_SECONDS (scheduled retries; new jobs arrive by NOTIFY), a heartbeat eve
 look for abort requests every 30 s, and the minute's stalled-job check: about 0.4 queries a
 second. Nothing walks the tenants on a timer but the daily maintenance fan-out.
 """
+import contextlib
 import functools
 import logging
 import random
@@ -64,6 +65,17 @@ def _close_old_connections():
         close_old_connections()
 
 
+@contextlib.contextmanager
+def fresh_connections():
+    """Around a job's body in a worker thread: a stale or broken connection is not reused, and
+    the one it leaves is closed if it has outlived its age."""
+    _close_old_connections()
+    try:
+        yield
+    finally:
+        _close_old_connections()
+
+
 def _tenant(schema):
     return get_tenant_model().objects.filter(schema_name=schema).first()
 
@@ -76,16 +88,13 @@ def tenant_task(*, name: str, queue: str = DEFAULT_QUEUE, retry: Any = None, pas
     def decorate(func: Callable[..., Any]):
         @functools.wraps(func)
         def run(context, *, schema: str, **kwargs):
-            _close_old_connections()  # a worker thread's connection may be stale
-            try:
+            with fresh_connections():
                 tenant = _tenant(schema)
                 if tenant is None:
                     log.warning("job %s (%s): tenant %s is gone; dropped", context.job.id, name, schema)
                     return None
                 with tenant_context(tenant):
                     return func(context, **kwargs) if pass_context else func(**kwargs)
-            finally:
-                _close_old_connections()
 
         return app.task(name=name, queue=queue, retry=retry, pass_context=True, **options)(run)
 
@@ -145,7 +154,6 @@ def daily_fan_out():
     )
     queued = 0
     for name in DAILY_TENANT_TASKS:
-        configured = app.configure_task(name, queueing_lock=None)
-        configured.batch_defer(*({"schema": schema} for schema in schemas))
+        app.configure_task(name).batch_defer(*({"schema": schema} for schema in schemas))
         queued += len(schemas)
     return queued

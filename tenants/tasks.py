@@ -4,12 +4,10 @@ heartbeat for JOB_STALLED_SECONDS) go back to the queue; every night, finished j
 daily tasks (pruning; tenants.jobs.daily_tenant_task) are queued."""
 import logging
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
 from procrastinate.contrib.django import app
 
-from tenants.jobs import MAINTENANCE_QUEUE, daily_fan_out
+from tenants.jobs import MAINTENANCE_QUEUE, daily_fan_out, fresh_connections
 
 log = logging.getLogger("tenants.jobs")
 
@@ -43,16 +41,9 @@ async def remove_old_jobs(context, timestamp):
     )
 
 
-def _fan_out():
-    close_old_connections()
-    try:
-        return daily_fan_out()
-    finally:
-        close_old_connections()
-
-
 @app.periodic(cron="7 2 * * *", periodic_id="daily")
 @app.task(name="jobs.daily", queue=MAINTENANCE_QUEUE)
-async def daily(timestamp):
-    queued = await sync_to_async(_fan_out, thread_sensitive=False)()
+def daily(timestamp):
+    with fresh_connections():
+        queued = daily_fan_out()
     log.info("daily maintenance: %s tenant jobs queued", queued)

@@ -4,6 +4,7 @@ function as a worker would, then marked succeeded. A task that raises leaves its
 and the exception raised, unless `raise_errors=False`."""
 import dataclasses
 import json
+from collections.abc import Callable
 
 from django.db import connection
 from procrastinate.contrib.django import app
@@ -18,11 +19,10 @@ class _Job:
 
 @dataclasses.dataclass
 class _Context:
-    job: _Job
-    abort: bool = False
+    """What a task given its job context reads of it."""
 
-    def should_abort(self):
-        return self.abort
+    job: _Job
+    should_abort: Callable[[], bool]
 
 
 def commit_time_triggers():
@@ -53,19 +53,16 @@ def run_jobs(task_name=None, *, raise_errors=True, should_abort=lambda: False):
     while jobs := queued_jobs(task_name):
         for job_id, name, args, _ in jobs:
             task = app.tasks[name]
-            context = _Context(job=_Job(id=job_id, attempts=0, task_name=name))
-            context.should_abort = should_abort  # type: ignore[method-assign]
-            status = "succeeded"
+            context = _Context(job=_Job(id=job_id, attempts=0, task_name=name), should_abort=should_abort)
             try:
                 task.func(context, **args) if task.pass_context else task.func(**args)
             except Exception:
-                status = "failed"
+                _mark(job_id, "failed")
                 if raise_errors:
-                    _mark(job_id, status)
                     raise
-            finally:
-                ran += 1
-            _mark(job_id, status)
+            else:
+                _mark(job_id, "succeeded")
+            ran += 1
     return ran
 
 

@@ -195,3 +195,16 @@ class KeepAliveClient:
 
     def close(self):
         self.connection.close()
+
+
+def wait_for(predicate, timeout, what, logs=()):
+    """`predicate()`'s first true value within `timeout` seconds (looking every 0.2 s); else an
+    AssertionError naming `what`, with the tails of the `logs` files (paths) that exist."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    tails = "".join(f"\n--- {path.name}:\n{path.read_text()[-3000:]}" for path in logs if path.exists())
+    raise AssertionError(f"timed out waiting for {what}{tails}")

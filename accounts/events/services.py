@@ -11,8 +11,8 @@
 Positions are given at commit (migration 0006): a deferred trigger takes the tenant's counter
 row (EventCounter), numbers the transaction's events after the last given and holds the row's
 lock until the commit, so positions follow commit order without gaps. The same trigger wakes
-the webhook dispatcher (also migration 0006): it queues a `webhooks.dispatch` job for the tenant
-under the tenant's queueing lock unless one is already waiting, in the committing transaction. The cost: transactions
+the webhook dispatcher: it queues a `webhooks.dispatch` job for the tenant under the tenant's
+queueing lock unless one is already waiting, in the committing transaction. The cost: transactions
 that write events in one tenant commit one after the other (each waits, at its commit, for the
 one ahead to finish committing); tenants never wait for each other. A transaction writes its
 events after its other rows, so no deferred check of its own runs while it holds the counter.
@@ -39,14 +39,10 @@ WEBHOOKS_DISPATCH = "webhooks.dispatch"  # queued at the commit by the numbering
 
 _TABLE = Event._meta.db_table
 _INSERT_SQL = f"""
-WITH written AS (
-    INSERT INTO {_TABLE} (id, type, occurred_at, actor, subject_type, subject_id, student_id, data)
-    SELECT id, type, occurred_at, actor::jsonb, subject_type, subject_id, student_id, data::jsonb
-    FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-        AS e(id, type, occurred_at, actor, subject_type, subject_id, student_id, data)
-    RETURNING 1
-)
-SELECT count(*) FROM written
+INSERT INTO {_TABLE} (id, type, occurred_at, actor, subject_type, subject_id, student_id, data)
+SELECT id, type, occurred_at, actor::jsonb, subject_type, subject_id, student_id, data::jsonb
+FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+    AS e(id, type, occurred_at, actor, subject_type, subject_id, student_id, data)
 """
 _COPY_FIELDS = ("id", "type", "occurred_at", "actor", "subject_type", "subject_id", "student_id", "data")
 
@@ -88,7 +84,7 @@ def _insert(rows):
         return 0
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_SQL, [list(column) for column in zip(*rows, strict=True)])
-        return cursor.fetchone()[0]
+        return cursor.rowcount
 
 
 def event_record(*, type, subject_type, subject_id, student_id=None, data=None):

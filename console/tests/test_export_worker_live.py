@@ -24,7 +24,7 @@ import psutil
 import psycopg
 import pytest
 
-from testing.live import BASE_DIR, LiveServer, ThrowawayCluster, app_env, manage
+from testing.live import BASE_DIR, LiveServer, ThrowawayCluster, app_env, manage, wait_for
 
 HOST = "demo.localhost"
 EMAIL = "ops@demo.localhost"
@@ -49,16 +49,6 @@ def _env(cluster, tmp_path, **extra):
         DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="1", MEDIA_ROOT=str(tmp_path / "media"),
         JOB_STALLED_SECONDS="5", JOB_STALLED_CHECK_SECONDS="5", **extra,
     )
-
-
-def _wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _workers(server_pid):
@@ -111,9 +101,9 @@ def test_jobs_survive_a_restart_and_a_killed_worker(cluster, tmp_path):
 
     second = LiveServer(_env(cluster, tmp_path)).start()
     try:
-        workers = _wait_for(lambda: _workers(second.process.pid), 30, "the job queue worker")
+        workers = wait_for(lambda: _workers(second.process.pid), 30, "the job queue worker")
         assert len(workers) == 1
-        done = _wait_for(lambda: _state(second, auth, waiting_id)["state"] == "done", 60, "the queued job")
+        done = wait_for(lambda: _state(second, auth, waiting_id)["state"] == "done", 60, "the queued job")
         assert done
         state = _state(second, auth, waiting_id)
         assert state["rows_done"] == state["rows_total"] > 0
@@ -122,7 +112,7 @@ def test_jobs_survive_a_restart_and_a_killed_worker(cluster, tmp_path):
         rows = list(csv.reader(io.StringIO(reply.body.decode("utf-8-sig"), newline="")))
         assert rows[0][0] == "Student Name" and len(rows) == state["rows_total"] + 1
 
-        _wait_for(lambda: _state(second, auth, orphan_id)["state"] == "done", 60, "the orphaned job")
+        wait_for(lambda: _state(second, auth, orphan_id)["state"] == "done", 60, "the orphaned job")
         orphaned = _state(second, auth, orphan_id)
         assert orphaned["rows_done"] == orphaned["rows_total"] == state["rows_total"]
         reply = second.get(orphaned["download_url"], host=HOST, headers=auth)
@@ -133,16 +123,16 @@ def test_jobs_survive_a_restart_and_a_killed_worker(cluster, tmp_path):
     finally:
         second.terminate()
     # Stopping the server stops its worker.
-    _wait_for(lambda: all(not w.is_running() or w.status() == psutil.STATUS_ZOMBIE for w in workers), 20, "the worker to stop")
+    wait_for(lambda: all(not w.is_running() or w.status() == psutil.STATUS_ZOMBIE for w in workers), 20, "the worker to stop")
 
 
 def test_a_worker_outlives_no_killed_server(cluster, tmp_path):
     server = LiveServer(_env(cluster, tmp_path)).start()
-    workers = _wait_for(lambda: _workers(server.process.pid), 30, "the job queue worker")
+    workers = wait_for(lambda: _workers(server.process.pid), 30, "the job queue worker")
     try:
         os.kill(server.process.pid, signal.SIGKILL)
         server.process.wait()
-        _wait_for(lambda: all(not w.is_running() or w.status() == psutil.STATUS_ZOMBIE for w in workers), 20,
+        wait_for(lambda: all(not w.is_running() or w.status() == psutil.STATUS_ZOMBIE for w in workers), 20,
                   "the orphaned worker to exit")
     finally:
         server.terminate()
@@ -153,10 +143,10 @@ def test_a_worker_killed_mid_export_leaves_the_job_to_another_which_finishes_it(
     other = None
     try:
         auth = {"Authorization": f"Bearer {server.token(host=HOST, email=EMAIL, password=PASSWORD)}"}
-        [worker] = _wait_for(lambda: _workers(server.process.pid), 30, "the job queue worker")
+        [worker] = wait_for(lambda: _workers(server.process.pid), 30, "the job queue worker")
         queued = server.post_json("/v1/console/exports", {"kind": "gradebook", "format": "xlsx"}, host=HOST, headers=auth)
         job_id = queued.json()["data"]["id"]
-        _wait_for(lambda: _state(server, auth, job_id)["state"] == "running", 30, "the export to start")
+        wait_for(lambda: _state(server, auth, job_id)["state"] == "running", 30, "the export to start")
         worker.kill()  # SIGKILL, mid-export: no heartbeat, no goodbye
         worker.wait(10)
         assert _state(server, auth, job_id)["state"] == "running"
@@ -166,11 +156,8 @@ def test_a_worker_killed_mid_export_leaves_the_job_to_another_which_finishes_it(
             [sys.executable, "manage.py", "jobs_worker"], cwd=BASE_DIR,
             env=_env(cluster, tmp_path, LOG_LEVEL="INFO"), stdout=subprocess.DEVNULL, stderr=(tmp_path / "worker.log").open("w"),
         )
-        try:
-            _wait_for(lambda: _state(server, auth, job_id)["state"] == "done", 90, "the export to be finished by another worker")
-        except AssertionError:
-            print((tmp_path / "worker.log").read_text()[-5000:])
-            raise
+        wait_for(lambda: _state(server, auth, job_id)["state"] == "done", 90,
+                 "the export to be finished by another worker", logs=[tmp_path / "worker.log"])
         state = _state(server, auth, job_id)
         assert state["rows_done"] == state["rows_total"] > STUDENTS // 2  # (the list leaves archived students out)
         reply = server.get(state["download_url"], host=HOST, headers=auth)

@@ -21,7 +21,7 @@ from collections import defaultdict
 
 import pytest
 
-from testing.live import BASE_DIR, LiveServer, ThrowawayCluster, app_env, free_port, manage
+from testing.live import BASE_DIR, LiveServer, ThrowawayCluster, app_env, free_port, manage, wait_for
 
 HOST = "demo.localhost"
 EMAIL = "ops@demo.localhost"
@@ -32,17 +32,6 @@ EVENTS_WHILE_DOWN = 1000
 RECEIVER_DOWN_SECONDS = 60
 
 pytestmark = pytest.mark.service
-
-
-def _wait_for(predicate, timeout, what, logs=()):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    tails = "".join(f"\n--- {path.name}:\n{path.read_text()[-3000:]}" for path in logs if path.exists())
-    raise AssertionError(f"timed out waiting for {what}{tails}")
 
 
 class ReceiverProcess:
@@ -143,7 +132,7 @@ def test_a_receiver_down_for_a_while_gets_every_event_signed_in_order_and_agreei
 
         # Up: a first round arrives.
         _rename_all(server, auth, students, 1, counters)
-        _wait_for(lambda: len(receiver.received()) >= STUDENTS, 30, "the first round", logs)
+        wait_for(lambda: len(receiver.received()) >= STUDENTS, 30, "the first round", logs)
 
         # Down: 1,000 changes, and the receiver stays down a while after the first failure.
         receiver.stop()
@@ -155,7 +144,7 @@ def test_a_receiver_down_for_a_while_gets_every_event_signed_in_order_and_agreei
         receiver.start()
 
         total = STUDENTS + EVENTS_WHILE_DOWN
-        received = _wait_for(
+        received = wait_for(
             lambda: (r := receiver.received()) and len({x["webhook_id"] for x in r}) >= total and r, 120,
             "every event after the receiver came back", logs,
         )
