@@ -9,7 +9,7 @@ DEMO_EMAIL ?= ops@demo.localhost
 DEMO_PASSWORD ?= demo-password
 PYTEST_ARGS ?=
 
-.PHONY: run dev test lint install install-dev bench soak db-stop clean browsers axe scale-packages scale-test
+.PHONY: run dev test lint install install-dev bench soak db-stop clean browsers axe scale-packages scale-test sso-packages
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,13 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed sso-packages
 
-install-dev: $(VENV)/.installed-dev
+# xmlsec1 (Debian's package), with which pysaml2 checks and makes SAML signatures.
+sso-packages:
+	@command -v xmlsec1 >/dev/null || (apt-get update -qq && apt-get install -y -qq xmlsec1 >/dev/null)
+
+install-dev: $(VENV)/.installed-dev sso-packages
 
 define BANNER
 	@echo ""

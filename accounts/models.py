@@ -6,6 +6,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.functional import cached_property
 
 
@@ -46,6 +47,17 @@ class StaffUser(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="Can log into the Django admin.")
     roles = models.ManyToManyField(Role, blank=True, related_name="users")
     date_joined = models.DateTimeField(default=timezone.now)
+    # Raised to end every console session of the user at once (deactivated, by SCIM or staff):
+    # it is part of the session's auth hash, checked on every request by every app server.
+    session_generation = models.PositiveIntegerField(default=0)
+    # SCIM (accounts.scim): the identity provider's own id for the user (externalId), the parts
+    # of the name it sent (full_name, which the console shows, is made of them), and when the
+    # provider deleted the user: deactivated then, kept for the audit trail, and no longer a
+    # SCIM resource until a SCIM create of the same userName links the account again.
+    scim_external_id = models.CharField(max_length=255, blank=True, default="")
+    scim_given_name = models.CharField(max_length=150, blank=True, default="")
+    scim_family_name = models.CharField(max_length=150, blank=True, default="")
+    scim_unlinked_at = models.DateTimeField(null=True, blank=True)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -58,6 +70,16 @@ class StaffUser(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self):
         return self.full_name or self.email
+
+    def _get_session_auth_hash(self, secret=None):
+        """The password's hash and the session generation: a new password or a raised
+        generation ends every session signed in before it."""
+        return salted_hmac(
+            "accounts.StaffUser.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @cached_property
     def permission_strings(self):
@@ -171,3 +193,10 @@ class AuditEvent(models.Model):
 
 # Features' models, so Django finds them with the app's.
 from accounts.events.models import Event, EventCounter  # noqa: E402, F401
+from accounts.identity.models import (  # noqa: E402, F401
+    IdentityProvider,
+    ScimToken,
+    SignInPolicy,
+    StaffIdentity,
+    UsedSignInToken,
+)

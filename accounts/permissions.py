@@ -11,6 +11,7 @@ SESSIONS_INGEST = "SESSIONS.can_ingest"
 AUDIT_VIEW = "AUDIT.can_view"  # beyond SPEC §5: the audit trail, for admins
 EVENTS_READ = "EVENTS.can_read"  # beyond SPEC §5: the change feed (GET /v1/events), for admins
 WEBHOOKS_MANAGE = "WEBHOOKS.can_manage"  # beyond SPEC §5: webhook endpoints and their deliveries, for admins
+IDENTITY_MANAGE = "IDENTITY.can_manage"  # beyond SPEC §5: identity providers, sign-in policy, SCIM tokens, for admins
 
 ALL_PERMISSIONS = (
     USER_MANAGEMENT_VIEW,
@@ -23,6 +24,7 @@ ALL_PERMISSIONS = (
     AUDIT_VIEW,
     EVENTS_READ,
     WEBHOOKS_MANAGE,
+    IDENTITY_MANAGE,
 )
 
 _VIEWER = (USER_MANAGEMENT_VIEW,)

@@ -203,5 +203,8 @@ def logging_config(*, log_format, level):
             "procrastinate": {"handlers": ["queue"], "propagate": False},
             # The worker's pool retries in the background while the database is away, a line a try.
             "psycopg.pool": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+            # pysaml2 logs whole assertions (names, emails, groups) at ERROR; the SAML sign-in
+            # logs its own one-line reason instead (console.auth.saml).
+            "saml2": {"handlers": ["console"], "level": "CRITICAL", "propagate": False},
         },
     }

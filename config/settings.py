@@ -38,6 +38,19 @@ SIGN_IN_WINDOW_SECONDS = env_int("SIGN_IN_WINDOW_SECONDS", 900, minimum=1)
 SIGN_IN_FAILURES_PER_ACCOUNT = env_int("SIGN_IN_FAILURES_PER_ACCOUNT", 10, minimum=1)
 SIGN_IN_FAILURES_PER_ADDRESS = env_int("SIGN_IN_FAILURES_PER_ADDRESS", 50, minimum=1)
 
+
+def _totp_issuer(device):
+    """The name an authenticator app lists a TOTP code under: the tenant's, at enrolment."""
+    from django.db import connection
+
+    return getattr(getattr(connection, "tenant", None), "name", "") or "Student Operations Console"
+
+
+# The second factor (django-otp, accounts.twofactor). Wrong codes are also counted by the
+# sign-in limits above; keys and recovery codes are never shown in the Django admin.
+OTP_TOTP_ISSUER = _totp_issuer
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 SHARED_APPS = [
     "tenants",  # before django_tenants: our create_tenant command replaces its interactive one
     "django_tenants",
@@ -62,6 +75,10 @@ TENANT_APPS = [
     "accounts",
     "django.contrib.sessions",
     "django.contrib.admin",
+    # The second factor (accounts.twofactor): TOTP devices and recovery codes, in each tenant's schema.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "catalogue",
     "students",
     "attempts",
@@ -239,6 +256,9 @@ SPECTACULAR_SETTINGS = {
         "GradingStatusEnum": "attempts.models.Session.GradingStatus",
         "TranscriptRoleEnum": "attempts.models.TranscriptMessage.Role",
         "StudentStatusEnum": "students.models.Student.Status",
+        # Named here because other bodies have a `kind` too (the identity providers' below).
+        "KindEnum": "console.list_files.kinds.FILE_KINDS",
+        "IdentityProviderKindEnum": "accounts.identity.models.IdentityProvider.KINDS",
     },
 }
 
@@ -277,3 +297,11 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maxi
 WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 24, minimum=1)
 WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 5, minimum=1, maximum=3600)
+
+# Staff sign-in through identity providers (accounts.identity, console.auth): whether an OpenID
+# Connect provider's documents may be fetched from private, loopback or other non-public
+# addresses and over plain http (on with DEBUG); the clock skew allowed on ID tokens' and SAML
+# assertions' times; seconds a request to a provider may take.
+SSO_ALLOW_PRIVATE = env_bool("SSO_ALLOW_PRIVATE", DEBUG)
+SSO_CLOCK_SKEW_SECONDS = env_int("SSO_CLOCK_SKEW_SECONDS", 60, minimum=0, maximum=600)
+SSO_TIMEOUT_SECONDS = env_int("SSO_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)

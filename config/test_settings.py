@@ -18,3 +18,4 @@ MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
 WEBHOOKS_ALLOW_PRIVATE = True  # receivers in tests listen on 127.0.0.1
+SSO_ALLOW_PRIVATE = True  # so do the identity providers the sign-in tests start

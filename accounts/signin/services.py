@@ -13,17 +13,22 @@ even though the request fails.
 
 Written here rather than taken from a library: django-ratelimit counts fixed windows in the
 cache, and limits keeps its sliding windows in Redis, Memcached, MongoDB or etcd; neither
-keeps them in PostgreSQL."""
+keeps them in PostgreSQL.
+
+The limiter is public (`sign_in_attempt`, `sign_in_failed`) so that a second factor's wrong
+codes (accounts.twofactor) count against the same budgets as wrong passwords."""
 import datetime as dt
 import hashlib
 import logging
 import math
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import connection
 
+from accounts.identity.policy import check_password_sign_in, policy_get
 from accounts.models import SignInFailures
 from config.errors import RATE_LIMITED, UNAUTHENTICATED, AppError
 from config.http import client_address
@@ -90,10 +95,20 @@ def _record_failure(keys, now, window_seconds):
         )
 
 
-def sign_in(*, request, email, password):
-    """The active staff user these credentials name on this tenant, or SignInRefused.
-    Queries: the failures in the window; then authentication, and one statement when it fails."""
-    email = normalise_email(email)
+@dataclass(frozen=True)
+class SignInAttempt:
+    """An attempt both of whose limits were open when it began; `sign_in_failed` counts it."""
+
+    address: str
+    keys: tuple[str, ...]
+    now: float
+    window_seconds: int
+
+
+def sign_in_attempt(*, request, email):
+    """Begin an attempt for the account `email` (normalised) from the request's client
+    address: SignInRefused (429, with when to retry) while either limit holds, else the
+    attempt. One query: the failures in the window."""
     address = client_address(request)
     window_seconds = settings.SIGN_IN_WINDOW_SECONDS
     now = time.time()
@@ -107,9 +122,32 @@ def sign_in(*, request, email, password):
         retry_after = max(1, math.ceil(max(opens_at) - now))
         logger.warning("sign-in refused: too many failures (address %s)", address)
         raise SignInRefused(locked=True, retry_after=retry_after)
+    return SignInAttempt(
+        address=address, keys=tuple(key for key, _ in limits), now=now, window_seconds=window_seconds
+    )
+
+
+def sign_in_failed(attempt, *, what="sign-in"):
+    """Count a failed attempt (a wrong password, or a wrong second factor: `what`) against both
+    of its limits, and log it (the address, never the email or what was typed). One statement."""
+    _record_failure(list(attempt.keys), attempt.now, attempt.window_seconds)
+    logger.warning("%s failed (address %s)", what, attempt.address)
+
+
+def sign_in(*, request, email, password, channel="console"):
+    """The active staff user these credentials name on this tenant, or SignInRefused; or
+    PasswordNotAllowed (403) when the tenant's policy signs this account in through its
+    identity providers only (`channel`: "console" or "token", accounts.identity.policy).
+    A second factor, when the account needs one, is checked after this (accounts.twofactor).
+    Queries: the policy and the failures in the window; then authentication, and one
+    statement when it fails."""
+    email = normalise_email(email)
+    policy = policy_get()
+    check_password_sign_in(email, channel=channel, policy=policy)
+    attempt = sign_in_attempt(request=request, email=email)
     user = authenticate(request, username=email, password=password)
     if user is None or not user.is_active:
-        _record_failure([key for key, _ in limits], now, window_seconds)
-        logger.warning("sign-in failed (address %s)", address)
+        sign_in_failed(attempt)
         raise SignInRefused(locked=False)
+    check_password_sign_in(email, channel=channel, policy=policy, user=user)
     return user
