@@ -112,6 +112,18 @@ def _checked_create_connection(allow_private):
     return create_connection
 
 
+def checked_connection(scheme, host, port, *, timeout, allow_private):
+    """An http.client connection to `host` that resolves it once at connect and connects only
+    to addresses that pass forbidden_address (unless `allow_private`), raising Refused else.
+    Also what the OpenID Connect sign-in fetches its provider's documents with."""
+    if scheme == "https":
+        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    connection._create_connection = _checked_create_connection(allow_private)  # type: ignore[attr-defined]
+    return connection
+
+
 @dataclass
 class Result:
     outcome: str  # delivered, failed, refused (WebhookDelivery.Outcome)
@@ -181,13 +193,9 @@ class Sender:
 
     def _connection(self):
         if self.connection is None:
-            if self.scheme == "https":
-                self.connection = http.client.HTTPSConnection(
-                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
-                )
-            else:
-                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            self.connection._create_connection = _checked_create_connection(self.allow_private)  # type: ignore[attr-defined]
+            self.connection = checked_connection(
+                self.scheme, self.host, self.port, timeout=self.timeout, allow_private=self.allow_private
+            )
         return self.connection
 
     def send(self, *, msg_id, body, secrets, now=None):
