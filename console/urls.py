@@ -9,6 +9,7 @@ from console.cohorts.urls import pages as cohorts_pages
 from console.dashboard.urls import pages as dashboard_pages
 from console.exports.urls import pages as exports_pages
 from console.groups.urls import pages as groups_pages
+from console.identity.urls import pages as identity_pages
 from console.imports.urls import pages as imports_pages
 from console.records.urls import pages as records_pages
 from console.students.urls import pages as students_pages
@@ -29,4 +30,5 @@ urlpatterns = (
     + audit_pages
     + exports_pages
     + webhooks_pages
+    + identity_pages
 )

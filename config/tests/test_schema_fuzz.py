@@ -18,6 +18,9 @@ from schemathesis.core.parameters import ParameterLocation
 from accounts.audit import serializers as audit_serializers
 from accounts.events.models import Event
 from accounts.events.services import event_record
+from accounts.identity import services as identity
+from accounts.scim import services as scim
+from accounts.tests.test_identity_providers import make_certificate
 from attempts.grants import services as grants
 from attempts.ingestion import serializers as ingestion_serializers
 from attempts.ingestion import services as ingestion
@@ -76,6 +79,7 @@ RULES_THE_SCHEMA_CANNOT_STATE = [
     # The state such a record is in: archived, assigned the case study, holding extra attempts.
     grants.MSG_STUDENT_ARCHIVED,
     grants.MSG_NOT_ASSIGNED,
+    identity.MSG_IDP_NOT_FOR_KIND.format(kind="{ids}", own="{ids}"),  # the kind of the provider a path names
     groups.MSG_ARCHIVED_STUDENTS,
     f"{{ids}}: {records.REASON_ALREADY_ARCHIVED}",
     f"{{ids}}: {records.REASON_NOT_ARCHIVED}",
@@ -97,6 +101,8 @@ RULES_THE_SCHEMA_CANNOT_STATE = [
     # What an uploaded file holds: an image (its pixels), a CSV or XLSX file of students.
     records.MSG_AVATAR_NOT_IMAGE,
     records.MSG_AVATAR_TOO_MANY_PIXELS,
+    identity.MSG_IDP_CERTIFICATE_INVALID,  # a provider's certificate (PEM)
+    identity.MSG_IDP_CERTIFICATE_PRIVATE_KEY,
     *(
         message.format(names="{ids}", line="{ids}", number="{ids}", problem="{ids}")
         for name, message in vars(imports).items()
@@ -169,6 +175,13 @@ def tenant_with_data(tenant, in_test_transaction):
     ingest = StaffUserFactory(roles=["ingest"])
     hooks = [webhooks.endpoint_create(url=f"https://hooks.example.com/{n}") for n in range(2)]
     deliveries = [webhook_delivery(hooks[0], students[0])]
+    scim_tokens = [scim.scim_token_create(description=f"IdP {n}")[0] for n in range(2)]
+    providers = [
+        identity.provider_create(kind="oidc", slug="entra", name="Entra ID", issuer="https://login.example.com/v2.0",
+                                 client_id="console", client_secret="client-secret-for-the-fuzz"),
+        identity.provider_create(kind="saml", slug="shibboleth", name="Shibboleth", idp_entity_id="https://idp.example.com",
+                                 idp_sso_url="https://idp.example.com/sso", idp_certificate=make_certificate()),
+    ]
     known = {
         "student": [s.pk for s in students],
         "case_study": [case_study.pk],
@@ -180,6 +193,8 @@ def tenant_with_data(tenant, in_test_transaction):
         "staff": [admin.pk],
         "webhook": [hook.pk for hook in hooks],
         "delivery": [d.pk for d in deliveries],
+        "scim_token": [token.pk for token in scim_tokens],
+        "provider": [p.pk for p in providers],
     }
     return {"admin": issue_token(admin), "ingest": issue_token(ingest), "records": known}
 
@@ -205,7 +220,7 @@ RECORD_NAMES = {
     "path": {
         "user_id": "student", "case_study_id": "case_study", "code": "programme", "cohort_id": "cohort",
         "cluster_id": "cluster", "group_id": "group", "session_id": "session", "webhook_id": "webhook",
-        "delivery_id": "delivery",
+        "delivery_id": "delivery", "provider_id": "provider", "scim_token_id": "scim_token",
     },
     "query": {
         "user_id": "student", "case_study_id": "case_study", "case_study": "case_study", "programme": "programme",
