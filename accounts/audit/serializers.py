@@ -35,7 +35,7 @@ class AuditEventSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
     actor_id = serializers.IntegerField(allow_null=True, help_text="The staff user's id (null for a command).")
     actor_email = serializers.CharField(help_text="Their email at the time.")
-    via = serializers.CharField(help_text="session, token, or system (a management command).")
+    via = serializers.CharField(help_text="session, token, scim (an identity provider's SCIM client), or system (a management command).")
     ip = serializers.CharField(allow_null=True)
     request_id = serializers.CharField()
     action = serializers.CharField()

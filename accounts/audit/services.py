@@ -100,6 +100,9 @@ def _actor():
     request = _request.get()
     if request is None:
         return None, "", "system", None, request_id_var.get() or ""
+    if getattr(request, "scim_token", None) is not None:  # an identity provider's SCIM client
+        request_id = getattr(request, "id", "") or request_id_var.get() or ""
+        return None, "", "scim", client_address(request) or None, request_id
     user = getattr(request, "user", None)
     signed_in = getattr(user, "is_authenticated", False)
     via = "token" if getattr(request, "auth", None) is not None else "session"

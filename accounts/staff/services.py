@@ -1,8 +1,10 @@
 """Staff users and their roles in the current tenant."""
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from accounts.audit.services import audit_record, audit_snapshot
-from accounts.models import Role, StaffUser
+from accounts.models import ApiToken, Role, StaffUser
 from accounts.permissions import BUILT_IN_ROLES
 from config.errors import AppError
 
@@ -51,3 +53,26 @@ def staff_create(*, email, password, roles=(), full_name="", is_staff=False):
 
 def _audited(user):
     return {**audit_snapshot(user, ("email", "full_name", "is_staff", "is_active")), "roles": sorted(user.roles.values_list("name", flat=True))}
+
+
+@transaction.atomic
+def staff_deactivate(*, user, detail=None):
+    """End a staff user's access at once, on every app server: inactive, every console session
+    ended (the session generation is part of each session's auth hash, which every request
+    checks against the database) and every API token revoked; audited as staff.deactivate.
+    Reactivating the user (is_active again) brings none of them back. False when the user was
+    inactive already (then nothing is done)."""
+    now = timezone.now()
+    ended = StaffUser.objects.filter(pk=user.pk, is_active=True).update(
+        is_active=False, session_generation=F("session_generation") + 1
+    )
+    if not ended:
+        return False
+    user.refresh_from_db(fields=["is_active", "session_generation"])
+    revoked = ApiToken.objects.filter(user_id=user.pk, revoked_at__isnull=True).update(revoked_at=now)
+    audit_record(
+        action="staff.deactivate", target_type="staff_user", target_id=user.pk,
+        before={"is_active": True}, after={"is_active": False},
+        detail={"sessions_ended": True, "api_tokens_revoked": revoked, **(detail or {})},
+    )
+    return True
