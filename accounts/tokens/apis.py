@@ -18,16 +18,36 @@ class TokenApi(APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        examples=[OpenApiExample("Login", value={"email": "ops@demo.edu", "password": "secret"}, request_only=True)],
+        examples=[
+            OpenApiExample("Login", value={"email": "ops@demo.edu", "password": "secret"}, request_only=True),
+            OpenApiExample(
+                "Login with a second factor",
+                value={"email": "ops@demo.edu", "password": "secret", "otp": "492039"},
+                request_only=True,
+            ),
+        ],
         auth=[],
         responses={
             201: TokenResponseSerializer,
-            429: error_response("Too many failed sign-ins or requests (RATE_LIMITED); retry after `Retry-After` seconds."),
+            401: error_response(
+                "Wrong email or password, or (`errors.otp`) the account's second factor missing or wrong "
+                "(UNAUTHENTICATED)."
+            ),
+            403: error_response(
+                "Password sign-in not allowed by the tenant's policy, or (`errors.otp`) the tenant requires a "
+                "second factor this account has not set up yet (PERMISSION_DENIED)."
+            ),
+            429: error_response(
+                "Too many failed sign-ins (wrong passwords and codes together) or requests, or too many wrong "
+                "codes in a row (RATE_LIMITED); retry after `Retry-After` seconds."
+            ),
         },
     )
     def post(self, request):
         body = validated(TokenRequestSerializer, request.data)
-        token, raw = services.token_issue(request=request, email=body["email"], password=body["password"])
+        token, raw = services.token_issue(
+            request=request, email=body["email"], password=body["password"], otp=body.get("otp")
+        )
         user = token.user
         return ok(
             {
