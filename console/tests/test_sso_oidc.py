@@ -104,6 +104,28 @@ def test_the_role_is_mapped_again_at_every_sign_in(issuer, server, committed_ten
     assert client.get("/webhooks/").status_code == 403  # an admin's page, no longer theirs
 
 
+def test_a_linked_user_no_rule_maps_any_more_loses_the_console_role(issuer, server, committed_tenant):
+    make_provider(issuer)
+    client = Browserless(server, "test.localhost")
+    assert client.get(client.authorize("/sso/uni/start/", ALICE["sub"])).status_code == 302
+    user = StaffUser.objects.get(email=ALICE["email"])
+    token = user.api_tokens.create(key_hash="x" * 64, prefix="x")
+    # The university takes Alice out of the console's groups at the provider.
+    claims = {k: v for k, v in ALICE.items() if k != "sub"}
+    try:
+        assert requests.put(f"{issuer}/users/{ALICE['sub']}", json={**claims, "groups": ["alumni"]}).status_code == 204
+        refused = Browserless(server, "test.localhost")
+        answer = refused.get(refused.authorize("/sso/uni/start/", ALICE["sub"]))
+        assert answer.status_code == 403 and "not in a group" in answer.text
+    finally:
+        requests.put(f"{issuer}/users/{ALICE['sub']}", json=claims)
+    assert list(user.roles.values_list("name", flat=True)) == []
+    token.refresh_from_db()
+    assert token.user.permission_strings == frozenset()
+    change = AuditEvent.objects.filter(action="staff.role_change").order_by("-id").first()
+    assert change.changes == {"roles": [["admin"], []]}
+
+
 def test_a_user_no_rule_maps_is_refused_with_a_clear_page(issuer, server, committed_tenant):
     make_provider(issuer)
     client = Browserless(server, "test.localhost")
