@@ -381,6 +381,17 @@ def test_full_sign_in_in_a_browser(issuer, server, committed_tenant, browser):
         page.screenshot(path=str(SCREENSHOTS / "sso-login-390.png"), full_page=True)
         assert sideways_overflow(page) == 0
         assert axe_violations(page) == []
+        # SSO only: the password form folds away, for break-glass accounts.
+        policy_update(sso_only=True, break_glass_emails=["glass@uni.example"])
+        for width in (390, 1366):
+            page.set_viewport_size({"width": width, "height": 844})
+            page.goto("/login/")
+            assert not page.get_by_label("Password").is_visible()
+            page.get_by_text("Sign in with a password (emergency accounts only)").click()
+            assert page.get_by_label("Password").is_visible()
+            page.screenshot(path=str(SCREENSHOTS / f"sso-login-sso-only-{width}.png"), full_page=True)
+            assert sideways_overflow(page) == 0
+            assert axe_violations(page) == []
     finally:
         context.close()
         server.app.wait_idle()
