@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,16 +17,29 @@ from django.views.decorators.http import require_GET
 from django_tenants.utils import get_public_schema_name
 
 from accounts.identity.models import IdentityProvider
+from accounts.identity.policy import policy_get
 from accounts.identity.provisioning import SsoRefused, audit_sign_in, provision
+from config.errors import database_unavailable
 
 MSG_SIGNED_IN_WITH = "Signed in as {name} with {provider}."
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 NEXT_KEY = "sso_next"
 
 
-def sso_buttons(request):
-    """The enabled providers of the host's tenant, for the login page's buttons."""
-    return list(IdentityProvider.objects.filter(enabled=True).only("slug", "name", "kind"))
+def login_options(request):
+    """What the login page offers: a button for each enabled provider of the host's tenant and,
+    under SSO only, the password form folded away for break-glass accounts. With the database
+    out of reach the page still shows, as a plain password form (whose sign-in then answers
+    503 like every page): `identity_providers` empty, `sso_only` off."""
+    try:
+        providers = list(IdentityProvider.objects.filter(enabled=True).only("slug", "name", "kind"))
+        sso_only = policy_get().sso_only
+    except DatabaseError as exc:
+        if not database_unavailable(exc):
+            raise
+        connection.close_if_unusable_or_obsolete()
+        return {"identity_providers": [], "sso_only": False}
+    return {"identity_providers": providers, "sso_only": sso_only}
 
 
 def safe_next(request, target):

@@ -23,7 +23,6 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_http_methods
 
-from accounts.identity.policy import policy_get
 from accounts.identity.provisioning import audit_sign_in
 from accounts.models import StaffUser
 from accounts.signin.services import SignInRefused
@@ -32,7 +31,7 @@ from accounts.twofactor.selectors import ENROL, VERIFY, second_factor_step, two_
 from accounts.twofactor.services import SecondFactorRefused
 from config.errors import AppError
 from console.auth.forms import LoginForm, SecondFactorForm
-from console.auth.sso import sso_buttons
+from console.auth.sso import login_options
 
 MSG_SIGNED_IN = "Signed in as {name}."
 MSG_SIGNED_OUT = "You have been signed out."
@@ -57,8 +56,7 @@ class ConsoleLoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["identity_providers"] = sso_buttons(self.request)
-        context["sso_only"] = policy_get().sso_only  # the password form folds away for break-glass use
+        context.update(login_options(self.request))
         return context
 
     def form_invalid(self, form):
