@@ -26,7 +26,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from joserfc import jwt
-from joserfc.errors import InvalidClaimError, JoseError
+from joserfc.errors import InvalidClaimError, InvalidKeyIdError, JoseError, MissingKeyError
 from joserfc.jwk import KeySet
 
 from accounts.identity.provisioning import SsoRefused, refuse, token_use_once
@@ -168,9 +168,7 @@ def verify_id_token(provider, document, id_token, *, nonce, now=None):
     """The ID token's claims once its signature and claims hold (JoseError else)."""
     try:
         token = jwt.decode(id_token, signing_keys(provider, document), algorithms=ALGORITHMS)
-    except JoseError as exc:
-        if "key" not in type(exc).__name__.lower():
-            raise
+    except (InvalidKeyIdError, MissingKeyError):
         # A key the cached set lacks: the provider may have rotated its keys.
         token = jwt.decode(id_token, signing_keys(provider, document, fresh=True), algorithms=ALGORITHMS)
     registry = jwt.JWTClaimsRegistry(

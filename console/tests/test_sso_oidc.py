@@ -7,8 +7,10 @@ headless Chromium. ID tokens with a defect (wrong audience, expired, another key
 made with a key of the test's own and checked by the same code the callback uses.
 """
 import base64
+import http.server
 import json
 import re
+import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -290,6 +292,35 @@ def test_clock_skew_is_bounded_both_ways(crafted, settings):
 def test_an_id_token_signed_by_another_key_is_refused(crafted):
     with pytest.raises(JoseError):
         verify(crafted, id_token(key=OTHER_KEY))
+
+
+def test_keys_are_fetched_again_when_a_token_names_a_new_one(tenant):
+    """The provider rotated its key: the cached set lacks it, so the published set is read again."""
+    rotated = RSAKey.generate_key(2048, parameters={"kid": "rotated"}, private=True)
+    published = json.dumps(KeySet([KEY, rotated]).as_dict(private=False)).encode()
+
+    class Keys(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(published)
+
+        def log_message(self, *args):
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Keys) as keys_server:
+        threading.Thread(target=keys_server.serve_forever, daemon=True).start()
+        document = {**DOCUMENT, "jwks_uri": f"http://127.0.0.1:{keys_server.server_address[1]}/jwks"}
+        provider = make_provider(ISSUER, slug="rotating")
+        cache.set(f"oidc:jwks:{provider.pk}:{document['jwks_uri']}", KeySet([KEY]).as_dict(private=False), 60)
+        now = int(time.time())
+        token = jwt.encode({"alg": "RS256", "kid": "rotated"}, {
+            "iss": ISSUER, "aud": CLIENT_ID, "sub": "s", "iat": now, "exp": now + 60, "nonce": "n-1"}, rotated)
+        try:
+            assert oidc.verify_id_token(provider, document, token, nonce="n-1")["sub"] == "s"
+        finally:
+            keys_server.shutdown()
 
 
 def test_an_unsigned_or_symmetric_id_token_is_refused(crafted):
