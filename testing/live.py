@@ -10,6 +10,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -208,3 +210,30 @@ def wait_for(predicate, timeout, what, logs=()):
         time.sleep(0.2)
     tails = "".join(f"\n--- {path.name}:\n{path.read_text()[-3000:]}" for path in logs if path.exists())
     raise AssertionError(f"timed out waiting for {what}{tails}")
+
+
+@contextmanager
+def serving(command, *, ready_url, what, cwd=BASE_DIR, timeout=20):
+    """A test's own server process (`command`) until the block ends, once `ready_url` answers
+    200; its output is read only if it fails to start (a RuntimeError naming `what`)."""
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    with urllib.request.urlopen(ready_url, timeout=1) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        raise RuntimeError(f"{what} did not start: {log.read().decode()[-2000:]}") from None
+                    time.sleep(0.1)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -3,16 +3,12 @@ server side, with discovery, a signing key published as JWKS, the authorization 
 nonces), started on a free port with the users given, and stopped afterwards."""
 import contextlib
 import json
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from urllib.parse import urlsplit
 
 import requests
 
-from testing.live import free_port
+from testing.live import free_port, serving
 
 
 @contextlib.contextmanager
@@ -22,31 +18,9 @@ def oidc_provider(users, *, token_max_age=300):
                "--token-max-age", str(token_max_age)]
     for user in users:
         command += ["--user-claims", json.dumps(user)]
-    with tempfile.TemporaryFile() as log:  # its log, read only if it fails to start
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            yield _started(process, log, f"http://127.0.0.1:{command[4]}")
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _started(process, log, issuer):
-    """`issuer` once its discovery document answers."""
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=1) as answer:
-                if answer.status == 200:
-                    return issuer
-        except OSError as exc:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"the OIDC provider did not start: {log.read().decode()[-2000:]}") from exc
-            time.sleep(0.1)
+    issuer = f"http://127.0.0.1:{command[4]}"
+    with serving(command, ready_url=f"{issuer}/.well-known/openid-configuration", what="the OIDC provider"):
+        yield issuer
 
 
 class SignInClient:

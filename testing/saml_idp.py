@@ -22,12 +22,9 @@ import datetime as dt
 import html
 import json
 import secrets
-import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -43,6 +40,8 @@ from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT, NAM
 from saml2.samlp import response_from_string
 from saml2.server import Server
 from saml2.sigver import pre_signature_part, signed_instance_factory
+
+from testing.live import serving
 
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
@@ -239,33 +238,13 @@ def serve(port, config):
 @contextlib.contextmanager
 def running_idp(port, config):
     """This module as a process on 127.0.0.1:port with `config` (see above), until the block ends."""
-    # its output is read only if it fails to start
-    with tempfile.TemporaryDirectory(prefix="saml-idp-") as folder, tempfile.TemporaryFile() as log:
+    with tempfile.TemporaryDirectory(prefix="saml-idp-") as folder:
         config_path = Path(folder) / "idp.json"
         config_path.write_text(json.dumps(config))
         command = [sys.executable, "-m", "testing.saml_idp", "--port", str(port), "--config", str(config_path)]
-        process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, stdout=log,
-                                   stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/metadata/", timeout=1) as answer:
-                        if answer.status == 200:
-                            break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        log.seek(0)
-                        raise RuntimeError(f"the SAML IdP did not start: {log.read().decode()[-2000:]}") from None
-                    time.sleep(0.1)
+        with serving(command, ready_url=f"{base}/metadata/", what="the SAML IdP"):
             yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def main(argv=None):
