@@ -1,5 +1,6 @@
 """Settings, from the environment through config.env (bad values fail at start-up)."""
 from pathlib import Path
+from typing import Any
 
 from csp.constants import NONE, SELF
 
@@ -169,7 +170,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 _redis_url = env_str("REDIS_URL")
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}
         if _redis_url
@@ -180,8 +181,12 @@ CACHES = {
 CACHES["default"]["KEY_PREFIX"] = env_str("CACHE_KEY_PREFIX", "")
 # The platform's own entries (which tenant a host names), whatever schema is active.
 CACHES["platform"] = {**CACHES["default"], "KEY_PREFIX": f"{CACHES['default']['KEY_PREFIX']}platform"}
+# At most this many host → tenant entries per process (local memory; oldest used dropped
+# first), whatever the number of tenants; in Redis each lives TENANT_CACHE_SECONDS.
+TENANT_CACHE_ENTRIES = env_int("TENANT_CACHE_ENTRIES", 5000, minimum=10)
 if not _redis_url:
     CACHES["platform"]["LOCATION"] = "platform"  # local memory: its own store, not the default's
+    CACHES["platform"]["OPTIONS"] = {"MAX_ENTRIES": TENANT_CACHE_ENTRIES, "CULL_FREQUENCY": 10}
 # Every other cache key carries the tenant's schema, so tenants never read each other's entries.
 CACHES["default"]["KEY_FUNCTION"] = "django_tenants.cache.make_key"
 CACHES["default"]["REVERSE_KEY_FUNCTION"] = "django_tenants.cache.reverse_key"

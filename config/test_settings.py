@@ -12,6 +12,7 @@ CACHES["platform"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "platform",
     "KEY_PREFIX": "platform",
+    "OPTIONS": {"MAX_ENTRIES": TENANT_CACHE_ENTRIES, "CULL_FREQUENCY": 10},  # noqa: F405
 }
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min"}}  # noqa: F405
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405

@@ -32,3 +32,15 @@ class Tenant(TenantMixin):
 class Domain(DomainMixin):
     def __str__(self):
         return self.domain
+
+
+class SchemaTemplate(models.Model):
+    """A tenant schema as SQL, for one set of migrations (tenants.provisioning.schemas)."""
+
+    key = models.CharField(max_length=64, unique=True)  # digest of every migration file
+    schema_name = models.CharField(max_length=63)  # the name the SQL uses, replaced on replay
+    sql = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"schema template {self.key[:12]}"

@@ -1,26 +1,26 @@
 """Writes for tenants.
 
-Creating a tenant needs a schema with every tenant migration applied, which takes a second or
-two of migrations. So one such schema is kept ready (a *spare*, named `spare_<hex>`, never
-routed to): creating a tenant renames it to the tenant's slug, an instant catalogue change
-that takes every table, index, trigger, function and collation along, after applying any
-migration that landed since the spare was made. `spare_schema_ensure` makes the next one
-(`create_tenant` does it after reporting; `prepare_demo` at start). Without a spare, creating
-a tenant migrates a new schema as django-tenants does.
+Creating a tenant needs a schema with every tenant migration applied. It is made from the
+template of the current migrations (tenants.provisioning.schemas: a tenth of a second), in the
+same transaction as the tenant's row and domain, so a tenant exists whole or not at all. A
+*spare* (named `spare_<hex>`, never routed to, made the same way) may be kept ready: creating
+a tenant then renames it to the tenant's slug, after applying any migration that landed since
+it was made. `spare_schema_ensure` makes one (`create_tenant` does it after reporting).
 """
 import re
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
-from django.db import connection, transaction
-from django.db.migrations.executor import MigrationExecutor
-from django_tenants.utils import schema_context
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 
 from tenants.models import Domain, Tenant, validate_time_zone
+from tenants.provisioning.migrating import migrate_schemas, schemas_behind
+from tenants.provisioning.schemas import TEMPLATE_PREFIX, schema_create, template_sql
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 SPARE_PREFIX = "spare_"
+RESERVED_PREFIXES = (SPARE_PREFIX, TEMPLATE_PREFIX)
 # Serialises taking a spare between concurrent creations (pg_advisory_xact_lock key).
 _SPARE_LOCK = 7_261_123
 
@@ -41,18 +41,6 @@ def spare_schemas_drop():
             cursor.execute(f'DROP SCHEMA "{spare}" CASCADE')
 
 
-def _migrate_schema(schema_name):
-    call_command("migrate_schemas", tenant=True, schema_name=schema_name, interactive=False, verbosity=0)
-    connection.set_schema_to_public()
-
-
-def _is_current(schema_name):
-    """Whether every tenant migration is applied in this schema."""
-    with schema_context(schema_name):
-        executor = MigrationExecutor(connection)
-        return not executor.migration_plan(executor.loader.graph.leaf_nodes())
-
-
 def spare_schema_ensure():
     """A spare schema with every tenant migration applied: the waiting one, or a new one
     (which takes the time of every migration). Returns its name."""
@@ -60,48 +48,79 @@ def spare_schema_ensure():
     if spares:
         return spares[0]
     name = SPARE_PREFIX + secrets.token_hex(6)
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE SCHEMA "{name}"')
-    _migrate_schema(name)
+    schema_create(name)
     return name
 
 
-def _take_spare(slug):
-    """Rename the waiting spare (brought up to date first) to `slug`. False when none waits."""
+def _current_spare():
+    """The waiting spare, brought up to date first; None when none waits."""
     for spare in spare_schemas():
-        if not _is_current(spare):
-            _migrate_schema(spare)
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SPARE_LOCK])
-            cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [spare])
-            if cursor.fetchone() is None:
-                continue  # another creation took it meanwhile
-            cursor.execute(f'ALTER SCHEMA "{spare}" RENAME TO "{slug}"')
-            return True
-    return False
+        if schemas_behind([spare]):
+            migrate_schemas([spare], processes=1)
+        return spare
+    return None
 
 
-def tenant_create(*, slug, name, domain, time_zone="UTC"):
-    """Create a tenant, its schema (with every tenant migration) and its primary domain."""
-    if not SLUG_RE.match(slug) or slug == "public" or slug.startswith(SPARE_PREFIX):
-        raise ValidationError(
-            {"slug": f"Use 1-63 lowercase letters, digits or underscores, starting with a letter (not 'public' or {SPARE_PREFIX}…)."}
-        )
+def _rename_spare(spare, slug):
+    """Rename the spare to `slug` in the caller's transaction. False when another creation
+    took it meanwhile."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SPARE_LOCK])
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [spare])
+        if cursor.fetchone() is None:
+            return False
+        cursor.execute(f'ALTER SCHEMA "{spare}" RENAME TO "{slug}"')
+    return True
+
+
+def tenant_validate(*, slug, name, domain, time_zone="UTC"):
+    """Every reason these values cannot make a new tenant, as one ValidationError by field."""
+    errors = {}
+    if not SLUG_RE.match(slug or "") or slug == "public" or slug.startswith(RESERVED_PREFIXES):
+        errors["slug"] = [
+            "Use 1-63 lowercase letters, digits or underscores, starting with a letter "
+            f"(not 'public', {SPARE_PREFIX}… or {TEMPLATE_PREFIX}…)."
+        ]
+    elif Tenant.objects.filter(slug=slug).exists() or _schema_exists(slug):
+        errors["slug"] = [f"A tenant with slug {slug!r} already exists."]
+    if not (name or "").strip() or len(name) > 200:
+        errors["name"] = ["Give a name of 1-200 characters."]
+    if not DOMAIN_RE.match(domain or ""):
+        errors["domain"] = ["Give a host name such as acme.example.edu (lowercase letters, digits, hyphens, dots)."]
+    elif Domain.objects.filter(domain=domain).exists():
+        errors["domain"] = [f"The domain {domain!r} is already in use."]
     try:
         validate_time_zone(time_zone)
     except ValidationError as exc:
-        raise ValidationError({"time_zone": exc.messages}) from None
-    if Tenant.objects.filter(slug=slug).exists():
-        raise ValidationError({"slug": f"A tenant with slug {slug!r} already exists."})
-    if Domain.objects.filter(domain=domain).exists():
-        raise ValidationError({"domain": f"The domain {domain!r} is already in use."})
-    tenant = Tenant(schema_name=slug, slug=slug, name=name, time_zone=time_zone)
+        errors["time_zone"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+
+
+def _schema_exists(name):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [name])
+        return cursor.fetchone() is not None
+
+
+def tenant_create(*, slug, name, domain, time_zone="UTC"):
+    """Create a tenant, its schema (with every tenant migration) and its primary domain, in one
+    transaction."""
+    tenant_validate(slug=slug, name=name, domain=domain, time_zone=time_zone)
     connection.set_schema_to_public()
-    if _take_spare(slug):
-        tenant.auto_create_schema = False  # its schema is the spare, renamed
-    tenant.save(verbosity=0)  # without a spare: creates and migrates the schema
-    with transaction.atomic():
-        Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+    spare = _current_spare()
+    sql = template_sql(slug)  # before the transaction: the first one may build the template
+    tenant = Tenant(schema_name=slug, slug=slug, name=name.strip(), time_zone=time_zone)
+    tenant.auto_create_schema = False  # made here, in the same transaction as the rows
+    try:
+        with transaction.atomic():
+            if not (spare and _rename_spare(spare, slug)):
+                schema_create(slug, sql)
+            tenant.save(verbosity=0)
+            Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+    except (IntegrityError, ProgrammingError):  # the same slug or domain created meanwhile
+        tenant_validate(slug=slug, name=name, domain=domain, time_zone=time_zone)
+        raise
     return tenant
 
 
