@@ -15,15 +15,16 @@ Here:
 - A schema whose migration fails is reported by name with the error, and the others go on;
   the command then exits non-zero, so a deploy stops before new code relies on that schema.
 """
-import multiprocessing
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
-from django.db import connection, connections
+from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
+
+from tenants.provisioning.pool import fork_pool
 
 # Schemas per UNION ALL statement: one statement for a thousand tenants, bounded for more.
 _SCHEMAS_PER_QUERY = 2000
@@ -148,10 +149,7 @@ def migrate_schemas(schemas, processes=None, report=None):
             if report:
                 report(outcomes[-1])
         return outcomes
-    for alias in connections:  # the workers open their own
-        connections[alias].close()
-    context = multiprocessing.get_context("fork")  # the workers inherit the loaded apps
-    with context.Pool(processes=min(processes, len(schemas))) as pool:
+    with fork_pool(min(processes, len(schemas))) as pool:
         for outcome in pool.imap_unordered(_migrate_in_worker, schemas, chunksize=4):
             outcomes.append(outcome)
             if report:

@@ -1,5 +1,6 @@
 """The host → tenant mapping is cached (no query in the steady state) and forgotten the moment
 a tenant or domain changes."""
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -62,3 +63,20 @@ def test_unknown_hosts_are_not_cached(host, viewer_user, tenant):
     Domain.objects.create(domain="new.localhost", tenant=Tenant.objects.get(slug=TEST_TENANT["slug"]))
     connection.set_tenant(tenant)
     assert stranger.get(URL).status_code == 200
+
+
+def test_the_cache_of_hosts_is_bounded_whatever_the_number_of_tenants(tenant, settings):
+    """A process keeps at most TENANT_CACHE_ENTRIES hosts (here 50, of 200 looked up), the least
+    recently used going first, and each lookup still finds its tenant."""
+    settings.CACHES = {**settings.CACHES, "platform": {**settings.CACHES["platform"], "OPTIONS": {"MAX_ENTRIES": 50}}}
+    connection.set_schema_to_public()
+    test_tenant = Tenant.objects.get(slug=TEST_TENANT["slug"])
+    Domain.objects.bulk_create(Domain(domain=f"bounded-{n}.localhost", tenant=test_tenant) for n in range(200))
+    for n in range(200):
+        assert tenant_for_host(f"bounded-{n}.localhost").slug == TEST_TENANT["slug"]
+        assert len(caches["platform"]._cache) <= 50
+    assert tenant_for_host("bounded-199.localhost").slug == TEST_TENANT["slug"]
+
+
+def test_the_production_setting_bounds_the_local_cache(settings):
+    assert settings.CACHES["platform"]["OPTIONS"]["MAX_ENTRIES"] == settings.TENANT_CACHE_ENTRIES == 5000

@@ -12,7 +12,6 @@ With `admin_email`, the tenant gets an admin with a generated password, written 
 slug and domain) to the `--credentials` file, created with mode 0600 and never overwritten.
 """
 import csv
-import multiprocessing
 import os
 import secrets
 import time
@@ -20,11 +19,12 @@ import time
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, connections
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from accounts.staff.services import staff_create
 from tenants.models import Domain
+from tenants.provisioning.pool import fork_pool
 from tenants.provisioning.schemas import template_sql
 from tenants.provisioning.services import public_tenant_ensure, tenant_create, tenant_validate
 
@@ -73,7 +73,7 @@ class Command(BaseCommand):
     help = "Create tenants from a CSV file (slug, name, domain[, time_zone][, admin_email])."
 
     def add_arguments(self, parser):
-        parser.add_argument("--csv", required=True, dest="path", help="The file of tenants")
+        parser.add_argument("--csv", required=True, help="The file of tenants")
         parser.add_argument("--credentials", help="Where to write the admins' passwords (required with admin_email)")
         parser.add_argument(
             "--processes", type=int, default=settings.TENANT_MULTIPROCESSING_MAX_PROCESSES,
@@ -81,7 +81,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        rows = _read(options["path"])
+        rows = _read(options["csv"])
         public_tenant_ensure()
         todo, skipped = self._check(rows, options)
         if not todo:
@@ -135,7 +135,7 @@ class Command(BaseCommand):
                 problems.append(f"line {line}: admin_email: {email!r} is not an email address")
             todo.append(row)
         if problems:
-            raise CommandError(f"{len(problems)} problem(s) in {options['path']}; no tenant was created:\n" + "\n".join(problems))
+            raise CommandError(f"{len(problems)} problem(s) in {options['csv']}; no tenant was created:\n" + "\n".join(problems))
         if any(row.get("admin_email") for row in todo) and not options["credentials"]:
             raise CommandError("admin_email needs --credentials FILE, where the generated passwords are written.")
         return todo, skipped
@@ -160,8 +160,6 @@ class Command(BaseCommand):
         if processes == 1:
             yield from map(_create, todo)
             return
-        for alias in connections:  # each worker opens its own
-            connections[alias].close()
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
+        with fork_pool(processes) as pool:
             yield from pool.imap_unordered(_create, todo)
 

@@ -1,0 +1,85 @@
+"""`migrate_schemas` over every tenant: one query finds the schemas behind, only those are
+migrated, and a schema that fails is named while the others go on. These tests commit (the
+migrations run in worker processes) and drop the tenants they made."""
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tenants.models import Tenant
+from tenants.provisioning.migrating import applied_migrations, schemas_behind
+from tenants.provisioning.services import tenant_create
+
+
+@pytest.fixture
+def three(committed_tenant):
+    connection.set_schema_to_public()
+    slugs = ["migtest_a", "migtest_b", "migtest_c"]
+    for slug in slugs:
+        tenant_create(slug=slug, name=slug, domain=f"{slug.replace('_', '-')}.localhost")
+    try:
+        yield slugs
+    finally:
+        connection.set_schema_to_public()
+        for tenant in Tenant.objects.filter(slug__startswith="migtest_"):
+            tenant.delete(force_drop=True)
+
+
+def _forget(schema, app, name):
+    """Remove a migration's record, so the schema is behind by that migration."""
+    with connection.cursor() as cursor:
+        cursor.execute(f'DELETE FROM "{schema}".django_migrations WHERE app = %s AND name = %s', [app, name])
+
+
+def _run(capsys):
+    connection.set_schema_to_public()
+    try:
+        call_command("migrate_schemas", tenant=True)
+        error = None
+    except CommandError as exc:
+        error = str(exc)
+    connection.set_schema_to_public()
+    out, err = capsys.readouterr()
+    return out, err, error
+
+
+def test_with_nothing_to_apply_no_schema_is_visited(three, capsys):
+    connection.set_schema_to_public()
+    with CaptureQueriesContext(connection) as queries:
+        out, err, error = _run(capsys)
+    assert error is None and not err
+    total = Tenant.objects.exclude(schema_name="public").count()
+    assert f"{total} of {total} tenant schemas up to date" in out
+    assert "0 to migrate" in out
+    # the tenants' list, the tables that record migrations, and one UNION ALL over them
+    assert len(queries) <= 4, [q["sql"][:120] for q in queries.captured_queries]
+
+
+def test_only_the_schemas_behind_are_migrated_and_a_failure_is_named(three, capsys):
+    a, b, c = three
+    _forget(b, "tenants", "0002_schema_template")  # behind by a migration that applies cleanly
+    _forget(c, "accounts", "0008_scim")  # behind by one whose column is there: adding it fails
+    assert schemas_behind(three) == [b, c]
+
+    out, err, error = _run(capsys)
+    total = Tenant.objects.exclude(schema_name="public").count()
+    assert f"{total - 2} of {total} tenant schemas up to date" in out and "2 to migrate" in out
+    assert f"[{c}] FAILED:" in err and "already exists" in err
+    assert error == f"1 tenant schema(s) failed to migrate: {c}"
+    assert ("tenants", "0002_schema_template") in applied_migrations([b])[b]
+    assert ("accounts", "0008_scim") not in applied_migrations([c])[c]  # reported, not skipped
+    assert schemas_behind(three) == [c]
+
+    _run(capsys)  # run again: still failing, still named
+    assert schemas_behind(three) == [c]
+
+
+def test_the_applied_migrations_of_many_schemas_are_read_in_one_query(three):
+    connection.set_schema_to_public()
+    with CaptureQueriesContext(connection) as queries:
+        applied = applied_migrations(three + ["no_such_schema"])
+    sql = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SET search_path")]
+    assert len(sql) == 2 and sql[1].count("UNION ALL") == 2
+    assert applied["no_such_schema"] == frozenset()
+    assert applied[three[0]] == applied[three[1]] and ("students", "0001_initial") in applied[three[0]]

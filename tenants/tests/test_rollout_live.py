@@ -1,0 +1,118 @@
+"""A release's migration reaching every tenant while the production server serves them all.
+
+The server (`python -m config.serve`) runs the current code against a throwaway PostgreSQL
+with four tenants made by `create_tenants`. The next release's expand migration
+(testing.rollout: a nullable column and an index built concurrently on the students table) is
+applied with that release's settings, first to one tenant, then to all: requests to a tenant
+not yet migrated and to one already migrated both succeed, and clients reading and writing in
+every tenant throughout get no failure. These tests commit nothing to the test database.
+"""
+import csv
+import threading
+
+import psycopg
+import pytest
+
+from testing.live import LiveServer, ThrowawayCluster, app_env, manage
+
+pytestmark = pytest.mark.service
+
+SLUGS = ["uni_a", "uni_b", "uni_c", "uni_d"]
+NEXT_RELEASE = {"DJANGO_SETTINGS_MODULE": "testing.rollout.settings"}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    cluster = ThrowawayCluster()
+    cluster.start()
+    env = app_env(DATABASE_URL=cluster.socket_url())
+    manage("migrate_schemas", "--shared", env=env)
+    folder = tmp_path_factory.mktemp("rollout")
+    with open(folder / "tenants.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["slug", "name", "domain", "admin_email"])
+        writer.writerows([slug, slug.upper(), f"{slug.replace('_', '-')}.localhost", f"ops@{slug}.edu"] for slug in SLUGS)
+    manage("create_tenants", "--csv", str(folder / "tenants.csv"), "--credentials", str(folder / "admins.csv"), env=env)
+    with open(folder / "admins.csv", newline="") as handle:
+        cluster.admins = {row["slug"]: row for row in csv.DictReader(handle)}
+    yield cluster
+    cluster.discard()
+
+
+@pytest.fixture(scope="module")
+def server(cluster):
+    server = LiveServer(app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="2", WEB_THREADS="4", JOB_WORKERS="0")).start()
+    yield server
+    server.terminate()
+
+
+def _columns(cluster):
+    with psycopg.connect(cluster.socket_url()) as conn:
+        rows = conn.execute(
+            "SELECT table_schema FROM information_schema.columns WHERE table_name = 'students_student' "
+            "AND column_name = 'rollout_probe'"
+        ).fetchall()
+    return sorted(row[0] for row in rows)
+
+
+class Staff:
+    """One tenant's admin, through the production server."""
+
+    def __init__(self, server, admin, number):
+        self.server, self.host, self.number = server, admin["domain"], number
+        token = server.token(host=self.host, email=admin["admin_email"], password=admin["password"])
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def work(self):
+        """Create a student, read them and the list, change them: the statuses."""
+        self.number += 1
+        created = self.server.post_json(
+            "/v1/students",
+            {"first_name": "Ada", "last_name": f"Obi {self.number}", "email": f"ada{self.number}@uni.example",
+             "programme_codes": []},
+            host=self.host, headers=self.headers,
+        )
+        statuses = [created.status]
+        if created.status == 201:
+            user_id = created.json()["data"]["user_id"]
+            statuses.append(self.server.get(f"/v1/console/students/{user_id}", host=self.host, headers=self.headers).status)
+            statuses.append(self.server.request(
+                "PATCH", f"/v1/students/{user_id}", host=self.host, body='{"last_name": "Obi-Eze"}',
+                headers={**self.headers, "Content-Type": "application/json"},
+            ).status)
+        statuses.append(self.server.get("/v1/console/students?search=Obi", host=self.host, headers=self.headers).status)
+        return statuses
+
+
+def test_the_old_release_serves_a_tenant_before_and_after_the_new_migration(cluster, server):
+    env = app_env(DATABASE_URL=cluster.socket_url(), **NEXT_RELEASE)
+    manage("migrate_schemas", "--schema", "uni_a", env=env)
+    assert _columns(cluster) == ["uni_a"]
+    for number, slug in enumerate(("uni_a", "uni_b")):  # migrated, not yet migrated
+        statuses = Staff(server, cluster.admins[slug], number * 1000).work()
+        assert statuses == [201, 200, 200, 200], (slug, statuses)
+
+
+def test_a_migration_reaches_every_tenant_while_clients_read_and_write(cluster, server):
+    staff = [Staff(server, cluster.admins[slug], 10_000 * (n + 1)) for n, slug in enumerate(SLUGS)]
+    before = _columns(cluster)
+    stop, outcomes = threading.Event(), []
+
+    def client(member):
+        while not stop.is_set():
+            outcomes.extend(member.work())
+
+    threads = [threading.Thread(target=client, args=(member,)) for member in staff * 2]
+    for thread in threads:
+        thread.start()
+    try:
+        migrated = manage("migrate_schemas", "--tenant", env=app_env(DATABASE_URL=cluster.socket_url(), **NEXT_RELEASE))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert _columns(cluster) == SLUGS
+    done = len(before)
+    assert f"{done} of 4 tenant schemas up to date" in migrated.stdout and f"{4 - done} to migrate" in migrated.stdout
+    assert outcomes and {status for status in outcomes} <= {200, 201}, sorted(set(outcomes))
+    print(f"{len(outcomes)} requests during the migration, none failed")
