@@ -9,7 +9,7 @@ DEMO_EMAIL ?= ops@demo.localhost
 DEMO_PASSWORD ?= demo-password
 PYTEST_ARGS ?=
 
-.PHONY: run dev test lint install install-dev bench soak db-stop clean browsers axe scale-packages scale-test sso-packages
+.PHONY: run dev test lint install install-dev bench bench-tenants soak db-stop clean browsers axe scale-packages scale-test sso-packages
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,15 @@ SOAK_SECONDS ?= 300
 soak: install-dev
 	$(PY) bench/ensure_tenants.py $(SOAK_TENANT):$(SOAK_STUDENTS)
 	$(PY) bench/soak.py --tenant $(SOAK_TENANT) --clients $(SOAK_CLIENTS) --seconds $(SOAK_SECONDS)
+
+# On demand (never in `make test`): two throwaway clusters, one with 2 tenants and one with
+# BENCH_TENANTS (made by create_tenants), side by side: creation, no-op and real migrations
+# (with clients reading and writing meanwhile), the list and detail interleaved, connections
+# and memory after visiting every tenant, idle statements, PostgreSQL's catalogue and pg_dump.
+# About 15 minutes for 1,000 here; bench/README.md records a run.
+BENCH_TENANTS ?= 1000
+bench-tenants: install-dev
+	$(PY) bench/tenants.py --tenants $(BENCH_TENANTS)
 
 db-stop:
 	@[ -x $(PY) ] && $(PY) -m config.database stop || true

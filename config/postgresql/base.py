@@ -38,6 +38,8 @@ from psycopg import adapt, adapters
 from psycopg.abc import Loader
 from psycopg.pq import Format
 
+from config.postgresql.introspection import SchemaIntrospection
+
 
 class PathCarryingCursor(Cursor):
     """A client-side-binding cursor that sends its tenant's search_path with every statement."""
@@ -92,6 +94,10 @@ def _utc_adapters(template):
 
 
 class DatabaseWrapper(tenants_base.DatabaseWrapper):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.introspection = SchemaIntrospection(self)
+
     @property
     def transaction_pooling(self):
         return self.settings_dict.get("POOL_MODE") == "transaction"

@@ -35,9 +35,9 @@ def applied_migrations(schemas):
     schema without a django_migrations table has an empty set."""
     applied = {schema: set() for schema in schemas}
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'django_migrations' "
-            "AND table_schema = ANY(%s)",
+        cursor.execute(  # the catalogue's index on (relname, relnamespace), not information_schema's scan
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = 'django_migrations' AND c.relkind = 'r' AND n.nspname = ANY(%s)",
             [list(schemas)],
         )
         recorded = [row[0] for row in cursor.fetchall()]
@@ -133,7 +133,8 @@ def _migrate_in_worker(schema):
     if _migrator is None:
         _migrator = SchemaMigrator()
     outcome = _migrator.migrate(schema)
-    connection.close()  # a failed statement may have left the connection unusable
+    if outcome.error:
+        connection.close()  # a failed statement may have left the connection unusable
     return outcome
 
 

@@ -33,6 +33,7 @@ from django.db.migrations.loader import MigrationLoader
 from tenants.models import SchemaTemplate
 
 TEMPLATE_PREFIX = "template_"
+_TEMPLATES_KEPT = 3
 # Serialises building a template between processes (pg_advisory_xact_lock key).
 _TEMPLATE_LOCK = 7_261_124
 # pg_dump's preamble: settings for psql's session, replaced by this transaction's own.
@@ -122,7 +123,9 @@ def _template(key):
         if found:
             return found
         SchemaTemplate.objects.create(key=key, schema_name=name, sql=sql)
-        SchemaTemplate.objects.exclude(key=key).delete()  # an older release's
+        # Two releases run side by side during a rollout: the newest few are kept.
+        stale = SchemaTemplate.objects.order_by("-created_at").values_list("pk", flat=True)[_TEMPLATES_KEPT:]
+        SchemaTemplate.objects.filter(pk__in=list(stale)).delete()
     return name, sql
 
 

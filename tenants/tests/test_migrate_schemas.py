@@ -83,3 +83,23 @@ def test_the_applied_migrations_of_many_schemas_are_read_in_one_query(three):
     assert len(sql) == 2 and sql[1].count("UNION ALL") == 2
     assert applied["no_such_schema"] == frozenset()
     assert applied[three[0]] == applied[three[1]] and ("students", "0001_initial") in applied[three[0]]
+
+
+def test_a_tenant_made_during_the_run_by_the_release_before_is_migrated_too(three, capsys, monkeypatch):
+    from tenants.management.commands import migrate_schemas as command
+
+    real, made = command.migrate_schemas, []
+
+    def migrate_while_a_tenant_is_made(schemas, **kwargs):
+        if not made:  # as the release before would make it: from its own template, behind
+            tenant_create(slug="migtest_new", name="New", domain="migtest-new.localhost")
+            _forget("migtest_new", "tenants", "0002_schema_template")
+            made.append("migtest_new")
+        return real(schemas, **kwargs)
+
+    monkeypatch.setattr(command, "migrate_schemas", migrate_while_a_tenant_is_made)
+    _forget(three[0], "tenants", "0002_schema_template")
+    out, err, error = _run(capsys)
+    assert error is None and made
+    assert schemas_behind([*three, "migtest_new"]) == []
+    assert "Migrated 2 tenant schemas" in out

@@ -39,17 +39,13 @@ class Command(MigrateSchemasCommand):
     def _migrate_tenants(self, options):
         verbosity = int(options.get("verbosity", 1))
         started = time.perf_counter()
-        schemas = list(
-            Tenant.objects.exclude(schema_name=get_public_schema_name()).order_by("pk").values_list("schema_name", flat=True)
-        )
+        schemas = self._tenant_schemas()
         behind = schemas_behind(schemas)
         if verbosity:
             self.stdout.write(
                 f"{len(schemas) - len(behind)} of {len(schemas)} tenant schemas up to date "
                 f"({time.perf_counter() - started:.2f} s); {len(behind)} to migrate."
             )
-        if not behind:
-            return
 
         def report(outcome):
             if outcome.error:
@@ -57,7 +53,16 @@ class Command(MigrateSchemasCommand):
             elif verbosity >= 2:
                 self.stdout.write(f"[{outcome.schema}] applied {', '.join(outcome.applied) or 'nothing'}")
 
-        outcomes = migrate_schemas(behind, report=report)
+        outcomes = []
+        while behind:
+            outcomes += migrate_schemas(behind, report=report)
+            # A tenant made meanwhile by a process on the release before (from its template)
+            # is behind too: looked for until none is new.
+            known = set(schemas)
+            schemas = self._tenant_schemas()
+            behind = schemas_behind([schema for schema in schemas if schema not in known])
+        if not outcomes:
+            return
         failed = sorted(outcome.schema for outcome in outcomes if outcome.error)
         if verbosity:
             self.stdout.write(
@@ -65,3 +70,9 @@ class Command(MigrateSchemasCommand):
             )
         if failed:
             raise CommandError(f"{len(failed)} tenant schema(s) failed to migrate: {', '.join(failed)}")
+
+    @staticmethod
+    def _tenant_schemas():
+        return list(
+            Tenant.objects.exclude(schema_name=get_public_schema_name()).order_by("pk").values_list("schema_name", flat=True)
+        )
