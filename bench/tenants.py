@@ -59,6 +59,11 @@ class Side:
         self.cluster = ThrowawayCluster()
         self.cluster.start()
         self.url = self.cluster.socket_url()
+        # as the embedded server runs (config.database.embedded_server_settings): pg_dump of the
+        # whole database locks every table in one transaction
+        self.sql("ALTER SYSTEM SET max_locks_per_transaction = 1024")
+        self.cluster.stop()
+        self.cluster.start()
         self.env = app_env(DATABASE_URL=self.url, **SERVER)
         manage("migrate_schemas", "--shared", env=self.env)
         tenants_csv, credentials = folder / f"tenants-{count}.csv", folder / f"admins-{count}.csv"
@@ -228,6 +233,24 @@ def row(label, small, large, unit="", ratio=True):
     print(text, flush=True)
 
 
+class Figures(dict):
+    """Each figure printed as it is measured, and all of them again at the end."""
+
+    def __init__(self, tenants):
+        super().__init__()
+        self.header = f"{'':<68} {'2 tenants':>12} {f'{tenants} tenants':>12}      ratio"
+        print(self.header, flush=True)
+
+    def __setitem__(self, label, pair):
+        super().__setitem__(label, pair)
+        row(label, *pair)
+
+    def print_all(self):
+        print(f"\n{self.header}")
+        for label, (a, b) in self.items():
+            row(label, a, b)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=1000)
@@ -241,7 +264,7 @@ def main():
         print(f"Building 2 tenants, then {args.tenants} (create_tenants) ...", flush=True)
         small = Side(2, args.students, folder)
         large = Side(args.tenants, args.students, folder)
-        figures = {}
+        figures = Figures(args.tenants)
         figures["create_tenants, s per tenant"] = (small.creation, large.creation)
         no_op = [timed_manage(side, "migrate_schemas", "--tenant")[0] for side in (small, large)]
         figures["migrate_schemas, nothing to apply, s (whole command)"] = tuple(no_op)
@@ -304,9 +327,7 @@ def main():
         for key in pg[0]:
             figures[f"PostgreSQL: {key}"] = (pg[0][key], pg[1][key])
 
-        print(f"\n{'':<68} {'2 tenants':>12} {f'{args.tenants} tenants':>12}      ratio")
-        for label, (a, b) in figures.items():
-            row(label, a, b)
+        figures.print_all()
         per_tenant = (pg[1]["relations"] - pg[0]["relations"]) / (args.tenants - 2)
         print(f"\nper tenant: {per_tenant:.0f} relations, "
               f"{(pg[1]['database MB'] - pg[0]['database MB']) / (args.tenants - 2):.2f} MB on disk, "

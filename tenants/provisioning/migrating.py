@@ -11,7 +11,8 @@ Here:
 - The schemas behind are migrated in worker processes (`MIGRATION_PROCESSES`), each of which
   loads the graph once and renders the state before the plan once per distinct set of applied
   migrations (in practice one: every tenant is at the previous release). Each schema then pays
-  only for its own SQL, the records of what was applied and the post-migrate signals.
+  only for its own SQL and the records of what was applied, and for the post-migrate signals
+  (content types and permissions) when the plan adds or changes models.
 - A schema whose migration fails is reported by name with the error, and the others go on;
   the command then exits non-zero, so a deploy stops before new code relies on that schema.
 """
@@ -90,6 +91,18 @@ class Outcome:
     error: str = ""
 
 
+def _models_changed(before, after):
+    """Whether a plan added, removed or renamed a model or changed its permissions: all that
+    the post-migrate handlers act on (content types and permissions, the only ones installed).
+    A plan of columns, indexes and SQL leaves them nothing to do, and they cost more than the
+    migration itself (some 60 queries a schema), so they are not sent for it."""
+    def shape(state):
+        return {key: (model.options.get("permissions"), model.options.get("default_permissions"))
+                for key, model in state.models.items()}
+
+    return shape(before) != shape(after)
+
+
 class SchemaMigrator:
     """Applies the pending migrations to one schema after another in this process, reusing
     the graph and the rendered states between schemas at the same migrations."""
@@ -116,8 +129,9 @@ class SchemaMigrator:
             after = executor.migrate(targets, plan=plan, state=before.clone())
             if post_apps is None:
                 after.clear_delayed_apps_cache()
-                post_apps = self._states[key][1] = after.apps
-            emit_post_migrate_signal(0, False, connection.alias, apps=post_apps, plan=plan)
+                post_apps = self._states[key][1] = after.apps if _models_changed(before, after) else False
+            if post_apps:  # content types and permissions for new models
+                emit_post_migrate_signal(0, False, connection.alias, apps=post_apps, plan=plan)
             return Outcome(schema, [f"{migration.app_label}.{migration.name}" for migration, _ in plan])
         except Exception as exc:  # reported by schema; the other schemas go on
             return Outcome(schema, [], f"{type(exc).__name__}: {exc}")

@@ -59,6 +59,11 @@ def test_with_nothing_to_apply_no_schema_is_visited(three, capsys):
 def test_only_the_schemas_behind_are_migrated_and_a_failure_is_named(three, capsys):
     a, b, c = three
     _forget(b, "tenants", "0002_schema_template")  # behind by a migration that applies cleanly
+    with connection.cursor() as cursor:  # and, as before it, without that model's content type
+        where = "app_label = 'tenants' AND model = 'schematemplate'"
+        cursor.execute(f'DELETE FROM "{b}".auth_permission WHERE content_type_id IN '
+                       f'(SELECT id FROM "{b}".django_content_type WHERE {where})')
+        cursor.execute(f'DELETE FROM "{b}".django_content_type WHERE {where}')
     _forget(c, "accounts", "0008_scim")  # behind by one whose column is there: adding it fails
     assert schemas_behind(three) == [b, c]
 
@@ -68,6 +73,10 @@ def test_only_the_schemas_behind_are_migrated_and_a_failure_is_named(three, caps
     assert f"[{c}] FAILED:" in err and "already exists" in err
     assert error == f"1 tenant schema(s) failed to migrate: {c}"
     assert ("tenants", "0002_schema_template") in applied_migrations([b])[b]
+    with connection.cursor() as cursor:  # a plan that adds a model sends the post-migrate signal
+        cursor.execute(f'SELECT count(*) FROM "{b}".auth_permission p JOIN "{b}".django_content_type t '
+                       "ON t.id = p.content_type_id WHERE t.model = 'schematemplate'")
+        assert cursor.fetchone()[0] == 4  # add, change, delete, view
     assert ("accounts", "0008_scim") not in applied_migrations([c])[c]  # reported, not skipped
     assert schemas_behind(three) == [c]
 
