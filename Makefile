@@ -51,7 +51,7 @@ dev: install
 	$(PY) manage.py jobs_worker --parent-pid $$$$ & DEBUG=$${DEBUG:-1} exec $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install-dev axe
-	$(PY) -m pytest --create-db $(PYTEST_ARGS)
+	$(PY) -m pytest --create-db --durations=30 $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
