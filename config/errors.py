@@ -33,6 +33,10 @@ MSG_NO_TENANT = "No tenant is served at this host name."
 MSG_BODY_TOO_BIG = "The request body is too large."
 MSG_TOO_MANY_FIELDS = "The request has too many fields."
 MSG_SERVICE_UNAVAILABLE = "The database is not reachable right now; try again in a few seconds."
+MSG_TENANT_SUSPENDED = (
+    "This university's console is suspended by the platform's operators; its data is kept. "
+    "Ask your console administrator when it will be back."
+)
 MSG_WRITE_COLLISION = (
     "Another change to the same records was made at the same moment, so this one was not made; "
     "nothing changed. Try again."
@@ -48,6 +52,7 @@ EXPORT_LIMIT_EXCEEDED = "EXPORT_LIMIT_EXCEEDED"
 CURSOR_EXPIRED = "CURSOR_EXPIRED"  # 410: a feed cursor from before what is still kept
 RATE_LIMITED = "RATE_LIMITED"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+TENANT_SUSPENDED = "TENANT_SUSPENDED"  # 503: the tenant is suspended (tenants.routing.middleware)
 SERVER_ERROR = "SERVER_ERROR"
 
 

@@ -17,6 +17,9 @@ class Tenant(TenantMixin):
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     created_at = models.DateTimeField(auto_now_add=True)
+    # Suspended: the host answers 503 to everything; the data is kept (tenants.provisioning).
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_reason = models.CharField(max_length=500, blank=True, default="")
 
     auto_create_schema = True
     auto_drop_schema = True

@@ -12,6 +12,7 @@ import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.utils import timezone
 
 from tenants.models import Domain, Tenant, validate_time_zone
 from tenants.provisioning.migrating import migrate_schemas, schemas_behind
@@ -131,3 +132,28 @@ def public_tenant_ensure(domain="localhost"):
     )
     Domain.objects.get_or_create(domain=domain, defaults={"tenant": tenant, "is_primary": True})
     return tenant
+
+
+def tenant_suspend(tenant, *, reason):
+    """Suspend a tenant: its host answers 503 to every request (tenants.routing.middleware)
+    from the next request on, every process sharing the cache at once; its data is kept.
+    Returns the tenant as it was before, for the audit trail."""
+    if tenant.schema_name == "public":
+        raise ValidationError({"tenant": "The platform's own schema cannot be suspended."})
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise ValidationError({"reason": "Say why, in 1-500 characters (staff of the tenant never see it)."})
+    before = {"suspended_at": tenant.suspended_at, "suspended_reason": tenant.suspended_reason}
+    tenant.suspended_at = tenant.suspended_at or timezone.now()
+    tenant.suspended_reason = reason
+    tenant.save(update_fields=["suspended_at", "suspended_reason"])
+    return before
+
+
+def tenant_resume(tenant):
+    """Serve a suspended tenant again. Returns the tenant as it was before."""
+    before = {"suspended_at": tenant.suspended_at, "suspended_reason": tenant.suspended_reason}
+    tenant.suspended_at = None
+    tenant.suspended_reason = ""
+    tenant.save(update_fields=["suspended_at", "suspended_reason"])
+    return before
