@@ -1,5 +1,6 @@
 """What the identity_provider and sign_in_policy commands share: the tenant they act in (by
-slug), a service's refusal as the command's error, and on/off options. Outside a request, the
+slug; tenant_suspend and tenant_resume find theirs with it too), a service's refusal as the
+command's error, and on/off options. Outside a request, the
 audit trail records their changes as made by "system"."""
 import argparse
 import contextlib

@@ -109,13 +109,24 @@ class SchemaMigrator:
 
     def __init__(self):
         self._states = {}  # frozenset(applied) → (state before the plan, apps after it)
+        self._executor = None
+
+    def _executor_for_schema(self):
+        """This process's executor, its graph loaded from disk once, with the current schema's
+        applied migrations read afresh. A graph with squashed migrations depends on what is
+        applied, so it is then loaded again for each schema, as Django does."""
+        if self._executor is None or self._executor.loader.replacements:
+            self._executor = MigrationExecutor(connection)
+        else:
+            self._executor.loader.applied_migrations = self._executor.recorder.applied_migrations()
+        return self._executor
 
     def migrate(self, schema):
         connection.set_schema(schema, include_public=False)
         MigrationRecorder(connection).ensure_schema()
         connection.set_schema(schema)
         try:
-            executor = MigrationExecutor(connection)
+            executor = self._executor_for_schema()
             executor.loader.check_consistent_history(connection)
             targets = executor.loader.graph.leaf_nodes()
             plan = executor.migration_plan(targets)

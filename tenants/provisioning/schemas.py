@@ -28,9 +28,9 @@ from pathlib import Path
 
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.migrations.loader import MigrationLoader
 
 from tenants.models import SchemaTemplate
+from tenants.provisioning.migrating import migration_graph
 
 TEMPLATE_PREFIX = "template_"
 _TEMPLATES_KEPT = 3
@@ -46,7 +46,7 @@ _REPLAY_END = "\nSET LOCAL check_function_bodies TO DEFAULT;"
 @functools.lru_cache(maxsize=1)
 def migrations_key():
     """A digest of every migration on disk: its app, name and file's bytes."""
-    loader = MigrationLoader(None, ignore_no_migrations=True)
+    loader = migration_graph()
     digest = hashlib.sha256()
     for (app, name), migration in sorted(loader.disk_migrations.items()):
         digest.update(f"{app}.{name}\0".encode())

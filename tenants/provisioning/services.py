@@ -13,6 +13,7 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
+from django_tenants.utils import schema_exists
 
 from tenants.models import Domain, Tenant, validate_time_zone
 from tenants.provisioning.migrating import migrate_schemas, schemas_behind
@@ -67,8 +68,7 @@ def _rename_spare(spare, slug):
     took it meanwhile."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SPARE_LOCK])
-        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [spare])
-        if cursor.fetchone() is None:
+        if not schema_exists(spare):
             return False
         cursor.execute(f'ALTER SCHEMA "{spare}" RENAME TO "{slug}"')
     return True
@@ -82,7 +82,7 @@ def tenant_validate(*, slug, name, domain, time_zone="UTC"):
             "Use 1-63 lowercase letters, digits or underscores, starting with a letter "
             f"(not 'public', {SPARE_PREFIX}… or {TEMPLATE_PREFIX}…)."
         ]
-    elif Tenant.objects.filter(slug=slug).exists() or _schema_exists(slug):
+    elif Tenant.objects.filter(slug=slug).exists() or schema_exists(slug):
         errors["slug"] = [f"A tenant with slug {slug!r} already exists."]
     if not (name or "").strip() or len(name) > 200:
         errors["name"] = ["Give a name of 1-200 characters."]
@@ -98,10 +98,9 @@ def tenant_validate(*, slug, name, domain, time_zone="UTC"):
         raise ValidationError(errors)
 
 
-def _schema_exists(name):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [name])
-        return cursor.fetchone() is not None
+def validation_text(error):
+    """A ValidationError of these services as one line: each field and its messages."""
+    return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
 
 
 def tenant_create(*, slug, name, domain, time_zone="UTC"):
@@ -110,7 +109,9 @@ def tenant_create(*, slug, name, domain, time_zone="UTC"):
     tenant_validate(slug=slug, name=name, domain=domain, time_zone=time_zone)
     connection.set_schema_to_public()
     spare = _current_spare()
-    sql = template_sql(slug)  # before the transaction: the first one may build the template
+    # Before the transaction, where the first one may build the template; with a spare waiting
+    # it is not needed (and if another creation takes that spare, it is fetched then).
+    sql = None if spare else template_sql(slug)
     tenant = Tenant(schema_name=slug, slug=slug, name=name.strip(), time_zone=time_zone)
     tenant.auto_create_schema = False  # made here, in the same transaction as the rows
     try:
@@ -134,16 +135,21 @@ def public_tenant_ensure(domain="localhost"):
     return tenant
 
 
+def suspension(tenant):
+    """The fields suspending and resuming change, for the audit trail."""
+    return {"suspended_at": tenant.suspended_at, "suspended_reason": tenant.suspended_reason}
+
+
 def tenant_suspend(tenant, *, reason):
     """Suspend a tenant: its host answers 503 to every request (tenants.routing.middleware)
     from the next request on, every process sharing the cache at once; its data is kept.
-    Returns the tenant as it was before, for the audit trail."""
+    Returns the tenant's suspension() as it was before."""
     if tenant.schema_name == "public":
         raise ValidationError({"tenant": "The platform's own schema cannot be suspended."})
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
         raise ValidationError({"reason": "Say why, in 1-500 characters (staff of the tenant never see it)."})
-    before = {"suspended_at": tenant.suspended_at, "suspended_reason": tenant.suspended_reason}
+    before = suspension(tenant)
     tenant.suspended_at = tenant.suspended_at or timezone.now()
     tenant.suspended_reason = reason
     tenant.save(update_fields=["suspended_at", "suspended_reason"])
@@ -151,8 +157,8 @@ def tenant_suspend(tenant, *, reason):
 
 
 def tenant_resume(tenant):
-    """Serve a suspended tenant again. Returns the tenant as it was before."""
-    before = {"suspended_at": tenant.suspended_at, "suspended_reason": tenant.suspended_reason}
+    """Serve a suspended tenant again. Returns the tenant's suspension() as it was before."""
+    before = suspension(tenant)
     tenant.suspended_at = None
     tenant.suspended_reason = ""
     tenant.save(update_fields=["suspended_at", "suspended_reason"])

@@ -26,7 +26,7 @@ from accounts.staff.services import staff_create
 from tenants.models import Domain
 from tenants.provisioning.pool import fork_pool
 from tenants.provisioning.schemas import template_sql
-from tenants.provisioning.services import public_tenant_ensure, tenant_create, tenant_validate
+from tenants.provisioning.services import public_tenant_ensure, tenant_create, tenant_validate, validation_text
 
 COLUMNS = ("slug", "name", "domain", "time_zone", "admin_email")
 REQUIRED = ("slug", "name", "domain")
@@ -59,7 +59,7 @@ def _create(row):
             slug=row["slug"], name=row["name"], domain=row["domain"], time_zone=row.get("time_zone") or "UTC"
         )
     except ValidationError as exc:  # made meanwhile by someone else
-        return row["slug"], None, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        return row["slug"], None, validation_text(exc)
     password = None
     if row.get("admin_email"):
         password = secrets.token_urlsafe(18)

@@ -1,27 +1,21 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django_tenants.utils import schema_context
 
 from accounts.audit.services import audit_record
-from tenants.models import Tenant
-from tenants.provisioning.services import tenant_suspend
+from accounts.identity.commands import in_tenant
+from tenants.provisioning.services import suspension, tenant_suspend, validation_text
 
 
 def lifecycle(options, change, action):
     """Apply `change` to the tenant named by --tenant, audited in that tenant's trail as `action`
     (by "system"), in one transaction."""
-    tenant = Tenant.objects.filter(slug=options["tenant"]).exclude(schema_name="public").first()
-    if tenant is None:
-        raise CommandError(f"No tenant with slug {options['tenant']!r}.")
     try:
-        with transaction.atomic():
+        with in_tenant(options["tenant"]) as (tenant, _), transaction.atomic():
             before = change(tenant)
-            after = {"suspended_at": tenant.suspended_at, "suspended_reason": tenant.suspended_reason}
-            with schema_context(tenant.schema_name):
-                audit_record(action=action, target_type="tenant", target_id=tenant.slug, before=before, after=after)
+            audit_record(action=action, target_type="tenant", target_id=tenant.slug, before=before, after=suspension(tenant))
     except ValidationError as exc:
-        raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+        raise CommandError(validation_text(exc)) from None
     return tenant
 
 

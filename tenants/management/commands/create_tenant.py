@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants.models import Tenant
-from tenants.provisioning.services import public_tenant_ensure, spare_schema_ensure, tenant_create
+from tenants.provisioning.services import public_tenant_ensure, spare_schema_ensure, tenant_create, validation_text
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
                 time_zone=options["time_zone"],
             )
         except ValidationError as exc:
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+            raise CommandError(validation_text(exc)) from None
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(f"Created tenant {tenant.slug} at {options['domain']} in {elapsed:.2f} s."))
         if not options["no_spare"]:
