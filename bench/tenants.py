@@ -22,7 +22,6 @@ are seeded with `--students` students (seed_demo, the same seed). Then, each fig
 import argparse
 import csv
 import http.client
-import json
 import os
 import statistics
 import subprocess
@@ -126,18 +125,7 @@ def mixed_load(side, stop, outcomes):
         number = offset
         while not stop.is_set():
             number += 1
-            body = {"first_name": "Ada", "last_name": f"Obi {number}", "email": f"ada{number}@bench.example",
-                    "programme_codes": []}
-            created = side.server.post_json("/v1/students", body, host=host(n), headers=side.auth(n))
-            outcomes.append(created.status)
-            if created.status == 201:
-                user_id = created.json()["data"]["user_id"]
-                outcomes.append(side.server.get(f"/v1/console/students/{user_id}", host=host(n), headers=side.auth(n)).status)
-                outcomes.append(side.server.request(
-                    "PATCH", f"/v1/students/{user_id}", host=host(n), body=json.dumps({"last_name": "Eze"}),
-                    headers={**side.auth(n), "Content-Type": "application/json"},
-                ).status)
-            outcomes.append(side.server.get("/v1/console/students?search=Obi", host=host(n), headers=side.auth(n)).status)
+            outcomes.extend(side.server.student_round(host=host(n), headers=side.auth(n), number=number))
 
     threads = [threading.Thread(target=client, args=(n, 100_000 * k)) for k, n in enumerate((1, side.last, 1, side.last))]
     for thread in threads:

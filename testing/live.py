@@ -145,6 +145,25 @@ class LiveServer:
     def token(self, *, host, email, password):
         return self.post_json("/v1/auth/token", {"email": email, "password": password}, host=host).json()["data"]["token"]
 
+    def student_round(self, *, host, headers, number):
+        """What staff do with a record: create student `number`, read them, change them, search
+        the list for them. The statuses, in that order (reading and changing only once made)."""
+        created = self.post_json(
+            "/v1/students",
+            {"first_name": "Ada", "last_name": f"Obi {number}", "email": f"ada{number}@uni.example", "programme_codes": []},
+            host=host, headers=headers,
+        )
+        statuses = [created.status]
+        if created.status == 201:
+            user_id = created.json()["data"]["user_id"]
+            statuses.append(self.get(f"/v1/console/students/{user_id}", host=host, headers=headers).status)
+            statuses.append(self.request(
+                "PATCH", f"/v1/students/{user_id}", host=host, body='{"last_name": "Obi-Eze"}',
+                headers={**headers, "Content-Type": "application/json"},
+            ).status)
+        statuses.append(self.get("/v1/console/students?search=Obi", host=host, headers=headers).status)
+        return statuses
+
     def session_cookie(self, *, host, email, password):
         """Sign in through the HTML form; the Cookie header of the signed-in session."""
         page = self.get("/login/", host=host)
