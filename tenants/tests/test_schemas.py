@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from tenants.models import Domain, SchemaTemplate, Tenant
 from tenants.provisioning import schemas, services
 from tenants.provisioning.migrating import schemas_behind
+from testing.concurrency import race, raised
 
 
 @pytest.fixture
@@ -128,3 +129,20 @@ def test_a_tenant_s_values_are_checked_before_anything_is_made(db, values, field
     with pytest.raises(ValidationError) as caught:
         services.tenant_validate(**{**good, **values})
     assert list(caught.value.message_dict) == [field]
+
+
+def test_tenants_made_at_once_with_one_slug_or_one_domain_give_one_tenant_each(made, tenant):
+    schemas.template_sql("x")  # the template exists, as after any first creation
+    same_slug = [lambda n=n: services.tenant_create(slug="schematest_race", name=f"R{n}", domain=f"schematest-r{n}.localhost")
+                 for n in range(4)]
+    same_domain = [lambda n=n: services.tenant_create(slug=f"schematest_d{n}", name="D", domain="schematest-d.localhost")
+                   for n in range(4)]
+    results = race(tenant, same_slug + same_domain)
+    connection.set_schema_to_public()
+    for group, field in ((results[:4], "slug"), (results[4:], "domain")):
+        assert sum(isinstance(r, Tenant) for r in group) == 1, group
+        assert all(list(r.message_dict) == [field] for r in raised(group)), group
+    assert Tenant.objects.filter(slug__startswith="schematest_").count() == 2
+    with connection.cursor() as cursor:  # the losers' schemas went with their transactions
+        cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'schematest\\_%'")
+        assert cursor.fetchone()[0] == 2

@@ -1,14 +1,18 @@
-"""A release's migration reaching every tenant while the production server serves them all.
+"""Tenants through the production server: a release's migration reaching every tenant while
+the server serves them all, and a suspension that every worker honours.
 
 The server (`python -m config.serve`) runs the current code against a throwaway PostgreSQL
 with four tenants made by `create_tenants`. The next release's expand migration
 (testing.rollout: a nullable column and an index built concurrently on the students table) is
 applied with that release's settings, first to one tenant, then to all: requests to a tenant
 not yet migrated and to one already migrated both succeed, and clients reading and writing in
-every tenant throughout get no failure. These tests commit nothing to the test database.
+every tenant throughout get no failure. A tenant suspended with `tenant_suspend` answers 503
+on every worker to many clients at once, while the others answer 200, and is served again on
+every worker once resumed. These tests commit nothing to the test database.
 """
 import csv
 import threading
+import time
 
 import psycopg
 import pytest
@@ -41,7 +45,9 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(cluster):
-    server = LiveServer(app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="2", WEB_THREADS="4", JOB_WORKERS="0")).start()
+    # Workers share no cache (no REDIS_URL): each forgets a host → tenant entry within a second.
+    server = LiveServer(app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="4", WEB_THREADS="4", JOB_WORKERS="0",
+                                TENANT_CACHE_SECONDS="1")).start()
     yield server
     server.terminate()
 
@@ -101,3 +107,41 @@ def test_a_migration_reaches_every_tenant_while_clients_read_and_write(cluster, 
     assert f"{done} of 4 tenant schemas up to date" in migrated.stdout and f"{4 - done} to migrate" in migrated.stdout
     assert outcomes and {status for status in outcomes} <= {200, 201}, sorted(set(outcomes))
     print(f"{len(outcomes)} requests during the migration, none failed")
+
+
+def _statuses_at_once(server, staff, rounds=6):
+    """Each of 16 clients GETs the list on every tenant `rounds` times, each request on a
+    fresh connection (so on any worker): {slug: set of statuses}."""
+    seen, lock = {member.host: set() for member in staff}, threading.Lock()
+
+    def client():
+        for _ in range(rounds):
+            for member in staff:
+                status = server.get("/v1/console/students", host=member.host, headers=member.headers).status
+                with lock:
+                    seen[member.host].add(status)
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return seen
+
+
+def test_a_suspension_is_honoured_by_every_worker_and_lifted_by_every_worker(cluster, server):
+    staff = [Staff(server, cluster.admins[slug], 50_000 * (n + 1)) for n, slug in enumerate(SLUGS)]
+    suspended_host = staff[1].host
+    env = app_env(DATABASE_URL=cluster.socket_url())
+    assert _statuses_at_once(server, staff) == {member.host: {200} for member in staff}
+    try:
+        manage("tenant_suspend", "--tenant", SLUGS[1], "--reason", "Live test", env=env)
+        time.sleep(1.5)  # TENANT_CACHE_SECONDS, and a margin
+        seen = _statuses_at_once(server, staff)
+        assert seen == {member.host: ({503} if member.host == suspended_host else {200}) for member in staff}
+        reply = server.get("/v1/console/students", host=suspended_host, headers=staff[1].headers)
+        assert reply.json()["code"] == "TENANT_SUSPENDED"
+    finally:
+        manage("tenant_resume", "--tenant", SLUGS[1], env=env)
+    time.sleep(1.5)
+    assert _statuses_at_once(server, staff) == {member.host: {200} for member in staff}
