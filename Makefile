@@ -9,7 +9,7 @@ DEMO_EMAIL ?= ops@demo.localhost
 DEMO_PASSWORD ?= demo-password
 PYTEST_ARGS ?=
 
-.PHONY: run dev test lint install install-dev bench bench-tenants soak db-stop clean browsers axe scale-packages scale-test sso-packages
+.PHONY: run dev test lint install install-dev bench bench-tenants bench-backup soak db-stop clean browsers axe scale-packages scale-test sso-packages
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -113,6 +113,9 @@ soak: install-dev
 BENCH_TENANTS ?= 1000
 bench-tenants: install-dev
 	$(PY) bench/tenants.py --tenants $(BENCH_TENANTS)
+
+bench-backup: install-dev
+	$(PY) bench/tenant_backup.py --students 100000
 
 db-stop:
 	@[ -x $(PY) ] && $(PY) -m config.database stop || true

@@ -274,6 +274,11 @@ METRICS_TOKEN = env_token("METRICS_TOKEN", min_length=16)
 LOG_FORMAT = env_choice("LOG_FORMAT", ("text", "json"), "text")
 LOGGING = logging_config(log_format=LOG_FORMAT, level=env_choice("LOG_LEVEL", LOG_LEVELS, "WARNING"))
 
+# Tenants (tenants.backups): where a deleted tenant's final backup is written before it is
+# purged, and the days between `tenant_delete` and the purge.
+TENANT_BACKUP_DIR = env_str("TENANT_BACKUP_DIR", str(BASE_DIR / "var" / "backups"))
+TENANT_DELETE_RETENTION_DAYS = env_int("TENANT_DELETE_RETENTION_DAYS", 30, minimum=0)
+
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 50_000, minimum=1)
 # Background exports (console.exports): how long a finished file is kept.
 EXPORT_FILE_HOURS = env_int("EXPORT_FILE_HOURS", 24, minimum=1)

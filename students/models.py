@@ -42,6 +42,10 @@ def avatar_upload_to(instance, filename):
 
 
 class Student(models.Model):
+    # The avatar's storage name holds the schema's name: renamed, and the file archived, by a
+    # tenant backup and its restore under another name (tenants.backups).
+    SCHEMA_COLUMNS = {"avatar": "file"}
+
     class Status(models.TextChoices):
         ACTIVE = "active"
         INACTIVE = "inactive"

@@ -130,6 +130,15 @@ def defer(task_name: str, *, lock=None, queueing_lock=None, schedule_at=None, sc
         return None
 
 
+def tenant_jobs_forget(schema):
+    """Delete the jobs waiting for `schema` (a tenant being purged), in the caller's transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM public.procrastinate_jobs WHERE status = 'todo' AND args->>'schema' = %s", [schema]
+        )
+        return cursor.rowcount
+
+
 # Daily per-tenant work (pruning): features register a tenant task here; the queue's daily
 # maintenance job (tenants.tasks) queues each of them once per tenant.
 DAILY_TENANT_TASKS: list[str] = []

@@ -1,12 +1,14 @@
 """The queue's own upkeep, scheduled by the queue (procrastinate's periodic tasks), not cron:
 every JOB_STALLED_CHECK_SECONDS (and when a worker starts), jobs whose worker died (no
-heartbeat for JOB_STALLED_SECONDS) go back to the queue; every night, finished jobs older than JOB_KEEP_HOURS are deleted and each tenant's
-daily tasks (pruning; tenants.jobs.daily_tenant_task) are queued."""
+heartbeat for JOB_STALLED_SECONDS) go back to the queue; every night, finished jobs older than JOB_KEEP_HOURS are deleted, each tenant's
+daily tasks (pruning; tenants.jobs.daily_tenant_task) are queued, and deleted tenants past their
+retention are purged (a final backup each; tenants.backups)."""
 import logging
 
 from django.conf import settings
 from procrastinate.contrib.django import app
 
+from tenants.backups.services import tenants_purge_due
 from tenants.jobs import MAINTENANCE_QUEUE, daily_fan_out, fresh_connections
 
 log = logging.getLogger("tenants.jobs")
@@ -47,3 +49,13 @@ def daily(timestamp):
     with fresh_connections():
         queued = daily_fan_out()
     log.info("daily maintenance: %s tenant jobs queued", queued)
+
+
+@app.periodic(cron="41 2 * * *", periodic_id="purge_tenants")
+@app.task(name="tenants.purge", queue=MAINTENANCE_QUEUE)
+def purge_tenants(timestamp):
+    """Deleted tenants whose retention has run out: a final backup each, then purged."""
+    with fresh_connections():
+        purged = tenants_purge_due()
+    if purged:
+        log.warning("tenants purged: %s", ", ".join(record.slug for record in purged))

@@ -23,6 +23,10 @@ class ExportJob(models.Model):
         FAILED = "failed"
         EXPIRED = "expired"
 
+    # Columns holding the schema's name, renamed when a backup is restored as another tenant
+    # (tenants.backups); the files are archived only when asked for.
+    SCHEMA_COLUMNS = {"tenant_schema": "name", "file_name": "optional file"}
+
     id = models.CharField(primary_key=True, max_length=24, default=new_object_id)
     tenant_schema = models.CharField(max_length=63)  # where it was queued: the worker checks it runs there
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -64,11 +64,12 @@ def pg_dump_path():
     return str(POSTGRES_BIN_PATH / "pg_dump")
 
 
-def pg_dump(*args):
-    """Run pg_dump against this connection's database; its output as text."""
+def pg_dump(*args, dbname=None):
+    """Run pg_dump against this connection's database (or `dbname` on its server); its output
+    as text."""
     settings = connection.settings_dict
     env = {**os.environ, "PGPASSWORD": settings["PASSWORD"] or "", "PGCONNECT_TIMEOUT": "10"}
-    command = [pg_dump_path(), "--no-owner", "--no-privileges", "--dbname", settings["NAME"]]
+    command = [pg_dump_path(), "--no-owner", "--no-privileges", "--dbname", dbname or settings["NAME"]]
     if settings["HOST"]:
         command += ["--host", settings["HOST"]]
     if settings["PORT"]:
@@ -80,10 +81,14 @@ def pg_dump(*args):
     return result.stdout
 
 
+def statements(text):
+    """pg_dump's SQL without psql's session settings and comments, for cursor.execute()."""
+    return "\n".join(line for line in text.splitlines() if not _SKIPPED_LINE.match(line))
+
+
 def dump_schema(name):
     """A schema's definition and rows as SQL statements, without psql's session settings."""
-    text = pg_dump("--schema", name, "--inserts", "--rows-per-insert=1000")
-    return "\n".join(line for line in text.splitlines() if not _SKIPPED_LINE.match(line))
+    return statements(pg_dump("--schema", name, "--inserts", "--rows-per-insert=1000"))
 
 
 def _migrate_new(name):

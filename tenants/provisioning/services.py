@@ -7,9 +7,11 @@ same transaction as the tenant's row and domain, so a tenant exists whole or not
 a tenant then renames it to the tenant's slug, after applying any migration that landed since
 it was made. `spare_schema_ensure` makes one (`create_tenant` does it after reporting).
 """
+import datetime as dt
 import re
 import secrets
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
@@ -136,8 +138,18 @@ def public_tenant_ensure(domain="localhost"):
 
 
 def suspension(tenant):
-    """The fields suspending and resuming change, for the audit trail."""
-    return {"suspended_at": tenant.suspended_at, "suspended_reason": tenant.suspended_reason}
+    """The fields suspending, resuming and deleting change, for the audit trail."""
+    return {
+        "suspended_at": tenant.suspended_at, "suspended_reason": tenant.suspended_reason,
+        "delete_after": tenant.delete_after, "deletion_reason": tenant.deletion_reason,
+    }
+
+
+def _reason(reason, audience):
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise ValidationError({"reason": f"Say why, in 1-500 characters ({audience})."})
+    return reason
 
 
 def tenant_suspend(tenant, *, reason):
@@ -146,9 +158,7 @@ def tenant_suspend(tenant, *, reason):
     Returns the tenant's suspension() as it was before."""
     if tenant.schema_name == "public":
         raise ValidationError({"tenant": "The platform's own schema cannot be suspended."})
-    reason = (reason or "").strip()
-    if not reason or len(reason) > 500:
-        raise ValidationError({"reason": "Say why, in 1-500 characters (staff of the tenant never see it)."})
+    reason = _reason(reason, "staff of the tenant never see it")
     before = suspension(tenant)
     tenant.suspended_at = tenant.suspended_at or timezone.now()
     tenant.suspended_reason = reason
@@ -157,9 +167,34 @@ def tenant_suspend(tenant, *, reason):
 
 
 def tenant_resume(tenant):
-    """Serve a suspended tenant again. Returns the tenant's suspension() as it was before."""
+    """Serve a suspended tenant again; a deletion still waiting is cancelled. Returns the
+    tenant's suspension() as it was before."""
     before = suspension(tenant)
     tenant.suspended_at = None
     tenant.suspended_reason = ""
-    tenant.save(update_fields=["suspended_at", "suspended_reason"])
+    tenant.delete_requested_at = tenant.delete_after = None
+    tenant.deletion_reason = ""
+    tenant.save(update_fields=["suspended_at", "suspended_reason", "delete_requested_at", "delete_after", "deletion_reason"])
+    return before
+
+
+def tenant_delete(tenant, *, reason, days=None):
+    """Schedule a suspended tenant's purge `days` (TENANT_DELETE_RETENTION_DAYS) from now: until
+    then it stays suspended and `tenant_resume` takes it back; then the daily purge
+    (tenants.backups.services.tenants_purge_due) writes its final backup and removes it.
+    Returns the tenant's suspension() as it was before."""
+    if tenant.schema_name == "public":
+        raise ValidationError({"tenant": "The platform's own schema cannot be deleted."})
+    if tenant.suspended_at is None:
+        raise ValidationError({"tenant": f"Suspend {tenant.slug} first (tenant_suspend); only a suspended tenant is deleted."})
+    reason = _reason(reason, "kept with the record of the purge")
+    days = settings.TENANT_DELETE_RETENTION_DAYS if days is None else days
+    if days < 0:
+        raise ValidationError({"days": "Give 0 or more days."})
+    before = suspension(tenant)
+    now = timezone.now()
+    tenant.delete_requested_at = now
+    tenant.delete_after = now + dt.timedelta(days=days)
+    tenant.deletion_reason = reason
+    tenant.save(update_fields=["delete_requested_at", "delete_after", "deletion_reason"])
     return before

@@ -84,4 +84,4 @@ def test_the_daily_fan_out_queues_each_daily_task_once_per_tenant(other_tenant):
 
 def test_every_periodic_task_is_scheduled_by_the_queue():
     periodic = {task.name for task in (p.task for p in app.periodic_registry.periodic_tasks.values())}
-    assert periodic == {"jobs.retry_stalled", "jobs.remove_old", "jobs.daily"}
+    assert periodic == {"jobs.retry_stalled", "jobs.remove_old", "jobs.daily", "tenants.purge"}

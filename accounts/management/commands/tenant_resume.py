@@ -5,7 +5,7 @@ from tenants.provisioning.services import tenant_resume
 
 
 class Command(BaseCommand):
-    help = "Serve a suspended tenant again. Audited as tenant.resume."
+    help = "Serve a suspended tenant again, cancelling a deletion still waiting. Audited as tenant.resume."
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", required=True, help="Tenant slug")
