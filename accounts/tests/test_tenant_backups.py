@@ -23,11 +23,12 @@ from accounts.models import AuditEvent
 from students.models import Student
 from students.tests.test_avatar import image_bytes
 from tenants.backups.archive import MANIFEST, quote, schema_columns
-from tenants.backups.services import storage_files, tenants_purge_due
+from tenants.backups.services import storage_files, tenant_restore, tenants_purge_due
 from tenants.models import Domain, PurgedTenant, Tenant
 from tenants.provisioning.migrating import schemas_behind
 from tenants.provisioning.services import tenant_create
 from testing.clients import TenantAPIClient
+from testing.concurrency import race, raised
 from testing.factories import (
     AttemptGrantFactory,
     GradeReportFactory,
@@ -240,6 +241,11 @@ def _nothing_made(slug):
     assert not schema_exists(slug)
     assert not Domain.objects.filter(domain="bad.backup.localhost").exists()
     assert _files_of(PREFIX) == []
+    _nothing_left_over()
+
+
+def _nothing_left_over():
+    """No scratch database is left behind."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'tenant_restore_%%'")
         assert cursor.fetchone()[0] == 0
@@ -339,3 +345,20 @@ def test_only_a_deleted_tenant_is_purged_and_bad_deletions_change_nothing(tenant
     tenant.refresh_from_db()
     assert tenant.delete_after is None and tenant.deletion_reason == ""
     call_command("tenant_resume", tenant=tenant.slug)
+
+
+def test_restores_of_one_slug_at_once_make_one_tenant_whose_files_stay(made, committed_tenant):
+    _fill(committed_tenant)
+    photos = _avatars(committed_tenant.schema_name)
+    archive = made / "test.tar.gz"
+    _backup(committed_tenant, archive)
+    slug = f"{PREFIX}_raced"
+    results = race(committed_tenant, [
+        lambda n=n: tenant_restore(archive, slug=slug, domains=[f"raced{n}.backup.localhost"]) for n in range(3)
+    ])
+    connection.set_schema_to_public()
+    assert sum(isinstance(r, tuple) for r in results) == 1, results
+    assert all(list(r.message_dict) == ["slug"] for r in raised(results)), results
+    assert Tenant.objects.filter(slug=slug).count() == 1 and Domain.objects.filter(tenant__slug=slug).count() == 1
+    assert {u: d for u, (_, d) in _avatars(slug).items()} == {u: d for u, (_, d) in photos.items()}
+    _nothing_left_over()

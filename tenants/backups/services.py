@@ -1,4 +1,5 @@
 """Backing a tenant up, restoring it, and purging a deleted one (see tenants.backups)."""
+import contextlib
 import logging
 import secrets
 from pathlib import Path
@@ -30,6 +31,8 @@ from tenants.provisioning.schemas import pg_dump, statements
 from tenants.provisioning.services import DOMAIN_RE, tenant_validate
 
 log = logging.getLogger("tenants.backups")
+# Restores of one slug take turns (pg_advisory_lock(key, hashtext(slug))).
+_RESTORE_LOCK = 7_261_125
 
 
 def tenant_backup(tenant, out_path, *, with_exports=False):
@@ -167,32 +170,13 @@ def tenant_restore(path, *, slug, domains=(), name=None):
     try:
         archive.verify()
         manifest = archive.manifest
-        old = manifest["tenant"]["schema"]
         domains = list(domains) or list(manifest["tenant"]["domains"])
         name = name or manifest["tenant"]["name"]
         connection.set_schema_to_public()
         _check_restorable(archive, slug=slug, name=name, domains=domains)
         pre_data, post_data = _definition(archive, slug)
-        files = _put_files(archive, old, slug)
-        try:
-            with transaction.atomic():
-                with connection.cursor() as wrapper:
-                    cursor = wrapper.cursor  # psycopg's own, for COPY
-                    cursor.execute("SET LOCAL check_function_bodies = false")
-                    cursor.execute(pre_data.encode())
-                    _load_rows(cursor, archive, slug)
-                    _rename_schema_columns(cursor, archive, old, slug)
-                    cursor.execute(post_data.encode())
-                    cursor.execute("SET LOCAL check_function_bodies TO DEFAULT")
-                tenant = Tenant(schema_name=slug, slug=slug, name=name, time_zone=manifest["tenant"]["time_zone"])
-                tenant.auto_create_schema = False
-                tenant.save(verbosity=0)
-                Domain.objects.bulk_create(
-                    [Domain(domain=d, tenant=tenant, is_primary=i == 0) for i, d in enumerate(domains)]
-                )
-        except BaseException:
-            _delete_files(files)
-            raise
+        with _slug_lock(slug):
+            tenant = _restore_locked(archive, slug=slug, name=name, domains=domains, definition=(pre_data, post_data))
     finally:
         archive.close()
     connection.set_schema_to_public()
@@ -201,6 +185,47 @@ def tenant_restore(path, *, slug, domains=(), name=None):
             if outcome.error:
                 raise ArchiveError(f"Restored as {slug}, but migrating it failed: {outcome.error}")
     return tenant, manifest
+
+
+@contextlib.contextmanager
+def _slug_lock(slug):
+    """Restores of one slug, one at a time: the second finds the slug taken, and never removes
+    the files the first copied (they have the same names)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [_RESTORE_LOCK, slug])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [_RESTORE_LOCK, slug])
+
+
+def _restore_locked(archive, *, slug, name, domains, definition):
+    manifest = archive.manifest
+    old = manifest["tenant"]["schema"]
+    _check_restorable(archive, slug=slug, name=name, domains=domains)  # again, now that no other restore of it runs
+    pre_data, post_data = definition
+    files = _put_files(archive, old, slug)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as wrapper:
+                cursor = wrapper.cursor  # psycopg's own, for COPY
+                cursor.execute("SET LOCAL check_function_bodies = false")
+                cursor.execute(pre_data.encode())
+                _load_rows(cursor, archive, slug)
+                _rename_schema_columns(cursor, archive, old, slug)
+                cursor.execute(post_data.encode())
+                cursor.execute("SET LOCAL check_function_bodies TO DEFAULT")
+            tenant = Tenant(schema_name=slug, slug=slug, name=name, time_zone=manifest["tenant"]["time_zone"])
+            tenant.auto_create_schema = False
+            tenant.save(verbosity=0)
+            Domain.objects.bulk_create(
+                [Domain(domain=d, tenant=tenant, is_primary=i == 0) for i, d in enumerate(domains)]
+            )
+    except BaseException:
+        _delete_files(files)
+        raise
+    return tenant
 
 
 def final_backup_path(tenant, now):
