@@ -181,8 +181,10 @@ def test_a_backup_taken_while_clients_write_restores_whole_and_serves(cluster, s
     assert outcomes and set(outcomes) <= {200, 201}, sorted(set(outcomes))
     assert before < after  # clients wrote before and after the snapshot
 
+    # By the next release, which knows every migration uni_c may have had by now (the tests
+    # above apply it); the current one refuses an archive from a newer release.
     restored = manage("tenant_restore", "--from", str(tmp_path / "uni_c.tar.gz"), "--slug", "uni_c_copy",
-                      "--domain", "uni-c-copy.localhost", env=env)
+                      "--domain", "uni-c-copy.localhost", env=app_env(DATABASE_URL=cluster.socket_url(), **NEXT_RELEASE))
     assert "checked against the manifest" in restored.stdout
     copied = _students(cluster, "uni_c_copy")
     assert before <= copied <= after
