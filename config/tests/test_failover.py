@@ -296,3 +296,12 @@ def test_the_primary_killed_under_writes_loses_nothing_acknowledged(cluster, cap
                     f"answered 503 but committed anyway {committed_anyway}; no 500, no server restart")
     _report(capsys, f"the server's 503s came from {_refusals(log)}")
     assert lost == {"grant": [], "audit": [], "session": []}, lost
+
+    # Not a requirement (the new primary takes writes alone meanwhile), but worth knowing: the
+    # old primary, rewound if need be, follows the new one as its synchronous standby.
+    try:
+        cluster.wait(lambda: cluster.sync_standby() is killed, 60, "the old primary back as the synchronous standby")
+        rejoined = f"{killed.name} is the synchronous standby again {time.monotonic() - killed_at:.0f} s after the kill"
+    except AssertionError:
+        rejoined = f"{killed.name} had not rejoined as the synchronous standby 60 s later"
+    _report(capsys, rejoined)
