@@ -3,6 +3,7 @@ against a real server in test_service.py)."""
 import os
 from urllib.parse import quote
 
+import psycopg
 import pytest
 from django.db import connection
 from django.db.utils import ConnectionHandler
@@ -51,14 +52,24 @@ def test_a_url_with_several_hosts_gives_libpq_its_host_and_port_lists():
     assert libpq_environment(settings) == {"PGTARGETSESSIONATTRS": "read-write"}
 
 
-def test_a_url_with_one_host_or_a_socket_keeps_its_single_values():
-    assert (parse_database_url("postgresql://app@[::1]:6432/console")["HOST"],
-            parse_database_url("postgresql://app@[::1]:6432/console")["PORT"]) == ("::1", "6432")
-    assert (parse_database_url("postgresql://db/console")["HOST"], parse_database_url("postgresql://db/console")["PORT"]) \
-        == ("db", "")
-    socket = parse_database_url("postgresql://postgres@/console?host=/run/pg")
-    assert (socket["HOST"], socket["PORT"]) == ("/run/pg", "")
-    assert libpq_environment(socket) == {}
+@pytest.mark.parametrize(("url", "host", "port"), [
+    ("postgresql://app@[::1]:6432/console", "::1", "6432"),
+    ("postgresql://db/console", "db", ""),
+    ("postgresql://postgres@/console?host=/run/pg", "/run/pg", ""),
+])
+def test_a_url_with_one_host_or_a_socket_keeps_its_single_values(url, host, port):
+    settings = parse_database_url(url)
+    assert (settings["HOST"], settings["PORT"]) == (host, port)
+    assert libpq_environment(settings) == {}
+
+
+def test_an_empty_port_in_the_list_is_libpq_s_default():
+    """What libpq itself does with a host given no port among others: 5432 (its default)."""
+    settings = parse_database_url("postgresql://app@%2Fnowhere-1:6543,%2Fnowhere-2/console")
+    assert (settings["HOST"], settings["PORT"]) == ("/nowhere-1,/nowhere-2", "6543,")
+    with pytest.raises(psycopg.OperationalError) as refused:
+        psycopg.connect(host=settings["HOST"], port=settings["PORT"], connect_timeout=2)
+    assert "/nowhere-1/.s.PGSQL.6543" in str(refused.value) and "/nowhere-2/.s.PGSQL.5432" in str(refused.value)
 
 
 @pytest.mark.parametrize("url", ["postgresql://db:port/console", "postgresql://a:5432,b:99999/console"])
