@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -326,6 +325,18 @@ class PatroniCluster:
         os.kill(pid, signal.SIGKILL)
         return leader
 
+    def kill_leader_node(self):
+        """SIGKILL the leader's Patroni, then its postmaster, as the loss of their machine
+        would; the node they ran on (its Patroni is not started again)."""
+        leader = self.leader()
+        assert leader is not None, "no leader to kill"
+        pid = leader.postmaster_pid()
+        assert pid is not None, f"{leader.name} has no postmaster"
+        leader.process.kill()
+        leader.process.wait()
+        os.kill(pid, signal.SIGKILL)
+        return leader
+
     def wait_new_leader(self, old, timeout=60):
         """Until another node than `old` leads and accepts writes; that node."""
 
@@ -335,13 +346,6 @@ class PatroniCluster:
 
         return wait_for(promoted, timeout, "a new leader", logs=self.logs())
 
-    def timeline(self, node):
-        return node.sql("SELECT timeline_id FROM pg_control_checkpoint()")[0][0]
-
     def wait(self, predicate, timeout, what):
         """wait_for with this cluster's logs in the failure message."""
         return wait_for(predicate, timeout, what, logs=self.logs())
-
-
-def elapsed(since):
-    return time.monotonic() - since
