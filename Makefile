@@ -9,7 +9,7 @@ DEMO_EMAIL ?= ops@demo.localhost
 DEMO_PASSWORD ?= demo-password
 PYTEST_ARGS ?=
 
-.PHONY: run dev test lint install install-dev bench bench-tenants bench-backup soak db-stop clean browsers axe scale-packages scale-test sso-packages
+.PHONY: run dev test lint install install-dev bench bench-tenants bench-backup soak db-stop clean browsers axe scale-packages scale-test failover-packages failover-test sso-packages
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,17 @@ scale-packages:
 
 scale-test: install-dev scale-packages
 	SCALE_TEST=1 $(PY) -m pytest config/tests/test_scale_out.py -p no:randomly -rA $(PYTEST_ARGS)
+
+# A primary and a synchronous standby under Patroni (with etcd), the primary killed under a
+# write load through the production server; started and stopped by config/tests/test_failover.py.
+# Debian's PostgreSQL 15 for the nodes: Patroni 3.0 knows no later major.
+failover-packages:
+	@command -v patroni >/dev/null || (apt-get update -qq && apt-get install -y -qq patroni >/dev/null)
+	@command -v etcd >/dev/null || (apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null)
+	@ls /usr/lib/postgresql/1[45]/bin/postgres >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql-15 >/dev/null)
+
+failover-test: install-dev failover-packages
+	FAILOVER_TEST=1 $(PY) -m pytest config/tests/test_failover.py -p no:randomly -rA -s $(PYTEST_ARGS)
 
 # Debian's Chromium for the browser tests, and axe-core (npm registry) for their accessibility checks.
 # `make test` installs axe-core wherever Chromium is there to use it; where npm or the registry

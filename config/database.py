@@ -375,13 +375,34 @@ def stop_embedded(base_dir):
     server.stop()
 
 
+def _hosts_and_ports(netloc):
+    """The host list of a URL's authority (`user:pw@h1:p1,h2:p2`, IPv6 in brackets) as libpq
+    takes it: ("h1,h2", "p1,p2"), ports empty when none is given (libpq's default), and
+    one entry each for a single host."""
+    hosts, ports = [], []
+    for entry in netloc.rpartition("@")[2].split(","):
+        if entry.startswith("["):
+            host, _, rest = entry[1:].partition("]")
+            port = rest.removeprefix(":")
+        else:
+            host, _, port = entry.partition(":")
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise ConfigError(f"DATABASE_URL has a port that is not a number from 1 to 65535: {port!r}")
+        hosts.append(unquote(host))
+        ports.append(port)
+    return ",".join(hosts), ",".join(ports) if any(ports) else ""
+
+
 def parse_database_url(url):
-    """Turn a postgres:// URL (TCP or ?host=/socket/dir) into Django's DATABASES entry."""
+    """Turn a postgres:// URL (TCP or ?host=/socket/dir) into Django's DATABASES entry. Several
+    hosts (`postgresql://user@h1:5432,h2:5432/db?target_session_attrs=read-write`, an HA pair)
+    become comma-separated HOST and PORT, which libpq, and so psycopg and pg_dump, try in turn."""
     parsed = urlparse(url)
     if parsed.scheme not in {"postgres", "postgresql"}:
         raise ConfigError(f"DATABASE_URL must be a postgres:// URL, got scheme {parsed.scheme!r}")
     query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
-    host = query.pop("host", None) or (parsed.hostname or "")
+    url_hosts, ports = _hosts_and_ports(parsed.netloc)
+    host = query.pop("host", None) or url_hosts
     name = unquote(parsed.path.lstrip("/")) or "postgres"
     options = {
         # A database that is gone must not hang a request for long (SPEC §9).
@@ -397,15 +418,33 @@ def parse_database_url(url):
         "USER": unquote(parsed.username or "postgres"),
         "PASSWORD": unquote(parsed.password or ""),
         "HOST": host,
-        "PORT": str(parsed.port or ""),
+        "PORT": ports,
         "OPTIONS": options,
         # Persistent connections, checked at the start of each request, so a connection
-        # broken by a database restart is replaced instead of failing the request.
+        # broken by a database restart (or a failover) is replaced instead of failing the request.
         "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
         "CONN_HEALTH_CHECKS": True,
         # TEST_DB_SUFFIX lets several test runs share one server without sharing a database.
         "TEST": {"NAME": f"test_{name}{env_str('TEST_DB_SUFFIX', '')}"},
     }
+
+
+# Connection options a libpq command-line tool (pg_dump) reads from the environment.
+_LIBPQ_ENVIRONMENT = {
+    "target_session_attrs": "PGTARGETSESSIONATTRS",
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+}
+
+
+def libpq_environment(settings_dict):
+    """The PG* variables that give a libpq tool the OPTIONS of a DATABASES entry which have
+    no command-line flag (with several hosts, `target_session_attrs` above all: else pg_dump
+    would read whichever node answers first, a standby perhaps)."""
+    options = settings_dict.get("OPTIONS") or {}
+    return {variable: str(options[key]) for key, variable in _LIBPQ_ENVIRONMENT.items() if key in options}
 
 
 def database_settings(base_dir):

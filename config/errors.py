@@ -126,12 +126,21 @@ def write_collision_json(request, exc):
     return error_json_response(MSG_WRITE_COLLISION, CONFLICT, 409)
 
 
+# SQLSTATE 25006: a write refused by a server in read-only mode. During a failover a connection
+# may reach a standby not yet promoted, or a primary being demoted: the next try reaches the
+# new primary, so it is an outage for the moment, not a fault of the request.
+READ_ONLY_SQL_TRANSACTION = "25006"
+
+
 def database_unavailable(exc):
     """True for errors that mean the database cannot serve us right now (gone, restarting,
-    connection broken, query cancelled): the request may succeed if retried, so it is a 503,
-    not a 500. Constraint and programming errors are not among them, nor write collisions."""
-    from django.db import InterfaceError, OperationalError
+    connection broken, query cancelled, read-only during a failover): the request may succeed
+    if retried, so it is a 503, not a 500. Constraint and programming errors are not among
+    them, nor write collisions."""
+    from django.db import DatabaseError, InterfaceError, OperationalError
 
+    if isinstance(exc, DatabaseError) and getattr(exc.__cause__, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION:
+        return True
     return isinstance(exc, (OperationalError, InterfaceError)) and not write_collision(exc)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from django.db import close_old_connections, connection, transaction
 from django_tenants.utils import get_public_schema_name, get_tenant_model, tenant_context
-from procrastinate import RetryDecision, exceptions, jobs
+from procrastinate import RetryDecision, exceptions, jobs, manager
 from procrastinate.contrib.django import app
 from procrastinate.retry import BaseRetryStrategy
 
@@ -58,6 +58,32 @@ class Backoff(BaseRetryStrategy):
         if self.retry_exceptions and not isinstance(exception, tuple(self.retry_exceptions)):
             return None
         return RetryDecision(retry_in={"seconds": round(self.delay(job.attempts), 3)})
+
+
+class JobManager(manager.JobManager):
+    """procrastinate's, except for a job put back in the queue (a retry after it failed, or a
+    job found stalled after its worker lost the database or died) while another job under the
+    same queueing lock already waits: the unique index on waiting jobs' queueing locks refuses
+    it, and procrastinate would leave it running forever (a retry) or fail every start of the
+    worker (a stalled job: the worker looks for them as it starts). The waiting job does the
+    work, as a queueing lock means; this one is finished as failed, with a log line."""
+
+    async def retry_job_by_id_async(self, job_id, retry_at, priority=None, queue=None, lock=None):
+        try:
+            await super().retry_job_by_id_async(job_id, retry_at, priority=priority, queue=queue, lock=lock)
+        except exceptions.UniqueViolation as exc:
+            if exc.constraint_name != manager.QUEUEING_LOCK_CONSTRAINT:
+                raise
+            log.warning("job %s: another job under its queueing lock (%s) waits and will do its work; not queued "
+                        "again", job_id, exc.queueing_lock)
+            await self.finish_job_by_id_async(job_id=job_id, status=jobs.Status.FAILED, delete_job=False)
+
+
+def worker_app(connector):
+    """The queue's app on a worker's own connector, with the JobManager above."""
+    job_app = app.with_connector(connector)
+    job_app.job_manager = JobManager(job_app.connector)
+    return job_app
 
 
 def _close_old_connections():

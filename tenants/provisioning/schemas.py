@@ -29,6 +29,7 @@ from pathlib import Path
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from config.database import libpq_environment
 from tenants.models import SchemaTemplate
 from tenants.provisioning.migrating import migration_graph
 
@@ -68,7 +69,9 @@ def pg_dump(*args, dbname=None):
     """Run pg_dump against this connection's database (or `dbname` on its server); its output
     as text."""
     settings = connection.settings_dict
-    env = {**os.environ, "PGPASSWORD": settings["PASSWORD"] or "", "PGCONNECT_TIMEOUT": "10"}
+    # With several hosts, libpq_environment carries target_session_attrs: the primary is dumped.
+    env = {**os.environ, **libpq_environment(settings), "PGPASSWORD": settings["PASSWORD"] or "",
+           "PGCONNECT_TIMEOUT": "10"}
     command = [pg_dump_path(), "--no-owner", "--no-privileges", "--dbname", dbname or settings["NAME"]]
     if settings["HOST"]:
         command += ["--host", settings["HOST"]]

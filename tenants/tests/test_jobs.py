@@ -1,10 +1,13 @@
 """The one job queue (tenants.jobs): jobs carry their tenant, are written in the caller's
 transaction, run inside their tenant, back off with jitter, and the daily maintenance queues
 each tenant's daily tasks once."""
+import asyncio
+
 import pytest
 from django.db import connection, transaction
 from django_tenants.utils import schema_context
-from procrastinate import jobs
+from procrastinate import exceptions, jobs
+from procrastinate import manager as procrastinate_manager
 from procrastinate.contrib.django import app
 
 from tenants import jobs as tenant_jobs
@@ -85,3 +88,39 @@ def test_the_daily_fan_out_queues_each_daily_task_once_per_tenant(other_tenant):
 def test_every_periodic_task_is_scheduled_by_the_queue():
     periodic = {task.name for task in (p.task for p in app.periodic_registry.periodic_tasks.values())}
     assert periodic == {"jobs.retry_stalled", "jobs.remove_old", "jobs.daily", "tenants.purge"}
+
+
+def test_a_job_put_back_while_another_waits_under_its_queueing_lock_is_finished_not_stuck():
+    """After an outage a job that was running (a tenant's webhook dispatcher, say) is put back
+    in the queue (a retry, or found stalled when the worker starts again) while another job
+    under its queueing lock already waits. procrastinate's own manager fails there (the unique
+    index of waiting jobs' locks), which left the job running forever or stopped every start of
+    the worker; the queue's manager finishes it as failed, and the waiting one does the work."""
+    from tenants.management.commands.jobs_worker import worker_connector
+
+    lock = f"test-put-back:{connection.schema_name}"
+
+    def job():
+        return jobs.Job(id=None, queue="test-put-back", lock=None, queueing_lock=lock, task_name="exports.prune",
+                        task_kwargs={"schema": connection.schema_name})
+
+    async def scenario():
+        job_app = tenant_jobs.worker_app(worker_connector())
+        async with job_app.open_async():
+            manager_ = job_app.job_manager
+            running = await manager_.defer_job_async(job())
+            ids = [running.id]
+            try:
+                await job_app.connector.execute_query_async(
+                    "UPDATE procrastinate_jobs SET status = 'doing' WHERE id = %(id)s", id=running.id)
+                waiting = await manager_.defer_job_async(job())
+                ids.append(waiting.id)
+                with pytest.raises(exceptions.UniqueViolation):
+                    await procrastinate_manager.JobManager(job_app.connector).retry_job(running)
+                await manager_.retry_job(running)
+                return [await manager_.get_job_status_async(job_id) for job_id in ids]
+            finally:
+                await job_app.connector.execute_query_async(
+                    "DELETE FROM procrastinate_jobs WHERE id = ANY(%(ids)s)", ids=ids)
+
+    assert asyncio.run(scenario()) == [jobs.Status.FAILED, jobs.Status.TODO]

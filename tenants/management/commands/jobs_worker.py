@@ -12,7 +12,9 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from procrastinate import PsycopgConnector, exceptions
-from procrastinate.contrib.django import app, utils
+from procrastinate.contrib.django import utils
+
+from tenants import jobs as tenant_jobs
 
 log = logging.getLogger("tenants.jobs")
 RESTART_SECONDS = (1, 2, 5, 10)  # waits before starting again after the database went away
@@ -80,7 +82,7 @@ class Command(BaseCommand):
     async def _run_once(self, running, stopping, *, queues, concurrency, wait):
         # A worker app with its own pool and a LISTEN connection; the global app keeps Django's
         # connection, so a job deferring another does it in its own transaction.
-        worker_app = app.with_connector(worker_connector())
+        worker_app = tenant_jobs.worker_app(worker_connector())
         async with worker_app.open_async():
             from tenants.tasks import requeue_stalled
 
