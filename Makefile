@@ -9,7 +9,7 @@ DEMO_EMAIL ?= ops@demo.localhost
 DEMO_PASSWORD ?= demo-password
 PYTEST_ARGS ?=
 
-.PHONY: run dev test lint install install-dev bench bench-tenants soak db-stop clean browsers axe scale-packages scale-test sso-packages
+.PHONY: run dev test lint install install-dev bench bench-tenants soak db-stop clean browsers axe scale-packages scale-test pitr-test sso-packages
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ scale-packages:
 
 scale-test: install-dev scale-packages
 	SCALE_TEST=1 $(PY) -m pytest config/tests/test_scale_out.py -p no:randomly -rA $(PYTEST_ARGS)
+
+# Point-in-time recovery, for real: a primary archiving its WAL, a base backup (pg_basebackup),
+# damage, and a second cluster restored to the time before it (config/tests/test_pitr.py).
+# The embedded PostgreSQL's own binaries; nothing to install. PITR_STUDENTS sizes what is replayed.
+pitr-test: install-dev
+	PITR_TEST=1 $(PY) -m pytest config/tests/test_pitr.py -p no:randomly -rA $(PYTEST_ARGS)
 
 # Debian's Chromium for the browser tests, and axe-core (npm registry) for their accessibility checks.
 # `make test` installs axe-core wherever Chromium is there to use it; where npm or the registry
