@@ -27,7 +27,7 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from testing.live import LiveServer, app_env, manage
+from testing.live import LiveServer, app_env, manage, wait_for
 from testing.recovery import ArchivingCluster, RestoredCluster, fingerprint, take_base_backup, wal_bytes
 
 pytestmark = [
@@ -188,6 +188,9 @@ def test_recovery_stops_at_the_recorded_time_and_promotes(recovery, capsys):
     assert "archive recovery complete" in log
     timeline, switch_lsn, _ = restored.switchpoint()
     assert timeline == 2  # a new history: the primary's later WAL can never be replayed onto it
+    # It archives to the same place as the primary did, on its own timeline: it could take over.
+    wait_for(lambda: (recovery["primary"].archive_dir / "00000002.history").exists(), 30,
+             "the new timeline's history archived")
     segments = restored.restored_segments()
     assert segments  # the known changes came from the archive, not from the backup
     replayed = wal_bytes(restored.socket_url(), backup.start_lsn, switch_lsn)
