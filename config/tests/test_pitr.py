@@ -4,7 +4,7 @@
 On this machine, with the embedded PostgreSQL 18's own binaries: a throwaway primary archiving
 its write-ahead log, the app's schema migrated into it and a tenant with students
 (`prepare_demo`). Then, in order:
-1. a base backup (`pg_basebackup`, tar, gzip; `pg_verifybackup`);
+1. a base backup;
 2. known changes, through the production server and `manage.py`: students created and renamed
    in that tenant, and a second tenant made (`create_tenants`) with students of its own;
 3. the time, read from the server, and a fingerprint of every table (rows and their md5);
@@ -14,12 +14,18 @@ its write-ahead log, the app's schema migrated into it and a tenant with student
 The restored cluster holds every table exactly as it was at that time (the known changes, none
 of the damage), its log says recovery stopped before the damage's first commit, and the
 production server serves both tenants from it.
+
+All of it twice: with pg_basebackup and a WAL archive (`archive_command` copying segments),
+the embedded PostgreSQL 18's programs, which runs everywhere; and with pgBackRest, the tool
+the README recommends, where Debian's package and a PostgreSQL it supports (Debian's 15) are
+installed, skipped with the reason elsewhere.
 """
 import csv
 import datetime
 import json
 import os
 import re
+import shutil
 import uuid
 from contextlib import ExitStack
 from urllib.parse import quote
@@ -28,7 +34,15 @@ import psycopg
 import pytest
 
 from testing.live import LiveServer, app_env, manage, wait_for
-from testing.recovery import ArchivingCluster, RestoredCluster, fingerprint, take_base_backup, wal_bytes
+from testing.recovery import (
+    DEBIAN_PG15,
+    ArchivingCluster,
+    PgBackRest,
+    RestoredCluster,
+    fingerprint,
+    take_base_backup,
+    wal_bytes,
+)
 
 pytestmark = [
     pytest.mark.pitr,
@@ -130,17 +144,35 @@ def _damage(primary):
             conn.execute(statement)
 
 
-@pytest.fixture(scope="module")
-def recovery():
+def _missing(tool):
+    """Why `tool`'s restore cannot run here, or None."""
+    if tool == "pgbackrest":
+        if shutil.which("pgbackrest") is None:
+            return "pgBackRest is not installed (make pitr-packages installs Debian's)"
+        if not (DEBIAN_PG15 / "postgres").exists():
+            return f"no PostgreSQL 15 in {DEBIAN_PG15} (Debian 12's pgBackRest 2.45 refuses PostgreSQL 18)"
+    return None
+
+
+@pytest.fixture(scope="module", params=["pg_basebackup", "pgbackrest"])
+def recovery(request):
+    """The whole story, once per tool: pg_basebackup and a WAL archive on the embedded
+    PostgreSQL 18 (everywhere), and pgBackRest on Debian's PostgreSQL 15 (where both are)."""
+    tool = request.param
+    if _missing(tool):
+        pytest.skip(_missing(tool))
     with ExitStack() as cleanup:
-        primary = ArchivingCluster()
+        primary = ArchivingCluster(bin_dir=DEBIAN_PG15 if tool == "pgbackrest" else None)
         cleanup.callback(primary.discard)
+        pgbackrest = PgBackRest(primary) if tool == "pgbackrest" else None
         primary.start()
+        if pgbackrest:
+            pgbackrest.create()
         manage("prepare_demo", "--slug", "alpha", "--domain", _host("alpha"), "--students", str(SEEDED),
                "--email", "ops@alpha.example", "--password", PASSWORD, env=app_env(DATABASE_URL=primary.socket_url()))
         seeded_ids = {row[0] for row in primary.sql("SELECT user_id FROM alpha.students_student")}
 
-        backup = take_base_backup(primary, os.path.join(primary.tmp, "backup"))
+        backup = pgbackrest.backup() if pgbackrest else take_base_backup(primary, os.path.join(primary.tmp, "backup"))
         known = _known_changes(primary, seeded_ids, primary.tmp)
 
         schemas = ("public", "alpha", "beta")
@@ -153,14 +185,17 @@ def recovery():
         primary.archive_current_segment()  # what archive_timeout does within a minute
         damaged = fingerprint(primary.socket_url(), schemas)
 
-        restored = RestoredCluster(backup, archive_dir=primary.archive_dir, target_time=target,
-                                   system_user=primary.system_user)
+        restored = RestoredCluster(target_time=target, system_user=primary.system_user, bin_dir=primary.bin_dir)
         cleanup.callback(restored.discard)
+        if pgbackrest:
+            pgbackrest.restore(restored)
+        else:
+            restored.unpack(backup, archive_dir=primary.archive_dir)
         restored.recover()
         # Read before anything else touches it: the app's sign-ins below write.
         recovered = fingerprint(restored.socket_url(), schemas)
-        yield {"primary": primary, "backup": backup, "restored": restored, "target": target, "known": known,
-               "at_target": at_target, "damaged": damaged, "recovered": recovered}
+        yield {"tool": tool, "primary": primary, "backup": backup, "restored": restored, "target": target,
+               "known": known, "at_target": at_target, "damaged": damaged, "recovered": recovered}
 
 
 def _report(capsys, text):
@@ -188,15 +223,21 @@ def test_recovery_stops_at_the_recorded_time_and_promotes(recovery, capsys):
     assert "archive recovery complete" in log
     timeline, switch_lsn, _ = restored.switchpoint()
     assert timeline == 2  # a new history: the primary's later WAL can never be replayed onto it
-    # It archives to the same place as the primary did, on its own timeline: it could take over.
-    wait_for(lambda: (recovery["primary"].archive_dir / "00000002.history").exists(), 30,
-             "the new timeline's history archived")
+    if recovery["tool"] == "pg_basebackup":
+        # It archives to the same place as the primary did, on its own timeline: it could take over.
+        wait_for(lambda: (recovery["primary"].archive_dir / "00000002.history").exists(), 30,
+                 "the new timeline's history archived")
+    else:
+        assert restored.sql("SHOW archive_mode") == [("off",)]  # a copy beside the primary (--archive-mode=off)
     segments = restored.restored_segments()
     assert segments  # the known changes came from the archive, not from the backup
     replayed = wal_bytes(restored.socket_url(), backup.start_lsn, switch_lsn)
+    version = restored.sql("SHOW server_version")[0][0].split()[0]
+    stored = "tar, gzip" if recovery["tool"] == "pg_basebackup" else "in the repository: zst, encrypted"
     _report(capsys, (
-        f"base backup {backup.size / 2**20:.1f} MB (tar, gzip) in {backup.seconds:.1f} s; restore to "
-        f"{target.isoformat()}: extract {restored.extract_seconds:.1f} s, replay and promotion "
+        f"{recovery['tool']}, PostgreSQL {version}: base backup {backup.size / 2**20:.1f} MB ({stored}) "
+        f"in {backup.seconds:.1f} s; restore to "
+        f"{target.isoformat()}: data directory made in {restored.extract_seconds:.1f} s, replay and promotion "
         f"{restored.replay_seconds:.1f} s, {restored.extract_seconds + restored.replay_seconds:.1f} s in all; "
         f"WAL replayed {replayed / 2**20:.1f} MB ({backup.start_lsn} to {switch_lsn}), "
         f"{len(segments)} segments of 16 MB read from the archive; stopped before a commit at "
