@@ -9,7 +9,7 @@ DEMO_EMAIL ?= ops@demo.localhost
 DEMO_PASSWORD ?= demo-password
 PYTEST_ARGS ?=
 
-.PHONY: run dev test lint install install-dev bench bench-tenants bench-backup soak db-stop clean browsers axe scale-packages scale-test failover-packages failover-test sso-packages
+.PHONY: run dev test lint install install-dev bench bench-tenants bench-backup soak db-stop clean browsers axe scale-packages scale-test failover-packages failover-test pitr-packages pitr-test sso-packages
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,18 @@ failover-packages:
 
 failover-test: install-dev failover-packages
 	FAILOVER_TEST=1 $(PY) -m pytest config/tests/test_failover.py -p no:randomly -rA -s $(PYTEST_ARGS)
+
+# Point-in-time recovery, for real: a primary archiving its WAL, a base backup, damage, and a
+# second cluster restored to the time before it (config/tests/test_pitr.py). With pg_basebackup
+# and the embedded PostgreSQL's own programs everywhere; again with pgBackRest (Debian's package)
+# on Debian's PostgreSQL 15 where both are, else that half is skipped with the reason.
+# PITR_STUDENTS sizes what is replayed.
+pitr-packages:
+	@command -v pgbackrest >/dev/null || (apt-get update -qq && apt-get install -y -qq pgbackrest >/dev/null) \
+		|| echo "pgBackRest could not be installed: make pitr-test skips its half"
+
+pitr-test: install-dev pitr-packages
+	PITR_TEST=1 $(PY) -m pytest config/tests/test_pitr.py -p no:randomly -rA $(PYTEST_ARGS)
 
 # Debian's Chromium for the browser tests, and axe-core (npm registry) for their accessibility checks.
 # `make test` installs axe-core wherever Chromium is there to use it; where npm or the registry
