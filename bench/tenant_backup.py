@@ -65,7 +65,7 @@ def main():
         timings = {"backup": [], "pg_dump": [], "restore": [], "pg_restore": []}
         sizes = {}
         for n in range(args.rounds):
-            archive, dump = folder / f"big-{n}.tar.gz", folder / f"big-{n}.dump"
+            archive, dump = folder / f"big-{n}.tar", folder / f"big-{n}.dump"
             timings["backup"].append(timed(["tenant_backup", "--tenant", "big", "--out", str(archive)], env))
             timings["pg_dump"].append(timed(
                 [str(POSTGRES_BIN_PATH / "pg_dump"), "-h", str(socket), "-U", "postgres", "-d", database,

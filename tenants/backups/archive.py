@@ -1,11 +1,13 @@
 """Writing and reading a tenant archive (the format is in tenants.backups)."""
 import contextlib
+import gzip
 import hashlib
 import io
 import json
 import os
 import tarfile
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -13,6 +15,7 @@ from django.apps import apps
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
+from psycopg import sql
 
 from tenants.provisioning.schemas import pg_dump, statements
 
@@ -119,13 +122,23 @@ def sha256_of(path):
         return _digest(source)
 
 
+def _checksums_in(snapshot, schema, tables):
+    """table_checksums() on a connection of its own that reads the exported snapshot, so the
+    server hashes rows on one core while the other COPYs them out."""
+    with own_connection(autocommit=False) as conn, conn.cursor() as cursor:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        cursor.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        return table_checksums(cursor, schema, tables)
+
+
 def write_archive(tenant, out_path, *, with_exports=False):
     """Write `tenant` to a new file `out_path` (refused when it exists). Returns the manifest."""
     schema = tenant.schema_name
     out_path = Path(out_path)
     if out_path.exists():
         raise ArchiveError(f"{out_path} exists; an archive is never written over another file.")
-    with tempfile.TemporaryDirectory(prefix="tenant-backup-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tenant-backup-") as tmp, ThreadPoolExecutor(1) as pool:
         work = Path(tmp)
         (work / "data").mkdir()
         members = {}
@@ -134,23 +147,24 @@ def write_archive(tenant, out_path, *, with_exports=False):
             conn.read_only = True
             cursor.execute("SELECT pg_export_snapshot(), now()")
             snapshot, taken_at = cursor.fetchone()
+            tables = _tables(cursor, schema)
+            checksums = pool.submit(_checksums_in, snapshot, schema, tables)
             for member, section in ((PRE_DATA, "pre-data"), (POST_DATA, "post-data")):
                 text = pg_dump("--schema", schema, "--section", section, "--snapshot", snapshot)
                 (work / member).write_text(statements(text))
-            tables = _tables(cursor, schema)
             for table, columns in tables.items():
-                target = work / "data" / f"{table}.copy"
                 column_list = ", ".join(quote(c) for c in columns)
-                with open(target, "wb") as sink, cursor.copy(
+                # Compressed as it arrives, while the server writes the next rows.
+                with gzip.open(work / data_member(table), "wb", compresslevel=5) as sink, cursor.copy(
                     f"COPY {quote(schema)}.{quote(table)} ({column_list}) TO STDOUT"
                 ) as copy:
                     for block in copy:
                         sink.write(block)
-            checksums = table_checksums(cursor, schema, tables)
             sequences = _sequences(cursor, schema)
             cursor.execute(f"SELECT app, name FROM {quote(schema)}.django_migrations ORDER BY app, name")
             migrations = [list(row) for row in cursor.fetchall()]
             file_names = _file_names(cursor, schema, with_exports)
+            sums = checksums.result()  # before the snapshot's transaction ends
         files, missing = {}, []
         for name in file_names:
             target = work / "files" / name
@@ -176,7 +190,7 @@ def write_archive(tenant, out_path, *, with_exports=False):
                 "domains": list(tenant.domains.order_by("-is_primary", "domain").values_list("domain", flat=True)),
             },
             "migrations": migrations,
-            "tables": {table: {"columns": columns, "rows": checksums[table][0], "checksum": checksums[table][1]}
+            "tables": {table: {"columns": columns, "rows": sums[table][0], "checksum": sums[table][1]}
                        for table, columns in tables.items()},
             "sequences": sequences,
             "files": files,
@@ -187,9 +201,10 @@ def write_archive(tenant, out_path, *, with_exports=False):
         partial = out_path.with_name(f".{out_path.name}.partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
+            # A plain tar of members compressed one by one: a restore reads it front to back,
+            # the definition first, then the rows in table order, then the files.
+            with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w") as tar:
                 tar.add(work / MANIFEST, arcname=MANIFEST)
-                # The definition first, then the rows in table order: a restore reads it front to back.
                 for member in sorted(members, key=lambda m: (m not in (PRE_DATA, POST_DATA), m)):
                     tar.add(work / member, arcname=member)
             os.link(partial, out_path)  # never over a file that appeared meanwhile
@@ -198,13 +213,17 @@ def write_archive(tenant, out_path, *, with_exports=False):
     return manifest
 
 
+def data_member(table):
+    return f"data/{table}.copy.gz"
+
+
 class Archive:
     """An archive opened for reading: its manifest, and its members checked against it."""
 
     def __init__(self, path):
         self.path = Path(path)
         try:
-            self.tar = tarfile.open(self.path, mode="r:gz")  # noqa: SIM115  # closed by close()
+            self.tar = tarfile.open(self.path, mode="r:")  # noqa: SIM115  # closed by close()
             self.manifest = json.loads(self._read(MANIFEST))
         except (OSError, tarfile.TarError, json.JSONDecodeError, KeyError) as exc:
             raise ArchiveError(f"{self.path} is not a tenant archive: {exc}") from None
@@ -246,8 +265,11 @@ class Archive:
         with source:
             yield source
 
+    @contextlib.contextmanager
     def table_data(self, table):
-        return self.open(f"data/{table}.copy")
+        """A table's rows as COPY reads them, decompressed as they are read."""
+        with self.open(data_member(table)) as source, gzip.GzipFile(fileobj=source, mode="rb") as rows:
+            yield rows
 
     def file_bytes(self, name):
         return io.BytesIO(self._read(f"files/{name}"))

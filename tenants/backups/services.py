@@ -231,7 +231,7 @@ def _restore_locked(archive, *, slug, name, domains, definition):
 def final_backup_path(tenant, now):
     folder = Path(settings.TENANT_BACKUP_DIR)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder / f"{tenant.slug}-final-{now:%Y%m%dT%H%M%SZ}.tar.gz"
+    return folder / f"{tenant.slug}-final-{now:%Y%m%dT%H%M%SZ}.tar"
 
 
 def storage_files(prefix):

@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", required=True, help="Tenant slug")
-        parser.add_argument("--out", required=True, help="The archive to write (a new file, .tar.gz)")
+        parser.add_argument("--out", required=True, help="The archive to write (a new file, .tar)")
         parser.add_argument("--exports", action="store_true", help="Also archive background exports' files")
 
     def handle(self, *args, **options):

@@ -19,7 +19,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--from", dest="archive", required=True, help="The archive (.tar.gz)")
+        parser.add_argument("--from", dest="archive", required=True, help="The archive (.tar)")
         parser.add_argument("--slug", required=True, help="The restored tenant's slug (and schema)")
         parser.add_argument("--domain", action="append", default=[], help="Its host name (repeat for several; first is primary)")
         parser.add_argument("--name", default=None, help="Its name (default: the archive's)")
