@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import DATA_RIGHTS_MANAGE, HasPermission
 from attempts.data_rights import services
+from attempts.data_rights.archive import MEDIA_TYPE
 from attempts.data_rights.serializers import ErasureSerializer, StudentEraseSerializer
 from config.api import ok, validated
 from config.errors import ALREADY_ERASED, LEGAL_HOLD
@@ -14,7 +15,6 @@ from config.openapi import error_response, error_responses
 from config.serializers import enveloped
 from students.records.services import MSG_ALREADY_ERASED, MSG_LEGAL_HOLD
 
-ZIP = "application/zip"
 TAG = "students"
 
 
@@ -38,7 +38,7 @@ class StudentDataExportApi(_DataRightsApi):
             "Requires DATA_RIGHTS.can_manage; audited as `student.data_export`."
         ),
         responses={
-            (200, ZIP): OpenApiResponse(
+            (200, MEDIA_TYPE): OpenApiResponse(
                 OpenApiTypes.BINARY, description="An attachment: student_data_{tenant_slug}_{user_id}_{YYYY-MM-DD}.zip."
             ),
             **{(status, "application/json"): response for status, response in error_responses(
@@ -48,7 +48,7 @@ class StudentDataExportApi(_DataRightsApi):
     )
     def get(self, request, user_id):
         export = services.student_data_export(user_id=user_id, tenant=request.tenant)
-        response = FileResponse(export.file, as_attachment=True, filename=export.file_name, content_type=ZIP)
+        response = FileResponse(export.file, as_attachment=True, filename=export.file_name, content_type=MEDIA_TYPE)
         response["Content-Length"] = str(export.size)
         response["Cache-Control"] = "no-store"  # personal data
         response["X-Content-Type-Options"] = "nosniff"

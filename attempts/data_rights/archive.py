@@ -13,6 +13,7 @@ from django.utils import timezone
 from attempts.models import GradeReport
 
 FORMAT = "student-data-export/1"
+MEDIA_TYPE = "application/zip"
 IN_MEMORY_BYTES = 8 * 1024 * 1024
 JSON_NAME = "student.json"
 SUMMARY_NAME = "summary.txt"
