@@ -15,6 +15,7 @@ One transaction: all of it, or (a refusal, an error) none of it.
 """
 from dataclasses import dataclass
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from accounts.audit.services import audit_events_erase_values, audit_record
@@ -115,7 +116,8 @@ def student_erase(*, user_id, reason):
     audit_record(
         action="student.erase", target_type="student", target_id=student.pk,
         detail={
-            "reason": reason, "erased_at": student.erased_at, "pseudonym": pseudonym,
+            # As every time the API answers: ISO 8601 in UTC with a Z (the feed's event carries it).
+            "reason": reason, "erased_at": DjangoJSONEncoder().default(student.erased_at), "pseudonym": pseudonym,
             "fields": list(ERASED_FIELDS), "transcript_messages": messages, "grade_texts": grade_texts,
             "grant_reasons": grants, "audit_events": audit_events, "feed_events": feed_events,
         },

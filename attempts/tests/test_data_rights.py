@@ -469,3 +469,34 @@ def test_the_schema_documents_both_endpoints(anon_client):
     assert {"200", "400", "401", "403", "404", "409"} <= set(erase["responses"])
     body = erase["requestBody"]["content"]["application/json"]["schema"]
     assert body["$ref"].endswith("/StudentEraseRequest") or "reason" in json.dumps(schema["components"]["schemas"])
+
+
+def test_a_session_reported_after_erasure_is_stored_without_its_text(admin_client, ingest_client, zoe, case_study):
+    admin_client.post(erase_url(zoe.pk), {"reason": "Request"}, format="json")
+    report = {
+        "user_id": zoe.pk, "case_study_id": case_study.pk, "status": "ended", "started_at": "2026-04-01T09:00:00Z",
+        "ended_at": "2026-04-01T09:24:00Z", "last_activity_at": "2026-04-01T09:20:00Z", "score": 82.5,
+        "transcript_status": "available", "grading_status": "complete",
+        "transcript": [
+            {"role": "assistant", "content": "Welcome, Zoë.", "timestamp": "2026-04-01T09:00:00Z"},
+            {"role": "student", "content": "I am Zoë Brontë.", "timestamp": "2026-04-01T09:01:00Z"},
+        ],
+        "grade": {
+            "max_score": 100, "feedback": "Zoë was clear.", "graded_at": "2026-04-01T10:00:00Z",
+            "criteria": [
+                {"name": "Problem framing", "score": 22, "max_score": 25, "feedback": "Good framing by Zoë."},
+                {"name": "Quantification", "score": 18.5, "max_score": 25},
+            ],
+        },
+    }
+    response = ingest_client.put("/v1/sessions/6650d3e4f5a6b7c8d9e0fff1", report, format="json")
+    assert response.status_code == 201, response.json()
+    messages = TranscriptMessage.objects.filter(session_id="6650d3e4f5a6b7c8d9e0fff1")
+    assert list(messages.values_list("role", "content")) == [("assistant", ""), ("student", "")]
+    grade = GradeReport.objects.get(session_id="6650d3e4f5a6b7c8d9e0fff1")
+    assert (grade.feedback, grade.session.score) == ("", 82.5)
+    assert list(GradeCriterion.objects.filter(report=grade).values_list("name", "score", "feedback")) == [
+        ("Problem framing", 22, ""), ("Quantification", 18.5, ""),
+    ]
+    # Replayed, it changes nothing.
+    assert ingest_client.put("/v1/sessions/6650d3e4f5a6b7c8d9e0fff1", report, format="json").status_code == 200
