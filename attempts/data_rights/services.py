@@ -42,17 +42,28 @@ class DataExport:
     size: int
 
 
+def _avatar(student):
+    """(name in the ZIP, bytes) of the student's photo, or None: none, or its file is gone from
+    the storage (the export still answers, without it)."""
+    name = avatar_name(student)
+    if name is None:
+        return None
+    try:
+        with student.avatar.open("rb") as photo:
+            return name, photo.read()
+    except OSError:
+        return None
+
+
 def student_data_export(*, user_id, tenant):
     """The student's data as a ZIP (attempts.data_rights.archive), audited as
     `student.data_export`. 404 for an unknown or deleted student, 400 for a malformed id."""
     with transaction.atomic():
         data = student_data_get(user_id=user_id)
         document = export_document(data, tenant=tenant)
-        avatar = None
-        name = avatar_name(data.student)
-        if name is not None:
-            with data.student.avatar.open("rb") as photo:
-                avatar = (name, photo.read())
+        avatar = _avatar(data.student)
+        if avatar is None:
+            document["student"]["avatar"] = None
         audit_record(
             action="student.data_export", target_type="student", target_id=data.student.pk,
             detail={

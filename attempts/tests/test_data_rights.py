@@ -500,3 +500,11 @@ def test_a_session_reported_after_erasure_is_stored_without_its_text(admin_clien
     ]
     # Replayed, it changes nothing.
     assert ingest_client.put("/v1/sessions/6650d3e4f5a6b7c8d9e0fff1", report, format="json").status_code == 200
+
+
+def test_export_answers_without_a_photo_whose_file_is_gone(admin_client, zoe):
+    zoe.refresh_from_db()
+    default_storage.delete(zoe.avatar.name)
+    archive = _zip(admin_client.get(export_url(zoe.pk)))
+    assert sorted(archive.namelist()) == ["student.json", "summary.txt"]
+    assert json.loads(archive.read("student.json"))["student"]["avatar"] is None
