@@ -64,7 +64,7 @@ def export_document(data, *, tenant):
             "cohort": s.cohort.name if s.cohort else None,
             "advisor": {"name": s.advisor.full_name, "email": s.advisor.email} if s.advisor else None,
             "avatar": avatar_name(s), "legal_hold": s.legal_hold, "erased_at": s.erased_at,
-            "last_seen": s.last_seen, "created_at": s.created_at, "updated_at": s.updated_at,
+            "last_seen": s.last_seen, "created_at": s.created_at, "updated_at": s.updated_at, "deleted_at": s.deleted_at,
         },
         "programmes": [
             {"code": e.programme.code, "name": e.programme.name, "enrolled_on": e.enrolled_on} for e in data.enrolments

@@ -40,10 +40,11 @@ def _about(student_id, session_ids):
 
 
 def student_data_get(*, user_id):
-    """StudentData of a live student, or 404 (400 for a malformed id). Queries: the student
+    """StudentData of a student (a deleted one too: their data is still held), or 404 (400 for a
+    malformed id). Queries: the student
     (cohort and advisor joined) and their programmes; enrolments; sessions; messages; criteria;
     grants; group memberships; remembered memberships; audit events: 10."""
-    student = student_record_get(user_id=user_id)
+    student = student_record_get(user_id=user_id, deleted_too=True)
     sessions = _sessions(student.pk)
     return StudentData(
         student=student,

@@ -240,10 +240,14 @@ def test_unknown_student_is_a_404_in_the_envelope(admin_client, suffix):
         }
 
 
-def test_a_deleted_student_is_a_404(admin_client):
-    student = StudentFactory()
+def test_a_deleted_students_data_is_still_exported_and_erased(admin_client):
+    student = StudentFactory(first_name="Ngozi", email="ngozi@uni.example")
     records.student_delete(user_id=student.pk)
-    assert admin_client.get(export_url(student.pk)).status_code == 404
+    document = json.loads(_zip(admin_client.get(export_url(student.pk))).read("student.json"))
+    assert document["student"]["email"] == "ngozi@uni.example" and document["student"]["deleted_at"].endswith("Z")
+    assert admin_client.post(erase_url(student.pk), {"reason": "Request"}, format="json").status_code == 200
+    student.refresh_from_db()
+    assert (student.first_name, student.deleted_at is not None) == ("Erased student", True)
 
 
 def test_a_malformed_id_is_a_400_naming_it(admin_client):

@@ -830,9 +830,9 @@ def student_record_erase(*, user_id):
     the commit), marking the record erased; everything else (status, enrolment, programmes,
     cohort, advisor, groups) is kept, so every figure counting the student stays the same.
     Refused while the student is under a legal hold (409 LEGAL_HOLD) or already erased (409
-    ALREADY_ERASED). In the caller's transaction, which must be atomic; the student stays
+    ALREADY_ERASED). A deleted student is erased too: their record is still held. In the caller's transaction, which must be atomic; the student stays
     locked until it ends. Returns the record as erased, ready to show."""
-    student = _locked(user_id)
+    student = student_record_get(user_id=user_id, for_update=True, deleted_too=True)
     if student.legal_hold:
         raise AppError(MSG_LEGAL_HOLD, code=LEGAL_HOLD, status_code=409)
     if student.erased_at is not None:
