@@ -130,3 +130,11 @@ def test_record_editors_without_data_rights_neither_see_nor_change_the_hold(cons
             "programmes": [p.code for p in student.programmes.all()]}
     assert client.post(f"/students/{student.pk}/edit/", body).status_code == 302
     assert Student.objects.get(pk=student.pk).legal_hold is True  # kept, not cleared by the missing box
+
+
+def test_an_erased_transcript_says_its_text_was_erased(console_as, admin_user, student):
+    session = student.sessions.get()
+    client = console_as(admin_user)
+    client.post(f"/students/{student.pk}/erase/", {"reason": "Request", "confirm": "on"})
+    page = client.get(f"/attempts/{session.pk}/").content.decode()
+    assert "Erased with the student’s personal data." in page and "from Lagos" not in page
