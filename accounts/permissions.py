@@ -12,6 +12,7 @@ AUDIT_VIEW = "AUDIT.can_view"  # beyond SPEC §5: the audit trail, for admins
 EVENTS_READ = "EVENTS.can_read"  # beyond SPEC §5: the change feed (GET /v1/events), for admins
 WEBHOOKS_MANAGE = "WEBHOOKS.can_manage"  # beyond SPEC §5: webhook endpoints and their deliveries, for admins
 IDENTITY_MANAGE = "IDENTITY.can_manage"  # beyond SPEC §5: identity providers, sign-in policy, SCIM tokens, for admins
+DATA_RIGHTS_MANAGE = "DATA_RIGHTS.can_manage"  # beyond SPEC §5: a student's data export, erasure and legal hold, for admins
 
 ALL_PERMISSIONS = (
     USER_MANAGEMENT_VIEW,
@@ -25,6 +26,7 @@ ALL_PERMISSIONS = (
     EVENTS_READ,
     WEBHOOKS_MANAGE,
     IDENTITY_MANAGE,
+    DATA_RIGHTS_MANAGE,
 )
 
 _VIEWER = (USER_MANAGEMENT_VIEW,)

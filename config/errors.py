@@ -54,6 +54,8 @@ RATE_LIMITED = "RATE_LIMITED"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 TENANT_SUSPENDED = "TENANT_SUSPENDED"  # 503: the tenant is suspended (tenants.routing.middleware)
 SERVER_ERROR = "SERVER_ERROR"
+LEGAL_HOLD = "LEGAL_HOLD"  # 409: a student under a legal hold cannot be erased
+ALREADY_ERASED = "ALREADY_ERASED"  # 409: the student's personal data is already erased
 
 
 class AppError(Exception):

@@ -2,7 +2,7 @@
 import copy
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from config.ids import PATH_PARAMETER_PATTERNS
@@ -129,6 +129,22 @@ _SPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NOT_BLANK_PATTERN = rf"^[^{ONE_LINE_FORBIDDEN}]*[^{ONE_LINE_FORBIDDEN}{_SPACE}][^{ONE_LINE_FORBIDDEN}]*$"
 FREE_TEXT_NOT_BLANK_PATTERN = rf"^[^{FREE_TEXT_FORBIDDEN}]*[^{FREE_TEXT_FORBIDDEN}{_SPACE}][^{FREE_TEXT_FORBIDDEN}]*$"
 MSG_EMPTY_IS_ABSENT = "An empty value is the same as leaving the parameter out."
+
+
+class _ServiceCheckedFreeText(FreeTextField):
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            return data  # blank: the service's refusal, not DRF's
+        return super().run_validation(data)
+
+
+def service_checked_free_text(*, max_length, **kwargs):
+    """A free-text body field (a reason) whose rules, not blank and at most `max_length`
+    characters, a service checks with its own messages, so the API and the console refuse it
+    alike; the schema states both. Kept as sent (the service strips it)."""
+    schema = {"type": "string", "pattern": FREE_TEXT_NOT_BLANK_PATTERN, "maxLength": max_length}
+    field_class = extend_schema_field(schema)(type(f"ServiceCheckedFreeText{max_length}", (_ServiceCheckedFreeText,), {}))
+    return field_class(trim_whitespace=False, **kwargs)
 
 
 def _body_text_pattern(*, not_blank, free_text, secret):

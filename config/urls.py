@@ -34,6 +34,7 @@ api_v1 = [
     re_path(r"^", include("students.cohorts.urls")),
     re_path(r"^", include("attempts.group_results.urls")),
     re_path(r"^", include("attempts.ingestion.urls")),
+    re_path(r"^", include("attempts.data_rights.urls")),
     re_path(r"^", include(webhooks_api)),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),

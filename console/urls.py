@@ -7,6 +7,7 @@ from console.auth.urls import pages as auth_pages
 from console.case_studies.urls import pages as case_studies_pages
 from console.cohorts.urls import pages as cohorts_pages
 from console.dashboard.urls import pages as dashboard_pages
+from console.data_rights.urls import pages as data_rights_pages
 from console.exports.urls import pages as exports_pages
 from console.groups.urls import pages as groups_pages
 from console.identity.urls import pages as identity_pages
@@ -21,6 +22,7 @@ urlpatterns = (
     auth_pages
     + imports_pages
     + records_pages
+    + data_rights_pages
     + students_pages
     + attempts_pages
     + dashboard_pages

@@ -82,6 +82,11 @@ class Student(models.Model):
     )
     avatar = models.FileField(upload_to=avatar_upload_to, blank=True, max_length=300)
     programmes = models.ManyToManyField(Programme, through="Enrolment", related_name="students", blank=True)
+    # The student's data must be kept (a dispute, an investigation): erasure is refused while set.
+    legal_hold = models.BooleanField(default=False, db_default=False)
+    # When the student's personal data was erased (attempts.data_rights); the record stays,
+    # under a pseudonym, so aggregates keep counting it.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Maintained columns (the list sorts and filters on them), written in the same
     # transaction as their source: see students.maintained and attempts.maintained.

@@ -23,7 +23,7 @@ from django.db import connection, models, transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from accounts.events.services import events_from_audit
+from accounts.events.services import erased_values, events_erase_values, events_from_audit
 from accounts.models import AuditEvent
 from config.bulk_copy import copy_rows
 from config.http import client_address
@@ -161,6 +161,32 @@ def audit_events_prune(*, days=None, now=None):
         cursor.execute("SET LOCAL audit.prune = 'on'")
         cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE occurred_at < %s", [cutoff])
         return cursor.rowcount
+
+
+def audit_events_erase_values(*, target_type, target_id, fields, student_id):
+    """Replace the recorded values of `fields` (in `changes` and `detail`) of the events about
+    one record with accounts.events.services.ERASED, and the same in the change feed's events of
+    `student_id`: a student's erasure, which must not leave their personal data in the trail.
+    What was done, by whom and when stays. The one UPDATE the append-only trigger lets through
+    (migration 0009), and only inside this transaction. Returns (audit events, feed events)
+    changed. Queries: the events about the record (an index), one UPDATE, and the feed's."""
+    fields = frozenset(fields)
+    events = AuditEvent.objects.filter(target_type=target_type, target_id=str(target_id)).values_list("id", "changes", "detail")
+    rewritten = []
+    for pk, changes, detail in events:
+        new_changes, new_detail = erased_values(changes, fields), erased_values(detail, fields)
+        if (new_changes, new_detail) != (changes, detail):
+            rewritten.append((pk, json.dumps(new_changes), json.dumps(new_detail)))
+    if rewritten:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL audit.erase = 'on'")
+            cursor.execute(
+                f"UPDATE {AuditEvent._meta.db_table} AS a SET changes = v.changes::jsonb, detail = v.detail::jsonb "
+                "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, changes, detail) WHERE a.id = v.id",
+                [list(column) for column in zip(*rewritten, strict=True)],
+            )
+            cursor.execute("SET LOCAL audit.erase = 'off'")
+    return len(rewritten), events_erase_values(student_id=student_id, fields=fields)
 
 
 def audit_record_many(*, action, target_type, targets):

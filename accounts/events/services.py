@@ -130,6 +130,10 @@ def _student_event(type):
     return build
 
 
+def _erased_event(target_id, changes, detail):
+    return types.STUDENT_ERASED, "student", target_id, target_id, {"erased_at": detail["erased_at"], **detail["pseudonym"]}
+
+
 def _attempts_event(type):
     def build(target_id, changes, detail):
         data = {
@@ -163,6 +167,7 @@ AUDITED = {
     ("student.archive", "student"): _student_event(types.STUDENT_ARCHIVED),
     ("student.unarchive", "student"): _student_event(types.STUDENT_UNARCHIVED),
     ("student.delete", "student"): _student_event(types.STUDENT_DELETED),
+    ("student.erase", "student"): _erased_event,
     ("attempts.grant", "student"): _attempts_event(types.ATTEMPTS_GRANTED),
     ("attempts.revoke", "student"): _attempts_event(types.ATTEMPTS_REVOKED),
     ("student_group.members_add", "student"): _membership_event(types.GROUP_MEMBERS_ADDED),
@@ -190,6 +195,45 @@ def events_from_audit(*, action, target_type, actor, items: Iterable[tuple[Any, 
         record(type=type, subject_type=subject_type, items=rows, actor=who)
         for (type, subject_type), rows in by_type.items()
     )
+
+
+# Erasure --------------------------------------------------------------------------------
+
+ERASED = "[erased]"  # in place of a value erased with a student's personal data
+
+
+def erased_values(data, fields):
+    """`data` (an event's `{field: [before, after]}` or its values) with every value of `fields`
+    that is not null replaced by ERASED (each of a before/after pair)."""
+    if not isinstance(data, dict):
+        return data
+    erased = {}
+    for name, value in data.items():
+        if name not in fields or value is None:
+            erased[name] = value
+        elif isinstance(value, list):
+            erased[name] = [None if item is None else ERASED for item in value]
+        else:
+            erased[name] = ERASED
+    return erased
+
+
+def events_erase_values(*, student_id, fields):
+    """The values of `fields` in the events about the student replaced by ERASED (a student's
+    erasure). Webhooks delivered before keep what they carried. Returns how many events changed."""
+    rewritten = []
+    for pk, data in Event.objects.filter(student_id=student_id).values_list("id", "data"):
+        new = erased_values(data, fields)
+        if new != data:
+            rewritten.append((pk, _json(new)))
+    if rewritten:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {_TABLE} AS e SET data = v.data::jsonb FROM unnest(%s::text[], %s::text[]) AS v(id, data) "
+                "WHERE e.id = v.id",
+                [list(column) for column in zip(*rewritten, strict=True)],
+            )
+    return len(rewritten)
 
 
 # Retention ------------------------------------------------------------------------------

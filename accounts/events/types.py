@@ -17,6 +17,7 @@ STUDENT_UPDATED = "student.updated"
 STUDENT_ARCHIVED = "student.archived"
 STUDENT_UNARCHIVED = "student.unarchived"
 STUDENT_DELETED = "student.deleted"
+STUDENT_ERASED = "student.erased"
 ATTEMPTS_GRANTED = "attempts.granted"
 ATTEMPTS_REVOKED = "attempts.revoked"
 GROUP_MEMBERS_ADDED = "group.members_added"
@@ -49,6 +50,19 @@ class StudentChangesData(serializers.Serializer):
     withdrawn_on = _change(serializers.DateField)
     graduated_on = _change(serializers.DateField)
     avatar = _change(serializers.CharField, "The photo's file name in the storage (not a public address).")
+    legal_hold = _change(serializers.BooleanField, "Whether erasure is refused (a legal hold).")
+
+
+class StudentErasedData(serializers.Serializer):
+    """What the record holds after erasure: its pseudonym, to overwrite a copy of the record with.
+    Earlier events of the student hold "[erased]" in place of the values erased."""
+
+    erased_at = serializers.DateTimeField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email = serializers.CharField()
+    student_number = serializers.CharField(allow_null=True)
+    avatar = serializers.CharField(allow_null=True, help_text="Always null: the photo is deleted.")
 
 
 class AttemptsChangeData(serializers.Serializer):
@@ -121,6 +135,9 @@ EVENT_TYPES = {
         EventType(STUDENT_UNARCHIVED, "student", True, "An archived student is enrolled again.", StudentChangesData),
         EventType(STUDENT_DELETED, "student", True, "A student record was deleted; `data` holds its last values.",
                   StudentChangesData),
+        EventType(STUDENT_ERASED, "student", True,
+                  "A student's personal data was erased; the record keeps a pseudonym, scores and counts.",
+                  StudentErasedData),
         EventType(ATTEMPTS_GRANTED, "attempt_grant", True, "Extra attempts were granted on a case study.",
                   AttemptsChangeData),
         EventType(ATTEMPTS_REVOKED, "attempt_grant", True, "Extra attempts were taken back.", AttemptsChangeData),

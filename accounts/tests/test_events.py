@@ -107,6 +107,19 @@ def test_archive_unarchive_and_delete_are_events(admin_client, student):
     assert [e.position for e in (archived, unarchived, deleted)] == [1, 2, 3]
 
 
+def test_an_erasure_is_an_event_with_the_pseudonym_and_earlier_events_lose_the_values(admin_client, student):
+    assert admin_client.patch(f"/v1/students/{student.pk}", {"first_name": "Ngozi"}, format="json").status_code == 200
+    assert admin_client.patch(f"/v1/students/{student.pk}", {"legal_hold": True}, format="json").status_code == 200
+    assert admin_client.patch(f"/v1/students/{student.pk}", {"legal_hold": False}, format="json").status_code == 200
+    assert admin_client.post(f"/v1/students/{student.pk}/erase", {"reason": "Request"}, format="json").status_code == 200
+    renamed, held, lifted, erased = recorded()
+    assert renamed.data == {"first_name": ["[erased]", "[erased]"]}
+    assert (held.data, lifted.data) == ({"legal_hold": [False, True]}, {"legal_hold": [True, False]})
+    assert erased.type == "student.erased" and erased.student_id == student.pk
+    assert erased.data["first_name"] == "Erased student" and erased.data["student_number"] is None
+    assert erased.data["avatar"] is None and erased.data["erased_at"].endswith("Z")
+
+
 def test_a_photo_set_and_cleared_is_a_student_update_of_its_file_name(admin_client, student):
     from django.core.files.storage import default_storage
 
@@ -282,7 +295,7 @@ def test_every_declared_type_has_a_recorder_covered_above():
     covered = {
         "student.created", "student.updated", "student.archived", "student.unarchived", "student.deleted",
         "attempts.granted", "attempts.revoked", "group.members_added", "group.members_removed",
-        "session.completed", "final_score.changed", "students.import_applied", "export.done",
+        "session.completed", "final_score.changed", "students.import_applied", "export.done", "student.erased",
     }
     assert set(EVENT_TYPES) == covered
 

@@ -11,6 +11,8 @@ Rules:
   absent or null they are kept.
 - A session never moves to another student or case study (409).
 - `Student.last_seen` is refreshed for the touched students in the same transaction.
+- A report of a student whose personal data was erased (attempts.data_rights) is stored without
+  its text: transcript messages and grade feedback empty, as erasure left the earlier ones.
 - Existing rows are locked (SELECT ... FOR UPDATE); an insert that loses a race with a
   concurrent insert of the same id is retried as an update, so concurrent PUTs never 500.
 - Events (accounts.events), in the same transaction: `session.completed` for each session
@@ -20,7 +22,7 @@ Rules:
   are written one after the other and each compares with what the other left.
 """
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -270,6 +272,16 @@ def _stored_grades(session_ids):
     return {sid: (max_score, feedback, graded_at, tuple(criteria[sid])) for sid, max_score, feedback, graded_at in reports}
 
 
+def _without_text(item):
+    """The report with its transcript's and grade's texts emptied (an erased student's)."""
+    transcript = item.transcript and tuple((role, "", timestamp) for role, _, timestamp in item.transcript)
+    grade = item.grade
+    if grade is not None:
+        max_score, _, graded_at, criteria = grade
+        grade = (max_score, "", graded_at, tuple((name, score, most, "") for name, score, most, _ in criteria))
+    return replace(item, transcript=transcript, grade=grade)
+
+
 def _write(items, existing):
     """Write distinct, reference-checked items; returns CREATED/UPDATED/UNCHANGED per item.
     Queries: stored transcripts and grades of existing sessions (only when the items carry
@@ -278,12 +290,15 @@ def _write(items, existing):
     now = timezone.now()
     # The students first, in key order (as students_refresh_last_seen locks them below), so the
     # final scores read here are the ones the last writer of these students committed.
-    list(
-        Student.objects.select_for_update(no_key=True)
+    erased = {
+        pk
+        for pk, erased_at in Student.objects.select_for_update(no_key=True)
         .filter(pk__in={i.student_id for i in items})
         .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+        .values_list("pk", "erased_at")
+        if erased_at is not None
+    }
+    items = [_without_text(item) if item.student_id in erased else item for item in items]
     case_studies = CaseStudy.objects.in_bulk({i.case_study_id for i in items})
     scores_before = final_scores(pairs={(i.student_id, i.case_study_id) for i in items}, case_studies=case_studies)
     known = [i for i in items if i.session_id in existing]

@@ -11,9 +11,8 @@ from attempts.grants import services
 from attempts.models import Session, TranscriptMessage
 from config.bulk import MAX_BULK_IDS
 from config.ids import OPAQUE_ID
-from config.openapi import FREE_TEXT_NOT_BLANK_PATTERN
+from config.openapi import service_checked_free_text
 from config.serializers import (
-    FreeTextField,
     OpaqueIdField,
     StrictSerializer,
     UncheckedOpaqueIdField,
@@ -26,17 +25,6 @@ LEDGER_LIMIT_MAX = 100
 
 
 # Requests ---------------------------------------------------------------------------------
-
-
-@extend_schema_field({"type": "string", "pattern": FREE_TEXT_NOT_BLANK_PATTERN, "maxLength": services.MAX_REASON_LENGTH})
-class ReasonField(FreeTextField):
-    """Text the grants service holds to its rules (not blank, its length), refused there with
-    their messages; the schema states them."""
-
-    def run_validation(self, data=serializers.empty):
-        if data == "":
-            return data  # blank: the service's refusal, not DRF's
-        return super().run_validation(data)
 
 
 @extend_schema_field({"type": "integer", "minimum": services.MIN_ATTEMPTS, "maximum": services.MAX_ATTEMPTS})
@@ -52,7 +40,9 @@ class _ChangeFields(StrictSerializer):
         help_text=f"How many attempts to add or take back ({services.MIN_ATTEMPTS}–{services.MAX_ATTEMPTS}, default 1).",
     )
     # Blank and length are checked by the service, so both clients get the same messages.
-    reason = ReasonField(trim_whitespace=False, help_text="Why (required, non-blank, at most 500 characters).")
+    reason = service_checked_free_text(
+        max_length=services.MAX_REASON_LENGTH, help_text="Why (required, non-blank, at most 500 characters)."
+    )
 
 
 class AttemptChangeRequestSerializer(_ChangeFields):

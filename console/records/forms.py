@@ -60,9 +60,13 @@ class StudentRecordForm(forms.Form):
     cohort = forms.ChoiceField(required=False, error_messages={"invalid_choice": MSG_CHOOSE_FROM_LIST})
     advisor = forms.ChoiceField(required=False, error_messages={"invalid_choice": MSG_CHOOSE_FROM_LIST})
     programmes = forms.MultipleChoiceField(required=False, error_messages={"invalid_choice": MSG_CHOOSE_FROM_LIST})
+    # Only on an existing student's form, for staff who manage data rights.
+    legal_hold = forms.BooleanField(required=False)
 
-    def __init__(self, *args, programme_options, cohort_options, advisor_options, **kwargs):
+    def __init__(self, *args, programme_options, cohort_options, advisor_options, with_legal_hold=False, **kwargs):
         super().__init__(*args, **kwargs)
+        if not with_legal_hold:
+            del self.fields["legal_hold"]
         self.fields["programmes"].choices = programme_options
         self.fields["cohort"].choices = [("", "No cohort"), *cohort_options]
         self.fields["advisor"].choices = [("", "No advisor"), *[(str(pk), label) for pk, label in advisor_options]]
@@ -79,6 +83,7 @@ class StudentRecordForm(forms.Form):
             "cohort_id": data["cohort"] or None,
             "advisor_id": int(data["advisor"]) if data["advisor"] else None,
             "programme_codes": data["programmes"],
+            **({"legal_hold": data["legal_hold"]} if "legal_hold" in self.fields else {}),
         }
 
     @classmethod
@@ -92,6 +97,7 @@ class StudentRecordForm(forms.Form):
             "cohort": student.cohort_id or "",
             "advisor": str(student.advisor_id) if student.advisor_id else "",
             "programmes": [p.code for p in student.programmes.all()],
+            "legal_hold": student.legal_hold,
         }
 
 

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.permissions import USER_MANAGEMENT_EDIT
+from accounts.permissions import DATA_RIGHTS_MANAGE, USER_MANAGEMENT_EDIT, has_permission
 from accounts.staff.selectors import staff_choices
 from catalogue.models import Programme
 from config.errors import AppError
@@ -25,9 +25,10 @@ MSG_AVATAR_SET = "The photo of {name} is updated."
 MSG_AVATAR_CLEARED = "The photo of {name} is removed."
 
 
-def _record_form(data=None, *, initial=None, student=None):
+def _record_form(data=None, *, initial=None, student=None, with_legal_hold=False):
     """The record form with the current choices. Queries: programmes, cohorts, staff. A student's
-    advisor stays a choice after their account is deactivated, so saving does not drop them."""
+    advisor stays a choice after their account is deactivated, so saving does not drop them.
+    `with_legal_hold`: the legal hold's checkbox too (an existing student, a data-rights manager)."""
     programmes = Programme.objects.order_by("code").values_list("code", "name")
     advisors = staff_choices()
     advisor = getattr(student, "advisor", None)
@@ -39,6 +40,7 @@ def _record_form(data=None, *, initial=None, student=None):
         programme_options=[(code, f"{name} ({code})") for code, name in programmes],
         cohort_options=list(Cohort.objects.order_by("name", "id").values_list("pk", "name")),
         advisor_options=advisors,
+        with_legal_hold=with_legal_hold,
     )
 
 
@@ -77,10 +79,11 @@ def student_edit(request, user_id):
     student = _student_or_none(user_id)
     if student is None:
         return student_not_found(request)
+    with_legal_hold = has_permission(request.user, DATA_RIGHTS_MANAGE)
     if request.method != "POST":
-        form = _record_form(initial=StudentRecordForm.initial_for(student), student=student)
+        form = _record_form(initial=StudentRecordForm.initial_for(student), student=student, with_legal_hold=with_legal_hold)
         return _render_form(request, form, student=student)
-    form = _record_form(request.POST, student=student)
+    form = _record_form(request.POST, student=student, with_legal_hold=with_legal_hold)
     if form.is_valid():
         try:
             student = services.student_update(user_id=student.pk, **form.service_arguments())

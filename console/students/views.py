@@ -16,6 +16,7 @@ from accounts.models import StaffUser
 from accounts.permissions import (
     ATTEMPTS_MANAGE,
     AUDIT_VIEW,
+    DATA_RIGHTS_MANAGE,
     STUDENT_PERFORMANCE_VIEW,
     USER_MANAGEMENT_EDIT,
     USER_MANAGEMENT_EXPORT,
@@ -183,7 +184,9 @@ def student_detail(request, user_id):
     return render_student_detail(request, student)
 
 
-def render_student_detail(request, student, *, change_form=None, archive_form=None, avatar_form=None, status=200):
+def render_student_detail(
+    request, student, *, change_form=None, archive_form=None, avatar_form=None, erase_form=None, status=200
+):
     """The student's page, with a form that failed (and its errors) when given. Queries (after student_get's student + programmes): cards (sessions, then case studies
     with programmes and grant totals; the totals are counted from them), grant history; two
     more only when a grant exists on a case study the student has not attempted (its card is
@@ -226,6 +229,8 @@ def render_student_detail(request, student, *, change_form=None, archive_form=No
         "can_edit": has_permission(request.user, USER_MANAGEMENT_EDIT),
         "archive_form": archive_form,
         "avatar_form": avatar_form,
+        "erase_form": erase_form,
+        "can_manage_data_rights": has_permission(request.user, DATA_RIGHTS_MANAGE),
         "can_view_audit": has_permission(request.user, AUDIT_VIEW),
         "can_view_performance": has_permission(request.user, STUDENT_PERFORMANCE_VIEW),
     }

@@ -3,13 +3,16 @@ students.records.selectors (reads) and students.records.services (writes), which
 student, check the rules and return the record ready to show."""
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.views import APIView
 
 from accounts.permissions import (
+    DATA_RIGHTS_MANAGE,
     USER_MANAGEMENT_EDIT,
     USER_MANAGEMENT_VIEW,
     ReadWritePermission,
+    has_permission,
 )
 from config.api import ok, page_of, paged, validated
 from config.http import declared_length
@@ -93,6 +96,8 @@ class StudentDetailApi(_StudentRecordApi):
     @extend_schema(operation_id="students_partial_update", request=StudentUpdateSerializer, responses={200: RECORD_RESPONSE, 409: RECORD_TAKEN})
     def patch(self, request, user_id):
         body = validated(StudentUpdateSerializer, request.data)
+        if "legal_hold" in body and not has_permission(request.user, DATA_RIGHTS_MANAGE):
+            raise PermissionDenied()
         student = services.student_update(user_id=user_id, **body)
         return ok(self.record(student))
 

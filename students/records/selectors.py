@@ -36,15 +36,18 @@ def student_records_list(*, query_params):
     return qs, False
 
 
-def student_record_get(*, user_id, for_update=False):
+def student_record_get(*, user_id, for_update=False, deleted_too=False):
     """A non-deleted student by id with what a record shows, or 404 (400 when the id is
     malformed). `for_update` locks the student's row (the cohort and advisor are read, not
-    locked) for the rest of the transaction."""
+    locked) for the rest of the transaction. `deleted_too`: a deleted student as well (a
+    deleted record still holds personal data, which data rights reach)."""
     check_id(user_id, field="user_id")
     qs = student_records()
     if for_update:
         qs = qs.select_for_update(of=("self",)).prefetch_related(None)  # the writer reads programmes after writing
-    student = qs.filter(pk=user_id, deleted_at__isnull=True).first()
+    if not deleted_too:
+        qs = qs.filter(deleted_at__isnull=True)
+    student = qs.filter(pk=user_id).first()
     if student is None:
         raise AppError.not_found()
     return student

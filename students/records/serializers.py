@@ -42,6 +42,10 @@ class StudentRecordSerializer(serializers.Serializer):
     advisor = AdvisorRefSerializer(allow_null=True)
     programmes = ProgrammeRefSerializer(many=True)
     avatar_url = serializers.SerializerMethodField()
+    legal_hold = serializers.BooleanField(help_text="While set, the student's personal data cannot be erased.")
+    erased_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the student's personal data was erased (the record keeps a pseudonym)."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -90,6 +94,9 @@ class StudentUpdateSerializer(StrictSerializer):
     student_number = serializers.CharField(max_length=_length("student_number"), allow_null=True, required=False)
     cohort_id = OpaqueIdField(allow_null=True, required=False)
     advisor_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, allow_null=True, required=False)
+    legal_hold = serializers.BooleanField(
+        required=False, help_text="Keep the student's data: erasure is refused while set. Requires DATA_RIGHTS.can_manage."
+    )
 
 
 def _bulk_user_ids():

@@ -4,6 +4,7 @@ students_upsert_many, which the student import calls), soft delete, archive, ava
 Every write bumps `updated_at` (so `modified_since` sync sees it) and keeps the
 maintained `programme_label` right in the same transaction.
 """
+import hashlib
 import io
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from catalogue.models import Programme
 from catalogue.programmes.selectors import unknown_programmes_message
 from config.bulk import MAX_BULK_IDS
 from config.bulk_copy import copy_rows
-from config.errors import AppError, BulkRefused
+from config.errors import ALREADY_ERASED, LEGAL_HOLD, AppError, BulkRefused
 from config.ids import check_id, is_valid_opaque_id, new_object_id
 from students.maintained import maintained_columns_sql, programmes_lock_for_counting
 from students.models import ArchivedMembership, Cohort, Enrolment, GroupMembership, Student
@@ -72,7 +73,7 @@ UNSET = object()
 # must never overwrite them.
 RECORD_FIELDS = [
     "first_name", "last_name", "email", "status", "student_number", "cohort", "advisor",
-    "archived", "enrollment_status", "withdrawn_on", "graduated_on", "avatar", "updated_at",
+    "archived", "enrollment_status", "withdrawn_on", "graduated_on", "avatar", "legal_hold", "updated_at",
 ]
 
 
@@ -93,7 +94,7 @@ def _atomic_with_conflicts():
 
 AUDITED_FIELDS = (
     "first_name", "last_name", "email", "status", "student_number", "cohort", "advisor",
-    "archived", "enrollment_status", "withdrawn_on", "graduated_on", "avatar",
+    "archived", "enrollment_status", "withdrawn_on", "graduated_on", "avatar", "legal_hold",
 )
 
 
@@ -136,7 +137,7 @@ CHUNK = 5_000  # keys per lookup query, rows per write statement
 # The record fields these services write, as the audit trail names them (a foreign key by its field).
 AUDIT_NAMES = {
     "first_name": "first_name", "last_name": "last_name", "email": "email", "status": "status",
-    "student_number": "student_number", "cohort_id": "cohort", "advisor_id": "advisor",
+    "student_number": "student_number", "cohort_id": "cohort", "advisor_id": "advisor", "legal_hold": "legal_hold",
 }
 # Refused with a 409 by the single-record services (a value another student has); the rest with a 400.
 _CONFLICT_FIELDS = ("user_id", "email", "student_number")
@@ -284,7 +285,10 @@ class _Found(NamedTuple):
     by_email: dict[str, dict[str, Any]]  # by the email in lower case
 
 
-_READ = ("user_id", "first_name", "last_name", "email", "status", "student_number", "cohort_id", "advisor_id", "deleted_at")
+_READ = (
+    "user_id", "first_name", "last_name", "email", "status", "student_number", "cohort_id", "advisor_id", "legal_hold",
+    "deleted_at",
+)
 
 
 def _existing(rows, *, lock):
@@ -424,9 +428,9 @@ def _plan(rows, *, mode, lock):
 # columns computed from them in the same statement (students.maintained's rule); an
 # enrolment's foreign key to a new student is checked at commit (Django's are deferred).
 _VALUES_FROM = """unnest(
-    %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[]
-) AS v(user_id, first_name, last_name, email, status, student_number, cohort_id, advisor_id)"""
-_VALUE_FIELDS = ("first_name", "last_name", "email", "status", "student_number", "cohort_id", "advisor_id")
+    %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::boolean[]
+) AS v(user_id, first_name, last_name, email, status, student_number, cohort_id, advisor_id, legal_hold)"""
+_VALUE_FIELDS = ("first_name", "last_name", "email", "status", "student_number", "cohort_id", "advisor_id", "legal_hold")
 _MAINTAINED_JOINS, _MAINTAINED = maintained_columns_sql("v.user_id")
 _INSERT_SQL = f"""
 INSERT INTO students_student (
@@ -439,7 +443,7 @@ FROM {_VALUES_FROM}{_MAINTAINED_JOINS}"""
 _UPDATE_SQL = f"""
 UPDATE students_student AS s
 SET first_name = v.first_name, last_name = v.last_name, email = v.email, status = v.status,
-    student_number = v.student_number, cohort_id = v.cohort_id, advisor_id = v.advisor_id,
+    student_number = v.student_number, cohort_id = v.cohort_id, advisor_id = v.advisor_id, legal_hold = v.legal_hold,
     updated_at = %s, {", ".join(f"{column} = {value}" for column, value in _MAINTAINED.items())}
 FROM {_VALUES_FROM}{_MAINTAINED_JOINS}WHERE s.user_id = v.user_id"""
 _UNENROL_SQL = """
@@ -551,12 +555,14 @@ def student_update(
     student_number=UNSET,
     cohort_id=UNSET,
     advisor_id=UNSET,
+    legal_hold=UNSET,
 ):
-    """Partial update: only the arguments given change. Always bumps updated_at."""
+    """Partial update: only the arguments given change. Always bumps updated_at. Only staff who
+    manage data rights may give `legal_hold` (the callers check it)."""
     given = {
         "first_name": first_name, "last_name": last_name, "email": email, "status": status,
         "programme_codes": programme_codes, "student_number": student_number, "cohort_id": cohort_id,
-        "advisor_id": advisor_id,
+        "advisor_id": advisor_id, "legal_hold": legal_hold,
     }
     values = {name: value for name, value in given.items() if value is not UNSET}
     row = StudentUpsert(number=1, values=values)
@@ -794,3 +800,49 @@ def students_unarchive_bulk(*, user_ids):
     for user_id in ids:
         student_unarchive(user_id=user_id)
     return ids
+
+
+# Erasure of a student's personal data (attempts.data_rights calls this with the rest) --------
+
+ERASED_FIRST_NAME = "Erased student"
+ERASED_EMAIL_DOMAIN = "erased.invalid"  # .invalid is reserved (RFC 2606): no mail can go there
+# The record's personal fields: replaced by the pseudonym, or emptied.
+ERASED_FIELDS = ("first_name", "last_name", "email", "student_number", "avatar")
+MSG_LEGAL_HOLD = "This student's data is under a legal hold, so it cannot be erased; lift the hold first."
+MSG_ALREADY_ERASED = "This student's personal data has already been erased."
+
+
+def erased_pseudonym(user_id):
+    """The record's fields after erasure: the same for the same student, a different email for
+    every student (80 bits of a hash of the id), so the unique email rule holds."""
+    digest = hashlib.sha256(str(user_id).encode()).hexdigest()
+    return {
+        "first_name": ERASED_FIRST_NAME,
+        "last_name": digest[:8],
+        "email": f"erased-{digest[:20]}@{ERASED_EMAIL_DOMAIN}",
+        "student_number": None,
+        "avatar": None,
+    }
+
+
+def student_record_erase(*, user_id):
+    """Replace the student's personal fields by their pseudonym and delete their photo (after
+    the commit), marking the record erased; everything else (status, enrolment, programmes,
+    cohort, advisor, groups) is kept, so every figure counting the student stays the same.
+    Refused while the student is under a legal hold (409 LEGAL_HOLD) or already erased (409
+    ALREADY_ERASED). A deleted student is erased too: their record is still held. In the caller's transaction, which must be atomic; the student stays
+    locked until it ends. Returns the record as erased, ready to show."""
+    student = student_record_get(user_id=user_id, for_update=True, deleted_too=True)
+    if student.legal_hold:
+        raise AppError(MSG_LEGAL_HOLD, code=LEGAL_HOLD, status_code=409)
+    if student.erased_at is not None:
+        raise AppError(MSG_ALREADY_ERASED, code=ALREADY_ERASED, status_code=409)
+    old_avatar = student.avatar.name
+    pseudonym = erased_pseudonym(student.pk)
+    student.first_name, student.last_name = pseudonym["first_name"], pseudonym["last_name"]
+    student.email, student.student_number = pseudonym["email"], None
+    student.avatar = ""
+    student.erased_at = timezone.now()
+    student.save(update_fields=[*RECORD_FIELDS, "erased_at"])
+    _delete_file_after_commit(student.avatar.storage, old_avatar)
+    return _shown(student)

@@ -22,6 +22,8 @@ from testing.factories import (
 RECORD_KEYS = {
     "user_id", "first_name", "last_name", "email", "status", "enrollment_status", "archived", "withdrawn_on",
     "graduated_on", "student_number", "cohort", "advisor", "programmes", "avatar_url", "created_at", "updated_at",
+    # Beyond SPEC §7.5: students' data rights (README).
+    "legal_hold", "erased_at",
 }
 
 
@@ -68,6 +70,7 @@ def test_record_has_every_field_with_programmes_ordered_by_code(viewer_client, p
         {"code": "MBA1234", "name": "Master of Business Administration"},
     ]
     assert record["avatar_url"] is None
+    assert record["legal_hold"] is False and record["erased_at"] is None
     assert record["created_at"].endswith("Z") and record["updated_at"].endswith("Z")
 
 
