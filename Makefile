@@ -33,7 +33,8 @@ define BANNER
 	@echo ""
 	@echo "  Student Operations Console: http://demo.localhost:$(PORT)/"
 	@echo "  Log in as $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
-	@echo "  API docs: http://demo.localhost:$(PORT)/v1/docs/   Platform admin: http://localhost:$(PORT)/admin/"
+	@echo "  API docs: http://demo.localhost:$(PORT)/v1/docs/"
+	@echo "  Platform admin: http://localhost:$(PORT)/admin/ (make its account: .venv/bin/python manage.py createsuperuser)"
 	@echo ""
 endef
 

@@ -29,6 +29,23 @@ ALL_PERMISSIONS = (
     DATA_RIGHTS_MANAGE,
 )
 
+# What each permission lets a person do, in words, for the pages that tell staff what they
+# lack (the console's 403 page).
+PERMISSION_WORDS = {
+    USER_MANAGEMENT_VIEW: "see students and their records",
+    USER_MANAGEMENT_EXPORT: "download lists of students and the gradebook",
+    USER_MANAGEMENT_EDIT: "add, change and archive student records",
+    ATTEMPTS_MANAGE: "grant and revoke extra attempts",
+    STUDENT_PERFORMANCE_VIEW: "read transcripts and grade reports",
+    CATALOG_EDIT: "change programmes, case studies, cohorts and groups",
+    SESSIONS_INGEST: "report sessions (the case-study runtime's account)",
+    AUDIT_VIEW: "read the audit trail",
+    EVENTS_READ: "read the change feed",
+    WEBHOOKS_MANAGE: "manage webhooks",
+    IDENTITY_MANAGE: "manage sign-in: identity providers, the sign-in policy and SCIM tokens",
+    DATA_RIGHTS_MANAGE: "answer students' data requests: data exports, erasure and legal holds",
+}
+
 _VIEWER = (USER_MANAGEMENT_VIEW,)
 _OPERATOR = _VIEWER + (USER_MANAGEMENT_EXPORT, ATTEMPTS_MANAGE, STUDENT_PERFORMANCE_VIEW)
 
@@ -38,6 +55,11 @@ BUILT_IN_ROLES = {
     "admin": tuple(p for p in ALL_PERMISSIONS if p != SESSIONS_INGEST),
     "ingest": (SESSIONS_INGEST,),
 }
+
+
+def roles_holding(permission):
+    """The built-in roles that hold `permission`, in the order viewer, operator, admin, ingest."""
+    return [role for role, permissions in BUILT_IN_ROLES.items() if permission in permissions]
 
 
 def has_permission(user, permission):

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.permissions import has_permission
+from accounts.permissions import PERMISSION_WORDS, has_permission, roles_holding
 
 MSG_FIX_ERRORS = "Nothing was changed. Fix the highlighted fields and try again."
 MSG_PAGE_STUDENT_NOT_FOUND = "No student with this id exists here."
@@ -40,7 +40,8 @@ def console_page(permission):
 
 
 def forbidden(request, permission):
-    return render(request, "console/403.html", {"permission": permission}, status=403)
+    context = {"needed": PERMISSION_WORDS[permission], "roles": roles_holding(permission)}
+    return render(request, "console/403.html", context, status=403)
 
 
 def not_found(request, message):

@@ -71,6 +71,7 @@ def test_each_page_needs_its_permission_and_shows_a_403_page_without_it(console_
         assert response.status_code == 403
         assert response.templates[0].name == "console/403.html"
         assert "You don’t have access to this" in response.content.decode()
+        assert ".can_" not in response.content.decode()  # words, not permission codes
         # The 403 page still has the navigation and a way to sign out.
         assert "Sign out" in response.content.decode()
 
@@ -165,3 +166,14 @@ def test_static_assets_are_local_files_no_cdn(console_as, viewer_user):
     html = console_as(viewer_user).get("/students/").content.decode()
     assert "/static/console/console.css" in html and "/static/console/console.js" in html
     assert "https://" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_the_403_page_says_in_words_what_is_missing_and_who_has_it(console_as, viewer_user, world):
+    html = console_as(viewer_user).get(_pages(world)["student-edit"]).content.decode()
+    assert "This page is for staff who may add, change and archive student records: admins." in html
+
+
+def test_every_permission_has_words():
+    from accounts.permissions import ALL_PERMISSIONS, PERMISSION_WORDS
+
+    assert set(PERMISSION_WORDS) == set(ALL_PERMISSIONS)
