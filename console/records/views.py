@@ -105,9 +105,11 @@ def _on_detail_page(request, user_id, *, status=400, **forms):
     return render_student_detail(request, student, status=status, **forms)
 
 
-@require_http_methods(["POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @console_page(USER_MANAGEMENT_EDIT)
 def student_archive(request, user_id):
+    if request.method != "POST":  # the address of a refused form, reloaded or bookmarked
+        return redirect("console:student", user_id)
     form = ArchiveForm(request.POST)
     if form.is_valid():
         try:
@@ -124,9 +126,11 @@ def student_archive(request, user_id):
     return _on_detail_page(request, user_id, archive_form=form)
 
 
-@require_http_methods(["POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @console_page(USER_MANAGEMENT_EDIT)
 def student_unarchive(request, user_id):
+    if request.method != "POST":  # the address of a refused form, reloaded or bookmarked
+        return redirect("console:student", user_id)
     try:
         student = services.student_unarchive(user_id=user_id)
     except AppError:
@@ -135,10 +139,12 @@ def student_unarchive(request, user_id):
     return redirect("console:student", student.pk)
 
 
-@require_http_methods(["POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @console_page(USER_MANAGEMENT_EDIT)
 def student_avatar(request, user_id):
     """`action` = upload (with the file `avatar`) or remove."""
+    if request.method != "POST":  # the address of a refused form, reloaded or bookmarked
+        return redirect("console:student", user_id)
     if request.POST.get("action") == "remove":
         try:
             student = services.student_avatar_clear(user_id=user_id)

@@ -114,6 +114,8 @@ def test_archive_and_unarchive_from_the_student_page(console_as, admin_user):
     response = client.post(f"/students/{student.pk}/archive/", {"archive_as": "withdrawn", "archive_on": "2026-01-05"}, follow=True)
     html = response.content.decode()
     assert "Archived Amara Nwosu as withdrawn on 5 January 2026." in html and "Withdrawn on 5 Jan 2026" in html
+    assert '<span class="badge badge-muted">Archived · withdrawn 5 Jan 2026</span>' in html
+    assert ">Active<" not in html  # an archived student's status is its archiving, not "Active · Archived"
     student.refresh_from_db()
     assert student.archived and student.withdrawn_on.isoformat() == "2026-01-05"
     response = client.post(f"/students/{student.pk}/unarchive/", follow=True)
@@ -121,6 +123,15 @@ def test_archive_and_unarchive_from_the_student_page(console_as, admin_user):
     student.refresh_from_db()
     assert not student.archived and student.enrollment_status == "enrolled"
     assert [e.action for e in AuditEvent.objects.order_by("id")] == ["student.archive", "student.unarchive"]
+
+
+@pytest.mark.parametrize("action", ["archive", "unarchive", "avatar"])
+def test_the_address_of_a_refused_form_reloaded_is_the_student_page_not_a_405(console_as, admin_user, action):
+    student = StudentFactory()
+    response = console_as(admin_user).get(f"/students/{student.pk}/{action}/")
+    assert response.status_code == 302 and response["Location"] == f"/students/{student.pk}/"
+    student.refresh_from_db()
+    assert not student.archived
 
 
 def test_archive_without_a_date_says_so_beside_the_date(console_as, admin_user):
