@@ -2,6 +2,7 @@
 add, rename and delete them (a cohort with students is not deleted, and the page says why),
 through students.cohorts.services, the services behind /v1/cohorts."""
 from django.contrib import messages
+from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -12,6 +13,7 @@ from console.cohorts.forms import MSG_NO_SUCH_COHORT, CohortNameForm
 from console.pages import apply_service_errors, console_page, forbidden
 from students.cohorts import services
 from students.cohorts.selectors import cohort_list
+from students.models import Student
 
 MSG_ADDED = "Added the cohort “{name}”."
 MSG_RENAMED = "Renamed the cohort to “{name}”."
@@ -85,11 +87,13 @@ def _failed(request, action, cohort_id, form, status=400):
 
 
 def _render(request, *, failed=None, typed="", status=200):
-    """Queries: the cohorts with their student counts."""
+    """Queries: the cohorts with their student counts and whether any record names them."""
     if failed:
         messages.error(request, MSG_FIX)
     failed_id, reason = failed or (None, None)
-    rows = list(cohort_list())
+    # Delete is offered only where it can succeed: no record names the cohort, archived and
+    # deleted ones included (the service's rule).
+    rows = list(cohort_list().annotate(in_use=Exists(Student.objects.filter(cohort=OuterRef("pk")))))
     context = {
         "rows": rows,
         "can_edit": has_permission(request.user, USER_MANAGEMENT_EDIT),

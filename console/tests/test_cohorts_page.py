@@ -40,6 +40,16 @@ def test_a_cohort_with_students_is_not_deleted_and_the_page_says_why(console_as,
     assert Cohort.objects.filter(pk=cohort.pk).exists()
 
 
+def test_delete_is_offered_only_for_a_cohort_no_record_names(console_as, admin_user):
+    used, archived_only, empty = (CohortFactory(name=n) for n in ("Used", "Archived only", "Empty"))
+    StudentFactory(cohort=used)
+    StudentFactory(cohort=archived_only, archived=True)
+    html = console_as(admin_user).get("/cohorts/").content.decode()
+    assert 'aria-label="Delete Empty"' in html
+    assert 'aria-label="Delete Used"' not in html and 'aria-label="Delete Archived only"' not in html
+    assert html.count("Delete once no record names it") == 2
+
+
 def test_a_taken_or_empty_name_is_said_beside_the_field_and_kept(console_as, admin_user):
     CohortFactory(name="Class of 2027")
     other = CohortFactory(name="Class of 2030")
