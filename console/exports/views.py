@@ -1,5 +1,5 @@
 """Console pages for background exports: POST /exports/ queues one (from the students list,
-when the list is over the synchronous cap), /exports/ lists the staff member's own exports,
+with its filters, or from /exports/ for every student), /exports/ lists the staff member's own exports,
 /exports/<id>/ shows one's progress (followed by console.js while it runs; a "Refresh now"
 link without it) and its download link when done."""
 from django.conf import settings
@@ -14,6 +14,7 @@ from console.exports import services
 from console.exports.forms import BackgroundExportForm
 from console.exports.models import ExportJob
 from console.exports.selectors import access_export_job, export_jobs_of
+from console.list_files.kinds import FILE_KINDS
 from console.listing import ListRequest
 from console.pages import console_page, not_found
 
@@ -46,7 +47,12 @@ def exports_page(request):
             return redirect("console:export", job_id=job.pk)
         messages.error(request, MSG_BAD_EXPORT.format(reasons="choose what to export and a format."))
         return redirect("console:students")
-    return render(request, "console/exports/list.html", {"jobs": export_jobs_of(request.user)})
+    context = {
+        "jobs": export_jobs_of(request.user),
+        "background_kinds": [(kind.name, kind.short_label) for kind in FILE_KINDS.values()],
+        "background_fields": [],  # every student
+    }
+    return render(request, "console/exports/list.html", context)
 
 
 @require_http_methods(["GET", "HEAD"])

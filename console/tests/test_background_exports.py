@@ -337,6 +337,24 @@ def test_an_over_cap_list_offers_the_background_export_instead_of_the_downloads(
     assert 'data-export="csv"' not in html
 
 
+def test_a_list_under_the_cap_also_offers_the_background_export_with_its_filters(console_as, operator_user, students):
+    html = console_as(operator_user).get("/students/?programme=MBA1234").content.decode()
+    assert 'data-export="csv"' in html  # the downloads
+    assert "<summary>Export in the background</summary>" in html
+    assert 'data-background="list-csv"' in html and 'data-background="gradebook-xlsx"' in html
+    assert '<input type="hidden" name="programme" value="MBA1234">' in html
+
+
+def test_the_exports_page_starts_an_export_of_every_student(console_as, operator_user, students):
+    client = console_as(operator_user)
+    html = client.get("/exports/").content.decode()
+    assert "Start an export" in html and 'data-background="list-xlsx"' in html
+    assert "Start one from the students list" not in html
+    response = client.post("/exports/", {"kind": "list", "format": "xlsx"})
+    job = ExportJob.objects.get()
+    assert response["Location"] == f"/exports/{job.pk}/" and job.params == {}
+
+
 def test_the_console_queues_a_job_shows_its_progress_and_then_the_download(console_as, operator_user, students):
     client = console_as(operator_user)
     response = client.post("/exports/", {"kind": "gradebook", "format": "csv", "programme": "MBA1234"})
