@@ -2,9 +2,9 @@
 import contextlib
 import gzip
 import hashlib
-import io
 import json
 import os
+import shutil
 import tarfile
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -165,21 +165,22 @@ def write_archive(tenant, out_path, *, with_exports=False):
             migrations = [list(row) for row in cursor.fetchall()]
             file_names = _file_names(cursor, schema, with_exports)
             sums = checksums.result()  # before the snapshot's transaction ends
-        files, missing = {}, []
+        missing = []
         for name in file_names:
             target = work / "files" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with default_storage.open(name, "rb") as source, open(target, "wb") as sink:
-                    for block in iter(lambda: source.read(1 << 20), b""):
-                        sink.write(block)
+                    shutil.copyfileobj(source, sink, 1 << 20)
             except FileNotFoundError:
                 missing.append(name)
                 target.unlink(missing_ok=True)
-                continue
-            files[name] = {"size": target.stat().st_size, "sha256": sha256_of(target)}
         for path in sorted(p for p in work.rglob("*") if p.is_file()):
             members[str(path.relative_to(work))] = sha256_of(path)
+        files = {
+            name: {"size": (work / "files" / name).stat().st_size, "sha256": members[f"files/{name}"]}
+            for name in file_names if name not in missing
+        }
         manifest = {
             "format": FORMAT,
             "made_at": timezone.now().isoformat(),
@@ -270,6 +271,3 @@ class Archive:
         """A table's rows as COPY reads them, decompressed as they are read."""
         with self.open(data_member(table)) as source, gzip.GzipFile(fileobj=source, mode="rb") as rows:
             yield rows
-
-    def file_bytes(self, name):
-        return io.BytesIO(self._read(f"files/{name}"))

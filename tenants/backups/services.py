@@ -36,10 +36,10 @@ _RESTORE_LOCK = 7_261_125
 
 
 def tenant_backup(tenant, out_path, *, with_exports=False):
-    """Write `tenant` to the archive `out_path` (a new file). Returns its manifest."""
+    """Write `tenant` to the archive `out_path` (a new file). Returns its manifest. Reads on
+    connections of its own, so the caller's schema does not matter."""
     if tenant.schema_name == "public":
         raise ValidationError({"tenant": "The platform's own schema is not a tenant's data."})
-    connection.set_schema_to_public()
     return write_archive(tenant, out_path, with_exports=with_exports)
 
 
@@ -173,10 +173,8 @@ def tenant_restore(path, *, slug, domains=(), name=None):
         domains = list(domains) or list(manifest["tenant"]["domains"])
         name = name or manifest["tenant"]["name"]
         connection.set_schema_to_public()
-        _check_restorable(archive, slug=slug, name=name, domains=domains)
-        pre_data, post_data = _definition(archive, slug)
         with _slug_lock(slug):
-            tenant = _restore_locked(archive, slug=slug, name=name, domains=domains, definition=(pre_data, post_data))
+            tenant = _restore_locked(archive, slug=slug, name=name, domains=domains)
     finally:
         archive.close()
     connection.set_schema_to_public()
@@ -189,8 +187,8 @@ def tenant_restore(path, *, slug, domains=(), name=None):
 
 @contextlib.contextmanager
 def _slug_lock(slug):
-    """Restores of one slug, one at a time: the second finds the slug taken, and never removes
-    the files the first copied (they have the same names)."""
+    """Restores of one slug, one at a time, from their checks on: the second finds the slug
+    taken, and never removes the files the first copied (they have the same names)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [_RESTORE_LOCK, slug])
     try:
@@ -200,11 +198,11 @@ def _slug_lock(slug):
             cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [_RESTORE_LOCK, slug])
 
 
-def _restore_locked(archive, *, slug, name, domains, definition):
+def _restore_locked(archive, *, slug, name, domains):
     manifest = archive.manifest
     old = manifest["tenant"]["schema"]
-    _check_restorable(archive, slug=slug, name=name, domains=domains)  # again, now that no other restore of it runs
-    pre_data, post_data = definition
+    _check_restorable(archive, slug=slug, name=name, domains=domains)  # no other restore of this slug runs now
+    pre_data, post_data = _definition(archive, slug)
     files = _put_files(archive, old, slug)
     try:
         with transaction.atomic():
@@ -257,9 +255,7 @@ def tenant_purge(tenant, *, now=None, early=False):
         raise ValidationError({"tenant": f"{tenant.slug} is kept until {tenant.delete_after:%Y-%m-%d %H:%M} UTC."})
     path = final_backup_path(tenant, timezone.now())
     manifest = tenant_backup(tenant, path, with_exports=True)
-    folders = {name.split("/", 1)[0] for name in manifest["files"]} | {
-        "avatars", "exports", "imports"
-    }
+    folders = {"avatars", "exports", "imports"} | {name.split("/", 1)[0] for name in manifest["files"]}
     with transaction.atomic():
         record = PurgedTenant.objects.create(
             slug=tenant.slug, name=tenant.name, schema_name=tenant.schema_name,

@@ -26,20 +26,19 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             with in_tenant(options["tenant"]) as (tenant, _):
-                pass
-            manifest = tenant_backup(tenant, options["out"], with_exports=options["exports"])
-            digest = sha256_of(options["out"])
-            with in_tenant(tenant.slug), transaction.atomic():
-                audit_record(
-                    action="tenant.backup", target_type="tenant", target_id=tenant.slug,
-                    detail={"file": options["out"], "sha256": digest, "snapshot_at": manifest["snapshot_at"],
-                            "rows": sum(t["rows"] for t in manifest["tables"].values()), "files": len(manifest["files"])},
-                )
+                manifest = tenant_backup(tenant, options["out"], with_exports=options["exports"])
+                digest = sha256_of(options["out"])
+                rows = sum(t["rows"] for t in manifest["tables"].values())
+                with transaction.atomic():
+                    audit_record(
+                        action="tenant.backup", target_type="tenant", target_id=tenant.slug,
+                        detail={"file": options["out"], "sha256": digest, "snapshot_at": manifest["snapshot_at"],
+                                "rows": rows, "files": len(manifest["files"])},
+                    )
         except ValidationError as exc:
             raise CommandError(validation_text(exc)) from None
         except (ArchiveError, RuntimeError) as exc:
             raise CommandError(str(exc)) from None
-        rows = sum(t["rows"] for t in manifest["tables"].values())
         for name in manifest["files_missing"]:
             self.stderr.write(f"warning: {name} is named by a row but missing from the storage; not archived")
         self.stdout.write(self.style.SUCCESS(
