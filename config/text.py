@@ -12,6 +12,8 @@ import re
 
 from django.core.exceptions import ValidationError
 
+from config.errors import AppError
+
 # Character classes (inside [...]) in escapes that Python's re and ECMAScript read alike, so
 # the OpenAPI schema (config.openapi) states the rule as it is checked. Lone surrogates are
 # refused as well but stay out of these classes: no pattern names them portably (ECMAScript
@@ -62,3 +64,15 @@ def xml_safe(value):
     if isinstance(value, str) and not value.isprintable():
         return _XML_ILLEGAL_RE.sub("", value)
     return value
+
+
+def reason_checked(reason, *, max_length, required, too_long, field="reason"):
+    """A free-text reason a service takes (a grant's, an erasure's): stripped, required and not
+    blank, at most `max_length` characters; else an AppError naming `field` with that feature's
+    message (`required`, `too_long`)."""
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise AppError.validation({field: required})
+    if len(reason) > max_length:
+        raise AppError.validation({field: too_long})
+    return reason

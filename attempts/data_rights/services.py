@@ -24,7 +24,7 @@ from attempts.data_rights.archive import avatar_name, export_document, export_zi
 from attempts.data_rights.selectors import student_data_get
 from attempts.grants.services import MAX_REASON_LENGTH
 from attempts.models import AttemptGrant, GradeCriterion, GradeReport, TranscriptMessage
-from config.errors import AppError
+from config.text import reason_checked
 from students.records.services import ERASED_FIELDS, erased_pseudonym, student_record_erase
 
 MSG_ERASE_REASON_REQUIRED = "Give the reason for the erasure (for example the student's request and its date)."
@@ -81,12 +81,9 @@ def student_data_export(*, user_id, tenant):
 def erase_reason_check(reason):
     """The reason stripped; the rules of a grant's reason (required, not blank, at most
     MAX_REASON_LENGTH characters), with this feature's messages, under `reason`."""
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if not reason:
-        raise AppError.validation({"reason": MSG_ERASE_REASON_REQUIRED})
-    if len(reason) > MAX_REASON_LENGTH:
-        raise AppError.validation({"reason": MSG_ERASE_REASON_TOO_LONG})
-    return reason
+    return reason_checked(
+        reason, max_length=MAX_REASON_LENGTH, required=MSG_ERASE_REASON_REQUIRED, too_long=MSG_ERASE_REASON_TOO_LONG
+    )
 
 
 @dataclass

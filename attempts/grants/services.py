@@ -49,6 +49,7 @@ from catalogue.models import CaseStudy
 from config.bulk import MAX_BULK_IDS
 from config.errors import AppError, BulkRefused
 from config.ids import is_valid_opaque_id
+from config.text import reason_checked
 from students.models import Enrolment, Student
 
 MIN_ATTEMPTS = 1
@@ -145,12 +146,7 @@ def _clean_attempts(attempts):
 
 
 def _clean_reason(reason):
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if not reason:
-        raise AppError.validation({"reason": MSG_REASON_REQUIRED})
-    if len(reason) > MAX_REASON_LENGTH:
-        raise AppError.validation({"reason": MSG_REASON_TOO_LONG})
-    return reason
+    return reason_checked(reason, max_length=MAX_REASON_LENGTH, required=MSG_REASON_REQUIRED, too_long=MSG_REASON_TOO_LONG)
 
 
 def _with_eligibility(students, *, case_study_id):
