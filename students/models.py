@@ -231,3 +231,7 @@ class ArchivedMembership(models.Model):
 
     def __str__(self):
         return f"{self.student_id} was in group {self.group_id}"
+
+
+# Features' models, so Django finds them with the app's.
+from students.imports.models import ImportedStudent, StudentImport  # noqa: E402, F401

@@ -27,7 +27,8 @@ from config.errors import AppError
 from console.imports.forms import TOKEN_RE, ImportApplyForm, ImportUploadForm
 from console.pages import console_page, plural
 from students.imports import parsing
-from students.imports.services import REJECTED, ImportRefused, students_import
+from students.imports.selectors import student_import_get
+from students.imports.services import REJECTED, ImportRefused, import_row_student, students_import
 
 SHOWN_ROWS = 200  # rows listed on the page; the counts cover every row
 MSG_IMPORTED = "Imported {rows:,} row{s}: {created:,} created, {updated:,} updated, {unchanged:,} unchanged."
@@ -136,7 +137,11 @@ def _explained(errors):
 def _report_context(report):
     data = report.as_data()
     rows = sorted(data["rows"], key=lambda r: (r["action"] != REJECTED, r["row"]))
-    shown = [{**row, "reasons": _explained(row["errors"])} for row in rows[:SHOWN_ROWS]]
+    planned = {row.number: row for row in report.rows}
+    shown = [
+        {**row, "reasons": _explained(row["errors"]), "student": import_row_student(report, planned[row["row"]])}
+        for row in rows[:SHOWN_ROWS]
+    ]
     counts = data["counts"]
     return {
         "report": data,
@@ -147,8 +152,9 @@ def _report_context(report):
     }
 
 
-def _page(request, *, upload_form=None, report=None, token=None, status=200, applied_refused=False):
+def _page(request, *, upload_form=None, report=None, token=None, status=200, applied_refused=False, applied=None):
     context = {
+        "applied": applied,
         "progress_id": _new_token(),  # names the check's progress for the page's script
         "upload_form": upload_form or ImportUploadForm(),
         "token": token,
@@ -169,7 +175,8 @@ def _page(request, *, upload_form=None, report=None, token=None, status=200, app
 @console_page(USER_MANAGEMENT_EDIT)
 def import_students(request):
     if request.method != "POST":
-        return _page(request)
+        # After an apply: the import just made, with the link to its students.
+        return _page(request, applied=student_import_get(import_id=request.GET.get("applied", "").strip()[:64]))
     if "token" in request.POST:
         return _apply(request)
     return _check(request)
@@ -218,7 +225,7 @@ def _apply(request):
     counts = report.counts
     rows = len(report.rows)
     messages.success(request, MSG_IMPORTED.format(rows=rows, s=plural(rows), **{k: counts[k] for k in ("created", "updated", "unchanged")}))
-    return redirect("console:students_import")
+    return redirect(f"{reverse('console:students_import')}?applied={report.run.pk}")
 
 
 @require_http_methods(["GET", "HEAD"])

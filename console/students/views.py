@@ -34,6 +34,7 @@ from console.listing import ARCHIVED, PAGE_SIZES, ListRequest, filter_controls
 from console.pages import console_page, student_not_found
 from console.students.selectors import GRANT_HISTORY_LIMIT, student_grant_history
 from console.students.selectors import student_detail as student_detail_read
+from students.imports.selectors import student_import_get
 from students.listing.filters import MAX_SEARCH_LENGTH, MSG_DATE_RANGE
 from students.listing.selectors import student_file_filterset, student_get, student_list_page
 from students.models import Cohort, Student, StudentGroup
@@ -62,6 +63,7 @@ PAGE_FILTER_WORDING = {
     "cohort": "Choose a cohort from the list.",
     "advisor": "Choose an advisor from the list.",
     "group": "Choose a group from the list.",
+    "imported": "That is not an import's id: follow the link from the Import page again.",
 }
 MSG_PAGE_DATE_RANGE = "“Last seen from” is after “to”: swap the two dates or clear one."
 
@@ -79,7 +81,7 @@ def _staff_wording(errors):
 def _render_students_list(request, *, bulk_form=None, refused=(), nothing_done=None, status=200):
     """Queries: the total, page rows, programmes of the page rows (students.listing selectors; no rows:
     no programmes query), the programme options, and the case-study options when the user may
-    grant."""
+    grant; with the `imported` filter, the import (its time, who applied it, its counts)."""
     listing = ListRequest.from_query(request.GET, request.tenant.tzinfo)
     rows, total, errors = [], 0, {}
     try:
@@ -116,6 +118,7 @@ def _render_students_list(request, *, bulk_form=None, refused=(), nothing_done=N
         "statuses": [*controls["status"]["choices"], (ARCHIVED, "Archived")],
         "archived": listing.archived,
         "has_filters": listing.has_filters,
+        "imported": _import_filter(listing, errors),
         "can_export": has_permission(request.user, USER_MANAGEMENT_EXPORT) and not listing.archived,
         "can_edit": has_permission(request.user, USER_MANAGEMENT_EDIT),
         "export_csv": _export_url("csv", listing),
@@ -139,6 +142,19 @@ def _render_students_list(request, *, bulk_form=None, refused=(), nothing_done=N
         ),
     }
     return render(request, "console/students/list.html", context, status=status)
+
+
+def _import_filter(listing, errors):
+    """The active `imported` filter, said in words above the list with a link that clears it."""
+    value = listing.values["imported"].strip()
+    if not value:
+        return None
+    refused = errors.get("imported")
+    return {
+        "run": None if refused else student_import_get(import_id=value),
+        "errors": refused,
+        "clear": listing.href(imported=None, page=None),
+    }
 
 
 def _extra_filters(listing, errors, controls):

@@ -529,7 +529,8 @@ def test_schema_documents_the_console_endpoints_with_the_seed_examples(anon_clie
     assert example == SEED_RESPONSE
     params = {p["name"] for p in listing["parameters"]}
     seed = {"search", "programme", "status", "start_date", "end_date", "sort_by", "sort_order", "skip", "limit"}
-    assert params == seed | {"cohort", "advisor", "group"}  # the seed's, and three documented extensions
+    # the seed's, and four documented extensions
+    assert params == seed | {"cohort", "advisor", "group", "imported"}
     export = paths["/v1/console/students/export/"]["get"]
     assert set(export["responses"]["200"]["content"]) == {
         "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

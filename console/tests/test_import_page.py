@@ -8,6 +8,7 @@ from accounts.models import AuditEvent
 from console.imports import views
 from console.imports.views import MSG_BAD_TOKEN
 from students.imports import parsing
+from students.imports.models import StudentImport
 from students.models import Student
 from testing.factories import ProgrammeFactory, StaffUserFactory, StudentFactory
 
@@ -181,3 +182,94 @@ def test_a_file_checked_more_than_a_day_ago_is_not_applied_and_is_cleared(consol
     from django.core.files.storage import default_storage
 
     assert not default_storage.exists(views._kept_name(admin_user, token))
+
+
+# The report names each row's student; the applied import lists its students -----------------
+
+
+def test_the_report_names_each_rows_student(console_as, admin_user, mba):
+    StudentFactory(first_name="Chidinma", last_name="Okafọr", email="chidinma@uni.example")
+    client = console_as(admin_user)
+    content = (
+        HEADER
+        + "Ada,Obi,ada@uni.example,MBA\r\n".encode()
+        + "Changed,Name,chidinma@uni.example,MBA\r\n".encode()
+        + "Zoë,Brontë,not-an-email,MBA\r\n".encode()
+    )
+    html = upload(client, content).content.decode()
+    report = html[html.index('id="import-report"'):]
+    assert "Student —" not in report
+    # A new row: its name and email from the file; an update: the record's name, linked.
+    assert "Ada Obi" in report and "ada@uni.example" in report
+    assert re.search(r'<a href="/students/[^"]+/">Chidinma Okafọr</a>', report)
+    assert "Changed Name" not in report
+    # A refused row is named by its cells all the same.
+    assert "Zoë Brontë" in report and "not-an-email" in report
+
+
+def _apply(client, content):
+    token = token_of(upload(client, content))
+    assert token
+    return client.post(PAGE, {"token": token})
+
+
+def test_after_applying_one_link_lists_exactly_the_students_created_or_updated(
+    console_as, admin_user, mba, django_assert_num_queries
+):
+    StudentFactory(first_name="Kept", last_name="Asis", email="kept@uni.example", programmes=[mba])
+    StudentFactory(first_name="Old", last_name="Name", email="old@uni.example", programmes=[mba])
+    StudentFactory(first_name="Bystander", last_name="Elsewhere", email="other@uni.example")
+    client = console_as(admin_user)
+    earlier = _apply(client, HEADER + b"Earlier,Import,earlier@uni.example,MBA\r\n")
+    assert earlier.status_code == 302
+    content = HEADER + (
+        "Ada,Obi,ada@uni.example,MBA\r\n"
+        "Zoë,Brontë,zoe@uni.example,\r\n"
+        "New,Name,old@uni.example,MBA\r\n"
+        "Kept,Asis,kept@uni.example,MBA\r\n"
+    ).encode()
+    response = _apply(client, content)
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    html = page.content.decode()
+    run = page.context["applied"]
+    assert (run.created, run.updated, run.unchanged) == (2, 1, 1)
+    link = f'href="/students/?imported={run.pk}"'
+    assert link in html and "Show the 3 students it created or updated" in html
+
+    client.get(f"/students/?imported={run.pk}")  # warm the session
+    # SET search_path (public), domain lookup, SET search_path (tenant), session, staff user,
+    # roles; the import (its actor joined); the matching keys with their count, page rows,
+    # programmes of the page; programme, cohort, group and advisor options; case-study options.
+    with django_assert_num_queries(13):
+        listed = client.get(f"/students/?imported={run.pk}")
+    emails = {row.email for row in listed.context["rows"]}
+    assert emails == {"ada@uni.example", "zoe@uni.example", "old@uni.example"}
+    assert listed.context["total"] == run.created + run.updated == 3
+    html = listed.content.decode()
+    assert "Imported on" in html and f"by {admin_user.full_name or admin_user.email}" in html
+    assert "3 students</strong> created or updated" in html
+    # It can be cleared: the link leads to the list without the filter.
+    assert '<a class="btn btn-sm" href="?">Clear<' in html
+    assert client.get("/students/").context["total"] == 6
+
+
+def test_the_import_filter_is_the_lists_own_in_the_export(console_as, admin_user, mba):
+    client = console_as(admin_user)
+    StudentFactory(email="bystander@uni.example")
+    _apply(client, HEADER + b"Ada,Obi,ada@uni.example,MBA\r\n")
+    assert client.get(PAGE + "?applied=x").context["applied"] is None  # an unknown id names no import
+    run = StudentImport.objects.get()
+    export = client.get(f"/v1/console/students/export?format=csv&imported={run.pk}")
+    assert export.status_code == 200
+    body = b"".join(export.streaming_content).decode()
+    assert "ada@uni.example" in body and "bystander@uni.example" not in body
+
+
+@pytest.mark.parametrize("value", ["not an id!", "x" * 65])
+def test_a_bad_import_id_is_said_beside_the_list_and_lists_nobody(console_as, admin_user, value):
+    StudentFactory()
+    response = console_as(admin_user).get("/students/", {"imported": value})
+    assert response.status_code == 200
+    assert response.context["rows"] == []
+    assert "That is not an import&#x27;s id" in response.content.decode()

@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 
 from config.ids import ID_VALIDATOR
 from config.query import IsoDateTimeBoundFilter, normalise_text
+from students.imports.models import ImportedStudent
 from students.models import Enrolment, GroupMembership, Student
 
 MSG_BAD_ADVISOR = "A staff user's id: digits only."
@@ -96,6 +97,13 @@ class StudentListFilter(django_filters.FilterSet):
         label="Group",
         help_text="Beyond the seed: only the members of this student group (its id).",
     )
+    imported = django_filters.CharFilter(
+        method="filter_imported",
+        max_length=64,
+        validators=ID_RULE,
+        label="Import",
+        help_text="Beyond the seed: only the students this applied import created or updated (its id).",
+    )
     sort_by = sort_by_filter(
         SORT_FIELDS,
         help_text="Sort field: name, last_seen, programme, or status. Students without activity sort last; "
@@ -160,6 +168,11 @@ class StudentListFilter(django_filters.FilterSet):
 
     def filter_group(self, queryset, name, value):
         return queryset.filter(Exists(GroupMembership.objects.filter(student_id=OuterRef("pk"), group_id=value)))
+
+    def filter_imported(self, queryset, name, value):
+        # An index range of the import's students (imported_student_unique), never the audit trail.
+        written = ImportedStudent.objects.filter(student_import_id=value, student_id=OuterRef("pk"))
+        return queryset.filter(Exists(written))
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

@@ -69,7 +69,7 @@ def _as_rows(queryset, ordering):
 
 
 # Filters that narrow the list to the rows matching them; `status` alone does not need a count.
-_NARROWING = ("search", "programme", "start_date", "end_date", "cohort", "advisor", "group")
+_NARROWING = ("search", "programme", "start_date", "end_date", "cohort", "advisor", "group", "imported")
 
 
 def student_export_rows(filterset, *, limit):

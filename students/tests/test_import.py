@@ -14,12 +14,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import Workbook, load_workbook
 
+from accounts.events.models import Event
 from accounts.models import AuditEvent
 from catalogue.models import CaseStudy
 from catalogue.programmes.selectors import MSG_UNKNOWN_PROGRAMMES
 from config.errors import MSG_PERMISSION_DENIED
 from console.tests.test_listed_counts import assert_counts_exact
 from students.imports import parsing, services
+from students.imports.models import ImportedStudent, StudentImport
 from students.maintained import student_refresh_programme_labels
 from students.models import Enrolment, Student
 from students.records.services import (
@@ -656,7 +658,43 @@ def test_the_query_count_does_not_grow_with_the_rows(admin_client, mba, dry_run)
     # Applying adds the savepoint and its release, the programmes' count locks, JIT turned off,
     # the INSERT of the new students and the UPDATE of the others (each computing the
     # maintained columns; no enrolment ends here, so no DELETE), the upsert's own savepoint and
-    # release, the INSERT of the import's one event. The COPYs of enrolments, audit events and
-    # the students' events pass beside Django's query log.
-    assert many == (7 if dry_run else 16)
+    # release, the INSERT of the import's record (StudentImport) and of its one event. The COPYs
+    # of enrolments, audit events, the students' events and the import's students
+    # (ImportedStudent) pass beside Django's query log.
+    assert many == (7 if dry_run else 17)
 
+
+
+# The import's record: what the console's list filters on ------------------------------------
+
+
+def test_an_applied_import_records_exactly_the_students_it_created_or_updated(admin_client, admin_user, mba):
+    updated = StudentFactory(email="old@uni.example", student_number="O-1")
+    unchanged = StudentFactory(email="same@uni.example", student_number="S-1", programmes=[mba])
+    StudentFactory(email="bystander@uni.example")
+    rows = [
+        ["", "Ada", "Obi", "ada@uni.example", "", "MBA", "N-1"],
+        ["", updated.first_name, "Changed", updated.email, "", "MBA", "O-1"],
+        [unchanged.pk, unchanged.first_name, unchanged.last_name, unchanged.email, unchanged.status, "MBA", "S-1"],
+    ]
+    assert post(admin_client, csv_bytes(rows), dry_run=True).status_code == 200
+    assert not StudentImport.objects.exists()  # a dry run records nothing
+    assert post(admin_client, csv_bytes(rows), dry_run=False).status_code == 200
+    run = StudentImport.objects.get()
+    assert (run.rows, run.created, run.updated, run.unchanged, run.written) == (3, 1, 1, 1, 2)
+    assert run.actor_id == admin_user.pk and run.actor_email == admin_user.email and run.file_format == "csv"
+    created = Student.objects.get(email="ada@uni.example")
+    assert set(ImportedStudent.objects.values_list("student_id", "created")) == {(created.pk, True), (updated.pk, False)}
+    # Its event names it.
+    assert Event.objects.get(type="students.import_applied").subject_id == run.pk
+    # The JSON list takes the same filter (the list's one FilterSet); without it, nothing changes.
+    listed = admin_client.get("/v1/console/students/", {"imported": run.pk}).json()
+    assert {row["student_email"] for row in listed["data"]} == {"ada@uni.example", "old@uni.example"}
+    assert listed["total"] == 2
+    assert admin_client.get("/v1/console/students/").json()["total"] == 4
+
+
+def test_a_refused_apply_records_no_import(admin_client, mba):
+    rows = [["", "Ada", "Obi", "ada@uni.example", "", "NOPE", ""]]
+    assert post(admin_client, csv_bytes(rows), dry_run=False).status_code == 400
+    assert not StudentImport.objects.exists() and not ImportedStudent.objects.exists()
