@@ -70,3 +70,17 @@ def apply_service_errors(form, error, field_map):
             placed = True
     if not placed:
         form.add_error(field_map.get("__all__"), error.message)
+
+
+def confirmation_page(
+    request, *, title, question, consequences, action, button, cancel, crumbs=(), fields=(),
+    template="console/confirm.html", status=200, **context,
+):
+    """The step before a destructive action (server-rendered, no script needed): it names what is
+    about to change and what follows, and only its form's POST to `action` (with the hidden
+    `fields`) does it; Cancel goes back to `cancel`. `crumbs`: (label, url) before the title."""
+    confirm = {
+        "title": title, "question": question, "consequences": consequences, "action": action,
+        "button": button, "cancel": cancel, "crumbs": crumbs, "fields": fields,
+    }
+    return render(request, template, {"confirm": confirm, **context}, status=status)

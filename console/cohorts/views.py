@@ -4,13 +4,14 @@ through students.cohorts.services, the services behind /v1/cohorts."""
 from django.contrib import messages
 from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import USER_MANAGEMENT_EDIT, USER_MANAGEMENT_VIEW, has_permission
 from config.errors import AppError
 from config.ids import is_valid_opaque_id
 from console.cohorts.forms import MSG_NO_SUCH_COHORT, CohortNameForm
-from console.pages import apply_service_errors, console_page, forbidden
+from console.pages import apply_service_errors, confirmation_page, console_page, forbidden
 from students.cohorts import services
 from students.cohorts.selectors import cohort_list
 from students.models import Student
@@ -20,17 +21,43 @@ MSG_RENAMED = "Renamed the cohort to “{name}”."
 MSG_COHORT_DELETED = "Deleted the cohort “{name}”."
 MSG_HAS_STUDENTS = "“{name}” still has {n} student{s} (archived and deleted records count too); move them to another cohort first."
 MSG_FIX = "Nothing was changed. Fix what is said beside the cohort and try again."
+MSG_CONFIRM_DELETE = "Delete the cohort “{name}”?"
+DELETE_CONSEQUENCES = (
+    "No student record names it, so no record changes.",
+    "It leaves the Cohorts page and the lists’ Cohort filter; a cohort of the same name can be added again.",
+)
 ACTIONS = ("create", "rename", "delete")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @console_page(USER_MANAGEMENT_VIEW)
 def cohorts(request):
-    if request.method == "POST":
+    """GET `?delete=<id>`: the confirmation of deleting that cohort; only its POST deletes."""
+    if request.method == "POST" or "delete" in request.GET:
         if not has_permission(request.user, USER_MANAGEMENT_EDIT):
             return forbidden(request, USER_MANAGEMENT_EDIT)
-        return _change(request)
+        return _change(request) if request.method == "POST" else _confirm_delete(request, request.GET["delete"])
     return _render(request)
+
+
+def _confirm_delete(request, cohort_id):
+    try:
+        name = _name_of(cohort_id) if is_valid_opaque_id(cohort_id) else None
+    except AppError:
+        name = None
+    if name is None:
+        return _render(request, failed=(None, MSG_NO_SUCH_COHORT), status=404)
+    return confirmation_page(
+        request,
+        title="Delete a cohort",
+        crumbs=(("Cohorts", reverse("console:cohorts")),),
+        question=MSG_CONFIRM_DELETE.format(name=name),
+        consequences=DELETE_CONSEQUENCES,
+        action=reverse("console:cohorts"),
+        fields=(("action", "delete"), ("cohort", cohort_id)),
+        button=f"Delete “{name}”",
+        cancel=reverse("console:cohorts"),
+    )
 
 
 def _change(request):

@@ -4,13 +4,15 @@ the student, check the rules and audit the change, and their refusals are shown 
 fields. Only for staff who may edit records (USER_MANAGEMENT.can_edit)."""
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import DATA_RIGHTS_MANAGE, USER_MANAGEMENT_EDIT, has_permission
 from accounts.staff.selectors import staff_choices
 from catalogue.models import Programme
 from config.errors import AppError
-from console.pages import apply_service_errors, console_page, form_refused, student_not_found
+from console.pages import apply_service_errors, confirmation_page, console_page, form_refused, student_not_found
 from console.records.forms import RECORD_FIELD_MAP, ArchiveForm, AvatarForm, StudentRecordForm
 from console.students.views import render_student_detail
 from students.listing.selectors import student_get
@@ -23,6 +25,15 @@ MSG_ARCHIVED = "Archived {name} as {kind} on {day}."
 MSG_UNARCHIVED = "Unarchived {name}: enrolled again, back in the groups they were in."
 MSG_AVATAR_SET = "The photo of {name} is updated."
 MSG_AVATAR_CLEARED = "The photo of {name} is removed."
+MSG_CONFIRM_ARCHIVE = "Archive {name} ({email})?"
+ARCHIVE_CONSEQUENCES = (
+    "They leave the students list (the Archived status still lists them) and the exports.",
+    "They are taken out of their groups; unarchiving puts them back.",
+    "They cannot be granted attempts while archived; their sessions, grades and history are kept.",
+    "Their enrolment reads Withdrawn or Graduated, with the date you give.",
+)
+MSG_CONFIRM_REMOVE_PHOTO = "Remove the photo of {name} ({email})?"
+REMOVE_PHOTO_CONSEQUENCES = ("The photo file is deleted; a new one can be uploaded at any time.",)
 
 
 def _record_form(data=None, *, initial=None, student=None, with_legal_hold=False):
@@ -105,15 +116,45 @@ def _on_detail_page(request, user_id, *, status=400, **forms):
     return render_student_detail(request, student, status=status, **forms)
 
 
+def _on_the_student(student, title):
+    return {
+        "crumbs": (("Students", reverse("console:students")), (student.student_name, reverse("console:student", args=[student.pk]))),
+        "cancel": reverse("console:student", args=[student.pk]),
+        "title": title,
+    }
+
+
+def _archive_step(request, student, form, *, status=200):
+    return confirmation_page(
+        request,
+        **_on_the_student(student, "Archive"),
+        question=MSG_CONFIRM_ARCHIVE.format(name=student.student_name, email=student.email),
+        consequences=ARCHIVE_CONSEQUENCES,
+        action=reverse("console:student-archive", args=[student.pk]),
+        button=f"Archive {student.student_name}",
+        template="console/records/archive_confirm.html",
+        form=form,
+        student=student,
+        status=status,
+    )
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @console_page(USER_MANAGEMENT_EDIT)
 def student_archive(request, user_id):
-    if request.method != "POST":  # the address of a refused form, reloaded or bookmarked
-        return redirect("console:student", user_id)
+    """GET: the confirmation (how the student left, and when); only its POST archives."""
+    student = _student_or_none(user_id)
+    if student is None:
+        return student_not_found(request)
+    if request.method != "POST":
+        if student.archived:  # nothing to confirm: back to the student
+            return redirect("console:student", student.pk)
+        today = timezone.localdate().isoformat()
+        return _archive_step(request, student, ArchiveForm(initial={"archive_as": "withdrawn", "archive_on": today}))
     form = ArchiveForm(request.POST)
     if form.is_valid():
         try:
-            student = services.student_archive(user_id=user_id, **form.service_arguments())
+            student = services.student_archive(user_id=student.pk, **form.service_arguments())
         except AppError as error:
             if error.status_code == 404:
                 return student_not_found(request)
@@ -123,7 +164,8 @@ def student_archive(request, user_id):
             kind = form.cleaned_data["archive_as"]
             messages.success(request, MSG_ARCHIVED.format(name=student.student_name, kind=kind, day=f"{day:%-d %B %Y}"))
             return redirect("console:student", student.pk)
-    return _on_detail_page(request, user_id, archive_form=form)
+    form_refused(request)
+    return _archive_step(request, student, form, status=400)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -142,9 +184,22 @@ def student_unarchive(request, user_id):
 @require_http_methods(["GET", "HEAD", "POST"])
 @console_page(USER_MANAGEMENT_EDIT)
 def student_avatar(request, user_id):
-    """`action` = upload (with the file `avatar`) or remove."""
-    if request.method != "POST":  # the address of a refused form, reloaded or bookmarked
-        return redirect("console:student", user_id)
+    """`action` = upload (with the file `avatar`) or remove. GET with `action=remove`: the
+    confirmation of removing the photo; any other GET (a refused form's address, reloaded) is
+    the student's page."""
+    if request.method != "POST":
+        student = _student_or_none(user_id) if request.GET.get("action") == "remove" else None
+        if student is None or not student.avatar:
+            return redirect("console:student", user_id)
+        return confirmation_page(
+            request,
+            **_on_the_student(student, "Remove the photo"),
+            question=MSG_CONFIRM_REMOVE_PHOTO.format(name=student.student_name, email=student.email),
+            consequences=REMOVE_PHOTO_CONSEQUENCES,
+            action=reverse("console:student-avatar", args=[student.pk]),
+            fields=(("action", "remove"),),
+            button="Remove the photo",
+        )
     if request.POST.get("action") == "remove":
         try:
             student = services.student_avatar_clear(user_id=user_id)

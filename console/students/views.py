@@ -201,7 +201,7 @@ def student_detail(request, user_id):
 
 
 def render_student_detail(
-    request, student, *, change_form=None, archive_form=None, avatar_form=None, erase_form=None, status=200
+    request, student, *, change_form=None, avatar_form=None, erase_form=None, status=200
 ):
     """The student's page, with a form that failed (and its errors) when given. Queries (after student_get's student + programmes): cards (sessions, then case studies
     with programmes and grant totals; the totals are counted from them), grant history; two
@@ -243,7 +243,6 @@ def render_student_detail(
         "attempts_max": MAX_ATTEMPTS,
         "can_manage": has_permission(request.user, ATTEMPTS_MANAGE),
         "can_edit": has_permission(request.user, USER_MANAGEMENT_EDIT),
-        "archive_form": archive_form,
         "avatar_form": avatar_form,
         "erase_form": erase_form,
         "can_manage_data_rights": has_permission(request.user, DATA_RIGHTS_MANAGE),

@@ -85,18 +85,23 @@ def test_admin_creates_edits_archives_and_unarchives_a_student(page, tmp_path):
     page.wait_for_load_state()
     assert page.locator("#avatar-err").inner_text().startswith("The file is not a PNG, JPEG or WebP image.")
     page.goto(f"/students/{student.pk}/")
-    page.get_by_role("button", name="Remove photo").click()
-    page.wait_for_load_state()
+    page.get_by_role("link", name="Remove photo…").click()  # a confirmation first
+    page.wait_for_url("**/avatar/?action=remove")
+    page.get_by_role("button", name="Remove the photo").click()
+    page.wait_for_url(f"**/students/{student.pk}/")
     assert page.get_by_role("img", name="Photo of Chidinma Okafọr").count() == 0
 
-    page.get_by_role("button", name="Archive", exact=True).click()  # no date yet
+    page.get_by_role("link", name="Archive…").click()
+    page.wait_for_url(f"**/students/{student.pk}/archive/")
+    page.get_by_label("On", exact=True).fill("")  # no date
+    page.get_by_role("button", name="Archive Chidinma Okafọr").click()
     page.wait_for_load_state()
     assert page.locator("#archive-on-err").is_visible()
     problems += _fits_and_passes(page, "archive-error")
-    page.get_by_label("Archive as").select_option("graduated")
+    page.get_by_label("Graduated").check()
     page.get_by_label("On", exact=True).fill("2026-06-30")
-    page.get_by_role("button", name="Archive", exact=True).click()
-    page.wait_for_load_state()
+    page.get_by_role("button", name="Archive Chidinma Okafọr").click()
+    page.wait_for_url(f"**/students/{student.pk}/")
     assert page.get_by_text("Archived Chidinma Okafọr as graduated on 30 June 2026.").is_visible()
     assert page.get_by_text("Graduated on 30 Jun 2026").is_visible()
     page.get_by_role("button", name="Unarchive").click()
@@ -182,15 +187,19 @@ def test_the_cohorts_page_adds_renames_deletes_and_says_which_cohorts_stay(page)
     page.wait_for_load_state()
     assert page.get_by_text("Added the cohort “Class of 2028”.").is_visible()
     # A cohort a record names offers no Delete, and says so; an empty one does.
-    assert page.get_by_role("button", name="Delete Class of 2026").count() == 0
+    assert page.get_by_role("link", name="Delete… Class of 2026").count() == 0
     assert page.get_by_text("Delete once no record names it").is_visible()
     problems += _fits_and_passes(page, "cohorts-in-use")
     page.get_by_label("New name for Class of 2028").fill("Class of 2029")
     page.get_by_role("button", name="Rename").nth(1).click()
     page.wait_for_load_state()
     assert page.get_by_text("Renamed the cohort to “Class of 2029”.").is_visible()
-    page.get_by_role("button", name="Delete Class of 2029").click()
-    page.wait_for_load_state()
+    page.get_by_role("link", name="Delete… Class of 2029").click()  # a confirmation first
+    page.wait_for_url("**/cohorts/?delete=*")
+    assert page.get_by_text("Delete the cohort “Class of 2029”?").is_visible()
+    problems += _fits_and_passes(page, "cohort-delete-confirm")
+    page.get_by_role("button", name="Delete “Class of 2029”").click()
+    page.wait_for_url("**/cohorts/")
     assert page.get_by_role("link", name="Class of 2029").count() == 0
     assert problems == [], "\n".join(problems)
 

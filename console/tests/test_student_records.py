@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from accounts.models import AuditEvent
-from console.records import forms
+from console.records import forms, views
 from students.models import Student
 from students.records.services import MSG_AVATAR_NOT_IMAGE, MSG_EMAIL_TAKEN, MSG_STUDENT_NUMBER_TAKEN
 from testing.factories import CohortFactory, ProgrammeFactory, StudentFactory
@@ -110,7 +110,9 @@ def test_edit_shows_the_record_and_saves_changes_through_the_service(console_as,
 def test_archive_and_unarchive_from_the_student_page(console_as, admin_user):
     student = StudentFactory(first_name="Amara", last_name="Nwosu")
     client = console_as(admin_user)
-    assert 'action="/students/%s/archive/"' % student.pk in client.get(f"/students/{student.pk}/").content.decode()
+    # The student's page offers Archive as a link to its confirmation, not as a form that archives.
+    page = client.get(f"/students/{student.pk}/").content.decode()
+    assert f'href="/students/{student.pk}/archive/"' in page and f'action="/students/{student.pk}/archive/"' not in page
     response = client.post(f"/students/{student.pk}/archive/", {"archive_as": "withdrawn", "archive_on": "2026-01-05"}, follow=True)
     html = response.content.decode()
     assert "Archived Amara Nwosu as withdrawn on 5 January 2026." in html and "Withdrawn on 5 Jan 2026" in html
@@ -125,7 +127,7 @@ def test_archive_and_unarchive_from_the_student_page(console_as, admin_user):
     assert [e.action for e in AuditEvent.objects.order_by("id")] == ["student.archive", "student.unarchive"]
 
 
-@pytest.mark.parametrize("action", ["archive", "unarchive", "avatar"])
+@pytest.mark.parametrize("action", ["unarchive", "avatar"])
 def test_the_address_of_a_refused_form_reloaded_is_the_student_page_not_a_405(console_as, admin_user, action):
     student = StudentFactory()
     response = console_as(admin_user).get(f"/students/{student.pk}/{action}/")
@@ -140,9 +142,63 @@ def test_archive_without_a_date_says_so_beside_the_date(console_as, admin_user):
     assert response.status_code == 400
     html = response.content.decode()
     assert forms.MSG_ARCHIVE_ON in html and 'aria-describedby="archive-on-err"' in html
-    assert '<option value="graduated" selected>' in html
+    # The confirmation again, its choice kept.
+    assert '<input type="radio" name="archive_as" value="graduated" checked>' in html
     student.refresh_from_db()
     assert not student.archived
+
+
+def test_archive_confirms_first_naming_the_student_and_a_get_changes_nothing(
+    console_as, admin_user, django_assert_num_queries
+):
+    student = StudentFactory(first_name="Zoë", last_name="Brontë", email="zoe@uni.example")
+    client = console_as(admin_user)
+    client.get(f"/students/{student.pk}/archive/")  # warm the session
+    # SET search_path (tenant; the host's tenant is cached), session, staff user, roles; the
+    # student (cohort and advisor joined), their programmes.
+    with django_assert_num_queries(6):
+        response = client.get(f"/students/{student.pk}/archive/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert views.MSG_CONFIRM_ARCHIVE.format(name="Zoë Brontë", email="zoe@uni.example") in html
+    assert all(line in html for line in views.ARCHIVE_CONSEQUENCES)
+    assert 'name="archive_as" value="withdrawn" checked' in html and 'name="archive_as" value="graduated"' in html
+    assert f'action="/students/{student.pk}/archive/"' in html and ">Archive Zoë Brontë</button>" in html
+    assert f'<a class="btn" href="/students/{student.pk}/">Cancel</a>' in html
+    student.refresh_from_db()
+    assert not student.archived and not AuditEvent.objects.exists()
+    # Only the confirmation's POST archives, then leads to the student's page.
+    response = client.post(f"/students/{student.pk}/archive/", {"archive_as": "graduated", "archive_on": "2026-06-30"})
+    assert response.status_code == 302 and response["Location"] == f"/students/{student.pk}/"
+    student.refresh_from_db()
+    assert student.archived and student.enrollment_status == "graduated"
+    # Once archived, its address is the student's page again; status reads as archived on the list too.
+    again = client.get(f"/students/{student.pk}/archive/")
+    assert again.status_code == 302 and again["Location"] == f"/students/{student.pk}/"
+    listed = client.get("/students/", {"status": "archived"}).content.decode()
+    row = listed[listed.index('id="students-table"'):]
+    assert "Zoë Brontë" in row and '<span class="badge badge-muted">Archived · graduated 30 Jun 2026</span>' in row
+    assert ">Active<" not in row
+
+
+def test_removing_the_photo_confirms_first(console_as, admin_user):
+    student = StudentFactory(first_name="Amara", last_name="Nwosu")
+    client = console_as(admin_user)
+    client.post(f"/students/{student.pk}/avatar/", {"action": "upload", "avatar": SimpleUploadedFile("me.png", _png())})
+    page = client.get(f"/students/{student.pk}/").content.decode()
+    assert f'href="/students/{student.pk}/avatar/?action=remove"' in page
+    confirm = client.get(f"/students/{student.pk}/avatar/", {"action": "remove"})
+    html = confirm.content.decode()
+    assert confirm.status_code == 200 and views.MSG_CONFIRM_REMOVE_PHOTO.format(name="Amara Nwosu", email=student.email) in html
+    assert '<input type="hidden" name="action" value="remove">' in html
+    student.refresh_from_db()
+    assert student.avatar
+    response = client.post(f"/students/{student.pk}/avatar/", {"action": "remove"})
+    assert response.status_code == 302 and response["Location"] == f"/students/{student.pk}/"
+    student.refresh_from_db()
+    assert not student.avatar
+    # Without a photo there is nothing to confirm: the student's page.
+    assert client.get(f"/students/{student.pk}/avatar/", {"action": "remove"}).status_code == 302
 
 
 def _png():
