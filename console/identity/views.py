@@ -11,6 +11,7 @@ Through accounts.identity.services (and accounts.scim.services), the services be
 events are the same."""
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
@@ -25,7 +26,7 @@ from accounts.scim.endpoints import base_url as scim_base_url
 from config.errors import AppError
 from console.auth.oidc import ProviderError, discovery
 from console.identity.forms import ProviderForm, ScimTokenForm, SignInPolicyForm
-from console.pages import apply_service_errors, console_page, form_refused, not_found
+from console.pages import apply_service_errors, confirmation_page, console_page, form_refused, not_found
 
 MSG_PROVIDER_ADDED = "Added {name}. Give its administrator the addresses below, then add role rules if you have none."
 MSG_PROVIDER_SAVED = "Saved {name}."
@@ -37,6 +38,16 @@ MSG_PROVIDER_UNREACHED = "Could not use {issuer}: {error}."
 MSG_POLICY_SAVED = "Saved the sign-in policy."
 MSG_SCIM_TOKEN_CREATED = "Created the SCIM token. Copy it now: it is not shown again."
 MSG_SCIM_TOKEN_REVOKED = "Revoked the SCIM token {prefix}…: the identity provider’s next request with it is refused."
+MSG_CONFIRM_PROVIDER_DELETE = "Delete the identity provider {name}?"
+PROVIDER_DELETE_CONSEQUENCES = (
+    "Its button leaves the sign-in page and its sign-ins are refused; staff it made keep their accounts.",
+    "Its settings, secret and role rules go with it; adding it again means giving its administrator new addresses.",
+)
+MSG_CONFIRM_SCIM_REVOKE = "Revoke the SCIM token {prefix}… ({description})?"
+SCIM_REVOKE_CONSEQUENCES = (
+    "The identity provider’s next request with it is refused: it no longer creates or changes staff accounts.",
+    "A revoked token cannot be used again; create a new one for the provider.",
+)
 PAGE_ACTIONS = ("policy", "scim_create", "scim_revoke")
 PROVIDER_ACTIONS = ("update", "enable", "disable", "check", "delete")
 KINDS = dict(IdentityProvider.KINDS)
@@ -52,9 +63,10 @@ def _addresses(request, provider):
 @require_http_methods(["GET", "HEAD", "POST"])
 @console_page(IDENTITY_MANAGE)
 def identity_page(request):
-    """Queries: the providers, the policy, the SCIM tokens (and, on POST, the change's)."""
+    """Queries: the providers, the policy, the SCIM tokens (and, on POST, the change's). GET
+    `?revoke=<token id>`: the confirmation of revoking that SCIM token; only its POST revokes."""
     if request.method != "POST":
-        return _page(request)
+        return _confirm_scim_revoke(request, request.GET["revoke"]) if "revoke" in request.GET else _page(request)
     action = request.POST.get("action")
     if action not in PAGE_ACTIONS:
         action = "policy"
@@ -85,6 +97,26 @@ def _scim_create(request):
     token, raw = scim_services.scim_token_create(description=form.cleaned_data["description"])
     messages.success(request, MSG_SCIM_TOKEN_CREATED)
     return _page(request, scim_created=(token, raw), status=201)
+
+
+def _confirm_scim_revoke(request, token_id):
+    try:
+        token = scim_selectors.access_scim_token(token_id=token_id)
+    except AppError as error:
+        return not_found(request, error.message)
+    if token.revoked_at is not None:  # nothing to confirm
+        return redirect("console:identity")
+    return confirmation_page(
+        request,
+        title="Revoke a SCIM token",
+        crumbs=(("Sign-in", reverse("console:identity")),),
+        question=MSG_CONFIRM_SCIM_REVOKE.format(prefix=token.prefix, description=token.description or "no description"),
+        consequences=SCIM_REVOKE_CONSEQUENCES,
+        action=reverse("console:identity"),
+        fields=(("action", "scim_revoke"), ("token", token.pk)),
+        button="Revoke the token",
+        cancel=reverse("console:identity"),
+    )
 
 
 def _scim_revoke(request):
@@ -154,12 +186,15 @@ def provider_new_page(request):
 @sensitive_post_parameters("client_secret")
 @console_page(IDENTITY_MANAGE)
 def provider_page(request, provider_id):
-    """Queries: the provider (and, on POST, the change's)."""
+    """Queries: the provider (and, on POST, the change's). GET `?delete`: the confirmation of
+    deleting it; only its POST deletes."""
     try:
         provider = selectors.provider_get(provider_id=provider_id)
     except AppError as error:
         return not_found(request, error.message)
     if request.method != "POST":
+        if "delete" in request.GET:
+            return _confirm_provider_delete(request, provider)
         return _form_page(request, _edit_form(provider), provider=provider)
     action = request.POST.get("action")
     if action not in PROVIDER_ACTIONS:
@@ -217,6 +252,21 @@ def _check(request, provider):
         else:
             messages.success(request, MSG_PROVIDER_REACHED.format(issuer=provider.issuer))
     return redirect("console:identity_provider", provider_id=provider.pk)
+
+
+def _confirm_provider_delete(request, provider):
+    here = reverse("console:identity_provider", args=[provider.pk])
+    return confirmation_page(
+        request,
+        title="Delete the identity provider",
+        crumbs=(("Sign-in", reverse("console:identity")), (provider.name, here)),
+        question=MSG_CONFIRM_PROVIDER_DELETE.format(name=provider.name),
+        consequences=PROVIDER_DELETE_CONSEQUENCES,
+        action=here,
+        fields=(("action", "delete"),),
+        button="Delete the provider",
+        cancel=here,
+    )
 
 
 def _delete(request, provider):

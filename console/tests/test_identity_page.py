@@ -316,3 +316,32 @@ def test_a_scim_token_is_shown_once_and_can_be_revoked(console_as, admin_user, h
     assert token.revoked_at is not None
     assert "Revoked" in client.get(PAGE).content.decode()
     assert client.post(PAGE, {"action": "scim_revoke", "token": "000000000000000000000000"}).status_code == 404
+
+
+def test_deleting_a_provider_and_revoking_a_scim_token_confirm_first(console_as, admin_user, operator_user):
+    provider = saml()
+    client = console_as(admin_user)
+    assert 'href="?delete">Delete provider…</a>' in client.get(_page(provider)).content.decode()
+    response = client.get(_page(provider), {"delete": ""})
+    html = response.content.decode()
+    assert response.status_code == 200 and escape(views.MSG_CONFIRM_PROVIDER_DELETE.format(name=provider.name)) in html
+    assert all(escape(line) in html for line in views.PROVIDER_DELETE_CONSEQUENCES)
+    assert '<input type="hidden" name="action" value="delete">' in html
+    assert IdentityProvider.objects.filter(pk=provider.pk).exists()
+    assert console_as(operator_user).get(_page(provider), {"delete": ""}).status_code == 403
+
+    client.post(PAGE, {"action": "scim_create", "description": "Entra provisioning"})
+    token = ScimToken.objects.get()
+    assert f'href="?revoke={token.pk}"' in client.get(PAGE).content.decode()
+    response = client.get(PAGE, {"revoke": token.pk})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert escape(views.MSG_CONFIRM_SCIM_REVOKE.format(prefix=token.prefix, description="Entra provisioning")) in html
+    assert f'<input type="hidden" name="token" value="{token.pk}">' in html
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert client.get(PAGE, {"revoke": "000000000000000000000000"}).status_code == 404
+    assert client.get(PAGE, {"revoke": "'\"<>"}).status_code in (400, 404)
+    client.post(PAGE, {"action": "scim_revoke", "token": token.pk})
+    # Revoked: nothing to confirm.
+    assert client.get(PAGE, {"revoke": token.pk}).status_code == 302

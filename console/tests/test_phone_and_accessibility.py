@@ -51,6 +51,7 @@ def _pages(world, group):
         "participants": f"/case-studies/{world['fuel'].pk}/participants/",
         "student-new": "/students/new/",
         "student-edit": f"/students/{world['star'].pk}/edit/",
+        "student-archive-confirm": f"/students/{world['star'].pk}/archive/",
         "cohorts": "/cohorts/",
         "students-archived": "/students/?status=archived",
         "students-import": "/students/import/",
@@ -62,6 +63,7 @@ def _pages(world, group):
         "webhooks": "/webhooks/",
         "webhook": f"/webhooks/{world['webhook'].pk}/",
         "webhook-disabled": f"/webhooks/{world['webhook_off'].pk}/",
+        "webhook-delete-confirm": f"/webhooks/{world['webhook'].pk}/?delete",
         "not-found": "/students/no-such-student/",
         "bad-request": "/students/?search=%00",
     }

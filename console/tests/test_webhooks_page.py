@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.utils import timezone
+from django.utils.html import escape
 
 from accounts.events import types
 from accounts.models import AuditEvent
@@ -162,3 +163,16 @@ def test_the_list_page_costs_the_same_whatever_the_endpoints(console_as, admin_u
     # SET search_path, session, staff user, roles; the endpoints.
     with django_assert_num_queries(5):
         client.get(PAGE)
+
+
+def test_delete_confirms_first_and_a_get_changes_nothing(console_as, admin_user, operator_user, endpoint):
+    client = console_as(admin_user)
+    assert 'href="?delete">Delete endpoint…</a>' in client.get(_page(endpoint)).content.decode()
+    response = client.get(_page(endpoint), {"delete": ""})
+    html = response.content.decode()
+    assert response.status_code == 200 and views.MSG_CONFIRM_DELETE.format(url=endpoint.url) in html
+    assert all(escape(line) in html for line in views.DELETE_CONSEQUENCES)
+    assert f'action="{_page(endpoint)}"' in html and '<input type="hidden" name="action" value="delete">' in html
+    assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+    assert not AuditEvent.objects.filter(action="webhook.delete").exists()
+    assert console_as(operator_user).get(_page(endpoint), {"delete": ""}).status_code == 403

@@ -10,12 +10,13 @@ import math
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import WEBHOOKS_MANAGE
 from config.errors import AppError
 from console.listing import ListRequest
-from console.pages import apply_service_errors, console_page, form_refused, not_found, plural
+from console.pages import apply_service_errors, confirmation_page, console_page, form_refused, not_found, plural
 from console.webhooks import selectors, services
 from console.webhooks.forms import ReplayRangeForm, WebhookForm
 
@@ -26,6 +27,11 @@ MSG_WEBHOOK_DISABLED = "Disabled the endpoint: its events wait until it is enabl
 MSG_WEBHOOK_ROTATED = "A new signing secret is below; copy it now: it is not shown again."
 MSG_WEBHOOK_DELETED = "Deleted the endpoint {url}."
 MSG_REPLAY_QUEUED = "Queued {n} event{s} to be sent again."
+MSG_CONFIRM_DELETE = "Delete the endpoint {url}?"
+DELETE_CONSEQUENCES = (
+    "No more events are sent to it, and the events waiting for it are dropped.",
+    "Its delivery log goes with it; registering the address again starts afresh, with a new secret.",
+)
 ACTIONS = ("update", "enable", "disable", "rotate", "delete", "replay", "replay_range")
 DELIVERIES_PAGE_SIZE = 25
 
@@ -66,13 +72,14 @@ def _list(request, form, *, created=None, status=200):
 @require_http_methods(["GET", "HEAD", "POST"])
 @console_page(WEBHOOKS_MANAGE)
 def webhook_page(request, webhook_id):
-    """Queries: the endpoint, the log's count and page (and, on POST, the change's)."""
+    """Queries: the endpoint, the log's count and page (and, on POST, the change's). GET
+    `?delete`: the confirmation of deleting it; only its POST deletes."""
     try:
         endpoint = selectors.access_endpoint(webhook_id=webhook_id)
     except AppError as error:
         return not_found(request, error.message)
     if request.method != "POST":
-        return _detail(request, endpoint)
+        return _confirm_delete(request, endpoint) if "delete" in request.GET else _detail(request, endpoint)
     action = request.POST.get("action")
     if action not in ACTIONS:
         action = "update"
@@ -114,6 +121,21 @@ def _rotate(request, endpoint):
         return not_found(request, error.message)
     messages.success(request, MSG_WEBHOOK_ROTATED)
     return _detail(request, endpoint, rotated=True)
+
+
+def _confirm_delete(request, endpoint):
+    here = reverse("console:webhook", args=[endpoint.pk])
+    return confirmation_page(
+        request,
+        title="Delete the endpoint",
+        crumbs=(("Webhooks", reverse("console:webhooks")), (endpoint.url, here)),
+        question=MSG_CONFIRM_DELETE.format(url=endpoint.url),
+        consequences=DELETE_CONSEQUENCES,
+        action=here,
+        fields=(("action", "delete"),),
+        button="Delete the endpoint",
+        cancel=here,
+    )
 
 
 def _delete(request, endpoint):
