@@ -55,12 +55,15 @@ def attempt_detail(request, session_id):
     return render(request, "console/attempts/detail.html", context)
 
 
-@require_http_methods(["POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @console_page(USER_MANAGEMENT_VIEW)
 def student_attempts_change(request, user_id):
     """A grant or revoke form of a student's case-study card (field `action`). Done: back to the
     card on the student's page, the sentence shown on it. Refused: the student's page again
-    (400) with the form, its errors beside its fields."""
+    (400) with the form, its errors beside its fields. A GET (that page's address, reloaded)
+    leads to the student's page."""
+    if request.method != "POST":
+        return redirect("console:student", user_id)
     if not has_permission(request.user, ATTEMPTS_MANAGE):
         return forbidden(request, ATTEMPTS_MANAGE)
     form = AttemptChangeForm(request.POST)

@@ -31,11 +31,14 @@ def student_data_download(request, user_id):
     return response
 
 
-@require_http_methods(["POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @console_page(DATA_RIGHTS_MANAGE)
 def student_erase(request, user_id):
     """Done: back to the student's page, saying so. Refused (no reason, not confirmed, a legal
-    hold, erased already): the page again with the form's error, 400 or 409."""
+    hold, erased already): the page again with the form's error, 400 or 409. A GET (that page's
+    address, reloaded) leads to the student's page."""
+    if request.method != "POST":
+        return redirect("console:student", user_id)
     form = EraseForm(request.POST)
     status = 400
     if form.is_valid():

@@ -95,6 +95,10 @@ def test_under_a_legal_hold_the_page_says_so_and_erasure_is_refused(console_as, 
     assert response.status_code == 409
     assert MSG_LEGAL_HOLD.replace("'", "&#x27;") in response.content.decode()
     assert Student.objects.get(pk=student.pk).first_name == "Zoë"
+    # The refused form was drawn at the erase address: reloading it leads to the student, not a 405.
+    reloaded = client.get(f"/students/{student.pk}/erase/")
+    assert reloaded.status_code == 302 and reloaded["Location"] == f"/students/{student.pk}/"
+    assert Student.objects.get(pk=student.pk).first_name == "Zoë"
 
 
 def test_a_second_erasure_from_a_stale_page_is_refused(console_as, admin_user, student):
