@@ -56,7 +56,7 @@ def test_an_editor_checks_a_file_then_applies_it(page, people, tmp_path):
     kpis = page.locator(".kpis").inner_text()
     assert "2\nto create" in kpis and "1\nto update" in kpis
     assert Student.objects.count() == 1
-    shot(page, "import-report-1366")
+    shot(page, "import-clean-report-1366")
     # The report that can be applied (Apply and Cancel shown), in both colour schemes.
     assert axe_violations(page) == []
     page.emulate_media(color_scheme="dark")
@@ -104,7 +104,7 @@ def test_the_import_works_without_javascript_and_fits_a_phone(browser, server, p
         page.get_by_role("button", name="Check the file").click()
         page.wait_for_selector("#import-report")
         assert sideways_overflow(page) == 0
-        shot(page, "import-report-390")
+        shot(page, "import-clean-report-390")
         page.get_by_role("button", name="Apply: import 3 rows").click()
         page.get_by_text("Imported 3 rows: 2 created, 1 updated, 0 unchanged.").wait_for()
         assert Student.objects.count() == 3

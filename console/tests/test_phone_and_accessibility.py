@@ -138,14 +138,19 @@ def _check(page, name, width):
     ]
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_every_page_fits_and_passes_axe(browser, server, site, width):
+def context_at(browser, server, width):
+    """A browser context at one of WIDTHS (its size and colour scheme) and a page in it."""
     w, h, scheme = WIDTHS[width]
     context = browser.new_context(
         base_url=server.url, viewport={"width": w, "height": h}, locale="en-GB", color_scheme=scheme
     )
     context.set_default_timeout(8000)
-    page = context.new_page()
+    return context, context.new_page()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_fits_and_passes_axe(browser, server, site, width):
+    context, page = context_at(browser, server, width)
     problems = []
     try:
         page.goto("/login/")
