@@ -11,6 +11,7 @@ import zlib
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from openpyxl import Workbook, load_workbook
 
@@ -22,6 +23,7 @@ from config.errors import MSG_PERMISSION_DENIED
 from console.tests.test_listed_counts import assert_counts_exact
 from students.imports import parsing, services
 from students.imports.models import ImportedStudent, StudentImport
+from students.listing.selectors import student_list_filterset
 from students.maintained import student_refresh_programme_labels
 from students.models import Enrolment, Student
 from students.records.services import (
@@ -698,3 +700,14 @@ def test_a_refused_apply_records_no_import(admin_client, mba):
     rows = [["", "Ada", "Obi", "ada@uni.example", "", "NOPE", ""]]
     assert post(admin_client, csv_bytes(rows), dry_run=False).status_code == 400
     assert not StudentImport.objects.exists() and not ImportedStudent.objects.exists()
+
+
+def test_the_import_filter_holds_inside_another_query(admin_client, mba):
+    StudentFactory(email="bystander@uni.example")
+    rows = [["", "Ada", "Obi", "ada@uni.example", "", "MBA", "N-1"], ["", "Zoë", "Brontë", "zoe@uni.example", "", "", ""]]
+    assert post(admin_client, csv_bytes(rows), dry_run=False).status_code == 200
+    run = StudentImport.objects.get()
+    filterset = student_list_filterset(QueryDict(f"imported={run.pk}"))
+    # Its column is relabelled with the query it is nested in (a bulk action's "all matching").
+    nested = Student.objects.filter(pk__in=filterset.qs.values("pk"))
+    assert set(nested.values_list("email", flat=True)) == {"ada@uni.example", "zoe@uni.example"}
