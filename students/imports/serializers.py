@@ -55,6 +55,11 @@ class ImportRowSerializer(serializers.Serializer):
 class ImportReportSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
     applied = serializers.BooleanField(help_text="True when the file was written.")
+    import_id = serializers.CharField(
+        allow_null=True,
+        help_text="Once applied, the import's id: /v1/console/students?imported=<it> (and the console's list) lists "
+        "exactly the students it created or updated. Null in a dry run.",
+    )
     file_format = serializers.ChoiceField(choices=[parsing.CSV, parsing.XLSX])
     counts = ImportCountsSerializer()
     rows = ImportRowSerializer(many=True, help_text="Every row, in file order.")

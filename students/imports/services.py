@@ -88,6 +88,7 @@ class ImportReport:
         return {
             "dry_run": self.dry_run,
             "applied": self.applied,
+            "import_id": self.run.pk if self.run is not None else None,
             "file_format": self.file_format,
             "counts": self.counts,
             "rows": [

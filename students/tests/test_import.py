@@ -679,10 +679,13 @@ def test_an_applied_import_records_exactly_the_students_it_created_or_updated(ad
         ["", updated.first_name, "Changed", updated.email, "", "MBA", "O-1"],
         [unchanged.pk, unchanged.first_name, unchanged.last_name, unchanged.email, unchanged.status, "MBA", "S-1"],
     ]
-    assert post(admin_client, csv_bytes(rows), dry_run=True).status_code == 200
+    dry = post(admin_client, csv_bytes(rows), dry_run=True)
+    assert dry.status_code == 200 and dry.json()["data"]["import_id"] is None
     assert not StudentImport.objects.exists()  # a dry run records nothing
-    assert post(admin_client, csv_bytes(rows), dry_run=False).status_code == 200
+    applied = post(admin_client, csv_bytes(rows), dry_run=False)
+    assert applied.status_code == 200
     run = StudentImport.objects.get()
+    assert applied.json()["data"]["import_id"] == run.pk
     assert (run.rows, run.created, run.updated, run.unchanged, run.written) == (3, 1, 1, 1, 2)
     assert run.actor_id == admin_user.pk and run.actor_email == admin_user.email and run.file_format == "csv"
     created = Student.objects.get(email="ada@uni.example")
