@@ -21,8 +21,8 @@ MSG_RENAMED = "Renamed the cohort to “{name}”."
 MSG_COHORT_DELETED = "Deleted the cohort “{name}”."
 MSG_HAS_STUDENTS = "“{name}” still has {n} student{s} (archived and deleted records count too); move them to another cohort first."
 MSG_FIX = "Nothing was changed. Fix what is said beside the cohort and try again."
-MSG_CONFIRM_DELETE = "Delete the cohort “{name}”?"
-DELETE_CONSEQUENCES = (
+MSG_CONFIRM_COHORT_DELETE = "Delete the cohort “{name}”?"
+COHORT_DELETE_CONSEQUENCES = (
     "No student record names it, so no record changes.",
     "It leaves the Cohorts page and the lists’ Cohort filter; a cohort of the same name can be added again.",
 )
@@ -51,8 +51,8 @@ def _confirm_delete(request, cohort_id):
         request,
         title="Delete a cohort",
         crumbs=(("Cohorts", reverse("console:cohorts")),),
-        question=MSG_CONFIRM_DELETE.format(name=name),
-        consequences=DELETE_CONSEQUENCES,
+        question=MSG_CONFIRM_COHORT_DELETE.format(name=name),
+        consequences=COHORT_DELETE_CONSEQUENCES,
         action=reverse("console:cohorts"),
         fields=(("action", "delete"), ("cohort", cohort_id)),
         button=f"Delete “{name}”",

@@ -58,8 +58,8 @@ def test_delete_confirms_first_naming_the_cohort_and_a_get_changes_nothing(conso
     response = client.get("/cohorts/", {"delete": cohort.pk})
     assert response.status_code == 200
     html = response.content.decode()
-    assert views.MSG_CONFIRM_DELETE.format(name="Class of 2029") in html
-    assert all(escape(line) in html for line in views.DELETE_CONSEQUENCES)
+    assert views.MSG_CONFIRM_COHORT_DELETE.format(name="Class of 2029") in html
+    assert all(escape(line) in html for line in views.COHORT_DELETE_CONSEQUENCES)
     assert '<input type="hidden" name="action" value="delete">' in html
     assert f'<input type="hidden" name="cohort" value="{cohort.pk}">' in html and 'action="/cohorts/"' in html
     assert Cohort.objects.filter(pk=cohort.pk).exists() and not AuditEvent.objects.exists()

@@ -170,8 +170,8 @@ def test_delete_confirms_first_and_a_get_changes_nothing(console_as, admin_user,
     assert 'href="?delete">Delete endpoint…</a>' in client.get(_page(endpoint)).content.decode()
     response = client.get(_page(endpoint), {"delete": ""})
     html = response.content.decode()
-    assert response.status_code == 200 and views.MSG_CONFIRM_DELETE.format(url=endpoint.url) in html
-    assert all(escape(line) in html for line in views.DELETE_CONSEQUENCES)
+    assert response.status_code == 200 and views.MSG_CONFIRM_WEBHOOK_DELETE.format(url=endpoint.url) in html
+    assert all(escape(line) in html for line in views.WEBHOOK_DELETE_CONSEQUENCES)
     assert f'action="{_page(endpoint)}"' in html and '<input type="hidden" name="action" value="delete">' in html
     assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
     assert not AuditEvent.objects.filter(action="webhook.delete").exists()

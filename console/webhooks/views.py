@@ -27,8 +27,8 @@ MSG_WEBHOOK_DISABLED = "Disabled the endpoint: its events wait until it is enabl
 MSG_WEBHOOK_ROTATED = "A new signing secret is below; copy it now: it is not shown again."
 MSG_WEBHOOK_DELETED = "Deleted the endpoint {url}."
 MSG_REPLAY_QUEUED = "Queued {n} event{s} to be sent again."
-MSG_CONFIRM_DELETE = "Delete the endpoint {url}?"
-DELETE_CONSEQUENCES = (
+MSG_CONFIRM_WEBHOOK_DELETE = "Delete the endpoint {url}?"
+WEBHOOK_DELETE_CONSEQUENCES = (
     "No more events are sent to it, and the events waiting for it are dropped.",
     "Its delivery log goes with it; registering the address again starts afresh, with a new secret.",
 )
@@ -129,8 +129,8 @@ def _confirm_delete(request, endpoint):
         request,
         title="Delete the endpoint",
         crumbs=(("Webhooks", reverse("console:webhooks")), (endpoint.url, here)),
-        question=MSG_CONFIRM_DELETE.format(url=endpoint.url),
-        consequences=DELETE_CONSEQUENCES,
+        question=MSG_CONFIRM_WEBHOOK_DELETE.format(url=endpoint.url),
+        consequences=WEBHOOK_DELETE_CONSEQUENCES,
         action=here,
         fields=(("action", "delete"),),
         button="Delete the endpoint",
