@@ -28,11 +28,12 @@ class ListRequest:
     SELECTOR_FIELDS = tuple(StudentFileFilter.base_filters)
     FILTER_FIELDS = tuple(name for name in SELECTOR_FIELDS if name not in SORT_PARAMETERS)
     SORT_FIELDS, SORT_ORDERS = _choices("sort_by"), _choices("sort_order")
+    PAGE_PARAMETER = "page"  # another for a second list on the same page, paged apart
 
     def __init__(self, query, tzinfo):
         self.query = query
         self.tzinfo = tzinfo
-        self.page = _positive_int(query.get("page"), 1)
+        self.page = _positive_int(query.get(self.PAGE_PARAMETER), 1)
         size = _positive_int(query.get("page_size"), DEFAULT_PAGE_SIZE)
         self.page_size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
@@ -125,13 +126,16 @@ class ListRequest:
         for number in sorted(wanted):
             if number - previous > 1:
                 links.append(None)
-            links.append({"number": number, "current": number == self.page, "href": self.href(page=number)})
+            links.append({"number": number, "current": number == self.page, "href": self._page_href(number)})
             previous = number
         return {
             "items": links,
-            "previous": self.href(page=self.page - 1) if self.page > 1 else None,
-            "next": self.href(page=self.page + 1) if self.page < last else None,
+            "previous": self._page_href(self.page - 1) if self.page > 1 else None,
+            "next": self._page_href(self.page + 1) if self.page < last else None,
         }
+
+    def _page_href(self, number):
+        return self.href(**{self.PAGE_PARAMETER: number})
 
 
 def _positive_int(value, default):
