@@ -52,7 +52,7 @@ ACTION_GROUPS = (
         "staff.update": "Staff user changed",
         "staff.role_change": "Staff roles changed",
         "staff.deactivate": "Staff user deactivated",
-        "auth.sign_in": "Signed in through single sign-on",
+        "auth.sign_in": "Signed in",
         "auth.sign_in_refused": "Single sign-on refused",
         "two_factor.enrol": "Two-factor sign-in set up",
         "two_factor.disable": "Two-factor sign-in turned off",
