@@ -99,7 +99,8 @@ FIELD_LABELS = {
     "student_id": "Student", "group_id": "Group", "user_ids": "Students", "case_studies": "Case studies",
     "cluster": "Cluster", "advisor": "Advisor", "avatar": "Photo", "max_attempts": "Attempts allowed",
     "is_active": "Active", "programmes": "Programmes", "legal_hold": "Legal hold", "rows": "Rows",
-    "file_size": "File size (bytes)", "enrollment_status": "Enrolment status",
+    "file_size": "File size (bytes)", "enrollment_status": "Enrolment status", "delta": "Attempts changed by",
+    "kind": "File",
 }
 
 

@@ -269,6 +269,9 @@ class _Reader:
                 ]
                 continue
             kind = DETAIL_IDS.get(name)
+            if name == "kind" and value in FILE_KINDS:  # a background export's kind of file
+                items.append(Item(field_label(name), Value(text=FILE_KINDS[value].label)))
+                continue
             if name == "group_id" and value is not None:
                 items.append(Item(field_label(name), Value(ref=self.ref(kind, value, recorded_name=detail.get("group_name", "")))))
                 continue

@@ -65,6 +65,7 @@ def audit_events(request):
         # An action or record type the lists do not name (a family such as "student", or a malformed one)
         # stays chosen, so the filter shows what the address asked for.
         "unlisted_action": values["action"] if values["action"] not in ACTION_LABELS else "",
+        "unlisted_action_is_family": "." not in values["action"],
         "unlisted_target_type": values["target_type"] if values["target_type"] not in TARGET_TYPES else "",
         "paging": paging,
         "pages": paging.page_links(total),

@@ -159,12 +159,26 @@ def test_an_unlisted_action_from_the_address_is_kept_and_a_malformed_one_refused
     audit_record(action="student.update", target_type="student", target_id=student.pk)
     response, html = _page(admin, action="student")
     assert response.status_code == 200
-    assert '<option value="student" selected>“student” (not a listed action)</option>' in html
+    assert '<option value="student" selected>Every “student” action</option>' in html
     assert 'class="audit-action"' in html
+    response, html = _page(admin, action="student.renamed")  # written by an older release, say
+    assert response.status_code == 200
+    assert '<option value="student.renamed" selected>“student.renamed” (not a listed action)</option>' in html
     response, html = _page(admin, action="DROP TABLE")
     assert response.status_code == 400
     assert 'id="a-action-err">An action such as student.update, or a family such as student.</span>' in html
     assert 'class="audit-action"' not in html
+
+
+def test_a_background_export_names_its_kind_and_its_filters_records(admin, mba):
+    cohort = CohortFactory(name="Spring 2026")
+    audit_record(action="exports.queue", target_type="export_job", target_id="6b13aa00000000000000e001",
+                 detail={"kind": "gradebook", "format": "xlsx", "filters": {"cohort": [cohort.pk], "status": ["active"]}})
+    _, html = _page(admin)
+    assert "Background export started" in html and "deleted background export (id 6b13aa00000000000000e001)" in html
+    assert "<strong>File</strong>: Gradebook" in html
+    assert f'<strong>Filter: cohort</strong>: <a href="/students/?cohort={cohort.pk}">Spring 2026</a>' in html
+    assert "<strong>Filter: status</strong>: active" in html
 
 
 def test_the_json_api_still_gives_the_raw_names_and_ids(admin_client, mba):
