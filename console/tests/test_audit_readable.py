@@ -17,6 +17,7 @@ from students.cohorts.services import cohort_delete
 from students.groups.services import student_group_members_add
 from students.records.services import student_delete, student_update
 from testing.factories import (
+    HOSTILE_NAME,
     CaseStudyFactory,
     CohortFactory,
     ProgrammeFactory,
@@ -179,6 +180,18 @@ def test_a_background_export_names_its_kind_and_its_filters_records(admin, mba):
     assert "<strong>File</strong>: Gradebook" in html
     assert f'<strong>Filter: cohort</strong>: <a href="/students/?cohort={cohort.pk}">Spring 2026</a>' in html
     assert "<strong>Filter: status</strong>: active" in html
+
+
+def test_names_are_escaped_and_an_unlisted_record_type_is_kept_in_its_choice(admin, mba):
+    student = StudentFactory(first_name="<script>alert(1)</script>", last_name=HOSTILE_NAME, programmes=[mba])
+    audit_record(action="student.update", target_type="student", target_id=student.pk,
+                 before={"first_name": "Ada"}, after={"first_name": "<b>Ada</b>"})
+    _, html = _page(admin)
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>Ada</b>" not in html and "&lt;b&gt;Ada&lt;/b&gt;" in html
+    response, html = _page(admin, target_type="legacy_thing")
+    assert response.status_code == 200
+    assert '<option value="legacy_thing" selected>“legacy_thing” (not a listed record)</option>' in html
 
 
 def test_the_json_api_still_gives_the_raw_names_and_ids(admin_client, mba):
