@@ -1,6 +1,8 @@
 """The console's student list (SPEC §7.1): one selector feeds the JSON list, the HTML list
 and the export, so a filter behaves the same in all three; and the student the detail pages
 start from."""
+import functools
+
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.db.models import Count, F, JSONField, OuterRef, Prefetch, Subquery, Value, Window
 from django.db.models.functions import Coalesce, JSONObject, Lower
@@ -62,10 +64,11 @@ def student_list(filterset):
     return _as_rows(filterset.qs, _ordering(*filterset.sort))
 
 
+@functools.cache
 def programme_rows():
     """A student's programmes as [{"code", "name"}] in code order, read in the row's own
     statement: a prefetch would be one more statement, and building its objects most of the
-    list's time in the ORM."""
+    list's time in the ORM. Built once: a query resolves a copy of it."""
     enrolments = Enrolment.objects.filter(student_id=OuterRef("pk")).order_by().values("student_id")
     programmes = JSONObject(code="programme__code", name="programme__name")
     enrolments = enrolments.annotate(rows=JSONBAgg(programmes, order_by="programme__code")).values("rows")
