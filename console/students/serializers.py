@@ -165,7 +165,7 @@ class ConsoleStudentHeaderSerializer(serializers.Serializer):
     student_number = serializers.CharField(help_text="The SIS number when set, else the user_id.")
     student_name = serializers.CharField(source="student.student_name")
     student_email = serializers.CharField(source="student.email")
-    programmes = ConsoleProgrammeSerializer(many=True, source="student.programmes.all")
+    programmes = ConsoleProgrammeSerializer(many=True, source="student.programme_rows")
     programme_label = serializers.CharField(source="student.programme_label")
     cohort = serializers.CharField(allow_null=True, help_text="The cohort's name, or null.")
     status = serializers.CharField(source="student.status")

@@ -4,10 +4,9 @@ start from."""
 import functools
 
 from django.contrib.postgres.aggregates import JSONBAgg
-from django.db.models import Count, F, JSONField, OuterRef, Prefetch, Subquery, Value, Window
+from django.db.models import Count, F, JSONField, OuterRef, Subquery, Value, Window
 from django.db.models.functions import Coalesce, JSONObject, Lower
 
-from catalogue.models import Programme
 from config.errors import AppError
 from students.listing.filters import CASE_STUDIES_SORT, StudentFileFilter, StudentListFilter
 from students.models import ARCHIVED, LISTED, Enrolment, ListedCount, Student, name_order
@@ -30,10 +29,6 @@ def _ordering(sort_by, sort_order):
     else:
         key = F("status").desc() if descending else F("status").asc()
     return [key, F("user_id").asc()]
-
-
-def programmes_prefetch():
-    return Prefetch("programmes", queryset=Programme.objects.order_by("code").only("id", "code", "name"))
 
 
 def student_file_filterset(params, *, archived=False):
@@ -140,12 +135,12 @@ def student_list_page(filterset, *, skip, limit):
 
 
 def student_get(user_id):
-    """A student (archived ones included, deleted ones not) with programmes and
-    overall_case_studies, or 404 NOT_FOUND."""
+    """A student (archived ones included, deleted ones not) with cohort, advisor,
+    overall_case_studies and programme_rows, or 404 NOT_FOUND. One query."""
     student = (
         Student.objects.filter(user_id=user_id, deleted_at__isnull=True)
         .select_related("cohort", "advisor")
-        .prefetch_related(programmes_prefetch())
+        .annotate(programme_rows=programme_rows())
         .first()
     )
     if student is None:
