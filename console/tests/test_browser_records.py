@@ -141,7 +141,7 @@ def test_bulk_actions_from_the_list_with_a_refusal_report(page):
     page.get_by_label("Group", exact=True).nth(1).select_option(label="Lagos evening group")
     page.get_by_role("button", name="Add to group").click()
     page.wait_for_load_state()
-    assert page.locator(".bulk-report").get_by_text("Added 2 students to “Lagos evening group”.").is_visible()
+    assert page.locator("#messages").get_by_text("Added 2 students to “Lagos evening group”.").is_visible()
     assert GroupMembership.objects.filter(group=group).count() == 2
     problems += _fits_and_passes(page, "bulk-done")
 

@@ -127,3 +127,46 @@
     document.querySelectorAll("details.navmenu").forEach(setUpMenu);
   });
 })();
+
+/* After a submit the focus goes to its outcome. */
+(function () {
+  "use strict";
+
+  // What a submit came back with: a refused form's error summary or first refused field (where
+  // the fix is made; the field's error is its description), else the message at the top of the
+  // content or on the card that changed. The focus goes there, so it is in view and a screen
+  // reader reads it, instead of staying on the page's start.
+  var OUTCOMES = [
+    "[data-focus-on-load]",
+    "#main .bulk-refusals, #main .form-errors",
+    "#main [aria-invalid=true]",
+    "#messages:not(:empty)",
+    ".card-feedback:not(:empty)",
+  ];
+
+  function outcome() {
+    for (var i = 0; i < OUTCOMES.length; i++) {
+      var target = document.querySelector(OUTCOMES[i]);
+      if (target) return target;
+    }
+    return null;
+  }
+
+  function focusOutcome(target) {
+    var details = target.closest("details:not([open])");
+    if (details) details.open = true;
+    if (!target.matches("a[href], button, input, select, textarea, summary, [tabindex]")) target.tabIndex = -1;
+    target.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var target = outcome();
+    if (!target) return;
+    focusOutcome(target);
+    // Scrolling to the address's #fragment (a card) once the page has loaded takes the focus
+    // back to the page; it is given again, unless the reader has moved it meanwhile.
+    window.addEventListener("load", function () {
+      if (document.activeElement === document.body) focusOutcome(target);
+    });
+  });
+})();
