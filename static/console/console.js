@@ -124,13 +124,30 @@
     document.querySelectorAll("form[data-bulk]").forEach(setUpSelection);
     document.querySelectorAll("form[data-bulk]").forEach(setUpBulkChooser);
     document.querySelectorAll("select[data-autosubmit]").forEach(setUpAutosubmit);
-    document.querySelectorAll("details.navmenu").forEach(setUpMenu);
+    document.querySelectorAll("details.navmenu, details.menu").forEach(setUpMenu);
   });
 })();
 
-/* After a submit the focus goes to its outcome. */
+/* The list on a phone and the keyboard: the bulk tools' summary counts the students they act
+   on, and after a submit the focus goes to its outcome. */
 (function () {
   "use strict";
+
+  // The closed "Bulk actions" disclosure still says whom the bar would act on.
+  function setUpBulkSummary(form) {
+    var count = form.querySelector("[data-bulk-summary-count]");
+    if (!count) return;
+    var boxes = Array.prototype.slice.call(form.querySelectorAll("input[name=user_ids]"));
+    var matching = form.querySelector("input[name=scope][value=matching]");
+    var total = matching ? matching.closest("label").textContent.match(/all ([\d,]+)/) : null;
+    function refresh() {
+      var ticked = boxes.filter(function (b) { return b.checked; }).length;
+      if (matching && matching.checked) count.textContent = "· all " + (total ? total[1] + " " : "") + "matching";
+      else count.textContent = ticked ? "· " + ticked + " selected" : "· none selected";
+    }
+    form.addEventListener("change", refresh);
+    refresh();
+  }
 
   // What a submit came back with: a refused form's error summary or first refused field (where
   // the fix is made; the field's error is its description), else the message at the top of the
@@ -160,6 +177,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-bulk]").forEach(setUpBulkSummary);
     var target = outcome();
     if (!target) return;
     focusOutcome(target);
