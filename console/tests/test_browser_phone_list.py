@@ -21,6 +21,7 @@ phone_site = phone_tests.site  # the same people, students and pages (an admin, 
 ADMIN = "ops@uni.example"  # site's admin and operator: every tool of the list
 OPERATOR = "op@uni.example"
 FILTERED = "/students/?programme=MBA1234&status=active"
+IMPORT_ONE_ROW = "first_name,last_name,email,programme_codes\nKwame,Mensah,kwame.new@uni.example,MBA1234\n"
 
 # From the page's start at 1366, an operator's Tabs to the first result: the skip links (2), the
 # top bar (brand, 6 sections, name, Sign out: 9), Export (1), the filters (search, 5 selects, two
@@ -116,6 +117,8 @@ def test_the_filters_show_in_the_bar_on_a_wide_screen(browser, server, phone_sit
         _viewport_shot(page, "students-1366" + ("-dark" if scheme == "dark" else ""))
         page.locator("details.export-menu > summary").click()
         assert page.locator("a[data-export=xlsx]").is_visible()
+        assert sideways_overflow(page) == 0 and axe_violations(page) == []
+        _viewport_shot(page, "students-1366-export" + ("-dark" if scheme == "dark" else ""))
         page.keyboard.press("Escape")
         assert not page.locator("a[data-export=xlsx]").is_visible()
     finally:
@@ -254,6 +257,27 @@ def test_after_a_submit_on_other_pages_the_focus_is_on_its_outcome_in_view(brows
         assert _focused(page, ".card-feedback") and _in_view(page, feedback)
         assert "Granted 1 extra attempt" in feedback.inner_text()
         shot(page, "a11y-grant-feedback-in-view-phone")
+        # A refused revoke (more than was granted): the refused field, its error its description.
+        attempts = f"#revoke-{world['fuel'].pk}-attempts"
+        card.locator("summary").click()
+        card.locator(attempts).fill("5")
+        card.locator(f"#revoke-{world['fuel'].pk}-reason").fill("Granted in error")
+        with page.expect_navigation():
+            card.get_by_role("button", name="Revoke").click()
+        assert _focused(page, f"{attempts}[aria-invalid=true]") and _in_view(page, card.locator(attempts))
+        assert card.locator(f"{attempts}-err").inner_text().startswith("Attempts: Cannot revoke 5")
+
+        # An import applied: the message on the page it comes back to.
+        page.goto("/students/import/")
+        page.get_by_label("File (CSV or Excel .xlsx)").set_input_files(
+            {"name": "students.csv", "mimeType": "text/csv", "buffer": IMPORT_ONE_ROW.encode("utf-8")}
+        )
+        page.get_by_role("button", name="Check the file").click()
+        page.wait_for_selector("#import-report")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Apply: import 1 row").click()
+        page.get_by_text("Imported 1 row").wait_for()
+        assert _focused(page, "#messages") and _in_view(page, page.locator("#messages"))
     finally:
         context.close()
         server.app.wait_idle()
