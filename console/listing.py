@@ -29,6 +29,7 @@ class ListRequest:
     FILTER_FIELDS = tuple(name for name in SELECTOR_FIELDS if name not in SORT_PARAMETERS)
     SORT_FIELDS, SORT_ORDERS = _choices("sort_by"), _choices("sort_order")
     PAGE_PARAMETER = "page"  # another for a second list on the same page, paged apart
+    DATE_FIELDS = ("start_date", "end_date")
 
     def __init__(self, query, tzinfo):
         self.query = query
@@ -56,6 +57,16 @@ class ListRequest:
         return any(self.query.get(name, "").strip() for name in self.FILTER_FIELDS)
 
     @property
+    def active_filters(self):
+        """How many filters behind the filter bar's disclosure are set, for its summary: the
+        search stays outside it, and the two dates of "Last seen" are one filter."""
+        return len({
+            "last_seen" if name in self.DATE_FIELDS else name
+            for name in self.FILTER_FIELDS
+            if name != "search" and self.query.get(name, "").strip()
+        })
+
+    @property
     def selector_params(self):
         """What the shared selector gets. A date picked in the filter bar means that day in the
         tenant's time zone (the times on screen are in that zone too), so it is sent as the
@@ -66,7 +77,7 @@ class ListRequest:
             value = self.query.get(name, "").strip()
             if not value or (name == "status" and self.archived):
                 continue
-            if name in ("start_date", "end_date") and DATE_ONLY_RE.match(value):
+            if name in self.DATE_FIELDS and DATE_ONLY_RE.match(value):
                 value = self._local_day_bound(value, end=(name == "end_date"))
             params[name] = value
         return params

@@ -104,7 +104,7 @@ def test_the_success_message_is_on_the_card_that_changed_and_announced(console_a
     card = card[: card.index("</section>")]
     assert '<div class="card-feedback" role="status" aria-live="polite"><div class="flash flash-success">Granted 1 extra' in card
     assert html.count("Granted 1 extra attempt") == 1  # not repeated at the top of the page
-    assert '<div class="flashes" role="status" aria-live="polite"></div>' in html
+    assert '<div class="flashes" id="messages" role="status" aria-live="polite"></div>' in html
 
 
 def test_each_card_names_its_final_score_rule(console_as, viewer_user, seed):
