@@ -116,6 +116,7 @@ bench: install-dev
 	$(PY) bench/list_scaling.py --small small --large $(or $(BENCH_TENANT),bench)
 	$(PY) bench/export_and_detail.py --tenant $(or $(BENCH_TENANT),bench)
 	$(PY) bench/server_throughput.py --tenant $(or $(BENCH_TENANT),bench) --clients 8 --seconds 30
+	$(PY) bench/request_floor.py --tenant $(or $(BENCH_TENANT),bench) --runs 300 --clients 8 --seconds 20
 
 # On demand (never in `make test`): the production server under a mixed load of staff and the
 # case-study runtime for SOAK_SECONDS (8 clients by default) on a tenant seeded once with

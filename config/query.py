@@ -6,12 +6,14 @@
 - The range every date and date-time the API reads must lie in (`date_range_error`, the one
   check of it, and `DATE_RANGE_PATTERN` for the schema), in query strings and bodies alike.
 """
+import copy
 import datetime as dt
 import re
 import unicodedata
 
 import django_filters
 from django import forms
+from django.http import QueryDict
 from django.utils.dateparse import parse_date, parse_datetime
 
 DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
@@ -134,3 +136,40 @@ class IsoDateTimeBoundField(forms.Field):
 
 class IsoDateTimeBoundFilter(django_filters.Filter):
     field_class = IsoDateTimeBoundField
+
+
+class FilterSet(django_filters.FilterSet):
+    """A django-filter FilterSet that costs little to make, since every list request makes one.
+
+    django-filter deep-copies every filter (and the form field each has cached) and builds a new
+    form class on each instance: about 0.8 ms of a list request that otherwise costs a few. A
+    filter's state per instance is only its `parent` and `model` (and the method bound to the
+    parent), so a shallow copy with those set again serves; the form class is the same for
+    every instance of a FilterSet class, so it is made once (the form instance still copies its
+    fields, as every Django form does)."""
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {}
+        for name, base in self.base_filters.items():
+            filter_ = copy.copy(base)
+            filter_.model = queryset.model
+            filter_.parent = self
+            if filter_.method is not None:
+                filter_.method = filter_.method  # binds the method to this copy, not to the class's filter
+            self.filters[name] = filter_
+
+    def get_form_class(self):
+        cls = type(self)
+        form_class = cls.__dict__.get("_form_class")
+        if form_class is None:
+            fields = {name: filter_.field for name, filter_ in cls.base_filters.items()}
+            form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            cls._form_class = form_class
+        return form_class

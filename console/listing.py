@@ -28,11 +28,13 @@ class ListRequest:
     SELECTOR_FIELDS = tuple(StudentFileFilter.base_filters)
     FILTER_FIELDS = tuple(name for name in SELECTOR_FIELDS if name not in SORT_PARAMETERS)
     SORT_FIELDS, SORT_ORDERS = _choices("sort_by"), _choices("sort_order")
+    PAGE_PARAMETER = "page"  # another for a second list on the same page, paged apart
+    DATE_FIELDS = ("start_date", "end_date")
 
     def __init__(self, query, tzinfo):
         self.query = query
         self.tzinfo = tzinfo
-        self.page = _positive_int(query.get("page"), 1)
+        self.page = _positive_int(query.get(self.PAGE_PARAMETER), 1)
         size = _positive_int(query.get("page_size"), DEFAULT_PAGE_SIZE)
         self.page_size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
@@ -55,6 +57,17 @@ class ListRequest:
         return any(self.query.get(name, "").strip() for name in self.FILTER_FIELDS)
 
     @property
+    def active_filters(self):
+        """How many filters behind the filter bar's disclosure are set, for its summary: the
+        search stays outside it, an import's students are said above the list (with their own
+        Clear), and the two dates of "Last seen" are one filter."""
+        return len({
+            "last_seen" if name in self.DATE_FIELDS else name
+            for name in self.FILTER_FIELDS
+            if name not in ("search", "imported") and self.query.get(name, "").strip()
+        })
+
+    @property
     def selector_params(self):
         """What the shared selector gets. A date picked in the filter bar means that day in the
         tenant's time zone (the times on screen are in that zone too), so it is sent as the
@@ -65,7 +78,7 @@ class ListRequest:
             value = self.query.get(name, "").strip()
             if not value or (name == "status" and self.archived):
                 continue
-            if name in ("start_date", "end_date") and DATE_ONLY_RE.match(value):
+            if name in self.DATE_FIELDS and DATE_ONLY_RE.match(value):
                 value = self._local_day_bound(value, end=(name == "end_date"))
             params[name] = value
         return params
@@ -125,13 +138,16 @@ class ListRequest:
         for number in sorted(wanted):
             if number - previous > 1:
                 links.append(None)
-            links.append({"number": number, "current": number == self.page, "href": self.href(page=number)})
+            links.append({"number": number, "current": number == self.page, "href": self._page_href(number)})
             previous = number
         return {
             "items": links,
-            "previous": self.href(page=self.page - 1) if self.page > 1 else None,
-            "next": self.href(page=self.page + 1) if self.page < last else None,
+            "previous": self._page_href(self.page - 1) if self.page > 1 else None,
+            "next": self._page_href(self.page + 1) if self.page < last else None,
         }
+
+    def _page_href(self, number):
+        return self.href(**{self.PAGE_PARAMETER: number})
 
 
 def _positive_int(value, default):

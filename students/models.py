@@ -5,6 +5,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import connection, models
 from django.db.models import F, Q, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Collate, Concat, Lower
 
 from catalogue.models import Programme
@@ -161,6 +162,14 @@ class ListedCount(models.Model):
     def total(cls, status=None):
         rows = cls.objects.filter(status=status) if status else cls.objects.all()
         return rows.aggregate(total=models.Sum("listed"))["total"] or 0
+
+    @classmethod
+    def total_expression(cls, status=None):
+        """`total` as a scalar subquery, to read it in the same statement as a page's rows."""
+        where, params = ("WHERE status = %s", [status]) if status else ("", [])
+        return RawSQL(
+            f"SELECT coalesce(sum(listed), 0) FROM {cls._meta.db_table} {where}", params, output_field=models.BigIntegerField()
+        )
 
 
 class Enrolment(models.Model):

@@ -9,6 +9,7 @@ from drf_spectacular.drainage import set_override
 
 from accounts.events.models import Event
 from accounts.events.types import EVENT_TYPES
+from config.query import FilterSet
 
 MSG_BAD_CURSOR = "A cursor is a position from the feed: digits, e.g. 0 or the `next` of a page."
 MSG_UNKNOWN_TYPE = "Unknown event type {names}; the types are: {types}."
@@ -60,7 +61,7 @@ class EventTypesFilter(django_filters.Filter):
         set_override(self, "field", {"type": "array", "items": {"type": "string", "pattern": TYPES_PATTERN}})
 
 
-class EventFeedFilter(django_filters.FilterSet):
+class EventFeedFilter(FilterSet):
     after = CursorFilter(
         field_name="position", lookup_expr="gt",
         help_text=(

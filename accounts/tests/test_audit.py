@@ -282,7 +282,7 @@ def test_the_console_page_and_the_history_link(host, admin_user, operator_user, 
     assert history in detail
     page = admin.get("/audit/", {"target_type": "student", "target_id": student.pk})
     html = page.content.decode()
-    assert page.status_code == 200 and "<strong>first_name</strong>: Ada → Adaeze" in html
+    assert page.status_code == 200 and "<strong>First name</strong>: Ada → Adaeze" in html
     assert 'aria-current="page">Audit</a>' in html
     assert admin.get("/audit/", {"since": "2026-02-30"}).status_code == 400
     operator = _signed_in(host, operator_user)

@@ -8,6 +8,8 @@ from django.views.decorators.http import require_http_methods
 from accounts.audit.selectors import audit_event_list
 from accounts.audit.serializers import AuditEventQuerySerializer
 from accounts.permissions import AUDIT_VIEW
+from console.audit.labels import ACTION_GROUPS, ACTION_LABELS, TARGET_TYPES
+from console.audit.readable import readable_events
 from console.listing import ListRequest
 from console.pages import console_page
 
@@ -15,11 +17,6 @@ AUDIT_PAGE_SIZE = 50
 TEXT_FILTERS = ("actor", "action", "target_type", "target_id")
 MSG_BAD_DATE = "Pick a date from the calendar (for example 2026-06-04)."
 MSG_DATE_ORDER = "“From” is after “to”: swap the two dates or clear one."
-TARGET_TYPES = [
-    ("student", "Student"), ("case_study", "Case study"), ("programme", "Programme"),
-    ("student_group", "Group"), ("student_cluster", "Cluster"), ("session", "Attempt"),
-    ("cohort", "Cohort"), ("staff_user", "Staff user"), ("student_list", "Student list (exports)"),
-]
 
 
 def _filters(query, tzinfo):
@@ -46,7 +43,8 @@ def _filters(query, tzinfo):
 @require_http_methods(["GET", "HEAD"])
 @console_page(AUDIT_VIEW)
 def audit_events(request):
-    """Who changed, exported or read what. Queries: the count, the page."""
+    """Who changed, exported or read what, each record by its name. Queries: the count, the
+    page, and one per kind of record the page's events name (readable_events)."""
     paging = ListRequest(request.GET, request.tenant.tzinfo)
     paging.page_size = AUDIT_PAGE_SIZE
     keywords, errors, values = _filters(request.GET, request.tenant.tzinfo)
@@ -55,14 +53,20 @@ def audit_events(request):
         events = audit_event_list(**keywords)
         total = events.count()
         paging.clamp(total)
-        rows = list(events[paging.skip : paging.skip + paging.page_size]) if total else []
+        rows = readable_events(list(events[paging.skip : paging.skip + paging.page_size])) if total else []
     context = {
         "rows": rows,
         "total": total,
         "values": values,
         "errors": errors,
         "has_filters": any(values.values()),
-        "target_types": TARGET_TYPES,
+        "target_types": TARGET_TYPES.items(),
+        "action_groups": ACTION_GROUPS,
+        # An action or record type the lists do not name (a family such as "student", or a malformed one)
+        # stays chosen, so the filter shows what the address asked for.
+        "unlisted_action": values["action"] if values["action"] not in ACTION_LABELS else "",
+        "unlisted_action_is_family": "." not in values["action"],
+        "unlisted_target_type": values["target_type"] if values["target_type"] not in TARGET_TYPES else "",
         "paging": paging,
         "pages": paging.page_links(total),
         "total_pages": max(1, math.ceil(total / paging.page_size)),

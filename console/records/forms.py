@@ -96,7 +96,7 @@ class StudentRecordForm(forms.Form):
             "status": student.status,
             "cohort": student.cohort_id or "",
             "advisor": str(student.advisor_id) if student.advisor_id else "",
-            "programmes": [p.code for p in student.programmes.all()],
+            "programmes": [p["code"] for p in student.programme_rows],
             "legal_hold": student.legal_hold,
         }
 

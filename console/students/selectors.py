@@ -33,9 +33,9 @@ class StudentDetail:
 
 def student_detail(*, user_id=None, student=None, include_case_studies=True):
     """StudentDetail (of `student`, or the one with `user_id`, 404 NOT_FOUND when there is
-    none). Queries: student (with cohort and overall_case_studies) and its programmes; then
+    none). Queries: student (with cohort, overall_case_studies and programmes); then
     either the attempt totals (header only) or the cards (sessions, case studies with extra
-    attempts, their programmes), from which the totals are counted. Five at most, whatever
+    attempts, their programmes), from which the totals are counted. Four at most, whatever
     the number of sessions."""
     if student is None:
         student = student_get(user_id)

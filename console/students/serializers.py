@@ -73,11 +73,26 @@ class ConsoleStudentRowSerializer(serializers.Serializer):
     user_id = serializers.CharField()
     student_name = serializers.CharField()
     student_email = serializers.CharField(source="email")
-    programmes = ConsoleProgrammeSerializer(many=True, source="programmes.all")
+    programmes = ConsoleProgrammeSerializer(many=True, source="programme_rows")
     programme_label = serializers.CharField()
     overall_case_studies = serializers.IntegerField()
     status = serializers.CharField()
     last_seen = _utc_datetime(allow_null=True)
+
+    def to_representation(self, student):
+        """What the fields above give, built directly: DRF's per-field machinery was a fifth of
+        the list's time in Python (a test holds the two equal)."""
+        last_seen = student.last_seen
+        return {
+            "user_id": str(student.user_id),
+            "student_name": str(student.student_name),
+            "student_email": str(student.email),
+            "programmes": [{"code": str(p["code"]), "name": str(p["name"])} for p in student.programme_rows],
+            "programme_label": str(student.programme_label),
+            "overall_case_studies": int(student.overall_case_studies),
+            "status": str(student.status),
+            "last_seen": None if last_seen is None else self.fields["last_seen"].to_representation(last_seen),
+        }
 
 
 class ConsoleAttemptSerializer(serializers.Serializer):
@@ -150,7 +165,7 @@ class ConsoleStudentHeaderSerializer(serializers.Serializer):
     student_number = serializers.CharField(help_text="The SIS number when set, else the user_id.")
     student_name = serializers.CharField(source="student.student_name")
     student_email = serializers.CharField(source="student.email")
-    programmes = ConsoleProgrammeSerializer(many=True, source="student.programmes.all")
+    programmes = ConsoleProgrammeSerializer(many=True, source="student.programme_rows")
     programme_label = serializers.CharField(source="student.programme_label")
     cohort = serializers.CharField(allow_null=True, help_text="The cohort's name, or null.")
     status = serializers.CharField(source="student.status")

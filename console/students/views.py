@@ -203,7 +203,7 @@ def student_detail(request, user_id):
 def render_student_detail(
     request, student, *, change_form=None, avatar_form=None, erase_form=None, status=200
 ):
-    """The student's page, with a form that failed (and its errors) when given. Queries (after student_get's student + programmes): cards (sessions, then case studies
+    """The student's page, with a form that failed (and its errors) when given. Queries (after student_get's one): cards (sessions, then case studies
     with programmes and grant totals; the totals are counted from them), grant history; two
     more only when a grant exists on a case study the student has not attempted (its card is
     shown so it can be revoked)."""
@@ -232,7 +232,7 @@ def render_student_detail(
     orphan_form = change_form if change_form is not None and failed[0] not in shown else None
     context = {
         "student": student,
-        "programmes": list(student.programmes.all()),
+        "programmes": student.programme_rows,
         "totals": detail,
         "panels": panels,
         "history": history,

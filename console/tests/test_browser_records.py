@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from attempts.models import AttemptGrant
-from console.tests.test_browser import PASSWORD, _world, shot, sign_in
+from console.tests.test_browser import PASSWORD, _world, open_bulk_tools, shot, sign_in
 from students.models import GroupMembership, Student
 from testing.browser import axe_violations, needs_chromium, sideways_overflow
 from testing.factories import AttemptGrantFactory, CohortFactory, StaffUserFactory, StudentGroupFactory
@@ -124,6 +124,7 @@ def test_bulk_actions_from_the_list_with_a_refusal_report(page):
     page.goto("/students/?sort_by=name&sort_order=asc")
 
     # Revoke from two ticked students, one of whom has nothing to take back: nothing changes.
+    open_bulk_tools(page)
     chooser = page.get_by_label("Action")
     chooser.select_option("revoke")
     assert page.get_by_role("button", name="Grant attempts").is_hidden()
@@ -142,15 +143,17 @@ def test_bulk_actions_from_the_list_with_a_refusal_report(page):
     problems += _fits_and_passes(page, "bulk-refused")
 
     # Add the two to a group; then archive them.
+    open_bulk_tools(page)
     page.get_by_label("Action").select_option("group_add")
     page.get_by_label("Group", exact=True).nth(1).select_option(label="Lagos evening group")
     page.get_by_role("button", name="Add to group").click()
     page.wait_for_load_state()
-    assert page.locator(".bulk-report").get_by_text("Added 2 students to “Lagos evening group”.").is_visible()
+    assert page.locator("#messages").get_by_text("Added 2 students to “Lagos evening group”.").is_visible()
     assert GroupMembership.objects.filter(group=group).count() == 2
     problems += _fits_and_passes(page, "bulk-done")
 
     page.goto(f"/students/?group={group.pk}")
+    open_bulk_tools(page)
     page.get_by_label("Action").select_option("archive")
     page.get_by_label("all 2 students matching the filters").check()
     page.get_by_label("Archive as").select_option("withdrawn")
@@ -163,6 +166,7 @@ def test_bulk_actions_from_the_list_with_a_refusal_report(page):
 
     page.goto("/students/?status=archived")
     problems += _fits_and_passes(page, "bulk-archived-list")
+    open_bulk_tools(page)
     assert page.get_by_label("Action").input_value() == "unarchive"  # the Archived list's first action
     page.get_by_label("all 2 students matching the filters").check()
     page.get_by_role("button", name="Unarchive students").click()
@@ -212,6 +216,7 @@ def test_record_and_bulk_forms_work_with_javascript_off(browser, server, committ
     page = context.new_page()
     try:
         sign_in(page, "ada@uni.example")
+        open_bulk_tools(page)
         # Every action shows, each with its own button.
         for name in ("Grant attempts", "Revoke attempts", "Archive students", "Add to group", "Remove from group"):
             assert page.get_by_role("button", name=name).is_visible()

@@ -364,19 +364,19 @@ def _student_with_history(n_programmes, n_case_studies, n_sessions_each):
 def test_detail_uses_a_fixed_number_of_queries(viewer_client, django_assert_num_queries, shape):
     student = _student_with_history(*shape)
     StudentFactory.create_batch(3)
-    # tenancy + authentication; student with cohort and overall_case_studies; its programmes;
+    # tenancy + authentication; student with cohort, overall_case_studies and programmes;
     # sessions (the totals are counted from them); their case studies with the student's extra
     # attempts and programmes
-    with django_assert_num_queries(API_REQUEST_QUERIES + 4):
+    with django_assert_num_queries(API_REQUEST_QUERIES + 3):
         response = viewer_client.get(f"/v1/console/students/{student.pk}")
     assert response.status_code == 200
     assert response.json()["data"]["total_sessions"] == shape[1] * shape[2]
 
 
-def test_header_only_detail_uses_three_queries(viewer_client, django_assert_num_queries):
+def test_header_only_detail_uses_two_queries(viewer_client, django_assert_num_queries):
     student = _student_with_history(3, 4, 3)
-    # tenancy + authentication; student with cohort and overall_case_studies; its programmes; totals
-    with django_assert_num_queries(API_REQUEST_QUERIES + 3):
+    # tenancy + authentication; student with cohort, overall_case_studies and programmes; totals
+    with django_assert_num_queries(API_REQUEST_QUERIES + 2):
         response = viewer_client.get(f"/v1/console/students/{student.pk}", {"include_case_studies": "false"})
     assert response.status_code == 200
 

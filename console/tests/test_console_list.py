@@ -170,6 +170,25 @@ def test_rows_have_exactly_the_seed_keys(viewer_client, mba):
     assert list(row) == ROW_KEYS
 
 
+@pytest.mark.parametrize("seen", [None, dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))])
+def test_the_row_built_directly_is_what_drf_would_build_from_the_fields(mba, seen):
+    from django.http import QueryDict
+    from rest_framework import serializers as drf
+
+    from console.students.serializers import ConsoleStudentRowSerializer
+    from students.listing.selectors import student_list_filterset, student_list_page
+
+    other = ProgrammeFactory(code="ZZ9", name=HOSTILE_NAME)
+    StudentFactory(programmes=[mba, other], full_name=HOSTILE_NAME, last_seen=seen)
+    StudentFactory(programmes=[])
+    rows, _ = student_list_page(student_list_filterset(QueryDict("")), skip=0, limit=10)
+    serializer = ConsoleStudentRowSerializer()
+    for row in rows:
+        fast = serializer.to_representation(row)
+        assert fast == drf.Serializer.to_representation(serializer, row)
+        assert list(fast) == list(serializer.fields) == ROW_KEYS
+
+
 # Authentication and tenancy ------------------------------------------------------------
 
 
@@ -491,17 +510,35 @@ def _populate(n_students, n_programmes, n_sessions_each):
 
 
 @pytest.mark.parametrize("n_students, n_programmes, n_sessions", [(1, 1, 1), (25, 4, 3)])
-@pytest.mark.parametrize("params", [{}, {"search": "a", "programme": "MBA1234", "sort_by": "programme"},
-                                    {"start_date": "2020-01-01", "status": "active", "sort_by": "name"}])
+@pytest.mark.parametrize(
+    "params, queries",
+    [
+        # The first page without a narrowing filter: its rows with overall_case_studies, their
+        # programmes and the total (maintained counts), in one statement.
+        ({}, 1),
+        ({"status": "active", "sort_by": "name"}, 1),
+        # A narrowing filter: the page's keys with the count of the matches, then the page.
+        ({"search": "a", "programme": "MBA1234", "sort_by": "programme"}, 2),
+        ({"start_date": "2020-01-01", "status": "active", "sort_by": "name"}, 2),
+    ],
+)
 def test_list_uses_a_fixed_number_of_queries(viewer_client, django_assert_num_queries, n_students, n_programmes,
-                                             n_sessions, params):
+                                             n_sessions, params, queries):
     _populate(n_students, n_programmes, n_sessions)
-    # Before the view, testing.queries.API_REQUEST_QUERIES. The list: the total (maintained
-    # counts, or the count of a narrowing filter's matches), page rows with
-    # overall_case_studies, programmes of the page's students.
-    with django_assert_num_queries(API_REQUEST_QUERIES + 3):
+    # Before the view, testing.queries.API_REQUEST_QUERIES; then the list's own.
+    with django_assert_num_queries(API_REQUEST_QUERIES + queries):
         response = viewer_client.get(URL, params)
     assert response.status_code == 200 and response.json()["total"] == n_students
+    assert len(response.json()["data"]) == min(10, n_students)
+
+
+@pytest.mark.parametrize("skip, queries, rows", [(10, 2, 10), (20, 2, 5), (25, 1, 0), (1000, 1, 0)])
+def test_a_later_page_reads_the_total_then_its_rows(viewer_client, django_assert_num_queries, skip, queries, rows):
+    _populate(25, 2, 1)
+    # The total (maintained counts); the page, unless it lies past the end.
+    with django_assert_num_queries(API_REQUEST_QUERIES + queries):
+        body = viewer_client.get(URL, {"skip": skip}).json()
+    assert (body["total"], len(body["data"])) == (25, rows)
 
 
 def test_a_validation_error_runs_no_list_query(viewer_client, django_assert_num_queries):

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from attempts.models import Session
-from console.groups.views import MSG_GROUP_NOT_FOUND
+from console.groups.views import MEMBER_PAGE_SIZE, MSG_GROUP_NOT_FOUND, RESULTS_PAGE_SIZE
 from students.models import GroupMembership, Student
 from testing.clients import TenantAPIClient
 from testing.factories import (
@@ -119,6 +119,28 @@ def test_group_page_shows_results_and_members_without_archived_or_deleted(page_a
     assert "Chidinma Okafọr" in html and "Zoë Brontë" in html
     assert "Søren" not in html and "Łukasz" not in html
     assert "Fuel subsidy reform" in html and "2 members" in html
+
+
+def test_group_page_pages_its_results_and_its_members_apart(page_as, viewer_user, mba):
+    """45 case studies and 60 members made a page 20,000 px tall on a phone (issue 33): the
+    results come 15 case studies a page (`results_page`), the members 50 (`page`), and each
+    pager keeps the other's place."""
+    group = StudentGroupFactory()
+    studies = [CaseStudyFactory(title=f"Case {n:02}", programmes=[mba]) for n in range(RESULTS_PAGE_SIZE * 3)]
+    _members(group, *StudentFactory.create_batch(MEMBER_PAGE_SIZE + 10, programmes=[mba]))
+    client = page_as(viewer_user)
+    html = client.get(f"/groups/{group.pk}/", {"results_page": 2, "page": 2}).content.decode()
+    shown = [s.title for s in studies if s.title in html]
+    assert shown == [f"Case {n:02}" for n in range(RESULTS_PAGE_SIZE, RESULTS_PAGE_SIZE * 2)]
+    assert '<nav class="pager" aria-label="Case study pages">' in html
+    assert '<nav class="pager" aria-label="Member pages">' in html
+    assert 'href="?results_page=3&amp;page=2"' in html  # the results' next page keeps the members' page
+    assert 'href="?results_page=2&amp;page=1"' in html  # and the members' first page the results'
+    assert html.count('class="cell-title"') == 10
+    assert ">45</div><div class=\"stat-label\">Case studies<" in html  # the total, not the page's
+    for bad in ("0", "-1", "x", "99"):
+        response = client.get(f"/groups/{group.pk}/", {"results_page": bad})
+        assert response.status_code == 200
 
 
 def test_unknown_group_page_is_404(page_as, viewer_user):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from attempts.models import AttemptGrant
 from console.exports.models import ExportJob
-from console.tests.test_browser import PASSWORD, _world, shot, sign_in
+from console.tests.test_browser import PASSWORD, _world, open_bulk_tools, shot, sign_in
 from console.webhooks import services as webhooks
 from console.webhooks.models import WebhookDelivery, WebhookEndpoint
 from students.models import GroupMembership
@@ -242,6 +242,7 @@ def test_a_keyboard_reaches_the_menu_and_every_link_in_it_on_a_phone(browser, se
     page = context.new_page()
     try:
         sign_in(page, "ops@uni.example")
+        page.goto("/groups/")  # no message (after signing in, it has the focus) and one skip link
         page.keyboard.press("Tab")  # the skip link
         page.keyboard.press("Tab")  # the brand
         page.keyboard.press("Tab")  # the menu
@@ -303,6 +304,7 @@ def test_a_grant_to_all_students_matching_the_filters_on_a_phone(browser, server
     try:
         sign_in(page, "ops@uni.example")
         page.goto("/students/?programme=MSC2001")
+        open_bulk_tools(page)
         matching = page.get_by_label("all 4 students matching the filters")
         matching.check()
         assert page.locator("input[name=user_ids]").first.is_disabled()
@@ -349,7 +351,9 @@ def test_a_bulk_grant_to_ticked_students_with_the_keyboard_only(browser, server,
             _tab_until(page, "input[name=user_ids]:not(:checked)")
             page.keyboard.press("Space")
         assert page.locator("input[name=user_ids]:checked").count() == 2
-        _tab_until(page, "#bulk-case-study", key="Shift+Tab")  # back up to the bar
+        _tab_until(page, "details.bulk-tools > summary", key="Shift+Tab")  # back up to the bar
+        page.keyboard.press("Enter")  # opens it
+        _tab_until(page, "#bulk-case-study")
         page.keyboard.type("Fuel")  # a closed select takes the option its typed letters start
         assert page.locator("#bulk-case-study").input_value() == site["world"]["fuel"].pk
         _tab_until(page, "#bulk-attempts")

@@ -159,9 +159,9 @@ def test_list_query_count_does_not_grow_with_rows(console_as, operator_user, dja
     client = console_as(operator_user)
     client.get("/students/")  # warm the session
     # SET search_path (public), domain lookup, SET search_path (tenant), session, staff user,
-    # roles; count, page rows, programmes of the page, programme, cohort, group and advisor
-    # options, case-study options.
-    with django_assert_num_queries(12):
+    # roles; the page rows with their programmes and the total (the first page of a list
+    # without a narrowing filter), programme, cohort, group and advisor options, case-study options.
+    with django_assert_num_queries(10):
         response = client.get("/students/")
     assert len(response.context["rows"]) == rows
 
@@ -395,3 +395,47 @@ def test_the_filter_bar_offers_what_the_lists_filterset_declares(console_as, vie
         assert f'title="{filters[name].label}"' in page, name
     offered = re.findall(r'<option value="([a-z]+)"', page.split('id="f-status"')[1].split("</select>")[0])
     assert offered == [value for value, _ in filters["status"].extra["choices"]] + ["archived"]
+
+
+@pytest.mark.parametrize(
+    "query, summary",
+    [
+        ("", "<summary>Filters</summary>"),
+        ("?search=zo", "<summary>Filters</summary>"),  # the search stays outside the disclosure
+        ("?programme=MBA1234&status=active", "<summary>Filters · 2 active</summary>"),
+        ("?start_date=2026-06-01&end_date=2026-06-04&status=inactive", "<summary>Filters · 2 active</summary>"),
+        ("?page_size=50&sort_by=name", "<summary>Filters</summary>"),  # rows and sort are not filters
+    ],
+)
+def test_the_filters_disclosure_counts_the_filters_set(console_as, viewer_user, mba, query, summary):
+    html = console_as(viewer_user).get(f"/students/{query}").content.decode()
+    assert summary in html
+    assert '<details class="filters-more">' in html  # closed: on a phone it waits behind its summary
+
+
+def test_the_filters_disclosure_is_open_when_a_filter_is_refused(console_as, viewer_user):
+    html = console_as(viewer_user).get("/students/?status=weird").content.decode()
+    assert '<details class="filters-more" open>' in html
+
+
+def test_the_bulk_tools_disclosure_says_whom_it_acts_on_and_opens_after_a_refusal(console_as, operator_user, cohort):
+    case_study, students = cohort
+    client = console_as(operator_user)
+    html = client.get("/students/").content.decode()
+    assert '<details class="bulk-tools">' in html and "· none selected</span></summary>" in html
+    refused = {"user_ids": [students[0].pk, students[1].pk], "case_study": case_study.pk, "attempts": "1", "reason": " "}
+    html = client.post("/students/", refused).content.decode()
+    assert '<details class="bulk-tools" open>' in html and "· 2 selected</span></summary>" in html
+    html = client.post("/students/", {**refused, "scope": "matching", "user_ids": []}).content.decode()
+    assert f"· all {len(students)} matching</span></summary>" in html
+
+
+def test_a_bulk_actions_message_is_at_the_top_of_the_content(console_as, operator_user, cohort):
+    case_study, students = cohort
+    response = console_as(operator_user).post(
+        "/students/", {"user_ids": [students[0].pk], "case_study": case_study.pk, "attempts": "1", "reason": "Outage"},
+        follow=True,
+    )
+    html = response.content.decode()
+    messages = html[html.index('<div class="flashes" id="messages"'):html.index('<div class="page-head">')]
+    assert "Granted 1 extra attempt" in messages and html.count("Granted 1 extra attempt") == 1

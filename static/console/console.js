@@ -124,6 +124,67 @@
     document.querySelectorAll("form[data-bulk]").forEach(setUpSelection);
     document.querySelectorAll("form[data-bulk]").forEach(setUpBulkChooser);
     document.querySelectorAll("select[data-autosubmit]").forEach(setUpAutosubmit);
-    document.querySelectorAll("details.navmenu").forEach(setUpMenu);
+    document.querySelectorAll("details.navmenu, details.menu").forEach(setUpMenu);
+  });
+})();
+
+/* The list on a phone and the keyboard: the bulk tools' summary counts the students they act
+   on, and after a submit the focus goes to its outcome. */
+(function () {
+  "use strict";
+
+  // The closed "Bulk actions" disclosure still says whom the bar would act on.
+  function setUpBulkSummary(form) {
+    var count = form.querySelector("[data-bulk-summary-count]");
+    if (!count) return;
+    var boxes = Array.prototype.slice.call(form.querySelectorAll("input[name=user_ids]"));
+    var matching = form.querySelector("input[name=scope][value=matching]");
+    var total = matching ? matching.closest("label").textContent.match(/all ([\d,]+)/) : null;
+    function refresh() {
+      var ticked = boxes.filter(function (b) { return b.checked; }).length;
+      if (matching && matching.checked) count.textContent = "· all " + (total ? total[1] + " " : "") + "matching";
+      else count.textContent = ticked ? "· " + ticked + " selected" : "· none selected";
+    }
+    form.addEventListener("change", refresh);
+    refresh();
+  }
+
+  // What a submit came back with: a refused form's error summary or first refused field (where
+  // the fix is made; the field's error is its description), else the message at the top of the
+  // content or on the card that changed. The focus goes there, so it is in view and a screen
+  // reader reads it, instead of staying on the page's start.
+  var OUTCOMES = [
+    "[data-focus-on-load]",
+    "#main .bulk-refusals, #main .form-errors",
+    "#main [aria-invalid=true]",
+    "#messages:not(:empty)",
+    ".card-feedback:not(:empty)",
+  ];
+
+  function outcome() {
+    for (var i = 0; i < OUTCOMES.length; i++) {
+      var target = document.querySelector(OUTCOMES[i]);
+      if (target) return target;
+    }
+    return null;
+  }
+
+  function focusOutcome(target) {
+    var details = target.closest("details:not([open])");
+    if (details) details.open = true;
+    if (!target.matches("a[href], button, input, select, textarea, summary, [tabindex]")) target.tabIndex = -1;
+    target.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-bulk]").forEach(setUpBulkSummary);
+    var target = outcome();
+    if (!target) return;
+    focusOutcome(target);
+    // Scrolling to the address's #fragment (a card) once the page has loaded takes the focus
+    // back to the page; it is given again, unless the reader has moved it meanwhile.
+    window.addEventListener("load", function () {
+      if (document.activeElement === document.body) focusOutcome(target);
+    });
   });
 })();

@@ -7,7 +7,7 @@ from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q
 from django.db.models.functions import Lower
 
 from config.ids import ID_VALIDATOR
-from config.query import IsoDateTimeBoundFilter, normalise_text
+from config.query import FilterSet, IsoDateTimeBoundFilter, normalise_text
 from students.imports.models import ImportedStudent
 from students.models import Enrolment, GroupMembership, Student
 
@@ -49,7 +49,7 @@ def sort_by_filter(fields, *, help_text):
     )
 
 
-class StudentListFilter(django_filters.FilterSet):
+class StudentListFilter(FilterSet):
     """The list's query, declared once: it validates the list, its files and the console page,
     and is their documented schema (config.filter_schema)."""
 

@@ -13,7 +13,13 @@ from drf_spectacular.drainage import set_override
 from drf_spectacular.utils import extend_schema_field
 
 from config.ids import OPAQUE_ID, is_valid_opaque_id
-from config.query import MSG_BOOLEAN_ZERO_ONE, IsoDateTimeBoundField, QueryBooleanFormField, normalise_text
+from config.query import (
+    MSG_BOOLEAN_ZERO_ONE,
+    FilterSet,
+    IsoDateTimeBoundField,
+    QueryBooleanFormField,
+    normalise_text,
+)
 from students.models import Student
 
 MSG_BAD_ID_LIST = "Every id must be 1-64 letters, digits or _ . : -."
@@ -113,7 +119,7 @@ class ZeroOneFilter(django_filters.Filter):
         super().__init__(message=MSG_BOOLEAN_ZERO_ONE, **kwargs)
 
 
-class StudentRecordFilter(django_filters.FilterSet):
+class StudentRecordFilter(FilterSet):
     """The query of GET /v1/students: validates it and is its documented schema
     (config.filter_schema), under the spellings of `parameter_names`."""
 

@@ -1,0 +1,162 @@
+"""Each request against its floor: a request's time through the production server beside the SQL
+it runs, replayed on one persistent connection, side by side, interleaved, in one run.
+
+    .venv/bin/python bench/request_floor.py --tenant bench [--runs 300] [--clients 8 --seconds 20]
+
+Cases: the JSON list with its default sort, the HTML list (the console page, signed in) and the
+detail of the tenant's busiest student. For each, the statements the request runs (its
+`search_path`, the token or session, the page) are captured once in this process, then the
+request over a keep-alive HTTP connection to `python -m config.serve` and the same statements
+on a psycopg connection are timed alternately; the lines give medians and ratios. Then the
+default JSON list's throughput with `--clients` closed-loop clients (bench/load.py).
+
+Writes one staff user `bench-floor@<tenant>.localhost` with a token and a session (kept).
+"""
+import argparse
+import http.client
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import psycopg  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django_tenants.utils import schema_context  # noqa: E402
+
+from accounts.models import StaffUser  # noqa: E402
+from accounts.staff.services import staff_create  # noqa: E402
+from attempts.models import Session  # noqa: E402
+from bench.load import HEADER, run_load  # noqa: E402
+from bench.server_throughput import HOW_TO_SEED, database_url  # noqa: E402
+from tenants.models import Tenant  # noqa: E402
+from testing.clients import issue_token  # noqa: E402
+from testing.live import LiveServer, app_env  # noqa: E402
+
+
+def busiest_student():
+    """The student with the most sessions (one scan of the sessions, once per run)."""
+    row = Session.objects.values("student_id").annotate(n=Count("pk")).order_by("-n").first()
+    return row["student_id"], row["n"]
+
+
+def captured(client, path):
+    """The statements `path` runs in this process, as sent (values inlined)."""
+    client.get(path)  # warm: caches, prepared lookups
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code, response.content[:300])
+    return [query["sql"] for query in queries.captured_queries]
+
+
+class Http:
+    """One keep-alive connection to the server."""
+
+    def __init__(self, port, host, headers):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Host": host, **headers}
+
+    def get(self, path):
+        self.connection.request("GET", path, headers=self.headers)
+        response = self.connection.getresponse()
+        response.read()
+        assert response.status == 200, (path, response.status)
+
+
+def replay(sql_connection, statements):
+    with sql_connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+            if cursor.description is not None:
+                cursor.fetchall()
+
+
+def timed(call, *args):
+    started = time.perf_counter()
+    call(*args)
+    return (time.perf_counter() - started) * 1000
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tenant", default="bench")
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+
+    tenant = Tenant.objects.filter(slug=args.tenant).first()
+    if tenant is None:
+        sys.exit(HOW_TO_SEED.format(slug=args.tenant))
+    host = tenant.domains.get(is_primary=True).domain
+    email = f"bench-floor@{args.tenant}.localhost"
+    password = os.urandom(16).hex()
+    with schema_context(tenant.schema_name):
+        user = StaffUser.objects.filter(email=email).first()
+        if user is None:
+            user = staff_create(email=email, password=password, roles=["operator"])
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        token = issue_token(user)
+        student_id, sessions = busiest_student()
+    bearer = {"Authorization": f"Bearer {token}"}
+    api = Client(HTTP_HOST=host, HTTP_AUTHORIZATION=bearer["Authorization"])
+    browser = Client(HTTP_HOST=host)
+    with schema_context(tenant.schema_name):
+        browser.force_login(user)
+    cookie = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"}
+    cases = [
+        ("JSON list, default sort", "/v1/console/students", api, bearer),
+        ("HTML list, default sort", "/students/", browser, cookie),
+        (f"detail, busiest ({sessions} sessions)", f"/v1/console/students/{student_id}", api, bearer),
+    ]
+    statements = {label: captured(client, path) for label, path, client, _ in cases}
+    connection.close()
+
+    server = LiveServer(app_env(DATABASE_URL=database_url(), LOG_LEVEL="WARNING")).start()
+    try:
+        sql_connection = psycopg.connect(database_url(), autocommit=True)
+        results = {}
+        for label, path, _, headers in cases:
+            http = Http(server.port, host, headers)
+            for _ in range(20):  # warm both sides
+                http.get(path)
+                replay(sql_connection, statements[label])
+            request_ms, sql_ms = [], []
+            for _ in range(args.runs):
+                request_ms.append(timed(http.get, path))
+                sql_ms.append(timed(replay, sql_connection, statements[label]))
+            results[label] = (statistics.median(request_ms), statistics.median(sql_ms), len(statements[label]))
+        throughput = run_load(
+            label="default JSON list", port=server.port, host=host, path="/v1/console/students",
+            headers=bearer, clients=args.clients, seconds=args.seconds,
+        )
+    finally:
+        server.terminate()
+
+    print(f"tenant {args.tenant} on {host}; medians of {args.runs} interleaved pairs; through python -m config.serve")
+    for label, (request, sql, count) in results.items():
+        print(f"  {label:<34} request {request:7.2f} ms   its {count} statements {sql:6.2f} ms   ratio {request / sql:5.2f}")
+    html, json_list = results["HTML list, default sort"][0], results["JSON list, default sort"][0]
+    print(f"  HTML list / JSON list: {html / json_list:.2f}")
+    print(f"throughput, {args.clients} clients, {args.seconds:.0f} s:")
+    print(HEADER)
+    print(throughput.row())
+    print(f"command: .venv/bin/python bench/request_floor.py --tenant {args.tenant} --runs {args.runs} "
+          f"--clients {args.clients} --seconds {args.seconds:g}")
+
+
+if __name__ == "__main__":
+    main()
