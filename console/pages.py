@@ -84,3 +84,13 @@ def confirmation_page(
         "button": button, "cancel": cancel, "crumbs": crumbs, "fields": fields,
     }
     return render(request, template, {"confirm": confirm, **context}, status=status)
+
+
+def record_action_confirmation(request, *, record_url, record_name, parent, action, **texts):
+    """confirmation_page for a form action of a record's own page (field `action`): the step is
+    reached from that page and posts back to it; its crumbs are `parent` (label, url), then the
+    record. `texts`: title, question, consequences, button."""
+    return confirmation_page(
+        request, crumbs=(parent, (record_name, record_url)), action=record_url, cancel=record_url,
+        fields=(("action", action),), **texts,
+    )

@@ -26,7 +26,14 @@ from accounts.scim.endpoints import base_url as scim_base_url
 from config.errors import AppError
 from console.auth.oidc import ProviderError, discovery
 from console.identity.forms import ProviderForm, ScimTokenForm, SignInPolicyForm
-from console.pages import apply_service_errors, confirmation_page, console_page, form_refused, not_found
+from console.pages import (
+    apply_service_errors,
+    confirmation_page,
+    console_page,
+    form_refused,
+    not_found,
+    record_action_confirmation,
+)
 
 MSG_PROVIDER_ADDED = "Added {name}. Give its administrator the addresses below, then add role rules if you have none."
 MSG_PROVIDER_SAVED = "Saved {name}."
@@ -255,17 +262,16 @@ def _check(request, provider):
 
 
 def _confirm_provider_delete(request, provider):
-    here = reverse("console:identity_provider", args=[provider.pk])
-    return confirmation_page(
+    return record_action_confirmation(
         request,
+        record_url=reverse("console:identity_provider", args=[provider.pk]),
+        record_name=provider.name,
+        parent=("Sign-in", reverse("console:identity")),
+        action="delete",
         title="Delete the identity provider",
-        crumbs=(("Sign-in", reverse("console:identity")), (provider.name, here)),
         question=MSG_CONFIRM_PROVIDER_DELETE.format(name=provider.name),
         consequences=PROVIDER_DELETE_CONSEQUENCES,
-        action=here,
-        fields=(("action", "delete"),),
         button="Delete the provider",
-        cancel=here,
     )
 
 

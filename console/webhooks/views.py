@@ -16,7 +16,14 @@ from django.views.decorators.http import require_http_methods
 from accounts.permissions import WEBHOOKS_MANAGE
 from config.errors import AppError
 from console.listing import ListRequest
-from console.pages import apply_service_errors, confirmation_page, console_page, form_refused, not_found, plural
+from console.pages import (
+    apply_service_errors,
+    console_page,
+    form_refused,
+    not_found,
+    plural,
+    record_action_confirmation,
+)
 from console.webhooks import selectors, services
 from console.webhooks.forms import ReplayRangeForm, WebhookForm
 
@@ -124,17 +131,16 @@ def _rotate(request, endpoint):
 
 
 def _confirm_delete(request, endpoint):
-    here = reverse("console:webhook", args=[endpoint.pk])
-    return confirmation_page(
+    return record_action_confirmation(
         request,
+        record_url=reverse("console:webhook", args=[endpoint.pk]),
+        record_name=endpoint.url,
+        parent=("Webhooks", reverse("console:webhooks")),
+        action="delete",
         title="Delete the endpoint",
-        crumbs=(("Webhooks", reverse("console:webhooks")), (endpoint.url, here)),
         question=MSG_CONFIRM_WEBHOOK_DELETE.format(url=endpoint.url),
         consequences=WEBHOOK_DELETE_CONSEQUENCES,
-        action=here,
-        fields=(("action", "delete"),),
         button="Delete the endpoint",
-        cancel=here,
     )
 
 
