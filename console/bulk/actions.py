@@ -201,7 +201,7 @@ BULK_ACTIONS = {
             nothing_done="Nobody was archived.",
             changed=len,
             confirm=_archive_confirm,
-            instead="choose the Archived status to see who already is",
+            instead="choose other students",
         ),
         BulkAction(
             name=UNARCHIVE,
@@ -214,7 +214,7 @@ BULK_ACTIONS = {
             nothing_done="Nobody was unarchived.",
             changed=len,
             confirm=lambda data, count, ids: MSG_CONFIRM_UNARCHIVE.format(count=count, cs=plural(count)),
-            instead="choose students who are archived",
+            instead="choose other students",
         ),
         BulkAction(
             name=GROUP_ADD,

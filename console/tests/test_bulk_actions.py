@@ -71,7 +71,7 @@ def test_bulk_revoke_previews_who_is_left_out_and_confirm_revokes_from_the_other
         ("Bisi Okafọr", "this student has 0 extra attempt(s) on this case study, fewer than 1.")
     ]
     assert "<li>Bisi Okafọr: this student has 0 extra attempt(s) on this case study, fewer than 1.</li>" in html
-    assert "They are ticked but cannot take it." in html
+    assert "They are ticked but cannot take it: the button below leaves them out." in html
     assert "Revoked 1 extra attempt on “Fuel Subsidy removal in Nigeria” from 1 student." in response.content.decode()
     assert list(AttemptGrant.objects.filter(delta__lt=0).values_list("student_id", flat=True)) == [students[0].pk]
 
