@@ -57,31 +57,43 @@ def students_bulk_action(request, *, render_list):
     if form.is_valid() and form.cleaned_data["scope"] == BulkActionForm.SCOPE_MATCHING and not confirmed:
         _all_matching(form, ListRequest.from_query(request.GET, request.tenant.tzinfo))
     refused = []
-    if form.is_valid() and not confirmed:
-        try:
-            ids, answer, refused_ids = action.rehearse(form.cleaned_data, actor=request.user)
-        except AppError as error:
-            _place_service_error(form, error)
-        else:
-            refused = _refused_by_name(refused_ids)
-            if ids:
-                return _preview(request, form, action, ids=ids, answer=answer, refused=refused)
-            _refuse_each(form, refused)
-    elif form.is_valid():
-        try:
-            message = action.run(form.cleaned_data, actor=request.user)
-        except BulkRefused as error:
-            # Someone changed these students since the preview: all or nothing, so nothing was
-            # done; say who changed and preview again.
-            return _preview_again(request, form, action, changed=_refused_by_name(error.refused))
-        except AppError as error:
-            _place_service_error(form, error)
-        else:
-            messages.success(request, message, extra_tags="bulk")  # shown beside the bar
-            return redirect(request.get_full_path())
+    if form.is_valid():
+        response, refused = (_run if confirmed else _rehearse)(request, form, action)
+        if response is not None:
+            return response
     _say_refused(request, form, refused, action)
     heading = _refused_heading(form, action) if refused else None
     return render_list(request, bulk_form=form, refused=refused, refused_heading=heading, status=400)
+
+
+def _rehearse(request, form, action, *, changed=(), status=200):
+    """(the preview page, []) when some student would change, or after a confirm refused
+    (`changed`: who changed since the preview; `status` 409); else (None, [(name, reason)] of
+    the refused students), their refusals beside the ticked rows."""
+    try:
+        ids, answer, refused_ids = action.rehearse(form.cleaned_data, actor=request.user)
+    except AppError as error:
+        _place_service_error(form, error)
+        return None, []
+    refused = _refused_by_name(refused_ids)
+    if ids or changed:
+        return _preview(request, form, action, ids=ids, answer=answer, refused=refused, changed=changed, status=status), []
+    _refuse_each(form, refused)
+    return None, refused
+
+
+def _run(request, form, action):
+    """A confirmed action: done, back to the list with its sentence; refused because someone
+    changed a student since the preview: nothing done (all or nothing), the new preview (409)."""
+    try:
+        message = action.run(form.cleaned_data, actor=request.user)
+    except BulkRefused as error:
+        return _rehearse(request, form, action, changed=_refused_by_name(error.refused), status=409)
+    except AppError as error:
+        _place_service_error(form, error)
+        return None, []
+    messages.success(request, message, extra_tags="bulk")  # shown beside the bar
+    return redirect(request.get_full_path()), []
 
 
 def _refuse_each(form, refused):
@@ -127,7 +139,7 @@ def _preview(request, form, action, *, ids, answer, refused, changed=(), status=
     """The preview page: how many students the action changes, who is refused and why, and the
     confirm button naming the count, which posts the same fields with these students' ids."""
     data = form.cleaned_data
-    count = action.changed(answer)
+    count = action.changed(answer) if answer is not None else 0
     fields = [("action", action.name), ("scope", data["scope"]), ("confirm", "1")]
     fields += [(name, form[name].value()) for name in action.fields]
     fields += [("user_ids", user_id) for user_id in ids]
@@ -144,14 +156,6 @@ def _preview(request, form, action, *, ids, answer, refused, changed=(), status=
         "matching": data["scope"] == BulkActionForm.SCOPE_MATCHING,
     }
     return render(request, "console/students/bulk_preview.html", context, status=status)
-
-
-def _preview_again(request, form, action, *, changed):
-    """After a confirm refused because students changed since the preview (409): the new preview
-    of the same students, saying who changed."""
-    ids, answer, refused_ids = action.rehearse(form.cleaned_data, actor=request.user)
-    refused = _refused_by_name(refused_ids)
-    return _preview(request, form, action, ids=ids, answer=answer, refused=refused, changed=changed, status=409)
 
 
 def _all_matching(form, listing):

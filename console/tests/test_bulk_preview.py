@@ -41,6 +41,14 @@ def _writes():
     return AttemptGrant.objects.count(), AuditEvent.objects.count()
 
 
+def _confirm_fields(preview):
+    """The fields the preview's confirm button posts."""
+    confirm: dict[str, list] = {}
+    for name, value in preview.context["confirm_fields"]:
+        confirm.setdefault(name, []).append(value)
+    return confirm
+
+
 def _options(response):
     return [(programme.code, [title for _, title in choices]) for programme, choices in response.context["case_study_options"]]
 
@@ -108,9 +116,7 @@ def test_a_confirm_reaches_the_previewed_students_not_those_matching_since(conso
     preview = client.post(url, _grant(school["strategy"], scope="matching"))
     assert preview.context["count"] == 5
     late = StudentFactory(first_name="Late", last_name="Comer", programmes=[school["mba"]])
-    confirm = {}
-    for name, value in preview.context["confirm_fields"]:
-        confirm.setdefault(name, []).append(value)
+    confirm = _confirm_fields(preview)
     assert client.post(url, confirm).status_code == 302
     granted = set(AttemptGrant.objects.values_list("student_id", flat=True))
     assert len(granted) == 5 and late.pk not in granted
@@ -120,9 +126,7 @@ def test_a_confirm_after_someone_changed_a_student_does_nothing_and_says_so(cons
     client = console_as(operator_user)
     url = "/students/?programme=MBA"
     preview = client.post(url, _grant(school["strategy"], scope="matching"))
-    confirm = {}
-    for name, value in preview.context["confirm_fields"]:
-        confirm.setdefault(name, []).append(value)
+    confirm = _confirm_fields(preview)
     Student.objects.filter(pk=school["only_mba"][0].pk).update(archived=True)  # someone else, meanwhile
     response = client.post(url, confirm)
     assert response.status_code == 409
@@ -169,4 +173,28 @@ def test_a_viewer_cannot_preview_or_confirm(console_as, viewer_user, school):
     for extra in ({}, {"confirm": "1"}):
         response = console_as(viewer_user).post("/students/", _grant(school["strategy"], user_ids=ids, **extra))
         assert response.status_code == 403
+    assert _writes() == (0, 0)
+
+
+def test_a_confirm_after_every_student_changed_offers_nothing_to_confirm(console_as, operator_user, school):
+    client = console_as(operator_user)
+    ids = [s.pk for s in school["both"]]
+    preview = client.post("/students/", _grant(school["strategy"], user_ids=ids))
+    Student.objects.filter(pk__in=ids).update(archived=True)
+    response = client.post("/students/", _confirm_fields(preview))
+    assert response.status_code == 409
+    assert response.context["count"] == 0 and response.context["confirm_label"] is None
+    assert "Nothing would change, so there is nothing to confirm." in response.content.decode()
+    assert _writes() == (0, 0)
+
+
+def test_a_confirm_after_the_case_study_was_deleted_says_so_beside_the_chooser(console_as, operator_user, school):
+    client = console_as(operator_user)
+    ids = [s.pk for s in school["both"]]
+    preview = client.post("/students/", _grant(school["strategy"], user_ids=ids))
+    school["strategy"].delete()
+    response = client.post("/students/", _confirm_fields(preview))
+    assert response.status_code == 400
+    assert response.context["bulk_form"].errors["case_study"] == ["That case study no longer exists."]
+    assert MSG_FIX_ERRORS in response.content.decode()
     assert _writes() == (0, 0)
