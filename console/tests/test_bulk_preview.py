@@ -2,6 +2,8 @@
 case-study chooser offers the case studies of the matching students' programmes, the first post
 previews (who changes, who is refused and why) and changes nothing, only the confirm runs it,
 all or nothing, and refusals are worded for the scope they came from."""
+import re
+
 import pytest
 
 from accounts.models import AuditEvent
@@ -198,3 +200,22 @@ def test_a_confirm_after_the_case_study_was_deleted_says_so_beside_the_chooser(c
     assert response.context["bulk_form"].errors["case_study"] == ["That case study no longer exists."]
     assert MSG_FIX_ERRORS in response.content.decode()
     assert _writes() == (0, 0)
+
+
+def test_the_programme_probe_is_a_scalar_subquery_per_programme_not_a_set_of_students(school):
+    """PostgreSQL may turn an EXISTS in the select list into a hashed set of every matching
+    student's programmes, which grows with the students; a scalar subquery it cannot
+    (console.bulk.selectors)."""
+    from django.db import connection
+    from django.http import QueryDict
+    from django.test.utils import CaptureQueriesContext
+
+    from console.bulk.selectors import programmes_with_students
+    from students.listing.selectors import student_file_filterset
+
+    students = student_file_filterset(QueryDict("programme=MBA")).qs
+    with CaptureQueriesContext(connection) as queries:
+        programmes = programmes_with_students(students)
+    assert [p.code for p in programmes if p.has_students] == ["EMBA", "MBA"]
+    (sql,) = [q["sql"] for q in queries.captured_queries]
+    assert re.search(r'^SELECT .*, \(SELECT V0\."user_id" AS "pk" FROM .* LIMIT 1\) AS "first_student" FROM', sql)
