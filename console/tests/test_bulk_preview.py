@@ -219,3 +219,23 @@ def test_the_programme_probe_is_a_scalar_subquery_per_programme_not_a_set_of_stu
     assert [p.code for p in programmes if p.has_students] == ["EMBA", "MBA"]
     (sql,) = [q["sql"] for q in queries.captured_queries]
     assert re.search(r'^SELECT .*, \(SELECT V0\."user_id" AS "pk" FROM .* LIMIT 1\) AS "first_student" FROM', sql)
+
+
+@pytest.mark.parametrize("extra", [0, 9])
+def test_the_preview_costs_the_same_queries_whatever_the_students(
+    console_as, operator_user, school, django_assert_num_queries, extra
+):
+    for _ in range(extra):
+        StudentFactory(programmes=[school["mba"]])
+    client = console_as(operator_user)
+    client.get("/students/")  # warm the session
+    # SET search_path, session, staff user, roles; the case study is active, the matching ids;
+    # the rehearsal's transaction (a savepoint here, as the test runs in one): the service on
+    # everyone in its savepoint (case study, eligibility; rolled back, SET search_path,
+    # released), then on those it did not refuse (savepoint; case study, eligibility, advisory
+    # locks, ledger rows, sessions and grant sums of the cards, audit events, change-feed
+    # events; released); rolled back, SET search_path, released; the refused students' names;
+    # the case study's title for the confirm button.
+    with django_assert_num_queries(28):
+        response = client.post("/students/?programme=MBA", _grant(school["leadership"], scope="matching"))
+    assert response.context["count"] == 2 and len(response.context["refused"]) == 3 + extra
