@@ -67,8 +67,10 @@ def case_studies_list(request):
     paging = ListRequest(request.GET, request.tenant.tzinfo)
     paging.page_size = CATALOGUE_PAGE_SIZE
     search = request.GET.get("search", "").strip()[:SEARCH_MAX_LENGTH]
-    programme = request.GET.get("programme", "").strip()
     programme_options = list(Programme.objects.order_by("code").values_list("code", "name"))
+    # Any case, as the students list's programme filter takes it (its link to here passes it on).
+    asked = request.GET.get("programme", "").strip()
+    programme = next((code for code, _ in programme_options if code.upper() == asked.upper()), asked)
     programme_error = programme and programme not in {code for code, _ in programme_options}
     queryset = CaseStudy.objects.order_by("title", "case_study_id")
     if search:

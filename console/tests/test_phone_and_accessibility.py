@@ -47,6 +47,7 @@ def _pages(world, group):
         "groups": "/groups/",
         "group": f"/groups/{group.pk}/",
         "case-studies": "/case-studies/",
+        "case-studies-programme": "/case-studies/?programme=MSC2001",
         "case-study": f"/case-studies/{world['fuel'].pk}/",
         "participants": f"/case-studies/{world['fuel'].pk}/participants/",
         "student-new": "/students/new/",
