@@ -15,7 +15,7 @@ from console.bulk.actions import GRANT, GROUP_ADD, GROUP_REMOVE, REVOKE, bulk_ac
 from console.bulk.forms import BulkActionForm
 from console.bulk.selectors import bulk_case_study_options
 from console.listing import ListRequest
-from console.pages import apply_service_errors, forbidden, form_refused, plural
+from console.pages import apply_service_errors, forbidden, form_refused
 from students.listing.selectors import student_file_filterset, student_list_page
 from students.models import Student
 
@@ -33,7 +33,8 @@ MSG_REFUSED_MATCHING = (
     "{nothing_done} These students match the filters but cannot take it: narrow the filters (a programme, a "
     "status, a group) or {instead}, and try again:"
 )
-MSG_NONE_CAN = "{nothing_done} None of the {count} student{s} can take it; the reasons are listed by the action bar."
+MSG_NONE_CAN = "{nothing_done} None of the {count} students can take it; the reasons are listed by the action bar."
+MSG_ONE_CANNOT = "{nothing_done} The student cannot take it; the reason is given by the action bar."
 MSG_NOTHING_CHANGED = "Nothing was changed. {reason}"
 # A service's field -> the bar's field its refusal is shown beside.
 SERVICE_FIELDS = {
@@ -121,8 +122,8 @@ def _say_refused(request, form, refused, action):
     if set(form.errors) - UNHIGHLIGHTED:
         form_refused(request)
     elif refused:
-        count = len(refused)
-        messages.error(request, MSG_NONE_CAN.format(nothing_done=action.nothing_done, count=count, s=plural(count)))
+        sentence = MSG_ONE_CANNOT if len(refused) == 1 else MSG_NONE_CAN
+        messages.error(request, sentence.format(nothing_done=action.nothing_done, count=len(refused)))
     else:
         reasons = [*form.errors.get("user_ids", []), *form.non_field_errors(), *form.errors.get("action", [])]
         messages.error(request, MSG_NOTHING_CHANGED.format(reason=reasons[0] if reasons else ""))

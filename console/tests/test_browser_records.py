@@ -132,6 +132,9 @@ def test_bulk_actions_from_the_list_with_a_refusal_report(page):
     assert report.get_by_text("Nothing was revoked. Untick these students").is_visible()
     assert report.get_by_text(f"{students[1].student_name}: this student has 0 extra attempt(s)").is_visible()
     assert page.get_by_label("Action").input_value() == "revoke"
+    # The choice is kept, under a programme of the ticked student's (it is under two).
+    assert page.locator("#bulk-case-study").input_value() == world["fuel"].pk
+    assert page.locator("#bulk-case-study option:checked").evaluate("o => o.parentNode.dataset.programme") == "MBA1234"
     assert AttemptGrant.objects.filter(delta__lt=0).count() == 0
     problems += _fits_and_passes(page, "bulk-refused")
 

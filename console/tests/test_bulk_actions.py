@@ -87,7 +87,7 @@ def test_bulk_revoke_refused_for_every_ticked_student_says_untick_and_not_fix_th
     assert "<li>Bisi Okafọr: this student has 0 extra attempt(s) on this case study, fewer than 1.</li>" in html
     assert 'role="alert" id="bulk-users-err"' in html and 'aria-invalid="true"' not in html
     assert MSG_FIX_ERRORS not in html
-    assert views.MSG_NONE_CAN.format(nothing_done="Nothing was revoked.", count=1, s="") in html
+    assert views.MSG_ONE_CANNOT.format(nothing_done="Nothing was revoked.") in html
     assert not AttemptGrant.objects.filter(delta__lt=0).exists()
 
 

@@ -149,7 +149,7 @@ def test_refused_for_all_matching_says_to_narrow_the_filters_not_to_untick(conso
     assert heading in html and "Untick" not in html
     # No field is highlighted, so the page does not say to fix one; it says what is wrong.
     assert MSG_FIX_ERRORS not in html and 'aria-invalid="true"' not in html
-    assert views.MSG_NONE_CAN.format(nothing_done="Nothing was granted.", count=3, s="s") in html
+    assert views.MSG_NONE_CAN.format(nothing_done="Nothing was granted.", count=3) in html
     assert _writes() == (0, 0)
 
 

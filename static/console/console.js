@@ -73,7 +73,7 @@
   // With "the ticked students", the case-study chooser shows only the programmes (its
   // optgroups) of the ticked rows (each row's box names its programmes); with none ticked, or
   // with "all matching", every programme the server offered (those of the matching students).
-  // A choice that is no longer shown is cleared. Without JavaScript every programme shows and
+  // A choice no longer shown is cleared. Without JavaScript every programme shows and
   // the preview names anyone who cannot take the chosen one.
   function setUpCaseStudyScope(form) {
     var select = form.querySelector("#bulk-case-study");
@@ -97,8 +97,15 @@
         group.hidden = !shown;
         group.disabled = !shown;
       });
+      // A case study of several programmes is under each; keep the choice under one shown.
       var chosen = select.options[select.selectedIndex];
-      if (chosen && chosen.parentNode.disabled) select.value = "";
+      if (chosen && chosen.parentNode.disabled) {
+        var shown = Array.prototype.filter.call(select.options, function (option) {
+          return option.value === chosen.value && !option.parentNode.disabled;
+        });
+        if (shown.length) shown[0].selected = true;
+        else select.value = "";
+      }
     }
     // "Select all" ticks boxes without their own change events, so listen on the whole form.
     form.addEventListener("change", function (event) {
