@@ -239,3 +239,21 @@ def test_the_preview_costs_the_same_queries_whatever_the_students(
     with django_assert_num_queries(28):
         response = client.post("/students/?programme=MBA", _grant(school["leadership"], scope="matching"))
     assert response.context["count"] == 2 and len(response.context["refused"]) == 3 + extra
+
+
+def test_a_rehearsal_ends_even_when_a_service_refuses_ids_it_was_not_given():
+    import dataclasses
+
+    from config.errors import BulkRefused
+    from console.bulk.actions import BULK_ACTIONS
+
+    calls = []
+
+    def stubborn(*, user_ids, **_):
+        calls.append(list(user_ids))
+        raise BulkRefused("Nothing.", {"someone-else": "no."}, {"someone-else": 0})
+
+    action = dataclasses.replace(BULK_ACTIONS["unarchive"], service=stubborn)
+    ids, answer, refused = action.rehearse({"user_ids": ["a", "b"]}, actor=None)
+    assert (ids, answer, refused) == ([], None, {"a": "no.", "b": "no."})
+    assert calls == [["a", "b"]]
