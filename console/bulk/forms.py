@@ -42,6 +42,9 @@ class BulkActionForm(forms.Form):
     )
     user_ids = forms.MultipleChoiceField(required=False, error_messages={"invalid_choice": MSG_NOT_A_STUDENT})
     scope = forms.ChoiceField(choices=[(SCOPE_TICKED, SCOPE_TICKED), (SCOPE_MATCHING, SCOPE_MATCHING)], required=False)
+    # Posted by the preview's confirm button, with the previewed students as `user_ids`: only
+    # then does the action run (whatever the scope, it reaches those students, no others).
+    confirm = forms.BooleanField(required=False)
     # The fields of the actions, each required by the actions that need it (clean), saying so
     # with its "required" message. Grant and revoke:
     case_study = case_study_field(required=False)
@@ -81,7 +84,8 @@ class BulkActionForm(forms.Form):
         data = super().clean()
         data["action"] = data.get("action") or DEFAULT_ACTION
         data["scope"] = data.get("scope") or self.SCOPE_TICKED
-        if data["scope"] == self.SCOPE_TICKED and "user_ids" in data and not data["user_ids"]:
+        names_students = data["scope"] == self.SCOPE_TICKED or data.get("confirm")
+        if names_students and "user_ids" in data and not data["user_ids"]:
             self.no_students()
         fields = BULK_ACTIONS[data["action"]].fields
         for field in fields:

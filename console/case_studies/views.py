@@ -19,6 +19,7 @@ MSG_CASE_STUDY_NOT_FOUND = "No case study with this id exists here."
 CATALOGUE_PAGE_SIZE = 25
 SEARCH_MAX_LENGTH = participants.SEARCH_MAX_LENGTH
 MSG_SEARCH_TOO_LONG = f"Use at most {SEARCH_MAX_LENGTH} characters."
+MSG_UNKNOWN_PROGRAMME = "Choose a programme from the list."
 
 JOIN_STATUS_LABELS = {
     participants.INVITED: ("Invited", "muted"),
@@ -60,14 +61,23 @@ def _gradebook_links(case_study, user):
 @require_http_methods(["GET", "HEAD"])
 @console_page(USER_MANAGEMENT_VIEW)
 def case_studies_list(request):
-    """The catalogue by title. Queries: count, page, the page's programmes."""
+    """The catalogue by title, found by title and programme (so staff find the case studies a
+    programme's students can be granted). An unknown programme is a 400 saying so. Queries:
+    the programme options, count, page, the page's programmes."""
     paging = ListRequest(request.GET, request.tenant.tzinfo)
     paging.page_size = CATALOGUE_PAGE_SIZE
     search = request.GET.get("search", "").strip()[:SEARCH_MAX_LENGTH]
+    programme_options = list(Programme.objects.order_by("code").values_list("code", "name"))
+    # Any case, as the students list's programme filter takes it (its link to here passes it on).
+    asked = request.GET.get("programme", "").strip()
+    programme = next((code for code, _ in programme_options if code.upper() == asked.upper()), asked)
+    programme_error = programme and programme not in {code for code, _ in programme_options}
     queryset = CaseStudy.objects.order_by("title", "case_study_id")
     if search:
         queryset = queryset.filter(title__icontains=search)
-    total = queryset.count()
+    if programme:
+        queryset = queryset.filter(programmes__code=programme)  # codes are unique: one row each
+    total = queryset.count() if not programme_error else 0
     paging.clamp(total)
     programmes = Prefetch("programmes", queryset=Programme.objects.order_by("code"))
     rows = list(queryset.prefetch_related(programmes)[paging.skip : paging.skip + paging.page_size]) if total else []
@@ -75,12 +85,15 @@ def case_studies_list(request):
         "rows": rows,
         "total": total,
         "search": search,
+        "programme": programme,
+        "programme_options": programme_options,
+        "programme_error": MSG_UNKNOWN_PROGRAMME if programme_error else None,
         "paging": paging,
         "pages": paging.page_links(total),
         "total_pages": max(1, math.ceil(total / paging.page_size)),
         "can_view_participants": has_permission(request.user, STUDENT_PERFORMANCE_VIEW),
     }
-    return render(request, "console/case_studies/list.html", context)
+    return render(request, "console/case_studies/list.html", context, status=400 if programme_error else 200)
 
 
 @require_http_methods(["GET", "HEAD"])

@@ -25,7 +25,7 @@ MSG_ARCHIVED = "Archived {name} as {kind} on {day}."
 MSG_UNARCHIVED = "Unarchived {name}: enrolled again, back in the groups they were in."
 MSG_AVATAR_SET = "The photo of {name} is updated."
 MSG_AVATAR_CLEARED = "The photo of {name} is removed."
-MSG_CONFIRM_ARCHIVE = "Archive {name} ({email})?"
+MSG_CONFIRM_STUDENT_ARCHIVE = "Archive {name} ({email})?"
 ARCHIVE_CONSEQUENCES = (
     "They leave the students list (the Archived status still lists them) and the exports.",
     "They are taken out of their groups; unarchiving puts them back.",
@@ -128,7 +128,7 @@ def _archive_step(request, student, form, *, status=200):
     return confirmation_page(
         request,
         **_on_the_student(student, "Archive"),
-        question=MSG_CONFIRM_ARCHIVE.format(name=student.student_name, email=student.email),
+        question=MSG_CONFIRM_STUDENT_ARCHIVE.format(name=student.student_name, email=student.email),
         consequences=ARCHIVE_CONSEQUENCES,
         action=reverse("console:student-archive", args=[student.pk]),
         button=f"Archive {student.student_name}",

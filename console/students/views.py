@@ -28,6 +28,7 @@ from attempts.selectors import student_case_study_cards
 from catalogue.models import Programme
 from config.errors import AppError
 from config.replicas import lag_tolerant
+from console.bulk.selectors import programmes_with_students
 from console.bulk.views import bulk_bar, students_bulk_action
 from console.list_files.kinds import FILE_KINDS
 from console.listing import ARCHIVED, PAGE_SIZES, ListRequest, filter_controls
@@ -37,7 +38,7 @@ from console.students.selectors import student_detail as student_detail_read
 from students.imports.selectors import student_import_get
 from students.listing.filters import MAX_SEARCH_LENGTH, MSG_DATE_RANGE
 from students.listing.selectors import student_file_filterset, student_get, student_list_page
-from students.models import Cohort, Student, StudentGroup
+from students.models import LISTED, Cohort, Student, StudentGroup
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -78,12 +79,12 @@ def _staff_wording(errors):
     return wording
 
 
-def _render_students_list(request, *, bulk_form=None, refused=(), nothing_done=None, status=200):
+def _render_students_list(request, *, bulk_form=None, refused=(), refused_heading=None, status=200):
     """Queries: the total, page rows, programmes of the page rows (students.listing selectors; no rows:
     no programmes query), the programme options, and the case-study options when the user may
     grant; with the `imported` filter, the import (its time, who applied it, its counts)."""
     listing = ListRequest.from_query(request.GET, request.tenant.tzinfo)
-    rows, total, errors = [], 0, {}
+    rows, total, errors, filterset = [], 0, {}, None
     try:
         filterset = student_file_filterset(listing.selector_params, archived=listing.archived)
         rows, total = student_list_page(filterset, skip=listing.skip, limit=listing.page_size)
@@ -97,6 +98,7 @@ def _render_students_list(request, *, bulk_form=None, refused=(), nothing_done=N
     # students only.
     can_manage = has_permission(request.user, ATTEMPTS_MANAGE) and not listing.archived
     controls = filter_controls()
+    programmes = _programmes(request, filterset)
     extra_filters = _extra_filters(listing, errors, controls)
 
     context = {
@@ -112,7 +114,7 @@ def _render_students_list(request, *, bulk_form=None, refused=(), nothing_done=N
         "pages": listing.page_links(total),
         "total_pages": max(1, math.ceil(total / listing.page_size)),
         "page_sizes": PAGE_SIZES,
-        "programmes": Programme.objects.order_by("code").only("code", "name"),
+        "programmes": programmes,
         "extra_filters": extra_filters,
         "controls": controls,
         "statuses": [*controls["status"]["choices"], (ARCHIVED, "Archived")],
@@ -136,9 +138,10 @@ def _render_students_list(request, *, bulk_form=None, refused=(), nothing_done=N
             group=listing.values["group"],
             # The group filter's options (already read) are the bar's groups too.
             group_options=next(f["options"] for f in extra_filters if f["name"] == "group"),
+            programmes=programmes,
             form=bulk_form,
             refused=refused,
-            nothing_done=nothing_done,
+            refused_heading=refused_heading,
         ),
     }
     return render(request, "console/students/list.html", context, status=status)
@@ -155,6 +158,15 @@ def _import_filter(listing, errors):
         "errors": refused,
         "clear": listing.href(imported=None, page=None),
     }
+
+
+def _programmes(request, filterset):
+    """The programme filter's options. For those who may grant or revoke, each says whether the
+    students the filters match are in it (the bulk bar offers those programmes' case studies);
+    with bad filters, every programme does. One query."""
+    if has_permission(request.user, ATTEMPTS_MANAGE):
+        return programmes_with_students(filterset.qs if filterset is not None else Student.objects.filter(LISTED))
+    return list(Programme.objects.order_by("code").only("code", "name"))
 
 
 def _extra_filters(listing, errors, controls):

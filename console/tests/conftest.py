@@ -23,3 +23,31 @@ def console_as(host):
         return client
 
     return make
+
+
+@pytest.fixture
+def preview_then_confirm():
+    """preview_then_confirm(client, data, url="/students/") -> (preview, outcome): a bulk action
+    as staff take it from the students list. The first post must draw the preview (200) and
+    change nothing the ledger, audit trail, archive flags or groups hold; then its confirm
+    button's fields are posted, following the redirect."""
+    from accounts.models import AuditEvent
+    from attempts.models import AttemptGrant
+    from students.models import GroupMembership, Student
+
+    def state():
+        archived = sorted(Student.objects.values_list("pk", "archived"))
+        return AttemptGrant.objects.count(), AuditEvent.objects.count(), GroupMembership.objects.count(), archived
+
+    def run(client, data, url="/students/"):
+        before = state()
+        preview = client.post(url, data)
+        assert preview.status_code == 200, preview.content.decode()
+        assert "console/students/bulk_preview.html" in [t.name for t in preview.templates]
+        assert state() == before
+        confirm: dict[str, list] = {}
+        for name, value in preview.context["confirm_fields"]:
+            confirm.setdefault(name, []).append(value)
+        return preview, client.post(url, confirm, follow=True)
+
+    return run

@@ -62,6 +62,16 @@ def open_export_menu(page):
     page.locator("details.export-menu > summary").click()
 
 
+def confirm_bulk(page):
+    """On a bulk action's preview (nothing has changed yet), confirm it by its button, which
+    names the action and the count; returns that name."""
+    button = page.locator("[data-bulk-preview] button[data-confirm]")
+    label = button.inner_text()
+    with page.expect_navigation():
+        button.click()
+    return label
+
+
 T0 = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.timezone.utc)
 
 
@@ -181,7 +191,7 @@ def test_operator_signs_in_filters_exports_grants_and_reads_a_transcript(page, t
     page.get_by_label("Case study", exact=True).select_option(label=world["fuel"].title)
     page.locator("#bulk-reason").fill("Platform outage on 3 June")
     page.get_by_role("button", name="Grant attempts").click()
-    assert page.get_by_text("Tick at least one student in the list.").is_visible()
+    assert page.locator("#bulk-users-err").get_by_text("Tick at least one student in the list.").is_visible()
     assert page.locator("#bulk-reason").input_value() == "Platform outage on 3 June"
     shot(page, "04a-students-bulk-error")
     boxes = page.locator("input[name=user_ids]")
@@ -192,8 +202,10 @@ def test_operator_signs_in_filters_exports_grants_and_reads_a_transcript(page, t
     page.get_by_label("Attempts", exact=True).fill("2")
     page.locator("#bulk-reason").fill("Platform outage on 3 June")
     shot(page, "04-students-bulk")
-    page.get_by_role("button", name="Grant attempts").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Grant attempts").click()
+    assert AttemptGrant.objects.filter(reason="Platform outage on 3 June").count() == 0  # a preview
+    assert confirm_bulk(page).endswith("to 3 students")
     assert page.get_by_text("Granted 2 extra attempts on “Fuel Subsidy").is_visible()
     assert AttemptGrant.objects.filter(reason="Platform outage on 3 June", delta=2).count() == 3
 
@@ -303,6 +315,9 @@ def test_listing_granting_and_revoking_work_with_javascript_off(browser, server,
         page.get_by_label("Case study", exact=True).select_option(label=world["fuel"].title)
         page.locator("#bulk-reason").fill("No-JS grant")
         page.get_by_role("button", name="Grant attempts").click()
+        page.wait_for_load_state()
+        assert page.get_by_text("1 student will change.").is_visible()  # the preview, without JS too
+        page.locator("button[data-confirm]").click()
         page.wait_for_load_state()
         assert page.get_by_text("to 1 student.").is_visible()
         star = world["star"]

@@ -8,7 +8,7 @@ import pytest
 
 from attempts.models import AttemptGrant
 from console.tests import test_phone_and_accessibility as phone_tests
-from console.tests.test_browser import PASSWORD, shot, sign_in
+from console.tests.test_browser import PASSWORD, confirm_bulk, shot, sign_in
 from students.models import Cohort
 from testing.browser import SCREENSHOTS, axe_violations, needs_chromium, sideways_overflow
 from testing.factories import StaffUserFactory
@@ -207,6 +207,7 @@ def test_after_a_bulk_action_the_focus_is_on_its_outcome_in_view(browser, server
         assert page.locator("details.bulk-tools > summary").inner_text() == "Bulk actions · 2 selected"
         with page.expect_navigation():
             page.get_by_role("button", name="Grant attempts").click()
+        assert confirm_bulk(page).endswith("to 2 students")  # after its preview
         message = page.get_by_role("status").filter(has_text="to 2 students")
         assert message.is_visible() and _focused(page, "#messages") and _in_view(page, message)
         assert axe_violations(page) == []

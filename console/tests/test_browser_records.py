@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from attempts.models import AttemptGrant
-from console.tests.test_browser import PASSWORD, _world, open_bulk_tools, shot, sign_in
+from console.tests.test_browser import PASSWORD, _world, confirm_bulk, open_bulk_tools, shot, sign_in
 from students.models import GroupMembership, Student
 from testing.browser import axe_violations, needs_chromium, sideways_overflow
 from testing.factories import AttemptGrantFactory, CohortFactory, StaffUserFactory, StudentGroupFactory
@@ -123,13 +123,12 @@ def test_bulk_actions_from_the_list_with_a_refusal_report(page):
     sign_in(page, admin.email)
     page.goto("/students/?sort_by=name&sort_order=asc")
 
-    # Revoke from two ticked students, one of whom has nothing to take back: nothing changes.
+    # Revoke from a ticked student who has nothing to take back: nothing changes.
     open_bulk_tools(page)
     chooser = page.get_by_label("Action")
     chooser.select_option("revoke")
     assert page.get_by_role("button", name="Grant attempts").is_hidden()
     assert page.get_by_role("button", name="Archive students").is_hidden()
-    page.locator(f"#sel-{students[0].pk}").check()
     page.locator(f"#sel-{students[1].pk}").check()
     page.get_by_label("Case study", exact=True).select_option(label=world["fuel"].title)
     page.locator("#bulk-reason").fill("Granted in error")
@@ -139,15 +138,21 @@ def test_bulk_actions_from_the_list_with_a_refusal_report(page):
     assert report.get_by_text("Nothing was revoked. Untick these students").is_visible()
     assert report.get_by_text(f"{students[1].student_name}: this student has 0 extra attempt(s)").is_visible()
     assert page.get_by_label("Action").input_value() == "revoke"
+    # The choice is kept, under a programme of the ticked student's (it is under two).
+    assert page.locator("#bulk-case-study").input_value() == world["fuel"].pk
+    assert page.locator("#bulk-case-study option:checked").evaluate("o => o.parentNode.dataset.programme") == "MBA1234"
     assert AttemptGrant.objects.filter(delta__lt=0).count() == 0
     problems += _fits_and_passes(page, "bulk-refused")
 
-    # Add the two to a group; then archive them.
+    # Add two to a group (after a preview); then archive them.
     open_bulk_tools(page)
+    page.locator(f"#sel-{students[0].pk}").check()
     page.get_by_label("Action").select_option("group_add")
     page.get_by_label("Group", exact=True).nth(1).select_option(label="Lagos evening group")
     page.get_by_role("button", name="Add to group").click()
     page.wait_for_load_state()
+    problems += _fits_and_passes(page, "bulk-preview")
+    assert confirm_bulk(page) == "Add 2 students to “Lagos evening group”"
     assert page.locator("#messages").get_by_text("Added 2 students to “Lagos evening group”.").is_visible()
     assert GroupMembership.objects.filter(group=group).count() == 2
     problems += _fits_and_passes(page, "bulk-done")
@@ -161,6 +166,7 @@ def test_bulk_actions_from_the_list_with_a_refusal_report(page):
     problems += _fits_and_passes(page, "bulk-archive")
     page.get_by_role("button", name="Archive students").click()
     page.wait_for_load_state()
+    assert confirm_bulk(page) == "Archive 2 students as withdrawn on 5 January 2026"
     assert page.get_by_text("Archived 2 students as withdrawn on 5 January 2026.").is_visible()
     assert Student.objects.filter(archived=True).count() == 2
 
@@ -171,6 +177,7 @@ def test_bulk_actions_from_the_list_with_a_refusal_report(page):
     page.get_by_label("all 2 students matching the filters").check()
     page.get_by_role("button", name="Unarchive students").click()
     page.wait_for_load_state()
+    assert confirm_bulk(page) == "Unarchive 2 students"
     assert page.get_by_text("Unarchived 2 students; they are enrolled again.").is_visible()
     assert GroupMembership.objects.filter(group=group).count() == 2  # memberships came back
     assert problems == [], "\n".join(problems)
@@ -224,6 +231,8 @@ def test_record_and_bulk_forms_work_with_javascript_off(browser, server, committ
         page.get_by_label("Archive as").select_option("graduated")
         page.get_by_label("On", exact=True).fill("2026-06-30")
         page.get_by_role("button", name="Archive students").click()  # the grant fields stay empty
+        page.wait_for_load_state()
+        page.get_by_role("button", name="Archive 1 student as graduated on 30 June 2026").click()
         page.wait_for_load_state()
         assert page.get_by_text("Archived 1 student as graduated on 30 June 2026.").is_visible()
         shot(page, "records-bulk-no-js")

@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import AuditEvent
 from attempts.models import AttemptGrant
-from console.bulk import forms
+from console.bulk import forms, views
 from console.pages import MSG_FIX_ERRORS
 from students.groups.services import REASON_ARCHIVED
 from students.models import GroupMembership, Student
@@ -29,10 +29,6 @@ def _archived(students):
     return [Student.objects.values_list("archived", flat=True).get(pk=s.pk) for s in students]
 
 
-def _post(client, data, url="/students/"):
-    return client.post(url, data, follow=True)
-
-
 def test_the_bar_offers_only_what_the_user_may_do(console_as, admin_user, operator_user, viewer_user, people):
     html = console_as(admin_user).get("/students/").content.decode()
     for label in ("Grant attempts", "Revoke attempts", "Archive students", "Add to group", "Remove from group"):
@@ -48,57 +44,89 @@ def test_the_bar_offers_only_what_the_user_may_do(console_as, admin_user, operat
     assert "Grant attempts" not in html and "Archive students" not in html and "Add to group" not in html
 
 
-def test_bulk_revoke_from_ticked_students_reports_and_audits_each(console_as, operator_user, people):
+def test_bulk_revoke_from_ticked_students_reports_and_audits_each(console_as, operator_user, people, preview_then_confirm):
     case_study, students = people
     for s in students:
         AttemptGrantFactory(student=s, case_study=case_study, delta=2)
     data = {"action": "revoke", "user_ids": [s.pk for s in students], "case_study": case_study.pk,
             "attempts": "1", "reason": "Granted in error"}
-    response = _post(console_as(operator_user), data)
+    preview, response = preview_then_confirm(console_as(operator_user), data)
+    assert "Revoke 1 attempt on “Fuel Subsidy removal in Nigeria” from 3 students" in preview.content.decode()
     assert response.redirect_chain == [("/students/", 302)]
     assert "Revoked 1 extra attempt on “Fuel Subsidy removal in Nigeria” from 3 students." in response.content.decode()
     assert AttemptGrant.objects.filter(delta=-1).count() == 3
     assert AuditEvent.objects.filter(action="attempts.revoke").count() == 3
 
 
-def test_bulk_revoke_refused_for_one_student_names_them_and_revokes_nothing(console_as, operator_user, people):
+def test_bulk_revoke_previews_who_is_left_out_and_confirm_revokes_from_the_others(
+    console_as, operator_user, people, preview_then_confirm
+):
     case_study, students = people
     AttemptGrantFactory(student=students[0], case_study=case_study, delta=1)
     data = {"action": "revoke", "user_ids": [students[0].pk, students[1].pk], "case_study": case_study.pk,
             "attempts": "1", "reason": "Granted in error"}
+    preview, response = preview_then_confirm(console_as(operator_user), data)
+    html = preview.content.decode()
+    assert preview.context["count"] == 1 and preview.context["refused"] == [
+        ("Bisi Okafọr", "this student has 0 extra attempt(s) on this case study, fewer than 1.")
+    ]
+    assert "<li>Bisi Okafọr: this student has 0 extra attempt(s) on this case study, fewer than 1.</li>" in html
+    assert "They are ticked but cannot take it: the button below leaves them out." in html
+    assert "Revoked 1 extra attempt on “Fuel Subsidy removal in Nigeria” from 1 student." in response.content.decode()
+    assert list(AttemptGrant.objects.filter(delta__lt=0).values_list("student_id", flat=True)) == [students[0].pk]
+
+
+def test_bulk_revoke_refused_for_every_ticked_student_says_untick_and_not_fix_the_fields(console_as, operator_user, people):
+    case_study, students = people
+    data = {"action": "revoke", "user_ids": [students[1].pk], "case_study": case_study.pk,
+            "attempts": "1", "reason": "Granted in error"}
     response = console_as(operator_user).post("/students/", data)
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Nothing was revoked. Untick these students" in html
+    assert views.MSG_REFUSED_TICKED.format(nothing_done="Nothing was revoked.") in html
     assert "<li>Bisi Okafọr: this student has 0 extra attempt(s) on this case study, fewer than 1.</li>" in html
+    assert 'role="alert" id="bulk-users-err"' in html and 'aria-invalid="true"' not in html
+    assert MSG_FIX_ERRORS not in html
+    assert views.MSG_ONE_CANNOT.format(nothing_done="Nothing was revoked.") in html
     assert not AttemptGrant.objects.filter(delta__lt=0).exists()
-    assert 'role="alert" id="bulk-users-err"' in html and MSG_FIX_ERRORS in html
 
 
-def test_bulk_archive_then_unarchive_from_the_archived_list(console_as, admin_user, people):
+def test_bulk_archive_then_unarchive_from_the_archived_list(console_as, admin_user, people, preview_then_confirm):
     _, students = people
     ids = [s.pk for s in students]
     client = console_as(admin_user)
-    response = _post(client, {"action": "archive", "user_ids": ids, "archive_as": "graduated", "archive_on": "2026-06-30"})
+    data = {"action": "archive", "user_ids": ids, "archive_as": "graduated", "archive_on": "2026-06-30"}
+    preview, response = preview_then_confirm(client, data)
+    assert preview.context["confirm_label"] == "Archive 3 students as graduated on 30 June 2026"
     assert "Archived 3 students as graduated on 30 June 2026." in response.content.decode()
     assert _archived(students) == [True, True, True]
     assert AuditEvent.objects.filter(action="student.archive").count() == 3
     assert Student.objects.get(pk=ids[0]).graduated_on.isoformat() == "2026-06-30"
-    response = _post(client, {"action": "unarchive", "scope": "matching"}, url="/students/?status=archived")
+    _, response = preview_then_confirm(client, {"action": "unarchive", "scope": "matching"}, url="/students/?status=archived")
     assert "Unarchived 3 students; they are enrolled again." in response.content.decode()
     assert _archived(students) == [False, False, False]
     assert AuditEvent.objects.filter(action="student.unarchive").count() == 3
 
 
-def test_bulk_archive_refused_for_an_archived_student_changes_nobody(console_as, admin_user, people):
+def test_bulk_archive_previews_an_archived_student_as_left_out(console_as, admin_user, people):
     _, students = people
     gone = StudentFactory(first_name="Zoë", last_name="Brontë", archived=True)
     data = {"action": "archive", "user_ids": [students[0].pk, gone.pk], "archive_as": "withdrawn", "archive_on": "2026-01-05"}
     response = console_as(admin_user).post("/students/", data)
+    assert response.status_code == 200
+    assert response.context["refused"] == [("Zoë Brontë", "this student is already archived.")]
+    assert response.context["confirm_label"] == "Archive 1 student as withdrawn on 5 January 2026"
+    assert _archived(students[:1]) == [False] and not AuditEvent.objects.exists()
+
+
+def test_bulk_archive_refused_for_every_student_changes_nobody(console_as, admin_user, people):
+    gone = StudentFactory(first_name="Zoë", last_name="Brontë", archived=True)
+    data = {"action": "archive", "user_ids": [gone.pk], "archive_as": "withdrawn", "archive_on": "2026-01-05"}
+    response = console_as(admin_user).post("/students/", data)
     assert response.status_code == 400
     assert response.context["bulk_form"].errors["user_ids"] == ["Zoë Brontë: this student is already archived."]
     assert "Nobody was archived." in response.content.decode()
-    assert _archived(students[:1]) == [False] and not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -122,31 +150,31 @@ def test_bulk_archive_with_bad_input_keeps_it_and_says_what_is_wrong(console_as,
     assert _archived(students[:1]) == [False]
 
 
-def test_bulk_add_to_and_remove_from_a_group(console_as, admin_user, people):
+def test_bulk_add_to_and_remove_from_a_group(console_as, admin_user, people, preview_then_confirm):
     _, students = people
     group = StudentGroupFactory(name="Lagos study group")
     GroupMembership.objects.create(group=group, student=students[0])
     client = console_as(admin_user)
     ids = [s.pk for s in students]
-    response = _post(client, {"action": "group_add", "user_ids": ids, "group": group.pk})
+    preview, response = preview_then_confirm(client, {"action": "group_add", "user_ids": ids, "group": group.pk})
+    assert (preview.context["count"], preview.context["unchanged"]) == (2, 1)
+    assert preview.context["confirm_label"] == "Add 2 students to “Lagos study group”"
     assert "Added 2 students to “Lagos study group”. 1 was already in it." in response.content.decode()
     assert GroupMembership.objects.filter(group=group).count() == 3
     assert AuditEvent.objects.filter(action="student_group.members_add", target_type="student").count() == 2
     listed = client.get(f"/students/?group={group.pk}").content.decode()
     assert f'<option value="{group.pk}" selected>Lagos study group</option>' in listed.split('id="bulk-group"')[1]
-    response = _post(client, {"action": "group_remove", "scope": "matching", "group": group.pk}, url=f"/students/?group={group.pk}")
+    data = {"action": "group_remove", "scope": "matching", "group": group.pk}
+    _, response = preview_then_confirm(client, data, url=f"/students/?group={group.pk}")
     assert "Removed 3 students from “Lagos study group”." in response.content.decode()
     assert not GroupMembership.objects.filter(group=group).exists()
     assert AuditEvent.objects.filter(action="student_group.members_remove", target_type="student").count() == 3
 
 
-def test_bulk_add_refused_for_an_archived_student_adds_nobody(console_as, admin_user, people):
-    _, students = people
+def test_bulk_add_refused_for_every_student_adds_nobody(console_as, admin_user, people):
     group = StudentGroupFactory()
     gone = StudentFactory(first_name="Zoë", last_name="Brontë", archived=True)
-    response = console_as(admin_user).post(
-        "/students/", {"action": "group_add", "user_ids": [students[0].pk, gone.pk], "group": group.pk}
-    )
+    response = console_as(admin_user).post("/students/", {"action": "group_add", "user_ids": [gone.pk], "group": group.pk})
     assert response.status_code == 400
     assert response.context["bulk_form"].errors["user_ids"] == [f"Zoë Brontë: {REASON_ARCHIVED}"]
     assert not GroupMembership.objects.exists()
@@ -203,14 +231,19 @@ def test_the_list_with_every_bulk_action_costs_the_same_queries_whatever_the_row
     console_as, admin_user, django_assert_num_queries, rows
 ):
     StudentGroupFactory()
-    for _ in range(rows):
-        StudentFactory()
+    mba, emba = ProgrammeFactory(), ProgrammeFactory()
+    CaseStudyFactory(programmes=[mba])
+    CaseStudyFactory(programmes=[mba, emba])
+    for n in range(rows):
+        StudentFactory(programmes=[mba, emba] if n % 2 else [mba])
     client = console_as(admin_user)
     client.get("/students/")  # warm the session
     # As the operator's list (test_students_list): the bar's groups are the group filter's
     # options, read once. SET search_path (tenant; the host is cached), session, staff user,
     # roles; the page rows with their programmes and the total (the first page of a list
-    # without a narrowing filter), programme, cohort, group and advisor options, case-study options.
+    # without a narrowing filter), programme options (each with whether the matching students
+    # are in it), cohort, group and advisor options, the case-study options of those
+    # programmes.
     with django_assert_num_queries(10):
         response = client.get("/students/")
     assert len(response.context["rows"]) == rows

@@ -7,7 +7,7 @@ from django_tenants.utils import schema_context
 
 from attempts.models import Session
 from attempts.participants.selectors import MSG_UNKNOWN_ORDERING, MSG_UNKNOWN_STATUSES
-from console.case_studies.views import MSG_CASE_STUDY_NOT_FOUND
+from console.case_studies.views import MSG_CASE_STUDY_NOT_FOUND, MSG_UNKNOWN_PROGRAMME
 from testing.clients import TenantAPIClient
 from testing.factories import (
     HOSTILE_NAME,
@@ -92,6 +92,32 @@ def test_case_studies_page_searches_titles(page_as, viewer_user, case):
     CaseStudyFactory(title="Fuel subsidy reform")
     html = page_as(viewer_user).get("/case-studies/", {"search": "fuel"}).content.decode()
     assert "Fuel subsidy reform" in html and "Market entry in Lagos" not in html
+
+
+def test_case_studies_page_filters_by_programme(page_as, viewer_user, case, mba):
+    emba = ProgrammeFactory(code="EMBA", name="Executive MBA")
+    CaseStudyFactory(title="Leading a turnaround", programmes=[emba])
+    CaseStudyFactory(title="Boardroom", programmes=[emba, mba])
+    client = page_as(viewer_user)
+    response = client.get("/case-studies/", {"programme": "EMBA"})
+    assert response.status_code == 200
+    assert [c.title for c in response.context["rows"]] == ["Boardroom", "Leading a turnaround"]
+    html = response.content.decode()
+    assert '<option value="EMBA" selected>Executive MBA (EMBA)</option>' in html
+    rows = client.get("/case-studies/", {"programme": "emba", "search": "lead"}).context["rows"]
+    assert [c.title for c in rows] == ["Leading a turnaround"]
+    assert "No case study of EMBA matches “zzz”" in client.get(
+        "/case-studies/", {"programme": "EMBA", "search": "zzz"}
+    ).content.decode()
+
+
+@pytest.mark.parametrize("programme", ["NOPE", "'\"<>", "x" * 5000])
+def test_case_studies_page_refuses_an_unknown_programme_with_a_400(page_as, viewer_user, case, programme):
+    response = page_as(viewer_user).get("/case-studies/", {"programme": programme})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert MSG_UNKNOWN_PROGRAMME in html and 'aria-invalid="true"' in html
+    assert response.context["rows"] == []
 
 
 def test_overview_counts_participants_by_status(page_as, operator_user, case, people):
@@ -267,6 +293,7 @@ def test_case_studies_page_query_count_does_not_grow_with_rows(
 ):
     CaseStudyFactory.create_batch(n_case_studies, programmes=[mba, ProgrammeFactory()])
     client = page_as(viewer_user)
-    # tenant routing (3), session, user, roles; count, page, the page's programmes
-    with django_assert_num_queries(7):
+    # tenant routing (3), session, user, roles; programme options, count, page, the page's
+    # programmes
+    with django_assert_num_queries(8):
         assert client.get("/case-studies/").status_code == 200

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from attempts.models import AttemptGrant
 from console.exports.models import ExportJob
-from console.tests.test_browser import PASSWORD, _world, open_bulk_tools, shot, sign_in
+from console.tests.test_browser import PASSWORD, _world, confirm_bulk, open_bulk_tools, shot, sign_in
 from console.webhooks import services as webhooks
 from console.webhooks.models import WebhookDelivery, WebhookEndpoint
 from students.models import GroupMembership
@@ -47,6 +47,7 @@ def _pages(world, group):
         "groups": "/groups/",
         "group": f"/groups/{group.pk}/",
         "case-studies": "/case-studies/",
+        "case-studies-programme": "/case-studies/?programme=MSC2001",
         "case-study": f"/case-studies/{world['fuel'].pk}/",
         "participants": f"/case-studies/{world['fuel'].pk}/participants/",
         "student-new": "/students/new/",
@@ -312,6 +313,7 @@ def test_a_grant_to_all_students_matching_the_filters_on_a_phone(browser, server
         page.get_by_label("Reason").fill("Outage on the MSc cohort's session day")
         with page.expect_navigation():
             page.get_by_role("button", name="Grant attempts").click()
+        assert confirm_bulk(page).endswith("to 4 students")
         assert page.get_by_role("status").filter(has_text="to 4 students").is_visible()
         assert sideways_overflow(page) == 0
         shot(page, "a11y-bulk-all-matching-phone")
@@ -362,6 +364,11 @@ def test_a_bulk_grant_to_ticked_students_with_the_keyboard_only(browser, server,
         _tab_until(page, "#bulk-reason")
         page.keyboard.type("Outage, granted by keyboard")
         _tab_until(page, "button[data-bulk-action=grant]")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        # The preview has the focus; the confirm button is the next stop.
+        _tab_until(page, "button[data-confirm]")
+        assert _focus_text(page) == "Grant 2 attempts on “" + site["world"]["fuel"].title + "” to 2 students"
         with page.expect_navigation():
             page.keyboard.press("Enter")
         assert page.get_by_role("status").filter(has_text="to 2 students").is_visible()

@@ -160,7 +160,7 @@ def test_archive_confirms_first_naming_the_student_and_a_get_changes_nothing(
         response = client.get(f"/students/{student.pk}/archive/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert views.MSG_CONFIRM_ARCHIVE.format(name="Zoë Brontë", email="zoe@uni.example") in html
+    assert views.MSG_CONFIRM_STUDENT_ARCHIVE.format(name="Zoë Brontë", email="zoe@uni.example") in html
     assert all(line in html for line in views.ARCHIVE_CONSEQUENCES)
     assert 'name="archive_as" value="withdrawn" checked' in html and 'name="archive_as" value="graduated"' in html
     assert f'action="/students/{student.pk}/archive/"' in html and ">Archive Zoë Brontë</button>" in html

@@ -10,6 +10,7 @@ from attempts.grants.services import MSG_ATTEMPTS_RANGE
 from attempts.models import AttemptGrant
 from console.attempts.forms import MSG_FORM_ATTEMPTS_NOT_A_NUMBER, MSG_FORM_REASON_REQUIRED
 from console.bulk.forms import MSG_NO_STUDENTS, MSG_NOT_A_STUDENT
+from console.bulk.views import MSG_NOTHING_CHANGED
 from console.pages import MSG_FIX_ERRORS
 from console.students.views import MSG_PAGE_DATE_RANGE
 from students.listing.filters import MSG_DATE_RANGE
@@ -160,7 +161,9 @@ def test_list_query_count_does_not_grow_with_rows(console_as, operator_user, dja
     client.get("/students/")  # warm the session
     # SET search_path (public), domain lookup, SET search_path (tenant), session, staff user,
     # roles; the page rows with their programmes and the total (the first page of a list
-    # without a narrowing filter), programme, cohort, group and advisor options, case-study options.
+    # without a narrowing filter), programme options (each with whether the matching students
+    # are in it: console.bulk.selectors), cohort, group and advisor options, the case-study options of those
+    # programmes.
     with django_assert_num_queries(10):
         response = client.get("/students/")
     assert len(response.context["rows"]) == rows
@@ -176,14 +179,17 @@ def cohort(mba):
     return case_study, students
 
 
-def test_bulk_grant_to_three_students_writes_three_ledger_rows_and_flashes(console_as, operator_user, cohort):
+def test_bulk_grant_to_three_students_writes_three_ledger_rows_and_flashes(
+    console_as, operator_user, cohort, preview_then_confirm
+):
     case_study, students = cohort
     client = console_as(operator_user)
-    response = client.post(
-        "/students/?search=okaf",
+    preview, response = preview_then_confirm(
+        client,
         {"user_ids": [s.pk for s in students], "case_study": case_study.pk, "attempts": "2", "reason": "Outage on 3 June"},
-        follow=True,
+        url="/students/?search=okaf",
     )
+    assert "Grant 2 attempts on “Fuel Subsidy removal in Nigeria” to 3 students" in preview.content.decode()
     assert response.redirect_chain == [("/students/?search=okaf", 302)]
     assert "Granted 2 extra attempts on “Fuel Subsidy removal in Nigeria” to 3 students." in response.content.decode()
     grants = AttemptGrant.objects.filter(case_study=case_study)
@@ -214,34 +220,39 @@ def test_bulk_grant_with_bad_input_shows_the_error_and_changes_nothing(console_a
     assert response.context["bulk_form"].errors[field] == [message]
     html = response.content.decode()
     assert message.replace("’", "&#x27;") in html or message in html
-    assert MSG_FIX_ERRORS in html
+    # The page says to fix the highlighted fields only when one is highlighted.
+    assert (MSG_FIX_ERRORS in html) == (field != "user_ids")
+    if field == "user_ids":
+        assert MSG_NOTHING_CHANGED.format(reason=MSG_NO_STUDENTS) in html
     assert AttemptGrant.objects.count() == 0
     # The ticks and typed values survive, so nothing has to be re-entered.
     if field != "user_ids":
         assert f'value="{students[0].pk}" id="sel-{students[0].pk}" checked' in html
 
 
-def test_bulk_grant_refused_for_one_student_names_them_and_grants_nobody(console_as, operator_user, cohort):
+def test_bulk_grant_previews_a_student_it_would_refuse_and_grants_nobody_yet(console_as, operator_user, cohort):
     case_study, students = cohort
     outsider = StudentFactory(first_name="Zoë", last_name="Brontë")  # not in the case study's programme
     response = console_as(operator_user).post(
         "/students/",
         {"user_ids": [students[0].pk, outsider.pk], "case_study": case_study.pk, "attempts": "1", "reason": "Outage"},
     )
-    assert response.status_code == 400
-    errors = response.context["bulk_form"].errors["user_ids"]
-    assert errors == ["Zoë Brontë: this case study is not assigned to the student and they have not attempted it."]
+    assert response.status_code == 200
+    assert response.context["refused"] == [
+        ("Zoë Brontë", "this case study is not assigned to the student and they have not attempted it.")
+    ]
+    assert response.context["confirm_fields"][-1] == ("user_ids", students[0].pk)
     assert AttemptGrant.objects.count() == 0
 
 
 def test_bulk_refusals_are_listed_one_student_a_line(console_as, operator_user, cohort):
-    case_study, students = cohort
+    case_study, _ = cohort
     outsiders = [StudentFactory(first_name=name, last_name="Brontë") for name in ("Zoë", "Anne")]
     response = console_as(operator_user).post(
         "/students/",
-        {"user_ids": [students[0].pk] + [o.pk for o in outsiders], "case_study": case_study.pk, "attempts": "1",
-         "reason": "Outage"},
+        {"user_ids": [o.pk for o in outsiders], "case_study": case_study.pk, "attempts": "1", "reason": "Outage"},
     )
+    assert response.status_code == 400
     html = response.content.decode()
     assert "Nothing was granted. Untick these students" in html
     assert html.count("<li>Zoë Brontë: this case study") == 1 and html.count("<li>Anne Brontë: this case study") == 1
@@ -303,14 +314,16 @@ def test_the_bulk_bar_is_hidden_when_nothing_is_listed(console_as, operator_user
     assert "Grant attempts" not in html
 
 
-def test_bulk_grant_to_all_matching_reaches_every_student_the_filters_match(console_as, operator_user, cohort, mba):
+def test_bulk_grant_to_all_matching_reaches_every_student_the_filters_match(
+    console_as, operator_user, cohort, mba, preview_then_confirm
+):
     case_study, students = cohort
     StudentFactory(first_name="Other", last_name="Programme")  # not matched by the filter below
     client = console_as(operator_user)
-    response = client.post(
-        f"/students/?programme={mba.code}&page_size=10",
+    _, response = preview_then_confirm(
+        client,
         {"scope": "matching", "case_study": case_study.pk, "attempts": "1", "reason": "Outage"},
-        follow=True,
+        url=f"/students/?programme={mba.code}&page_size=10",
     )
     assert response.redirect_chain[-1][1] == 302
     granted = set(AttemptGrant.objects.values_list("student_id", flat=True))
@@ -430,11 +443,11 @@ def test_the_bulk_tools_disclosure_says_whom_it_acts_on_and_opens_after_a_refusa
     assert f"· all {len(students)} matching</span></summary>" in html
 
 
-def test_a_bulk_actions_message_is_at_the_top_of_the_content(console_as, operator_user, cohort):
+def test_a_bulk_actions_message_is_at_the_top_of_the_content(console_as, operator_user, cohort, preview_then_confirm):
     case_study, students = cohort
-    response = console_as(operator_user).post(
-        "/students/", {"user_ids": [students[0].pk], "case_study": case_study.pk, "attempts": "1", "reason": "Outage"},
-        follow=True,
+    _, response = preview_then_confirm(
+        console_as(operator_user),
+        {"user_ids": [students[0].pk], "case_study": case_study.pk, "attempts": "1", "reason": "Outage"},
     )
     html = response.content.decode()
     messages = html[html.index('<div class="flashes" id="messages"'):html.index('<div class="page-head">')]

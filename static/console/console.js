@@ -69,6 +69,58 @@
     apply();
   }
 
+  // ---- Bulk actions: the case studies of the ticked students' programmes, and the preview ----
+  // With "the ticked students", the case-study chooser shows only the programmes (its
+  // optgroups) of the ticked rows (each row's box names its programmes); with none ticked, or
+  // with "all matching", every programme the server offered (those of the matching students).
+  // A choice no longer shown is cleared. Without JavaScript every programme shows and
+  // the preview names anyone who cannot take the chosen one.
+  function setUpCaseStudyScope(form) {
+    var select = form.querySelector("#bulk-case-study");
+    if (!select) return;
+    var groups = Array.prototype.slice.call(select.querySelectorAll("optgroup[data-programme]"));
+    var boxes = Array.prototype.slice.call(form.querySelectorAll("input[name=user_ids][data-programmes]"));
+    var scopes = Array.prototype.slice.call(form.querySelectorAll("input[name=scope]"));
+    function apply() {
+      var matching = scopes.some(function (r) { return r.checked && r.value === "matching"; });
+      var wanted = {};
+      var ticked = false;
+      if (!matching) {
+        boxes.forEach(function (box) {
+          if (!box.checked) return;
+          ticked = true;
+          box.getAttribute("data-programmes").split(" ").forEach(function (code) { if (code) wanted[code] = true; });
+        });
+      }
+      groups.forEach(function (group) {
+        var shown = !ticked || wanted[group.getAttribute("data-programme")] === true;
+        group.hidden = !shown;
+        group.disabled = !shown;
+      });
+      // A case study of several programmes is under each; keep the choice under one shown.
+      var chosen = select.options[select.selectedIndex];
+      if (chosen && chosen.parentNode.disabled) {
+        var shown = Array.prototype.filter.call(select.options, function (option) {
+          return option.value === chosen.value && !option.parentNode.disabled;
+        });
+        if (shown.length) shown[0].selected = true;
+        else select.value = "";
+      }
+    }
+    // "Select all" ticks boxes without their own change events, so listen on the whole form.
+    form.addEventListener("change", function (event) {
+      if (event.target !== select) apply();
+    });
+    apply();
+  }
+
+  // The preview of a bulk action takes the focus, so a screen reader reads what will happen.
+  function focusPreview(section) {
+    var heading = section.querySelector("h2");
+    if (heading) heading.focus();
+  }
+  // ---- end of the bulk actions' block ----
+
   // A filter select marked data-autosubmit applies its form as soon as it changes; the
   // form's Apply button does the same without JavaScript.
   function setUpAutosubmit(select) {
@@ -123,6 +175,8 @@
     document.querySelectorAll("[data-poll-url]").forEach(followExport);
     document.querySelectorAll("form[data-bulk]").forEach(setUpSelection);
     document.querySelectorAll("form[data-bulk]").forEach(setUpBulkChooser);
+    document.querySelectorAll("form[data-bulk]").forEach(setUpCaseStudyScope);
+    document.querySelectorAll("[data-bulk-preview]").forEach(focusPreview);
     document.querySelectorAll("select[data-autosubmit]").forEach(setUpAutosubmit);
     document.querySelectorAll("details.navmenu, details.menu").forEach(setUpMenu);
   });
