@@ -108,13 +108,15 @@ axe:
 
 # On demand (never in `make test`): seeds the two tenants once (BENCH_STUDENTS in the large one,
 # 10,000 in the small one; 1,000,000 take about 10 minutes here), then prints the list's cost on
-# both side by side, the export against COPY, the detail, tenant creation, and the production
+# both side by side, the export against COPY, the list's CSV and XLSX downloads against COPY of
+# their statement, the detail, tenant creation, and the production
 # server's throughput. bench/README.md records a run.
 BENCH_STUDENTS ?= 1000000
 bench: install-dev
 	$(PY) bench/ensure_tenants.py small:10000 $(or $(BENCH_TENANT),bench):$(BENCH_STUDENTS)
 	$(PY) bench/list_scaling.py --small small --large $(or $(BENCH_TENANT),bench)
 	$(PY) bench/export_and_detail.py --tenant $(or $(BENCH_TENANT),bench)
+	$(PY) bench/reports_and_exports.py downloads --tenant $(or $(BENCH_TENANT),bench)
 	$(PY) bench/server_throughput.py --tenant $(or $(BENCH_TENANT),bench) --clients 8 --seconds 30
 	$(PY) bench/request_floor.py --tenant $(or $(BENCH_TENANT),bench) --runs 300 --clients 8 --seconds 20
 

@@ -1,7 +1,20 @@
-"""The gradebook and the background export on seeded tenants (ISSUE 17's closing figures).
+"""The list's downloads against COPY, the gradebook and the background export on seeded tenants.
 
+    .venv/bin/python bench/reports_and_exports.py downloads --tenant bench [--runs 7] [--export-rows 50000]
     .venv/bin/python bench/reports_and_exports.py gradebook --tenant gb10k --case-studies 5
     .venv/bin/python bench/reports_and_exports.py background --tenant big --kind list --format csv
+
+`downloads`: side by side, interleaved, in one run (medians of --runs): (a) the list's CSV
+export of --export-rows rows (a start_date that selects that many of the most recently seen:
+the export is capped at 50,000 rows, so a 100,000-student tenant is enough) read to the end
+through the production server (`python -m config.serve` on loopback, Bearer token); (b) `COPY
+(its SELECT) TO STDOUT (FORMAT csv)` of the export's own statement on a persistent psycopg
+connection, read to the end (the statement the export COPYs: its cells formatted and
+neutralised in SQL); (b') the same COPY of the rows' bare columns (no formatting, no
+neutralising: the floor before the cells moved into SQL); (c) the XLSX export of the same rows
+through the server. Prints the ratios a/b, a/b' and c/a. The students table is vacuumed
+first, as autovacuum keeps it: a freshly seeded table has no visibility map, and the
+export's bounded count then reads the heap instead of the index alone.
 
 `gradebook`: GET /v1/console/reports/gradebook through the whole stack (tenant lookup, Bearer
 token, view, streamed body read to the end), CSV and XLSX, for the first N active case
@@ -29,16 +42,24 @@ django.setup()
 
 import psutil  # noqa: E402
 from django.core.files.storage import default_storage  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.http import QueryDict  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 
 from accounts.models import StaffUser  # noqa: E402
 from bench.clients import BENCH_EMAIL, bench_client  # noqa: E402
+from bench.export_and_detail import start_date_for  # noqa: E402
+from bench.server_throughput import database_url  # noqa: E402
 from catalogue.models import CaseStudy  # noqa: E402
 from console.exports import services  # noqa: E402
+from console.list_files import student_list  # noqa: E402
+from console.list_files.kinds import FILE_KINDS  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
+from testing.clients import issue_token  # noqa: E402
+from testing.live import LiveServer, app_env  # noqa: E402
 
 MB = 1024 * 1024
+WORKERS = 5  # config.serve's default WEB_CONCURRENCY on 2 cores (2 x CPUs + 1)
 
 
 class PeakRss:
@@ -115,18 +136,87 @@ def background(tenant, kind, file_format, case_studies):
     default_storage.delete(claimed.file_name)
 
 
+def _copy_ms(sql, params):
+    """COPY (sql) TO STDOUT (FORMAT csv) on this process's connection, read to the end."""
+    started = time.perf_counter()
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+        for _ in copy:
+            pass
+    return (time.perf_counter() - started) * 1000
+
+
+def _export_select(params, limit):
+    """The export's own statement and the same rows' bare columns, as (sql, params) pairs."""
+    query = QueryDict(mutable=True)
+    query.update(params)
+    file_request = FILE_KINDS["list"].read(query)
+    filterset = file_request.filterset
+    bare = filterset.qs.order_by("-last_seen", "user_id").values_list(
+        "full_name", "email", "programme_label", "status", "overall_case_studies", "last_seen"
+    )[:limit]
+    return student_list.formatted_rows(file_request, limit=limit).query.sql_with_params(), bare.query.sql_with_params()
+
+
+def downloads(tenant, runs, export_rows):
+    user, _ = StaffUser.objects.get_or_create(email=BENCH_EMAIL, defaults={"is_superuser": True, "is_active": True})
+    headers = {"Authorization": f"Bearer {issue_token(user)}"}
+    host = tenant.get_primary_domain().domain
+    start = start_date_for(export_rows)
+    params = {"start_date": start} if start else {}
+    (own_sql, own_params), (bare_sql, bare_params) = _export_select(params, export_rows)
+    query = f"start_date={start}" if start else ""
+    with connection.cursor() as cursor:  # what autovacuum keeps true: the visibility map that index-only counts read
+        cursor.execute("VACUUM (ANALYZE) students_student")
+    server = LiveServer(app_env(DATABASE_URL=database_url(), WEB_CONCURRENCY=str(WORKERS)))
+    times = {"csv": [], "copy": [], "bare": [], "xlsx": []}
+    sizes = {}
+
+    def download(file_format):
+        reply = server.request("GET", f"/v1/console/students/export?format={file_format}&{query}", host=host,
+                               headers=headers, timeout=120)
+        assert reply.status == 200, reply.body[:300]
+        sizes[file_format] = len(reply.body)
+        return reply.seconds * 1000
+
+    try:
+        server.start()
+        for _ in range(3 * WORKERS):  # warm every worker: its first export opens a connection, compiles, plans
+            download("csv"), download("xlsx")
+        for _ in range(runs):
+            times["csv"].append(download("csv"))
+            times["copy"].append(_copy_ms(own_sql, own_params))
+            times["bare"].append(_copy_ms(bare_sql, bare_params))
+            times["xlsx"].append(download("xlsx"))
+    finally:
+        server.terminate()
+    m = {name: statistics.median(values) for name, values in times.items()}
+    print(f"Downloads of the list, {tenant.slug}: {export_rows:,} rows (start_date={start}), medians of {runs} interleaved runs")
+    print(f"  (a) CSV export through the production server   {m['csv']:8.1f} ms  ({sizes['csv'] / MB:.1f} MB)")
+    print(f"  (b) COPY (its SELECT) TO STDOUT (FORMAT csv)     {m['copy']:8.1f} ms")
+    print(f"  (b') COPY of the bare columns                    {m['bare']:8.1f} ms")
+    print(f"  (c) XLSX export through the production server  {m['xlsx']:8.1f} ms  ({sizes['xlsx'] / MB:.1f} MB)")
+    print(f"  CSV / COPY of its SELECT {m['csv'] / m['copy']:.2f}x (goal <= 1.5x); CSV / bare COPY "
+          f"{m['csv'] / m['bare']:.2f}x; XLSX / CSV {m['xlsx'] / m['csv']:.2f}x (goal <= 3x)")
+    print(f"  command: .venv/bin/python bench/reports_and_exports.py downloads --tenant {tenant.slug} --runs {runs} "
+          f"--export-rows {export_rows}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("gradebook", "background"))
+    parser.add_argument("what", choices=("downloads", "gradebook", "background"))
     parser.add_argument("--tenant", required=True)
     parser.add_argument("--case-studies", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--kind", choices=("list", "gradebook"), default="list")
     parser.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--export-rows", type=int, default=50_000)
     args = parser.parse_args()
     tenant = Tenant.objects.get(slug=args.tenant)
     with tenant_context(tenant):
-        if args.what == "gradebook":
+        if args.what == "downloads":
+            downloads(tenant, args.runs, args.export_rows)
+        elif args.what == "gradebook":
             gradebook(tenant, args.case_studies, args.repeat)
         else:
             background(tenant, args.kind, args.format, args.case_studies)

@@ -8,6 +8,7 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.test import RequestFactory
 
 from config import replicas
+from config.bulk_copy import copy_out
 from config.database import parse_database_url
 from config.postgresql.base import DatabaseWrapper
 from students.models import Student
@@ -78,6 +79,23 @@ def test_iterators_stream_inside_a_transaction_and_fall_back_outside_one(pooled,
 def test_copy_and_executemany_refuse_to_run_outside_a_transaction(pooled):
     with pooled.cursor() as cursor, pytest.raises(RuntimeError, match="transaction.atomic"):
         cursor.cursor.copy("COPY students_student (user_id) FROM STDIN")
+
+
+def test_copy_out_reads_the_tenant_even_when_the_server_connection_has_another_path(pooled, committed_tenant):
+    """The list's downloads stream COPY's output: inside their transaction the path is set first."""
+    StudentFactory.create_batch(4, first_name="Copied")
+    pooled.ensure_connection()
+    pooled.set_autocommit(False)  # a transaction, as transaction.atomic() opens one
+    try:
+        pooled.connection.execute("SET LOCAL search_path = public")  # as a pooled connection might be
+        rows = copy_out(pooled, "SELECT first_name FROM students_student WHERE first_name = %s", ["Copied"],
+                        options="FORMAT csv")
+        assert [bytes(row) for row in rows] == [b"Copied\n"] * 4
+    finally:
+        pooled.rollback()
+        pooled.set_autocommit(True)
+    with pytest.raises(RuntimeError, match="transaction.atomic"):  # autocommit: the path could not hold
+        list(copy_out(pooled, "SELECT 1", [], options="FORMAT csv"))
 
 
 def test_session_mode_is_django_tenants_unchanged(tenant):

@@ -11,7 +11,7 @@ then (and by the daily prune, should that job be lost).
 
 A job's kind is an entry of console.list_files.kinds, the downloads' own: the same parameters,
 rows and writers, without the cap. Files are written incrementally (CSV in blocks, XLSX by
-openpyxl's write-only workbook) from a server-side cursor, into a temporary file that is then
+the kind's streaming writer) from a server-side cursor, into a temporary file that is then
 saved to the default storage under exports/<schema>/ (never served publicly:
 console.exports.apis checks the owner).
 """
@@ -157,12 +157,14 @@ def _counted(rows, job, worker, stopping):
 
 def _write(job, worker, target, stopping):
     """Write the job's file into the binary file `target`; returns the download's file name.
-    Rows are read in autocommit from a WITH HOLD server-side cursor, so progress updates
-    commit as they are made."""
+    Rows are read in autocommit from a WITH HOLD server-side cursor (not COPY, which would hold
+    the connection to the end), so progress updates commit as they are made."""
     kind = FILE_KINDS[job.kind]
-    file_request = kind.read(_as_query(job.params))
+    query = _as_query(job.params)
+    query["format"] = job.file_format  # the rows are read as the file's format holds them
+    file_request = kind.read(query)
     _beat(job, worker, 0, rows_total=file_request.filterset.qs.count())
-    rows = _counted(kind.rows(file_request, limit=None), job, worker, stopping)
+    rows = _counted(kind.rows(file_request, limit=None, copy=False), job, worker, stopping)
     file_write(file_request, rows, job.file_format, target)
     return kind.file_name(connection.tenant, job.file_format)
 

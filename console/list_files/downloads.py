@@ -41,7 +41,13 @@ def _in_tenant(tenant, alias, file_request, limit):
         follow_tenant(alias)
         with transaction.atomic(using=alias):
             rows = file_request.kind.rows(file_request, limit=limit, using=alias)
-            yield from file_blocks(file_request, rows, file_request.file_format)
+            try:
+                yield from file_blocks(file_request, rows, file_request.file_format)
+            finally:
+                # A client gone mid-file: end the rows' COPY (cancelled, its rest drained) before
+                # the rollback, which would otherwise wait for the connection COPY holds.
+                if hasattr(rows, "close"):
+                    rows.close()
 
 
 def list_file_response(file_request, *, tenant=None):

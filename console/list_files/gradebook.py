@@ -36,8 +36,9 @@ def columns(case_studies):
     return header
 
 
-def rows(file_request, *, limit, using=None):
-    """GradebookRow for each student of the list, in its order (the first `limit`; None: all)."""
+def rows(file_request, *, limit, using=None, copy=False):
+    """GradebookRow for each student of the list, in its order (the first `limit`; None: all),
+    from server-side cursors, whatever `copy` says."""
     return gradebook_rows(file_request.filterset, file_request.case_studies, limit=limit, using=using)
 
 

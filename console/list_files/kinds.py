@@ -21,7 +21,9 @@ class FileKind:
     audit_action: str  # a download's audit event (a background export has its own)
     audit_target: str
     check: Callable  # params (a QueryDict) -> (options, filterset, case studies); 400 naming each bad one
-    rows: Callable  # (file_request, *, limit, using) -> the rows, from a server-side cursor
+    # (file_request, *, limit, using, copy) -> the rows; copy=False: the connection stays free
+    # between fetches (a server-side cursor), as a background export's progress needs
+    rows: Callable
     csv_blocks: Callable  # (file_request, rows) -> blocks of bytes
     write_xlsx: Callable  # (file_request, rows, target): the workbook into a binary file
     audit_detail: Callable  # (file_request, params) -> the download's audit detail

@@ -1,14 +1,18 @@
 """What every file of the list is written with: neutralised text, CSV in blocks, XLSX through
-openpyxl's write-only workbook, and the file of a kind as blocks of bytes (a download) or
-into a binary file (a background export).
+openpyxl's write-only workbook or, for rows formatted in SQL (console.list_files.cells), a
+workbook made by XlsxWriter with the rows streamed into its sheet, and the file of a kind as
+blocks of bytes (a download) or into a binary file (a background export).
 
-Nothing holds the whole result in memory: rows come from a server-side cursor and are
-written out one by one. CSV is produced in blocks of about CSV_FLUSH_BYTES; XLSX is written
+Nothing holds the whole result in memory: rows come from COPY or a server-side cursor and are
+written out as they come. CSV is produced in blocks of about CSV_FLUSH_BYTES; XLSX is written
 into a temporary file (a zip needs its directory at the end), then read back in blocks.
 """
 import csv
 import datetime as dt
+import io
+import re
 import tempfile
+import zipfile
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
@@ -19,6 +23,7 @@ from config.text import xml_safe
 
 CSV_FLUSH_BYTES = 64 * 1024
 XLSX_BLOCK_BYTES = 256 * 1024
+XLSX_COMPRESSLEVEL = 1  # zlib's fastest: see xlsx_with_rows and bench/README.md
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -67,6 +72,68 @@ def csv_in_blocks(header, rows, cells_of):
             yield "".join(buffer).encode("utf-8")
             buffer, size = [], 0
     yield "".join(buffer).encode("utf-8")
+
+
+def csv_lines(rows):
+    """Each row (a tuple of cells already formatted, None for an empty one) as a UTF-8 CSV line
+    ending in "\n", as COPY's csv format writes it."""
+    writer = csv.writer(_Line())  # its own line end, "\r\n", by which it quotes a lone "\r" too
+    for row in rows:
+        yield (writer.writerow(row)[:-2] + "\n").encode("utf-8")
+
+
+def _crlf(lines):
+    block = b"".join(lines)
+    if block.count(b"\n") == len(lines):  # no line break inside a quoted field: one pass in C
+        return block.replace(b"\n", b"\r\n")
+    return b"".join(bytes(line[:-1]) + b"\r\n" for line in lines)
+
+
+def csv_lines_in_blocks(header, lines):
+    """csv_in_blocks for rows already written as CSV lines ending in "\n" (COPY's csv format):
+    the BOM and `header` line, then the lines with csv.writer's line end ("\r\n"), a line break
+    inside a quoted field left as it is, in blocks of about CSV_FLUSH_BYTES."""
+    yield ("\ufeff" + csv.writer(_Line()).writerow(header)).encode("utf-8")
+    buffer, size = [], 0
+    for line in lines:
+        buffer.append(line)
+        size += len(line)
+        if size >= CSV_FLUSH_BYTES:
+            yield _crlf(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield _crlf(buffer)
+
+
+_DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
+
+
+def xlsx_with_rows(template, sheet_part, rows, target, *, compresslevel=XLSX_COMPRESSLEVEL):
+    """Write into the binary file `target` the workbook `template` (the bytes of an XLSX file
+    with everything but the data: header, styles, notes, column widths) with `rows` (bytes,
+    each `<row>` elements of the sheet's XML) added to the data of its sheet `sheet_part`,
+    compressed as they come. The template's dimension (A1:F1) is left out: it is optional."""
+    with (
+        zipfile.ZipFile(io.BytesIO(template)) as source,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as workbook,
+    ):
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename != sheet_part:
+                workbook.writestr(info, data, compresslevel=compresslevel)
+                continue
+            head, tail = _DIMENSION.sub(b"", data).split(b"</sheetData>")
+            with workbook.open(info.filename, "w", force_zip64=True) as sheet:
+                sheet.write(head)
+                buffer, size = [], 0
+                for row in rows:
+                    buffer.append(row)
+                    size += len(row)
+                    if size >= XLSX_BLOCK_BYTES:
+                        sheet.write(b"".join(buffer))
+                        buffer, size = [], 0
+                sheet.write(b"".join(buffer))
+                sheet.write(b"</sheetData>" + tail)
 
 
 def xlsx_header(sheet, titles, *, notes=None):

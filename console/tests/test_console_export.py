@@ -330,8 +330,8 @@ def test_export_query_count_does_not_grow_with_rows(operator_client, django_asse
     # tenancy + authentication; the bounded count (SELECT COUNT(*) FROM (... LIMIT cap + 1));
     # the export's audit event;
     # then, as the body streams after the view returned: SET search_path, and in a transaction
-    # (a savepoint inside the test's) the DECLARE of one server-side cursor that every row is
-    # fetched from (no programme or case-study queries: the Programme and Case studies columns
+    # (a savepoint inside the test's) the one COPY (…) TO STDOUT that every row is read from,
+    # formatted (no programme or case-study queries: the Programme and Case studies columns
     # are the maintained programme_label and overall_case_studies)
     with django_assert_num_queries(API_REQUEST_QUERIES + 2 + 4):
         response = operator_client.get(URL, {"format": file_format})
@@ -339,7 +339,7 @@ def test_export_query_count_does_not_grow_with_rows(operator_client, django_asse
     assert body
 
 
-def test_rows_are_read_from_a_server_side_cursor_capped_at_the_limit(mba):
+def test_rows_are_read_by_one_copy_capped_at_the_limit(mba):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -350,8 +350,9 @@ def test_rows_are_read_from_a_server_side_cursor_capped_at_the_limit(mba):
     with CaptureQueriesContext(connection) as queries:
         rows = _csv(response)
     assert len(rows) == 4
-    [query] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DECLARE")]
-    assert " CURSOR " in query and " WITH HOLD " not in query and query.endswith("LIMIT 50000")
+    [query] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("COPY")]
+    assert query.endswith("LIMIT 50000) TO STDOUT (FORMAT csv)")
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("DECLARE")]
     assert "catalogue_casestudy" not in query  # overall_case_studies is not a subquery per row
 
 
@@ -409,3 +410,110 @@ def test_the_export_sorts_by_overall_case_studies(operator_client, people):
     rows = _csv(operator_client.get(URL, {"sort_by": "case_studies", "sort_order": "desc"}))
     counts = [int(row[4]) for row in rows[1:]]
     assert counts == sorted(counts, reverse=True) and counts[0] == 4
+
+
+# Cells formatted in SQL ---------------------------------------------------------------------
+
+# Text that tests every rule at once: formula triggers, quotes, separators, line breaks inside
+# a cell, XML's reserved and illegal characters, a backslash, non-ASCII, and empty text.
+HOSTILE_TEXTS = [
+    ("=SUM(A1:A2)", "x"), ("+1", "-2"), ("@cmd", "x"), ("\tTabbed", "x"), ("\rReturned", "x"),
+    ('Quote "me"', "a,b"), ("Line\nbreak", "and\r\nCRLF"), ("<b>&amp;</b>", "back\\slash"),
+    ("Chi\x01dinma", "Oka\x0bfọr\x1f"), ("\x07=after a bell", "x"), ("Zoë", "Brontë \uffff"), ("", ""),
+]
+
+
+@pytest.fixture
+def hostile(mba):
+    """Students whose names, emails and programme hold HOSTILE_TEXTS, written past every check
+    (rows stored before text was checked), some seen and one never."""
+    odd = ProgrammeFactory(code="ODD1", name="-Odd, \"quoted\"\nprogramme")
+    from students.models import Student
+
+    for n, (first, last) in enumerate(HOSTILE_TEXTS):
+        student = StudentFactory(email=f"s{n}@miva.university", programmes=[mba, odd] if n % 2 else [])
+        if n % 3:
+            _seen(student, NOW - dt.timedelta(minutes=n, microseconds=n * 123457))
+        Student.objects.filter(pk=student.pk).update(
+            first_name=first, last_name=last, email=("=" if n == 0 else "") + f"{first[:3]}{n}@miva.university"
+        )
+
+
+def _python_rows(sort="name"):
+    """The rows as the writers' Python rules (writers.neutralise, csv_moment, xlsx_text,
+    xlsx_moment) see them: the plain values of the list's selector."""
+    from students.listing.selectors import student_export_rows, student_file_filterset
+
+    return list(student_export_rows(student_file_filterset({"sort_by": sort}), limit=None))
+
+
+def test_the_csv_is_byte_for_byte_what_the_python_rules_write(operator_client, hostile):
+    from console.list_files.writers import csv_in_blocks, csv_moment, neutralise
+
+    def cells(row):
+        name, email, programme, status, overall, last_seen = row
+        return [neutralise(name), neutralise(email), neutralise(programme), neutralise(status), overall,
+                csv_moment(last_seen)]
+
+    expected = b"".join(csv_in_blocks(COLUMNS, _python_rows(), cells))
+    body = _body(operator_client.get(URL, {"sort_by": "name"}))
+    assert body == expected
+    assert b"\"Line\nbreak and\r\nCRLF\"" in body  # line breaks inside a cell stay as they are
+
+
+def test_the_xlsx_holds_what_the_python_rules_write(operator_client, hostile):
+    from openpyxl.utils.datetime import from_excel, to_excel
+
+    from console.list_files.writers import xlsx_moment, xlsx_text
+
+    def cell(value):
+        if isinstance(value, dt.datetime):  # as a spreadsheet holds it: to the millisecond
+            return from_excel(to_excel(xlsx_moment(value)))
+        value = xlsx_text(value) if isinstance(value, str) else value
+        return None if value == "" else value
+
+    expected = [[cell(value) for value in row] for row in _python_rows()]
+    sheet = _xlsx(operator_client.get(URL, {"sort_by": "name", "format": "xlsx"}))
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2, max_col=6)]
+    assert rows == expected
+    assert sheet.freeze_panes == "A2" and sheet.column_dimensions["C"].width > 40
+    texts = [c for row in sheet.iter_rows(min_row=2, max_col=4) for c in row if c.value is not None]
+    assert {c.data_type for c in texts} == {"s"}  # never a formula
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_background_export_reads_the_same_statement_and_gives_the_same_bytes_of_data(
+    operator_client, hostile, file_format
+):
+    """The background export reads the download's statement from a server-side cursor (so its
+    progress commits as it goes) and writes the same cells."""
+    from console.list_files.kinds import FILE_KINDS
+    from students.listing.selectors import student_file_filterset
+
+    request = FileRequest(FILE_KINDS["list"], {"format": file_format}, student_file_filterset({"sort_by": "name"}), ())
+    copied = [bytes(row) for row in student_list.rows(request, limit=None)]
+    fetched = list(student_list.rows(request, limit=None, copy=False))
+    assert len(copied) == len(HOSTILE_TEXTS) and copied == fetched
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_download_closed_after_its_first_block_ends_its_copy_and_leaves_the_connection_usable(
+    mba, monkeypatch, tenant, file_format
+):
+    from django.db import connection
+
+    from console.list_files import writers
+    from console.list_files.downloads import _in_tenant
+    from students.listing.selectors import student_list_filterset
+
+    monkeypatch.setattr(writers, "CSV_FLUSH_BYTES", 100)  # many blocks from a few rows
+    StudentFactory.create_batch(30, programmes=[mba])
+    request = FileRequest(FILE_KINDS["list"], {"format": file_format}, student_list_filterset({}), ())
+    body = _in_tenant(tenant, "default", request, 50_000)  # the response's body
+    next(body)
+    if file_format == "csv":
+        next(body)  # the header, then rows read from the COPY
+    body.close()  # the client went away mid-file
+    with connection.cursor() as cursor:  # the rollback would have waited forever on the connection COPY held
+        cursor.execute("SELECT count(*) FROM students_student")
+        assert cursor.fetchone() == (30,)

@@ -81,14 +81,15 @@ def _as_rows(queryset, ordering):
 _NARROWING = ("search", "programme", "start_date", "end_date", "cohort", "advisor", "group", "imported")
 
 
-def student_export_rows(filterset, *, limit):
-    """The first `limit` rows (None: all) of the list as value tuples (full_name, email, programme_label,
-    status, overall_case_studies, last_seen), unevaluated: iterate it with a server-side
-    cursor."""
+EXPORT_FIELDS = ("full_name", "email", "programme_label", "status", "overall_case_studies", "last_seen")
+
+
+def student_export_rows(filterset, *, limit, cells=None):
+    """The first `limit` rows (None: all) of the list as value tuples of EXPORT_FIELDS, or of
+    `cells` (name -> an expression over the student's fields: a file that formats its cells in
+    SQL), unevaluated: iterate it with a server-side cursor, or COPY its SQL."""
     queryset = filterset.qs.order_by(*_ordering(*filterset.sort))
-    queryset = queryset.values_list(
-        "full_name", "email", "programme_label", "status", "overall_case_studies", "last_seen"
-    )
+    queryset = queryset.annotate(**cells).values_list(*cells) if cells else queryset.values_list(*EXPORT_FIELDS)
     return queryset if limit is None else queryset[:limit]
 
 
