@@ -254,6 +254,10 @@ def test_after_applying_one_link_lists_exactly_the_students_created_or_updated(
     # It can be cleared: the link leads to the list without the filter.
     assert '<a class="btn btn-sm" href="?">Clear<' in html
     assert client.get("/students/").context["total"] == 6
+    # The filter bar keeps it: applying another filter narrows the import's students.
+    assert f'<input type="hidden" name="imported" value="{run.pk}">' in html
+    narrowed = client.get("/students/", {"imported": run.pk, "search": "zoe"})
+    assert [row.email for row in narrowed.context["rows"]] == ["zoe@uni.example"]
 
 
 def test_the_import_filter_is_the_lists_own_in_the_export(console_as, admin_user, mba):
