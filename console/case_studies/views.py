@@ -12,6 +12,7 @@ from attempts.participants import selectors as participants
 from catalogue.models import CaseStudy, Programme
 from config.errors import AppError
 from config.replicas import lag_tolerant
+from console.exports.panel import background_export_panel
 from console.listing import PAGE_SIZES, ListRequest
 from console.pages import console_page, not_found
 
@@ -47,6 +48,14 @@ def _tabs(case_study, current, user):
     for tab in tabs:
         tab["current"] = tab["key"] == current
     return tabs
+
+
+def _gradebook_files(case_study, user):
+    """The header's gradebook downloads and its "Export in the background"."""
+    return {
+        "gradebook": _gradebook_links(case_study, user),
+        "background_export": background_export_panel(user, [("case_study", case_study.pk)], kinds=["gradebook"]),
+    }
 
 
 def _gradebook_links(case_study, user):
@@ -113,7 +122,7 @@ def case_study_overview(request, case_study_id):
         if summary["participants"]
         else 0,
         "tabs": _tabs(case_study, "overview", request.user),
-        "gradebook": _gradebook_links(case_study, request.user),
+        **_gradebook_files(case_study, request.user),
     }
     return render(request, "console/case_studies/overview.html", context)
 
@@ -197,7 +206,7 @@ def case_study_participants(request, case_study_id):
         "case_study": case_study,
         "programmes": list(case_study.programmes.all()),
         "tabs": _tabs(case_study, "participants", request.user),
-        "gradebook": _gradebook_links(case_study, request.user),
+        **_gradebook_files(case_study, request.user),
         "listing": listing,
         "errors": listing.errors,
         "rows": rows,

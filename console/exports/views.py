@@ -13,8 +13,8 @@ from config.errors import AppError
 from console.exports import services
 from console.exports.forms import BackgroundExportForm
 from console.exports.models import ExportJob
+from console.exports.panel import background_export_panel
 from console.exports.selectors import access_export_job, export_jobs_of
-from console.list_files.kinds import FILE_KINDS
 from console.listing import ListRequest
 from console.pages import console_page, not_found
 
@@ -49,8 +49,7 @@ def exports_page(request):
         return redirect("console:students")
     context = {
         "jobs": export_jobs_of(request.user),
-        "background_kinds": [(kind.name, kind.short_label) for kind in FILE_KINDS.values()],
-        "background_fields": [],  # every student
+        **background_export_panel(request.user, []),  # every student
     }
     return render(request, "console/exports/list.html", context)
 

@@ -12,6 +12,7 @@ from accounts.permissions import USER_MANAGEMENT_VIEW
 from attempts.group_results.selectors import rate, student_group_results, student_groups_results
 from config.errors import AppError
 from config.replicas import lag_tolerant
+from console.exports.panel import background_export_panel
 from console.listing import ListRequest
 from console.pages import console_page, not_found
 from students.groups import selectors as group_selectors
@@ -140,6 +141,7 @@ def group_detail(request, group_id):
         "results_pages": results_paging.page_links(len(case_studies)),
         "results_total_pages": max(1, math.ceil(len(case_studies) / RESULTS_PAGE_SIZE)),
         "members": members,
+        "background_export": background_export_panel(request.user, [("group", group.pk)]),
         "total": total,
         "paging": paging,
         "pages": paging.page_links(total),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from accounts.models import AuditEvent
+from catalogue.models import CaseStudy
 from console.exports import apis, services
 from console.exports.models import ExportJob
 from console.exports.selectors import MSG_EXPORT_NOT_FOUND
@@ -22,6 +23,7 @@ from testing.factories import (
     SessionFactory,
     StaffUserFactory,
     StudentFactory,
+    StudentGroupFactory,
 )
 from testing.jobs import queued_jobs, run_jobs
 
@@ -353,6 +355,41 @@ def test_the_exports_page_starts_an_export_of_every_student(console_as, operator
     response = client.post("/exports/", {"kind": "list", "format": "xlsx"})
     job = ExportJob.objects.get()
     assert response["Location"] == f"/exports/{job.pk}/" and job.params == {}
+
+
+def test_a_groups_page_exports_its_members_in_the_background(console_as, operator_user, viewer_user, students):
+    from students.models import GroupMembership
+
+    group = StudentGroupFactory()
+    GroupMembership.objects.create(group=group, student=students[1])
+    client = console_as(operator_user)
+    html = client.get(f"/groups/{group.pk}/").content.decode()
+    assert "<summary>Export in the background</summary>" in html
+    assert 'data-background="list-csv"' in html and 'data-background="gradebook-xlsx"' in html
+    assert f'<input type="hidden" name="group" value="{group.pk}">' in html
+    response = client.post("/exports/", {"kind": "list", "format": "csv", "group": group.pk})
+    job = ExportJob.objects.get()
+    assert response["Location"] == f"/exports/{job.pk}/" and job.params == {"group": [group.pk]}
+    _run_all()
+    rows = _csv(b"".join(client.get(f"/v1/console/exports/{job.pk}/file").streaming_content))
+    assert [row[1] for row in rows[1:]] == ["zoe@miva.university"]  # the members alone
+    # Staff who may not export are not offered it.
+    assert "Export in the background" not in console_as(viewer_user).get(f"/groups/{group.pk}/").content.decode()
+
+
+def test_a_case_studys_pages_export_its_gradebook_in_the_background(console_as, operator_user, students):
+    case_study = CaseStudy.objects.get(title="Market entry")
+    client = console_as(operator_user)
+    html = client.get(f"/case-studies/{case_study.pk}/").content.decode()
+    assert "<summary>Export in the background</summary>" in html
+    assert 'data-background="gradebook-csv"' in html and 'data-background="list-csv"' not in html
+    assert f'<input type="hidden" name="case_study" value="{case_study.pk}">' in html
+    client.post("/exports/", {"kind": "gradebook", "format": "csv", "case_study": case_study.pk})
+    job = ExportJob.objects.get()
+    assert job.kind == "gradebook" and job.params == {"case_study": [case_study.pk]}
+    _run_all()
+    header = _csv(b"".join(client.get(f"/v1/console/exports/{job.pk}/file").streaming_content))[0]
+    assert any("Market entry" in cell for cell in header)
 
 
 def test_the_console_queues_a_job_shows_its_progress_and_then_the_download(console_as, operator_user, students):
