@@ -251,7 +251,7 @@ def students_case_study_cards(*, student_ids, case_studies):
 # the statement below is generated from the same declared constants (Session's
 # NON_CONSUMING_TRANSCRIPT and GradingStatus.COMPLETE, CaseStudy.GradingMethod, the ledger's
 # never-below-0), so a new status or method changes both, and
-# attempts/tests/test_case_study_values.py holds the two equal on generated cases. In SQL,
+# console/tests/test_gradebook_values.py holds the two equal on generated cases. In SQL,
 # because building a card per student and case study cost the gradebook 9× the list's CSV.
 CARD_VALUES = ("attempts_used", "attempts_allowed", "best_score", "final_score")
 _GRADED_SQL = f"s.grading_status = '{COMPLETE.value}' AND s.score IS NOT NULL"  # _graded's rule
