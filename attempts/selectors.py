@@ -255,34 +255,37 @@ def students_case_study_cards(*, student_ids, case_studies):
 # because building a card per student and case study cost the gradebook 9× the list's CSV.
 CARD_VALUES = ("attempts_used", "attempts_allowed", "best_score", "final_score")
 _GRADED_SQL = f"s.grading_status = '{COMPLETE.value}' AND s.score IS NOT NULL"  # _graded's rule
-_NEWEST_FIRST = "ORDER BY s.started_at DESC, s.session_id DESC"
-_OLDEST_FIRST = "ORDER BY s.started_at, s.session_id"
-# mark_final_score's rule per grading method; `highest` (and any other) is the best score,
-# a tie going to the earliest attempt having the same score. `average` sums newest first, as
-# CaseStudyCard.final_score does, so the floating-point sum is the same to the last bit.
+# mark_final_score's rule per grading method, on `a.graded`: the graded scores, oldest attempt
+# first (one ordered aggregate per student and case study). `highest` (and any other method)
+# is the best score: a tie goes to the earliest attempt, which has the same score. `average`
+# sums newest first, as CaseStudyCard.final_score does, so the floating-point sum is the same
+# to the last bit.
 _FINAL_SQL = {
-    CaseStudy.GradingMethod.LATEST: f"(array_agg(s.score {_NEWEST_FIRST}) FILTER (WHERE {_GRADED_SQL}))[1]",
-    CaseStudy.GradingMethod.FIRST: f"(array_agg(s.score {_OLDEST_FIRST}) FILTER (WHERE {_GRADED_SQL}))[1]",
+    CaseStudy.GradingMethod.LATEST: "a.graded[cardinality(a.graded)]",
+    CaseStudy.GradingMethod.FIRST: "a.graded[1]",
     CaseStudy.GradingMethod.AVERAGE: (
-        f"sum(s.score {_NEWEST_FIRST}) FILTER (WHERE {_GRADED_SQL}) / count(*) FILTER (WHERE {_GRADED_SQL})"
+        "(SELECT sum(u.score ORDER BY u.n DESC) FROM unnest(a.graded) WITH ORDINALITY AS u(score, n))"
+        " / cardinality(a.graded)"
     ),
 }
 
 
 def case_study_values_sql(case_studies, *, students, as_text=False):
     """(SQL, params) of two common table expressions, `_cases` and `_values`, for a WITH that
-    names earlier the relation `students` (a column `pk`). `_values` has one row per student with a session or a ledger row on one of `case_studies` (CaseStudy
-    instances): `student_id`, `positions` (each such case study's index in `case_studies`),
-    `attempted` (has a session there) and `cells`, per such case study the CARD_VALUES (text
+    names earlier the relation `students` (a column `pk`). `_values` has one row per student
+    with a session or a ledger row on one of `case_studies` (CaseStudy instances):
+    `student_id`, `positions` (each such case study's index in `case_studies`), `attempted`
+    (has a session there) and `cells`, per such case study the CARD_VALUES (text
     with `as_text`: numbers as PostgreSQL writes them, the shortest text that reads back the
     same float, and "" for null). Set-based: the sessions and ledger rows of these case
     studies for those students are aggregated once (a hash join each), not per student.
     A case study a student has neither attempted nor a ledger row on has no cell: its values
     are (0, max_attempts, null, null)."""
     final_sql = " ".join(f"WHEN '{method.value}' THEN {sql}" for method, sql in _FINAL_SQL.items())
+    final = f"CASE c.grading_method {final_sql} ELSE a.best END"
     number = "coalesce(({})::text, '')" if as_text else "({})::float8"
     cells = ", ".join(number.format(sql) for sql in (
-        "coalesce(a.used, 0)", "c.max_attempts + greatest(coalesce(e.total, 0), 0)", "a.best", "a.final"))
+        "coalesce(a.used, 0)", "c.max_attempts + greatest(coalesce(e.total, 0), 0)", "a.best", final))
     ids = [case_study.pk for case_study in case_studies]
     sql = f"""SELECT coalesce(a.student_id, e.student_id) AS student_id, array_agg(c.ord - 1) AS positions,
        array_agg(a.student_id IS NOT NULL) AS attempted, array_agg(ARRAY[{cells}]) AS cells
@@ -290,8 +293,8 @@ FROM (
   SELECT s.student_id, s.case_study_id,
          count(*) FILTER (WHERE s.transcript_status <> ALL(%s::text[])) AS used,
          max(s.score) FILTER (WHERE {_GRADED_SQL}) AS best,
-         CASE min(c.grading_method) {final_sql} ELSE max(s.score) FILTER (WHERE {_GRADED_SQL}) END AS final
-  FROM {Session._meta.db_table} s JOIN _cases c USING (case_study_id)
+         array_agg(s.score ORDER BY s.started_at, s.session_id) FILTER (WHERE {_GRADED_SQL}) AS graded
+  FROM {Session._meta.db_table} s
   WHERE s.case_study_id = ANY(%s::text[]) AND s.student_id IN (SELECT pk FROM {students})
   GROUP BY s.student_id, s.case_study_id
 ) a
