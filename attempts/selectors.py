@@ -254,7 +254,7 @@ def students_case_study_cards(*, student_ids, case_studies):
 # console/tests/test_gradebook_values.py holds the two equal on generated cases. In SQL,
 # because building a card per student and case study cost the gradebook 9× the list's CSV.
 CARD_VALUES = ("attempts_used", "attempts_allowed", "best_score", "final_score")
-_GRADED_SQL = f"s.grading_status = '{COMPLETE.value}' AND s.score IS NOT NULL"  # _graded's rule
+_GRADED_SQL = f"s.grading_status = '{COMPLETE!s}' AND s.score IS NOT NULL"  # _graded's rule
 # mark_final_score's rule per grading method, on `a.graded`: the graded scores, oldest attempt
 # first (one ordered aggregate per student and case study). `highest` (and any other method)
 # is the best score: a tie goes to the earliest attempt, which has the same score. `average`
@@ -281,7 +281,7 @@ def case_study_values_sql(case_studies, *, students, as_text=False):
     studies for those students are aggregated once (a hash join each), not per student.
     A case study a student has neither attempted nor a ledger row on has no cell: its values
     are (0, max_attempts, null, null)."""
-    final_sql = " ".join(f"WHEN '{method.value}' THEN {sql}" for method, sql in _FINAL_SQL.items())
+    final_sql = " ".join(f"WHEN '{method!s}' THEN {sql}" for method, sql in _FINAL_SQL.items())
     final = f"CASE c.grading_method {final_sql} ELSE a.best END"
     number = "coalesce(({})::text, '')" if as_text else "({})::float8"
     cells = ", ".join(number.format(sql) for sql in (
@@ -309,7 +309,7 @@ GROUP BY 1"""
                   AS c(case_study_id, max_attempts, grading_method, ord))"""
     params = [
         ids, [case_study.max_attempts for case_study in case_studies], [case_study.grading_method for case_study in case_studies],
-        [status.value for status in Session.NON_CONSUMING_TRANSCRIPT], ids, ids,
+        [str(status) for status in Session.NON_CONSUMING_TRANSCRIPT], ids, ids,
     ]
     return f"{cases},\n_values AS ({sql})", params
 

@@ -160,7 +160,9 @@ def _write(job, worker, target, stopping):
     Rows are read in autocommit from a WITH HOLD server-side cursor, so progress updates
     commit as they are made."""
     kind = FILE_KINDS[job.kind]
-    file_request = kind.read(_as_query(job.params))
+    params = _as_query(job.params)
+    params["format"] = job.file_format  # the rows of a kind may depend on it (the gradebook's do)
+    file_request = kind.read(params)
     _beat(job, worker, 0, rows_total=file_request.filterset.qs.count())
     rows = _counted(kind.rows(file_request, limit=None), job, worker, stopping)
     file_write(file_request, rows, job.file_format, target)

@@ -84,7 +84,8 @@ class _Defaults:
     def _shape(self, programme_ids):
         key = tuple(programme_ids or ())
         if key not in self.shapes:
-            taken, values, assigned = set(key), [], []
+            taken, assigned = set(key), []
+            values: list = []
             for programmes, max_attempts in self.case_studies:
                 shown = bool(taken & programmes)
                 assigned.append(shown)
