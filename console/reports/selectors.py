@@ -1,6 +1,6 @@
 """The gradebook's rows: one per student of the console list (its filters and order), and
 for each case study the student's values under the SPEC §4 rules
-(attempts.selectors.CaseStudyValues, held equal to the student detail's cards).
+(attempts.selectors.case_study_values_sql, held equal to the student detail's cards).
 
 Students and their values come from one statement read through one server-side cursor,
 GRADEBOOK_CHUNK rows a fetch: the number of queries does not grow with the students.
