@@ -280,3 +280,13 @@ def test_gradebook_query_count_grows_with_chunks_not_students(operator_client, b
     # and their values; the release.
     assert few == API_REQUEST_QUERIES + 3 + 4, few
     assert count() == few
+
+
+@pytest.mark.parametrize("sort", [{"sort_by": "name", "sort_order": "desc"}, {"sort_by": "last_seen", "sort_order": "asc"},
+                                  {"sort_by": "programme", "sort_order": "asc"}])
+def test_rows_come_in_the_lists_order(operator_client, book, sort):
+    for n in range(5):
+        _attempt(StudentFactory(first_name=f"Ada{n}", programmes=[book["mba"]]), book["cases"][0], days_ago=n, score=50)
+    gradebook = [line[1] for line in _csv(operator_client.get(URL, sort))[1:]]
+    listed = [line[1] for line in _csv(operator_client.get("/v1/console/students/export", {"format": "csv", **sort}))[1:]]
+    assert gradebook == listed and len(listed) == 8
