@@ -246,6 +246,74 @@ def students_case_study_cards(*, student_ids, case_studies):
     }
 
 
+# The gradebook's values in SQL. The detail keeps the Python rules above (it also numbers each
+# attempt and marks the ones used for the final score, which a table of values does not need);
+# the statement below is generated from the same declared constants (Session's
+# NON_CONSUMING_TRANSCRIPT and GradingStatus.COMPLETE, CaseStudy.GradingMethod, the ledger's
+# never-below-0), so a new status or method changes both, and
+# console/tests/test_gradebook_values.py holds the two equal on generated cases. In SQL,
+# because building a card per student and case study cost the gradebook 9× the list's CSV.
+CARD_VALUES = ("attempts_used", "attempts_allowed", "best_score", "final_score")
+_GRADED_SQL = f"s.grading_status = '{COMPLETE!s}' AND s.score IS NOT NULL"  # _graded's rule
+# mark_final_score's rule per grading method, on `a.graded`: the graded scores, oldest attempt
+# first (one ordered aggregate per student and case study). `highest` (and any other method)
+# is the best score: a tie goes to the earliest attempt, which has the same score. `average`
+# sums newest first, as CaseStudyCard.final_score does, so the floating-point sum is the same
+# to the last bit.
+_FINAL_SQL = {
+    CaseStudy.GradingMethod.LATEST: "a.graded[cardinality(a.graded)]",
+    CaseStudy.GradingMethod.FIRST: "a.graded[1]",
+    CaseStudy.GradingMethod.AVERAGE: (
+        "(SELECT sum(u.score ORDER BY u.n DESC) FROM unnest(a.graded) WITH ORDINALITY AS u(score, n))"
+        " / cardinality(a.graded)"
+    ),
+}
+
+
+def case_study_values_sql(case_studies, *, students, as_text=False):
+    """(SQL, params) of two common table expressions, `_cases` and `_values`, for a WITH that
+    names earlier the relation `students` (a column `pk`). `_values` has one row per student
+    with a session or a ledger row on one of `case_studies` (CaseStudy instances):
+    `student_id`, `positions` (each such case study's index in `case_studies`), `attempted`
+    (has a session there) and `cells`, per such case study the CARD_VALUES (text
+    with `as_text`: numbers as PostgreSQL writes them, the shortest text that reads back the
+    same float, and "" for null). Set-based: the sessions and ledger rows of these case
+    studies for those students are aggregated once (a hash join each), not per student.
+    A case study a student has neither attempted nor a ledger row on has no cell: its values
+    are (0, max_attempts, null, null)."""
+    final_sql = " ".join(f"WHEN '{method!s}' THEN {sql}" for method, sql in _FINAL_SQL.items())
+    final = f"CASE c.grading_method {final_sql} ELSE a.best END"
+    number = "coalesce(({})::text, '')" if as_text else "({})::float8"
+    cells = ", ".join(number.format(sql) for sql in (
+        "coalesce(a.used, 0)", "c.max_attempts + greatest(coalesce(e.total, 0), 0)", "a.best", final))
+    ids = [case_study.pk for case_study in case_studies]
+    sql = f"""SELECT coalesce(a.student_id, e.student_id) AS student_id, array_agg(c.ord - 1) AS positions,
+       array_agg(a.student_id IS NOT NULL) AS attempted, array_agg(ARRAY[{cells}]) AS cells
+FROM (
+  SELECT s.student_id, s.case_study_id,
+         count(*) FILTER (WHERE s.transcript_status <> ALL(%s::text[])) AS used,
+         max(s.score) FILTER (WHERE {_GRADED_SQL}) AS best,
+         array_agg(s.score ORDER BY s.started_at, s.session_id) FILTER (WHERE {_GRADED_SQL}) AS graded
+  FROM {Session._meta.db_table} s
+  WHERE s.case_study_id = ANY(%s::text[]) AND s.student_id IN (SELECT pk FROM {students})
+  GROUP BY s.student_id, s.case_study_id
+) a
+FULL JOIN (
+  SELECT g.student_id, g.case_study_id, sum(g.delta) AS total FROM {AttemptGrant._meta.db_table} g
+  WHERE g.case_study_id = ANY(%s::text[]) AND g.student_id IN (SELECT pk FROM {students})
+  GROUP BY g.student_id, g.case_study_id
+) e USING (student_id, case_study_id)
+JOIN _cases c USING (case_study_id)
+GROUP BY 1"""
+    cases = """_cases AS (SELECT * FROM unnest(%s::text[], %s::integer[], %s::text[]) WITH ORDINALITY
+                  AS c(case_study_id, max_attempts, grading_method, ord))"""
+    params = [
+        ids, [case_study.max_attempts for case_study in case_studies], [case_study.grading_method for case_study in case_studies],
+        [str(status) for status in Session.NON_CONSUMING_TRANSCRIPT], ids, ids,
+    ]
+    return f"{cases},\n_values AS ({sql})", params
+
+
 def _recent_first(cards):
     """Most recently started first (ties on case_study_id ascending); unattempted cards last."""
     attempted = [c for c in cards if c.last_started_at is not None]

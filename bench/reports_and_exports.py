@@ -18,7 +18,8 @@ export's bounded count then reads the heap instead of the index alone.
 
 `gradebook`: GET /v1/console/reports/gradebook through the whole stack (tenant lookup, Bearer
 token, view, streamed body read to the end), CSV and XLSX, for the first N active case
-studies by title; median of --repeat runs.
+studies by title, interleaved with GET /v1/console/students/export?format=csv (the list's CSV
+of the same students); medians of --repeat runs and the ratio of the two CSVs' medians.
 
 `background`: queues a job (for the gradebook, with the first N active case studies) (console.exports.services.export_job_queue) and runs it with
 export_job_start and export_job_run in this process, as the queue's `exports.run` job does, timing it and
@@ -88,23 +89,43 @@ class PeakRss:
 
 
 def gradebook(tenant, case_studies, repeat):
+    """The gradebook in CSV and XLSX, and beside them, interleaved in one run, the list's CSV
+    of the same students (the same default filters: every listed student); the CSV ratio is of
+    medians."""
     client = bench_client(tenant)
     ids = _first_case_studies(case_studies)
     query = "&".join(f"case_study={pk}" for pk in ids)
-    for file_format in ("csv", "xlsx"):
-        times, size = [], 0
-        with PeakRss() as rss:
-            for _ in range(repeat):
+    urls = {
+        "gradebook csv": f"/v1/console/reports/gradebook?format=csv&{query}",
+        "list csv": "/v1/console/students/export?format=csv",
+        "gradebook xlsx": f"/v1/console/reports/gradebook?format=xlsx&{query}",
+    }
+    times = {name: [] for name in urls}
+    sizes, lines = {}, {}
+    for url in urls.values():  # warm-up: connections, caches, the first plan
+        _read(client, url)
+    with PeakRss() as rss:
+        for _ in range(repeat):
+            for name, url in urls.items():
                 started = time.perf_counter()
-                response = client.get(f"/v1/console/reports/gradebook?format={file_format}&{query}")
-                assert response.status_code == 200, response.content[:300]
-                size = sum(len(chunk) for chunk in response.streaming_content)
-                times.append(time.perf_counter() - started)
+                body = _read(client, url)
+                times[name].append(time.perf_counter() - started)
+                sizes[name], lines[name] = len(body), body.count(b"\n")
+    for name in urls:
         print(
-            f"gradebook {file_format}: {tenant.slug}, {len(ids)} case studies, median {statistics.median(times):.2f} s "
-            f"of {repeat} ({', '.join(f'{t:.2f}' for t in times)}), {size / MB:.1f} MB, "
-            f"peak RSS {rss.peak / MB:.0f} MB ({(rss.peak - rss.before) / MB:+.0f} MB)"
+            f"{name}: {tenant.slug}, {len(ids)} case studies, {lines[name] - 1 if 'csv' in name else '-'} rows, "
+            f"median {statistics.median(times[name]) * 1000:.0f} ms of {repeat} "
+            f"({', '.join(f'{t * 1000:.0f}' for t in times[name])}), {sizes[name] / MB:.1f} MB"
         )
+    ratio = statistics.median(times["gradebook csv"]) / statistics.median(times["list csv"])
+    print(f"gradebook csv / list csv of the same students: {ratio:.2f}x; peak RSS {rss.peak / MB:.0f} MB "
+          f"({(rss.peak - rss.before) / MB:+.0f} MB)")
+
+
+def _read(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    return b"".join(response.streaming_content)
 
 
 def _first_case_studies(n):
@@ -206,7 +227,7 @@ def main():
     parser.add_argument("what", choices=("downloads", "gradebook", "background"))
     parser.add_argument("--tenant", required=True)
     parser.add_argument("--case-studies", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--kind", choices=("list", "gradebook"), default="list")
     parser.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     parser.add_argument("--runs", type=int, default=7)

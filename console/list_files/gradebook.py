@@ -4,7 +4,8 @@ used, attempts allowed, best score, final score under its grading method), as CS
 per programme.
 
 Its parameters are console.reports.filters.gradebook_request's, its rows
-console.reports.selectors.gradebook_rows (the student detail's cards). Text cells that a
+console.reports.selectors.gradebook_rows (one statement; the values equal to the student
+detail's cards; for CSV, numbers and Last Seen already as text). Text cells that a
 spreadsheet would run as formulas are neutralised, and text cells and sheet names lose the
 characters XML cannot hold (config.text.xml_safe).
 """
@@ -12,8 +13,9 @@ import re
 
 from openpyxl import Workbook
 
+from config.spreadsheets import CSV
 from config.text import xml_safe
-from console.list_files.writers import csv_in_blocks, csv_moment, neutralise, xlsx_header, xlsx_moment, xlsx_text
+from console.list_files.writers import csv_in_blocks, neutralise, xlsx_header, xlsx_moment, xlsx_text
 from console.reports.filters import gradebook_request
 from console.reports.selectors import gradebook_rows, programme_names
 
@@ -37,37 +39,20 @@ def columns(case_studies):
 
 
 def rows(file_request, *, limit, using=None, copy=False):
-    """GradebookRow for each student of the list, in its order (the first `limit`; None: all),
-    from server-side cursors, whatever `copy` says."""
-    return gradebook_rows(file_request.filterset, file_request.case_studies, limit=limit, using=using)
-
-
-def _score(value):
-    return None if value is None else float(value)
-
-
-def _card_values(card):
-    if card is None:
-        return [None, None, None, None]
-    return [card.attempts_used, card.attempts_allowed, _score(card.best_score), _score(card.final_score)]
-
-
-def _csv_number(value):
-    if value is None:
-        return ""
-    return f"{value:g}" if isinstance(value, float) else value
+    """gradebook_rows' tuples for each student of the list, in its order (the first `limit`;
+    None: all), from a server-side cursor whatever `copy` says; for a CSV file, with Last Seen
+    and the values as text."""
+    as_text = file_request.file_format == CSV
+    return gradebook_rows(file_request.filterset, file_request.case_studies, limit=limit, as_text=as_text, using=using)
 
 
 def _csv_cells(row):
-    cells = [neutralise(row.student_name), neutralise(row.email), neutralise(row.student_number),
-             neutralise(row.programme_label), csv_moment(row.last_seen)]
-    for card in row.cards:
-        cells += [_csv_number(value) for value in _card_values(card)]
-    return cells
+    name, email, number, label, _programme_ids, last_seen, values = row
+    return [neutralise(name), neutralise(email), neutralise(number), neutralise(label), last_seen, *values]
 
 
 def csv_blocks(file_request, rows):
-    """The header line (neutralised: it holds case study titles), one line per GradebookRow."""
+    """The header line (neutralised: it holds case study titles), one line per row."""
     header = [neutralise(title) for title in columns(file_request.case_studies)]
     return csv_in_blocks(header, rows, _csv_cells)
 
@@ -115,12 +100,10 @@ def write_xlsx(file_request, rows, target):
 
     if not sheet_per_programme:
         sheets[None] = _new_sheet(workbook, "Gradebook", header)
-    for row in rows:
-        values = [xlsx_text(row.student_name), xlsx_text(row.email), xlsx_text(row.student_number),
-                  xlsx_text(row.programme_label), xlsx_moment(row.last_seen)]
-        for card in row.cards:
-            values += _card_values(card)
-        keys = [pk for pk in row.programme_ids if pk in names] if sheet_per_programme else [None]
+    for name, email, number, label, programme_ids, last_seen, case_study_values in rows:
+        values = [xlsx_text(name), xlsx_text(email), xlsx_text(number), xlsx_text(label), xlsx_moment(last_seen),
+                  *case_study_values]
+        keys = [pk for pk in programme_ids or () if pk in names] if sheet_per_programme else [None]
         for key in keys or [None]:
             sheet_for(key).append(values)
     if not sheets:

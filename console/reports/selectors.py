@@ -1,36 +1,24 @@
 """The gradebook's rows: one per student of the console list (its filters and order), and
-for each case study the student's card under the SPEC §4 rules, from
-attempts.selectors.students_case_study_cards, the same code as the student detail's cards.
+for each case study the student's values under the SPEC §4 rules
+(attempts.selectors.case_study_values_sql, held equal to the student detail's cards).
 
-Students are read from one server-side cursor; their sessions and ledger totals are read per
-chunk of GRADEBOOK_CHUNK students (two queries a chunk), never per student.
+Students and their values come from one statement read through one server-side cursor,
+GRADEBOOK_CHUNK rows a fetch: the number of queries does not grow with the students.
 """
-from dataclasses import dataclass
-from itertools import islice
-
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import F, OuterRef, Value
+from django.db.models.functions import Coalesce, NullIf
 
-from attempts.selectors import students_case_study_cards
+from attempts.selectors import UtcText, case_study_values_sql
 from catalogue.models import CaseStudy, Programme
 from config.errors import AppError
 from students.listing.selectors import student_gradebook_rows
 
-GRADEBOOK_CHUNK = 2000  # students per batch of attempts queries
+GRADEBOOK_CHUNK = 2000  # rows per fetch from the server-side cursor
 MAX_CASE_STUDIES = 50
 MSG_GRADEBOOK_UNKNOWN_CASE_STUDIES = "No case study with this id: {ids}."
 MSG_TOO_MANY_CASE_STUDIES = f"At most {MAX_CASE_STUDIES} case studies per gradebook."
-
-
-@dataclass
-class GradebookRow:
-    student_name: str
-    email: str
-    student_number: str  # the SIS number when set, else the user_id (SPEC §4)
-    programme_label: str
-    programme_ids: list
-    last_seen: object
-    cards: list  # one per case study of the gradebook: a CaseStudyCard, or None when not assigned nor attempted
 
 
 def gradebook_case_studies(*, case_study_ids=None, programme_code=None):
@@ -55,24 +43,66 @@ def gradebook_case_studies(*, case_study_ids=None, programme_code=None):
     return list(case_studies[:MAX_CASE_STUDIES])
 
 
-def gradebook_rows(filterset, case_studies, *, limit=None, chunk_size=GRADEBOOK_CHUNK, using=None):
-    """GradebookRow for each student of the list, in its order (at most `limit`). Iterate it
-    inside a transaction for the cursor to stream. Queries: the students' cursor, then two per
-    chunk of students (sessions, ledger totals)."""
-    students = student_gradebook_rows(filterset, limit=limit)
-    if using is not None:
-        students = students.using(using)
-    students = students.iterator(chunk_size=chunk_size)
-    while chunk := list(islice(students, chunk_size)):
-        cards = students_case_study_cards(student_ids=[row[0] for row in chunk], case_studies=case_studies)
-        for pk, name, email, number, label, programme_ids, last_seen in chunk:
-            taken = set(programme_ids or ())
-            row_cards = []
-            for case_study in case_studies:
-                card = cards[(pk, case_study.pk)]
-                assigned = taken.intersection(case_study.programme_id_list or ())
-                row_cards.append(card if assigned or card.attempts else None)
-            yield GradebookRow(name, email, number or pk, label, list(programme_ids or ()), last_seen, row_cards)
+def gradebook_rows(filterset, case_studies, *, limit=None, as_text=False, chunk_size=GRADEBOOK_CHUNK, using=None):
+    """Row tuples for each student of the list, in its order (at most `limit`): student name,
+    email, student number (the SIS number when set, else the user_id: SPEC §4), programme
+    label, programme ids, last seen, then the student's CARD_VALUES on each of `case_studies`
+    (four per case study, None where neither assigned nor attempted). With `as_text` (for CSV)
+    last seen and the values are text as the file writes them. Iterate it inside a transaction
+    for the cursor to stream. One query: the DECLARE of one server-side cursor over the
+    students joined to case_study_values_sql, GRADEBOOK_CHUNK rows a fetch."""
+    students = student_gradebook_rows(
+        filterset, limit=limit, _number=Coalesce(NullIf("student_number", Value("")), "pk"),
+        _last_seen=UtcText("last_seen") if as_text else F("last_seen"),
+    )
+    students_sql, students_params = students.query.sql_with_params()
+    values_sql, values_params = case_study_values_sql(case_studies, students="_students", as_text=as_text)
+    sql = f"""WITH _students (pk, name, email, sis, label, programme_ids, raw_last_seen, number, last_seen, row)
+    AS MATERIALIZED ({students_sql}),
+{values_sql}
+SELECT s.name, s.email, s.number, s.label, s.programme_ids, s.last_seen, v.positions, v.attempted, v.cells
+FROM _students s LEFT JOIN _values v ON v.student_id = s.pk ORDER BY s.row"""
+    defaults = _Defaults(case_studies, as_text)
+    with connections[using or DEFAULT_DB_ALIAS].chunked_cursor() as cursor:
+        cursor.execute(sql, (*students_params, *values_params))
+        while chunk := cursor.fetchmany(chunk_size):
+            for name, email, number, label, programme_ids, last_seen, positions, attempted, cells in chunk:
+                yield name, email, number, label, programme_ids, last_seen, defaults.row(programme_ids, positions, attempted, cells)
+
+
+class _Defaults:
+    """A row's values from _values' cells: (0, max_attempts, None, None) where a case study is
+    assigned (a programme in common) and has no cell, nothing where it is neither assigned nor
+    attempted (a ledger row alone does not show it). The shape of each programme set is
+    computed once."""
+
+    def __init__(self, case_studies, as_text):
+        self.case_studies = [(set(case_study.programme_id_list or ()), case_study.max_attempts) for case_study in case_studies]
+        self.as_text = as_text
+        self.shapes = {}
+
+    def _shape(self, programme_ids):
+        key = tuple(programme_ids or ())
+        if key not in self.shapes:
+            taken, assigned = set(key), []
+            values: list = []
+            for programmes, max_attempts in self.case_studies:
+                shown = bool(taken & programmes)
+                assigned.append(shown)
+                unattempted = (0, max_attempts, None, None) if shown else (None,) * 4
+                values += ["" if v is None else str(v) for v in unattempted] if self.as_text else unattempted
+            self.shapes[key] = (values, assigned)
+        return self.shapes[key]
+
+    def row(self, programme_ids, positions, attempted, cells):
+        values, assigned = self._shape(programme_ids)
+        if not positions:
+            return values
+        values = list(values)
+        for position, was_attempted, four in zip(positions, attempted, cells, strict=True):
+            if was_attempted or assigned[position]:
+                values[4 * position : 4 * position + 4] = four
+        return values
 
 
 def programme_names(programme_ids=None):

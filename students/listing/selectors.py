@@ -5,7 +5,7 @@ import functools
 
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.db.models import Count, F, JSONField, OuterRef, Subquery, Value, Window
-from django.db.models.functions import Coalesce, JSONObject, Lower
+from django.db.models.functions import Coalesce, JSONObject, Lower, RowNumber
 
 from config.errors import AppError
 from students.listing.filters import CASE_STUDIES_SORT, StudentFileFilter, StudentListFilter
@@ -96,11 +96,14 @@ def student_export_rows(filterset, *, limit, cells=None):
 GRADEBOOK_FIELDS = ("pk", "full_name", "email", "student_number", "programme_label", "programme_ids", "last_seen")
 
 
-def student_gradebook_rows(filterset, *, limit=None):
-    """The list's rows, in its order, as value tuples of GRADEBOOK_FIELDS (the student's key
-    for the attempts read per chunk, and the gradebook's identity columns), unevaluated:
-    iterate it with a server-side cursor. `limit` None: all of them."""
-    queryset = filterset.qs.order_by(*_ordering(*filterset.sort)).values_list(*GRADEBOOK_FIELDS)
+def student_gradebook_rows(filterset, *, limit=None, **columns):
+    """The list's rows, in its order, as value tuples of GRADEBOOK_FIELDS, then `columns`
+    (named expressions on the student's row), then the row's number in that order (for a
+    statement that joins them to more and sorts by it), unevaluated. `limit` None: all."""
+    ordering = _ordering(*filterset.sort)
+    queryset = filterset.qs.order_by(*ordering)
+    queryset = queryset.annotate(**columns, _row=Window(RowNumber(), order_by=ordering))
+    queryset = queryset.values_list(*GRADEBOOK_FIELDS, *columns, "_row")
     return queryset if limit is None else queryset[:limit]
 
 
