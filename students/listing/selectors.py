@@ -111,23 +111,25 @@ def student_list_page(filterset, *, skip, limit):
     """(rows skip..skip+limit of the list as student_list gives them, the exact total).
 
     Without a narrowing filter the total is read from the maintained counts (ListedCount: two
-    rows, whatever the tenant's size). With one, the matches are counted in the same pass
-    that finds the page (count(*) OVER ()), so a search runs once; its cost grows with the
-    matches, not the tenant. Either way the offset walks the sort's index over bare keys and
-    `overall_case_studies` is computed for the rows returned only. Queries: the total or the
-    keys with it, the page rows, their programmes (a count alone for a page past the end)."""
+    rows, whatever the tenant's size); on the first page, in the same statement as the rows.
+    With one, the matches are counted in the same pass that finds the page (count(*) OVER ()),
+    so a search runs once; its cost grows with the matches, not the tenant. Either way the
+    offset walks the sort's index over bare keys and `overall_case_studies` and programmes are
+    read for the rows returned only. Queries: the first page without a narrowing filter, one;
+    otherwise the total or the keys with it, then the page rows (a count alone for a page past
+    the end)."""
     ordering = _ordering(*filterset.sort)
     ordered = filterset.qs.order_by(*ordering)
     data = filterset.form.cleaned_data
-    if not filterset.archived and not any(data.get(name) for name in _NARROWING) and not skip:
-        # The first page: the rows and the total in one statement (the total again alone
-        # only when there are no rows).
-        status = data.get("status") or None
-        page = _as_rows(Student.objects.filter(pk__in=ordered.values("pk")[:limit]), ordering)
-        rows = list(page.annotate(_listed=ListedCount.total_expression(status)))
-        return rows, rows[0]._listed if rows else ListedCount.total(status=status)
     if not filterset.archived and not any(data.get(name) for name in _NARROWING):
-        total = ListedCount.total(status=data.get("status") or None)
+        status = data.get("status") or None
+        if not skip:
+            # The first page: the rows and the total in one statement (the total again alone
+            # only when there are no rows).
+            page = _as_rows(Student.objects.filter(pk__in=ordered.values("pk")[:limit]), ordering)
+            rows = list(page.annotate(_listed=ListedCount.total_expression(status)))
+            return rows, rows[0]._listed if rows else ListedCount.total(status=status)
+        total = ListedCount.total(status=status)
         keys = ordered.values("pk")[skip : skip + limit] if skip < total else None
     else:
         found = list(ordered.annotate(_matches=Window(Count("pk"))).values_list("pk", "_matches")[skip : skip + limit])
