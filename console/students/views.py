@@ -30,7 +30,7 @@ from config.errors import AppError
 from config.replicas import lag_tolerant
 from console.bulk.selectors import programmes_with_students
 from console.bulk.views import bulk_bar, students_bulk_action
-from console.list_files.kinds import FILE_KINDS
+from console.exports.panel import background_export_panel
 from console.listing import ARCHIVED, PAGE_SIZES, ListRequest, filter_controls
 from console.pages import console_page, student_not_found
 from console.students.selectors import GRANT_HISTORY_LIMIT, student_grant_history
@@ -127,8 +127,8 @@ def _render_students_list(request, *, bulk_form=None, refused=(), refused_headin
         "export_xlsx": _export_url("xlsx", listing),
         "over_cap": total > settings.EXPORT_MAX_ROWS,
         "export_cap": settings.EXPORT_MAX_ROWS,
-        "background_kinds": [(kind.name, kind.short_label) for kind in FILE_KINDS.values()],
-        "background_fields": [(k, v) for k, values in listing.selector_params.lists() for v in values],
+        # Its "Export in the background", with the list's filters (none for staff who may not export).
+        **(background_export_panel(request.user, [(k, v) for k, values in listing.selector_params.lists() for v in values]) or {}),
         "gradebook_csv": _export_url("csv", listing, url_name="console-gradebook"),
         "gradebook_xlsx": _export_url("xlsx", listing, url_name="console-gradebook"),
         "can_manage": can_manage,
