@@ -113,12 +113,6 @@
     });
     apply();
   }
-
-  // The preview of a bulk action takes the focus, so a screen reader reads what will happen.
-  function focusPreview(section) {
-    var heading = section.querySelector("h2");
-    if (heading) heading.focus();
-  }
   // ---- end of the bulk actions' block ----
 
   // A filter select marked data-autosubmit applies its form as soon as it changes; the
@@ -176,7 +170,6 @@
     document.querySelectorAll("form[data-bulk]").forEach(setUpSelection);
     document.querySelectorAll("form[data-bulk]").forEach(setUpBulkChooser);
     document.querySelectorAll("form[data-bulk]").forEach(setUpCaseStudyScope);
-    document.querySelectorAll("[data-bulk-preview]").forEach(focusPreview);
     document.querySelectorAll("select[data-autosubmit]").forEach(setUpAutosubmit);
     document.querySelectorAll("details.navmenu, details.menu").forEach(setUpMenu);
   });
