@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -216,6 +217,17 @@ class KeepAliveClient:
 
     def close(self):
         self.connection.close()
+
+
+def run_clients(count, run, *, timeout=600):
+    """run(index) in `count` threads at once, each a client of a live server; fails if one is
+    still running after `timeout` seconds."""
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads), "a client is stuck"
 
 
 def wait_for(predicate, timeout, what, logs=()):

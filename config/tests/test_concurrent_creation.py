@@ -7,6 +7,7 @@ Every answer is a 2xx, every id answered is distinct, and the database holds exa
 answered: ids made by one worker never meet those of another (config.ids reseeds at fork),
 which a test in one process cannot see. These tests commit nothing to the test database.
 """
+import http.client
 import json
 import threading
 from collections import Counter
@@ -14,7 +15,7 @@ from collections import Counter
 import psycopg
 import pytest
 
-from testing.live import KeepAliveClient, LiveServer, ThrowawayCluster, app_env, manage
+from testing.live import KeepAliveClient, LiveServer, ThrowawayCluster, app_env, manage, run_clients
 
 pytestmark = pytest.mark.service
 
@@ -144,12 +145,7 @@ def test_sixteen_clients_create_over_ten_thousand_records_through_forked_workers
         finally:
             client.close()
 
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-    assert not any(thread.is_alive() for thread in threads), "a client is stuck"
+    run_clients(CLIENTS, run)
     assert all(made), "a client stopped early"
 
     failures = [(kind, status, body) for kind, status, body in outcomes if not kind.startswith("id:") and status >= 300]
@@ -217,12 +213,7 @@ def test_sixteen_clients_update_students_at_once_and_every_change_and_label_hold
         finally:
             client.close()
 
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-    assert not any(thread.is_alive() for thread in threads), "a client is stuck"
+    run_clients(CLIENTS, run)
 
     failures = [(status, body) for status, body in outcomes if status != 200]
     assert failures == [], f"{len(failures)} answers were not 200, e.g. {failures[:5]}\n{server.log()[-3000:]}"
@@ -245,3 +236,74 @@ def test_sixteen_clients_update_students_at_once_and_every_change_and_label_hold
     for user_id, (_, codes, label, names) in by_id.items():
         assert codes in (["UPD001", "UPD002"], ["UPD002"]), user_id
         assert label == ", ".join(names), (user_id, label, names)  # students.maintained's rule
+
+
+IMPORTS_PER_CLIENT = 3
+NEW_PER_IMPORT = 20
+
+
+def _multipart(fields, filename, content):
+    """A multipart/form-data body of `fields` and one file, and its content type."""
+    boundary = "----concurrent-import"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n' for name, value in fields]
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\nContent-Type: text/csv\r\n\r\n'
+    body = "".join(parts).encode() + head.encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_eight_clients_apply_imports_at_once_and_each_records_exactly_its_students(cluster, server):
+    """Imports applied at once through forked workers, each creating its own students and all of
+    them updating one shared student: every answer is a 200 with a distinct import id, and each
+    import's record of its students (the list's `imported` filter) holds exactly the ones it
+    answered created or updated."""
+    token = server.token(host=HOST, email=EMAIL, password=PASSWORD)
+    setup = _client(server.port, token)
+    status, body = setup.send(
+        "POST", "/v1/students", {"first_name": "Shared", "last_name": "0", "email": "shared@imp.example", "programme_codes": []}
+    )
+    assert status == 201, body
+    setup.close()
+    clients = CLIENTS // 2
+    answers, barrier = [], threading.Barrier(clients)
+
+    def run(index):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        try:
+            barrier.wait(timeout=60)
+            for round_ in range(IMPORTS_PER_CLIENT):
+                rows = [f"Imp{index},R{round_}N{n},i{index}r{round_}n{n}@imp.example" for n in range(NEW_PER_IMPORT)]
+                rows.append(f"Shared,{index}-{round_},shared@imp.example")
+                content = ("first_name,last_name,email\r\n" + "\r\n".join(rows) + "\r\n").encode()
+                body, content_type = _multipart([("dry_run", "false")], f"c{index}r{round_}.csv", content)
+                connection.request(
+                    "POST", "/v1/students/import", body=body,
+                    headers={"Host": HOST, "Authorization": f"Bearer {token}", "Content-Type": content_type},
+                )
+                response = connection.getresponse()
+                answers.append((response.status, response.read()))
+        finally:
+            connection.close()
+
+    run_clients(clients, run)
+    failures = [(status, body[:300]) for status, body in answers if status != 200]
+    assert failures == [], f"{len(failures)} answers were not 200, e.g. {failures[:3]}\n{server.log()[-3000:]}"
+    assert len(answers) == clients * IMPORTS_PER_CLIENT
+
+    reports = [json.loads(body)["data"] for _, body in answers]
+    import_ids = [report["import_id"] for report in reports]
+    assert len(set(import_ids)) == len(import_ids)
+    answered = {
+        report["import_id"]: {row["user_id"] for row in report["rows"] if row["action"] in ("created", "updated")}
+        for report in reports
+    }
+    assert all(report["counts"]["created"] == NEW_PER_IMPORT and report["counts"]["rejected"] == 0 for report in reports)
+    with psycopg.connect(cluster.socket_url(), autocommit=True) as db:
+        schema = db.execute("SELECT schema_name FROM public.tenants_tenant WHERE slug = 'demo'").fetchone()[0]
+        recorded = db.execute(
+            f'SELECT i.id, array_agg(s.student_id) FROM "{schema}".students_studentimport i '
+            f'JOIN "{schema}".students_importedstudent s ON s.student_import_id = i.id WHERE i.id = ANY(%s) GROUP BY i.id',
+            (import_ids,),
+        ).fetchall()
+        created = db.execute(f'SELECT count(*) FROM "{schema}".students_student WHERE email LIKE %s', ("i%@imp.example",)).fetchone()[0]
+    assert {import_id: set(students) for import_id, students in recorded} == answered
+    assert created == clients * IMPORTS_PER_CLIENT * NEW_PER_IMPORT

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
-from testing.live import KeepAliveClient, LiveServer, ThrowawayCluster, app_env, manage
+from testing.live import KeepAliveClient, LiveServer, ThrowawayCluster, app_env, manage, run_clients
 
 pytestmark = pytest.mark.service
 
@@ -134,12 +134,7 @@ def test_scim_clients_creating_the_same_users_at_once_get_201_or_409_and_no_dupl
         finally:
             client.close()
 
-    threads = [threading.Thread(target=create, args=(index,)) for index in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert not any(thread.is_alive() for thread in threads), "a client is stuck"
+    run_clients(CLIENTS, create, timeout=300)
     assert failures == [], f"{failures[:3]}\n{server.log()[-3000:]}"
     assert set(answers) <= {201, 409}, answers
     assert created == Counter(people), created  # each created once
