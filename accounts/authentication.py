@@ -4,6 +4,7 @@ from django.db.models.expressions import RawSQL
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiToken, Role, StaffUser, hash_token
+from config.compiled import Slot, compiled_once
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -21,14 +22,11 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
-        # One query: the token, its user and the user's permissions. Nothing is cached, so a
-        # revoked token or a deactivated user stops working with the next request.
-        token = (
-            ApiToken.objects.select_related("user")
-            .annotate(user_permissions=_user_permissions())
-            .filter(key_hash=hash_token(raw), revoked_at__isnull=True)
-            .first()
-        )
+        # One query: the token, its user and the user's permissions. Only the SQL is kept
+        # (config.compiled), never a result, so a revoked token or a deactivated user stops
+        # working with the next request.
+        found = _token_lookup()(key_hash=hash_token(raw))
+        token = found[0] if found else None
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid token.")
         token.user.set_permission_strings(token.user_permissions)
@@ -37,6 +35,16 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+@compiled_once(maxsize=1)
+def _token_lookup():
+    """The live token with this hash, its user and the user's permission strings."""
+    return (
+        ApiToken.objects.select_related("user")
+        .annotate(user_permissions=_user_permissions())
+        .filter(key_hash=Slot("key_hash"), revoked_at__isnull=True)[:1]
+    )
 
 
 class SessionAuthentication(authentication.SessionAuthentication):

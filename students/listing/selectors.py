@@ -6,7 +6,9 @@ import functools
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.db.models import Count, F, JSONField, OuterRef, Subquery, Value, Window
 from django.db.models.functions import Coalesce, JSONObject, Lower, RowNumber
+from django.http import QueryDict
 
+from config.compiled import Slot, compiled_once
 from config.errors import AppError
 from students.listing.filters import CASE_STUDIES_SORT, StudentFileFilter, StudentListFilter
 from students.models import ARCHIVED, LISTED, Enrolment, ListedCount, Student, name_order
@@ -118,17 +120,18 @@ def student_list_page(filterset, *, skip, limit):
     read for the rows returned only. Queries: the first page without a narrowing filter, one;
     otherwise the total or the keys with it, then the page rows (a count alone for a page past
     the end)."""
+    data = filterset.form.cleaned_data
+    narrowed = filterset.archived or any(data.get(name) for name in _NARROWING)
+    if not narrowed and not skip:
+        # The first page: the rows and the total in one statement (the total again alone only
+        # when there are no rows), compiled once per shape.
+        shape = tuple(sorted((name, value) for name, value in data.items() if value not in (None, "")))
+        rows = _first_page(type(filterset), shape, filterset.sort, limit)()
+        return rows, rows[0]._listed if rows else ListedCount.total(status=data.get("status") or None)
     ordering = _ordering(*filterset.sort)
     ordered = filterset.qs.order_by(*ordering)
-    data = filterset.form.cleaned_data
-    if not filterset.archived and not any(data.get(name) for name in _NARROWING):
+    if not narrowed:
         status = data.get("status") or None
-        if not skip:
-            # The first page: the rows and the total in one statement (the total again alone
-            # only when there are no rows).
-            page = _as_rows(Student.objects.filter(pk__in=ordered.values("pk")[:limit]), ordering)
-            rows = list(page.annotate(_listed=ListedCount.total_expression(status)))
-            return rows, rows[0]._listed if rows else ListedCount.total(status=status)
         total = ListedCount.total(status=status)
         keys = ordered.values("pk")[skip : skip + limit] if skip < total else None
     else:
@@ -140,15 +143,33 @@ def student_list_page(filterset, *, skip, limit):
     return list(_as_rows(Student.objects.filter(pk__in=keys), ordering)), total
 
 
+@compiled_once(maxsize=512)
+def _first_page(filterset_class, shape, sort, limit):
+    """The first `limit` rows of the listed students that the filters `shape` select ((name,
+    value) pairs as cleaned, none narrowing: the status, the sort), in the order `sort`, each
+    with the total of such students."""
+    params = QueryDict(mutable=True)
+    for name, value in shape:
+        params[name] = value
+    filterset = student_list_filterset(params, filterset_class=filterset_class)
+    ordering = _ordering(*sort)
+    page = _as_rows(Student.objects.filter(pk__in=filterset.qs.order_by(*ordering).values("pk")[:limit]), ordering)
+    return page.annotate(_listed=ListedCount.total_expression(filterset.form.cleaned_data.get("status") or None))
+
+
 def student_get(user_id):
     """A student (archived ones included, deleted ones not) with cohort, advisor,
     overall_case_studies and programme_rows, or 404 NOT_FOUND. One query."""
-    student = (
-        Student.objects.filter(user_id=user_id, deleted_at__isnull=True)
-        .select_related("cohort", "advisor")
-        .annotate(programme_rows=programme_rows())
-        .first()
-    )
-    if student is None:
+    found = _student_by_id()(user_id=user_id)
+    if not found:
         raise AppError.not_found(MSG_STUDENT_NOT_FOUND)
-    return student
+    return found[0]
+
+
+@compiled_once(maxsize=1)
+def _student_by_id():
+    return (
+        Student.objects.filter(user_id=Slot("user_id"), deleted_at__isnull=True)
+        .select_related("cohort", "advisor")
+        .annotate(programme_rows=programme_rows())[:1]
+    )
