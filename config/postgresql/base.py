@@ -28,6 +28,7 @@ time zone is UTC, the session's is too, and psycopg's own (C) loader gives the s
 with `datetime.timezone.utc`.
 """
 import datetime as dt
+import select
 from functools import lru_cache
 from typing import cast
 
@@ -36,7 +37,7 @@ from django_tenants.postgresql_backend import base as tenants_base
 from django_tenants.utils import quote_schema_name
 from psycopg import adapt, adapters
 from psycopg.abc import Loader
-from psycopg.pq import Format
+from psycopg.pq import ConnStatus, Format, TransactionStatus
 
 from config.postgresql.introspection import SchemaIntrospection
 
@@ -131,6 +132,23 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
             with self.connection.cursor() as setter:
                 setter.execute(self._search_path_sql())
         return cursor
+
+    def is_usable(self):
+        """CONN_HEALTH_CHECKS' check before a request reuses the connection, without a round trip
+        while nothing came from the server unasked. A server that stops, restarts, fails over or
+        ends this backend (pg_terminate_backend, idle timeouts) first sends an error and closes
+        the socket, so an idle connection's socket is readable exactly when it may be broken:
+        then, or in any state but idle, Django's own check (`SELECT 1`) decides."""
+        if self.connection is None:
+            return False
+        pgconn = self.connection.pgconn
+        if pgconn.status != ConnStatus.OK or pgconn.transaction_status != TransactionStatus.IDLE:
+            return super().is_usable()
+        try:
+            readable, _, _ = select.select([pgconn.socket], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return super().is_usable() if readable else True
 
     def chunked_cursor(self):
         if self.transaction_pooling and self.get_autocommit():
