@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import CharField, Count, Func, OuterRef, Q, Subquery, Sum
+from django.db.models import CharField, Count, F, Func, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from attempts.models import AttemptGrant, Session
 from catalogue.models import CaseStudy, Programme
+from config.compiled import InArray, Slot, compiled_once
 
 COMPLETE = Session.GradingStatus.COMPLETE
 CONSUMING = ~Q(transcript_status__in=Session.NON_CONSUMING_TRANSCRIPT)
@@ -175,26 +176,18 @@ def student_case_study_cards(*, student_id, case_study_ids=None):
     attempts and their programmes: two, whatever the number of sessions. A busy student has
     hundreds of sessions: they are read without their case study joined in (one instance per
     case study, not per row) and as SessionRow tuples."""
-    sessions = Session.objects.filter(student_id=student_id)
-    if case_study_ids is not None:
-        sessions = sessions.filter(case_study_id__in=case_study_ids)
+    if case_study_ids is None:
+        sessions = map(SessionRow._make, _student_sessions()(student_id=student_id))
+    else:
+        sessions = _session_rows(_sessions_in_card_order(Session.objects.filter(
+            student_id=student_id, case_study_id__in=case_study_ids
+        )))
     by_case_study = defaultdict(list)
-    for session in _session_rows(sessions.order_by("case_study_id", "started_at", "session_id")):
+    for session in sessions:
         by_case_study[session.case_study_id].append(session)
 
     wanted = set(by_case_study) | set(case_study_ids or ())
-    programmes = Programme.objects.filter(case_studies=OuterRef("pk")).order_by("code")
-    case_studies = (
-        CaseStudy.objects.filter(pk__in=wanted)
-        .defer("created_at", "updated_at")
-        .annotate(
-            student_extra_attempts=_extra_attempts_expression(student_id),
-            programme_codes=ArraySubquery(programmes.values("code")),
-            programme_names=ArraySubquery(programmes.values("name")),
-        )
-        if wanted
-        else ()
-    )
+    case_studies = _cards_case_studies()(ids=sorted(wanted), student_id=student_id) if wanted else ()
     cards = [
         case_study_card(
             case_study,
@@ -206,6 +199,35 @@ def student_case_study_cards(*, student_id, case_study_ids=None):
         for case_study in case_studies
     ]
     return _recent_first(cards)
+
+
+def _sessions_in_card_order(sessions):
+    return sessions.order_by("case_study_id", "started_at", "session_id")
+
+
+@compiled_once(maxsize=1)
+def _student_sessions():
+    """A student's sessions as SessionRow values, by case study, oldest first."""
+    sessions = _sessions_in_card_order(Session.objects.filter(student_id=Slot("student_id")))
+    return sessions.annotate(
+        started_at_text=UtcText("started_at"), ended_at_text=UtcText("ended_at")
+    ).values_list(*SessionRow._fields)
+
+
+@compiled_once(maxsize=1)
+def _cards_case_studies():
+    """The case studies `ids` (an array) with the student's extra attempts and their
+    programmes' codes and names, in code order."""
+    programmes = Programme.objects.filter(case_studies=OuterRef("pk")).order_by("code")
+    return (
+        CaseStudy.objects.filter(InArray(F("pk"), Value(Slot("ids"))))
+        .defer("created_at", "updated_at")
+        .annotate(
+            student_extra_attempts=_extra_attempts_expression(Slot("student_id")),
+            programme_codes=ArraySubquery(programmes.values("code")),
+            programme_names=ArraySubquery(programmes.values("name")),
+        )
+    )
 
 
 def case_study_card(case_study, sessions_oldest_first, *, extra_attempts=0, programme_codes=(), programme_names=()):

@@ -10,6 +10,7 @@ import copy
 import datetime as dt
 import re
 import unicodedata
+from typing import Any
 
 import django_filters
 from django import forms
@@ -167,7 +168,7 @@ class FilterSet(django_filters.FilterSet):
 
     def get_form_class(self):
         cls = type(self)
-        form_class = cls.__dict__.get("_form_class")
+        form_class: Any = cls.__dict__.get("_form_class")
         if form_class is None:
             fields = {name: filter_.field for name, filter_ in cls.base_filters.items()}
             form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)

@@ -6,12 +6,13 @@ import itertools
 import pytest
 from django.db import connection
 from django.db.models import F, Value
+from django.db.models.functions import Upper
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
 from accounts.authentication import _token_lookup
 from accounts.models import ApiToken, hash_token
-from config.compiled import CompiledQuery, Slot, compiled_once
+from config.compiled import CompiledQuery, InArray, Slot, compiled_once
 from students.listing.filters import SORT_FIELDS, SORT_ORDERS
 from students.listing.selectors import (
     _first_page,
@@ -150,3 +151,23 @@ def test_student_get_reads_archived_students_and_not_deleted_ones():
     deleted = StudentFactory(deleted_at="2026-01-01T00:00:00Z")
     assert student_get(archived.pk).pk == archived.pk
     assert _student_by_id()(user_id=deleted.pk) == []
+
+
+def test_values_list_tuples_and_a_list_bound_as_one_array():
+    ada, bo, cy = StudentFactory(first_name="Ada"), StudentFactory(first_name="Bo"), StudentFactory(first_name="Cy")
+    compiled = CompiledQuery(
+        Student.objects.filter(InArray(F("pk"), Value(Slot("ids"))))
+        .annotate(shout=Upper("first_name"))
+        .order_by("first_name")
+        .values_list("user_id", "shout")
+    )
+    assert compiled(ids=[cy.pk, ada.pk]) == [(ada.pk, "ADA"), (cy.pk, "CY")]
+    assert compiled(ids=[bo.pk]) == [(bo.pk, "BO")]
+    assert compiled(ids=["nobody"]) == []
+
+
+def test_other_iterables_are_refused():
+    with pytest.raises(TypeError):
+        CompiledQuery(Student.objects.values("user_id"))
+    with pytest.raises(TypeError):
+        CompiledQuery(Student.objects.values_list("user_id", flat=True))
