@@ -133,6 +133,38 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
                 setter.execute(self._search_path_sql())
         return cursor
 
+    # The search_path this connection's session has now (a list, as django-tenants makes it), or
+    # None when unknown. django-tenants forgets the path at every set_tenant, so each request
+    # sent `SET search_path` again, one more round trip, though a worker's connection mostly
+    # serves one request of a tenant after another of the same; this remembers it across
+    # set_tenant, and forgets it whenever django-tenants has reason to (a rollback, a closed
+    # connection).
+    path_on_connection = None
+
+    def set_tenant(self, tenant, include_public=True):
+        super().set_tenant(tenant, include_public)
+        known = self.path_on_connection
+        if known is not None and not self.transaction_pooling and known == self._get_cursor_search_paths():
+            self.search_path_set_schemas = known
+
+    def _handle_search_path(self, cursor=None):
+        super()._handle_search_path(cursor)
+        self.path_on_connection = self.search_path_set_schemas
+
+    def close(self):
+        self.path_on_connection = None
+        super().close()
+
+    def rollback(self):
+        self.path_on_connection = None
+        super().rollback()
+
+    def savepoint_rollback(self, sid):
+        try:
+            super().savepoint_rollback(sid)
+        finally:
+            self.path_on_connection = None
+
     def is_usable(self):
         """CONN_HEALTH_CHECKS' check before a request reuses the connection, without a round trip
         while nothing came from the server unasked. A server that stops, restarts, fails over or
