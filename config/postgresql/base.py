@@ -19,7 +19,10 @@ backend never relies on a connection's session state:
   does not let OPTIONS turn it on (PgBouncer before 1.21 cannot route them).
 Time zone and client encoding are parameters PgBouncer itself keeps per client.
 
-With the default (`session`) it is django-tenants' backend unchanged.
+With the default (`session`) it is django-tenants' backend, but for one thing: a connection
+keeps its tenant's path across requests of the same tenant (`path_on_connection` below), so
+`SET search_path` is sent when the connection changes tenants or a rollback may have undone it,
+not at the start of every request.
 
 In both modes timestamps load in C: Django reads every `timestamptz` through a Python loader
 (psycopg's pure-Python parser, then `replace(tzinfo=…)`), about 4 µs a value, which was most of
