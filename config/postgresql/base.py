@@ -142,7 +142,8 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
     # serves one request of a tenant after another of the same; this remembers it across
     # set_tenant, and forgets it whenever django-tenants has reason to (a rollback, a closed
     # connection).
-    path_on_connection = None
+    path_on_connection: list[str] | None = None
+    search_path_set_schemas: list[str] | None  # django-tenants' own: the path it last sent
 
     def set_tenant(self, tenant, include_public=True):
         super().set_tenant(tenant, include_public)
