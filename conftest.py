@@ -64,7 +64,8 @@ def test_tenants(django_db_setup, django_db_blocker):
 def _steady_state_tenant_cache():
     """Tests measure requests as they run in the steady state: the test tenants' hosts cached
     (tenants.routing.selectors), nothing else; host → tenant entries cached by an earlier test,
-    perhaps of rows its rollback undid, are gone."""
+    perhaps of rows its rollback undid, are gone. (`_tenant_schema` then puts the connection on
+    the tenant's search_path, as a worker's is after its first request.)"""
     from tenants.routing.selectors import tenant_for_host
 
     caches["platform"].clear()
@@ -83,6 +84,8 @@ def _tenant_schema(request, test_tenants):
     request.getfixturevalue("db")
     _steady_state_tenant_cache()
     connection.set_tenant(test_tenants[0])
+    with connection.cursor():
+        pass  # the connection's search_path is the tenant's, as a worker's is after its first request
     yield
     connection.set_schema_to_public()
 

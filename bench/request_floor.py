@@ -4,10 +4,12 @@ it runs, replayed on one persistent connection, side by side, interleaved, in on
     .venv/bin/python bench/request_floor.py --tenant bench [--runs 300] [--clients 8 --seconds 20]
 
 Cases: the JSON list with its default sort, the HTML list (the console page, signed in) and the
-detail of the tenant's busiest student. For each, the statements the request runs (its
-`search_path`, the token or session, the page) are captured once in this process, then the
-request over a keep-alive HTTP connection to `python -m config.serve` and the same statements
-on a psycopg connection are timed alternately; the lines give medians and ratios. Then the
+detail of the tenant's busiest student. For each, the statements the request runs (the token
+or session, the page) are captured once in this process, then the request over a keep-alive
+HTTP connection to `python -m config.serve` and the same statements on a psycopg connection are
+timed alternately; the lines give medians and ratios. Like the server's connections, which send
+`SET search_path` only when they change tenants, that connection is put on the tenant's path
+once, before the timing. Then the
 default JSON list's throughput with `--clients` closed-loop clients (bench/load.py).
 
 Writes one staff user `bench-floor@<tenant>.localhost` with a token and a session (kept).
@@ -123,11 +125,14 @@ def main():
         (f"detail, busiest ({sessions} sessions)", f"/v1/console/students/{student_id}", api, bearer),
     ]
     statements = {label: captured(client, path) for label, path, client, _ in cases}
+    with schema_context(tenant.schema_name):
+        search_path = connection._search_path_sql()
     connection.close()
 
     server = LiveServer(app_env(DATABASE_URL=database_url(), LOG_LEVEL="WARNING")).start()
     try:
         sql_connection = psycopg.connect(database_url(), autocommit=True)
+        sql_connection.execute(search_path)
         results = {}
         for label, path, _, headers in cases:
             http = Http(server.port, host, headers)

@@ -193,7 +193,8 @@ CACHES["default"]["REVERSE_KEY_FUNCTION"] = "django_tenants.cache.reverse_key"
 # How long a process that shares no cache with the others (no REDIS_URL) may use a host →
 # tenant mapping after a change made elsewhere (tenants.routing.selectors).
 TENANT_CACHE_SECONDS = env_int("TENANT_CACHE_SECONDS", 60, minimum=0)
-# One `SET search_path` per request and connection, not one per query.
+# `SET search_path` only when a connection changes tenants (or a rollback may have undone it),
+# not once per query; config/postgresql keeps it across requests of the same tenant.
 TENANT_LIMIT_SET_CALLS = True
 
 LANGUAGE_CODE = "en-gb"

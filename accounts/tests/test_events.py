@@ -514,7 +514,7 @@ def test_another_tenants_events_are_not_in_the_feed(admin_client, other_tenant_c
 
 def test_the_feed_costs_two_queries_whatever_the_page(admin_client, django_assert_num_queries):
     _exports(30)
-    # The request's own (tenant, token); the events of the page; the counter row.
+    # The request's own (the token); the events of the page; the counter row.
     with django_assert_num_queries(API_REQUEST_QUERIES + 2):
         body = _page(admin_client, limit=25)
     assert len(body["data"]) == 25 and body["has_more"]

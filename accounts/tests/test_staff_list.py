@@ -27,7 +27,6 @@ def test_staff_list_query_count_is_flat(admin_client, django_assert_num_queries)
     for _ in range(5):
         StaffUserFactory(roles=["viewer"])
     admin_client.get("/v1/staff")
-    # search_path (tenant; the host is cached), the Bearer token with its user and roles, count,
-    # page, roles of the page.
-    with django_assert_num_queries(5):
+    # The Bearer token with its user and roles, count, page, roles of the page.
+    with django_assert_num_queries(4):
         admin_client.get("/v1/staff")

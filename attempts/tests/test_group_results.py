@@ -164,9 +164,9 @@ def test_results_query_count_does_not_grow_with_members(
     _members(group, *students)
     for index, student in enumerate(students):
         _session(student, cases[index % 3], minutes=index, score=50 + index % 40, graded=index % 2 == 0)
-    # tenant routing (search_path, domain, search_path), token + user, roles,
-    # group (with member_count), summary aggregate, per-case-study aggregate
-    with django_assert_num_queries(5):
+    # the token with its user and roles (one query), group (with member_count), summary
+    # aggregate, per-case-study aggregate
+    with django_assert_num_queries(4):
         data = _results(viewer_client, group)
     assert data["member_count"] == n_members and len(data["case_studies"]) == 3
 

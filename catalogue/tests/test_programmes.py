@@ -33,8 +33,8 @@ def test_list_filters_on_is_active(viewer_client):
 def test_list_query_count_is_fixed(viewer_client, django_assert_num_queries):
     for n in range(5):
         ProgrammeFactory(code=f"P{n}")
-    # Queries: tenant routing (search_path, domain, search_path), token + user, roles, count, page.
-    with django_assert_num_queries(4):
+    # Queries: the token with its user and roles (one query), count, page.
+    with django_assert_num_queries(3):
         assert len(viewer_client.get("/v1/programmes").json()["data"]) == 5
 
 

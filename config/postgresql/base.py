@@ -19,7 +19,10 @@ backend never relies on a connection's session state:
   does not let OPTIONS turn it on (PgBouncer before 1.21 cannot route them).
 Time zone and client encoding are parameters PgBouncer itself keeps per client.
 
-With the default (`session`) it is django-tenants' backend unchanged.
+With the default (`session`) it is django-tenants' backend, but for one thing: a connection
+keeps its tenant's path across requests of the same tenant (`path_on_connection` below), so
+`SET search_path` is sent when the connection changes tenants or a rollback may have undone it,
+not at the start of every request.
 
 In both modes timestamps load in C: Django reads every `timestamptz` through a Python loader
 (psycopg's pure-Python parser, then `replace(tzinfo=…)`), about 4 µs a value, which was most of
@@ -132,6 +135,39 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
             with self.connection.cursor() as setter:
                 setter.execute(self._search_path_sql())
         return cursor
+
+    # The search_path this connection's session has now (a list, as django-tenants makes it), or
+    # None when unknown. django-tenants forgets the path at every set_tenant, so each request
+    # sent `SET search_path` again, one more round trip, though a worker's connection mostly
+    # serves one request of a tenant after another of the same; this remembers it across
+    # set_tenant, and forgets it whenever django-tenants has reason to (a rollback, a closed
+    # connection).
+    path_on_connection: list[str] | None = None
+    search_path_set_schemas: list[str] | None  # django-tenants' own: the path it last sent
+
+    def set_tenant(self, tenant, include_public=True):
+        super().set_tenant(tenant, include_public)
+        known = self.path_on_connection
+        if known is not None and not self.transaction_pooling and known == self._get_cursor_search_paths():
+            self.search_path_set_schemas = known
+
+    def _handle_search_path(self, cursor=None):
+        super()._handle_search_path(cursor)
+        self.path_on_connection = self.search_path_set_schemas
+
+    def close(self):
+        self.path_on_connection = None
+        super().close()
+
+    def rollback(self):
+        self.path_on_connection = None
+        super().rollback()
+
+    def savepoint_rollback(self, sid):
+        try:
+            super().savepoint_rollback(sid)
+        finally:
+            self.path_on_connection = None
 
     def is_usable(self):
         """CONN_HEALTH_CHECKS' check before a request reuses the connection, without a round trip

@@ -364,7 +364,7 @@ def _student_with_history(n_programmes, n_case_studies, n_sessions_each):
 def test_detail_uses_a_fixed_number_of_queries(viewer_client, django_assert_num_queries, shape):
     student = _student_with_history(*shape)
     StudentFactory.create_batch(3)
-    # tenancy + authentication; student with cohort, overall_case_studies and programmes;
+    # authentication; student with cohort, overall_case_studies and programmes;
     # sessions (the totals are counted from them); their case studies with the student's extra
     # attempts and programmes
     with django_assert_num_queries(API_REQUEST_QUERIES + 3):
@@ -375,7 +375,7 @@ def test_detail_uses_a_fixed_number_of_queries(viewer_client, django_assert_num_
 
 def test_header_only_detail_uses_two_queries(viewer_client, django_assert_num_queries):
     student = _student_with_history(3, 4, 3)
-    # tenancy + authentication; student with cohort, overall_case_studies and programmes; totals
+    # authentication; student with cohort, overall_case_studies and programmes; totals
     with django_assert_num_queries(API_REQUEST_QUERIES + 2):
         response = viewer_client.get(f"/v1/console/students/{student.pk}", {"include_case_studies": "false"})
     assert response.status_code == 200

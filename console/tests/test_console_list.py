@@ -542,7 +542,7 @@ def test_a_later_page_reads_the_total_then_its_rows(viewer_client, django_assert
 
 
 def test_a_validation_error_runs_no_list_query(viewer_client, django_assert_num_queries):
-    # tenancy and authentication only (see above)
+    # authentication only (see above)
     with django_assert_num_queries(API_REQUEST_QUERIES):
         assert viewer_client.get(URL, {"limit": 0}).status_code == 400
 

@@ -90,12 +90,12 @@ def test_dashboard_runs_four_queries_then_serves_from_the_cache(console_as, view
                  grading_status="complete")
     client = console_as(viewer_user)
     client.get("/students/")
-    # SET search_path (the host's tenant is cached), session, staff user, roles; weekly active
-    # students, window totals, attempts per case study, score bands.
-    with django_assert_num_queries(8):
+    # Session, staff user, roles; weekly active students, window totals, attempts per case study,
+    # score bands.
+    with django_assert_num_queries(7):
         client.get("/dashboard/")
-    # The same four, then the figures from the cache.
-    with django_assert_num_queries(4):
+    # The same three, then the figures from the cache.
+    with django_assert_num_queries(3):
         response = client.get("/dashboard/")
     assert response.context["data"]["totals"]["sessions"] == 5
 

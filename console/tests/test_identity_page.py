@@ -87,12 +87,12 @@ def test_the_page_costs_the_same_whatever_the_providers(console_as, admin_user, 
         oidc(slug=f"idp-{i}")
     client = console_as(admin_user)
     client.get(PAGE)
-    # SET search_path, session, staff user, roles; the providers, the policy, the SCIM tokens.
-    with django_assert_num_queries(7):
+    # Session, staff user, roles; the providers, the policy, the SCIM tokens.
+    with django_assert_num_queries(6):
         client.get(PAGE)
     for i in range(3):
         saml(slug=f"saml-{i}")
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         client.get(PAGE)
 
 
@@ -100,8 +100,8 @@ def test_a_providers_page_costs_one_query_for_it(console_as, admin_user, django_
     provider = saml()
     client = console_as(admin_user)
     client.get(_page(provider))
-    # SET search_path, session, staff user, roles; the provider.
-    with django_assert_num_queries(5):
+    # Session, staff user, roles; the provider.
+    with django_assert_num_queries(4):
         client.get(_page(provider))
 
 

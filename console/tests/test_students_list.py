@@ -159,12 +159,11 @@ def test_list_query_count_does_not_grow_with_rows(console_as, operator_user, dja
         _seen(StudentFactory(programmes=[mba]), NOW)
     client = console_as(operator_user)
     client.get("/students/")  # warm the session
-    # SET search_path (public), domain lookup, SET search_path (tenant), session, staff user,
-    # roles; the page rows with their programmes and the total (the first page of a list
-    # without a narrowing filter), programme options (each with whether the matching students
-    # are in it: console.bulk.selectors), cohort, group and advisor options, the case-study options of those
-    # programmes.
-    with django_assert_num_queries(10):
+    # Session, staff user, roles; the page rows with their programmes and the total (the first
+    # page of a list without a narrowing filter), programme options (each with whether the
+    # matching students are in it: console.bulk.selectors), cohort, group and advisor options,
+    # the case-study options of those programmes.
+    with django_assert_num_queries(9):
         response = client.get("/students/")
     assert len(response.context["rows"]) == rows
 

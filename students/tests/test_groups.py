@@ -521,9 +521,9 @@ def test_member_list_excludes_archived_and_deleted_students(viewer_client, group
 def test_group_list_query_count_does_not_grow_with_rows(viewer_client, cluster, django_assert_num_queries, n_groups):
     for group in StudentGroupFactory.create_batch(n_groups, cluster=cluster):
         _members(group, *StudentFactory.create_batch(3))
-    # tenant routing (search_path, domain, search_path), token + user, roles, count, page
-    # (member_count is a correlated subquery in the page query)
-    with django_assert_num_queries(4):
+    # the token with its user and roles (one query), count, page (member_count is a correlated
+    # subquery in the page query)
+    with django_assert_num_queries(3):
         body = viewer_client.get("/v1/student-groups").json()
     assert len(body["data"]) == n_groups and all(g["member_count"] == 3 for g in body["data"])
 
@@ -532,9 +532,9 @@ def test_group_list_query_count_does_not_grow_with_rows(viewer_client, cluster, 
 def test_cluster_list_query_count_does_not_grow_with_rows(viewer_client, django_assert_num_queries, n_clusters):
     for cluster in StudentClusterFactory.create_batch(n_clusters):
         StudentGroupFactory.create_batch(2, cluster=cluster)
-    # tenant routing (search_path, domain, search_path), token + user, roles, count, page
-    # (group_count is a correlated subquery in the page query)
-    with django_assert_num_queries(4):
+    # the token with its user and roles (one query), count, page (group_count is a correlated
+    # subquery in the page query)
+    with django_assert_num_queries(3):
         body = viewer_client.get("/v1/student-clusters").json()
     assert len(body["data"]) == n_clusters and all(c["group_count"] == 2 for c in body["data"])
 
@@ -542,8 +542,8 @@ def test_cluster_list_query_count_does_not_grow_with_rows(viewer_client, django_
 @pytest.mark.parametrize("n_members", [2, 30])
 def test_member_list_query_count_does_not_grow_with_rows(viewer_client, group, django_assert_num_queries, n_members):
     _members(group, *StudentFactory.create_batch(n_members))
-    # tenant routing (search_path, domain, search_path), token + user, roles, group, count, page
-    with django_assert_num_queries(5):
+    # the token with its user and roles (one query), group, count, page
+    with django_assert_num_queries(4):
         body = viewer_client.get(f"/v1/student-groups/{group.pk}/members").json()
     assert body["total"] == n_members
 

@@ -655,7 +655,7 @@ def test_the_query_count_does_not_grow_with_the_rows(admin_client, mba, dry_run)
     few = _queries(admin_client, rows(5, "a"), dry_run)
     many = _queries(admin_client, rows(250, "b"), dry_run)  # 500 rows
     assert few == many
-    # Dry run: the request's 2 (search_path, token); the programmes named; the students by
+    # Dry run: the request's 1 (the token); the programmes named; the students by
     # user_id, by student number and by email; current enrolments (with their codes).
     # Applying adds the savepoint and its release, the programmes' count locks, JIT turned off,
     # the INSERT of the new students and the UPDATE of the others (each computing the
@@ -663,7 +663,7 @@ def test_the_query_count_does_not_grow_with_the_rows(admin_client, mba, dry_run)
     # release, the INSERT of the import's record (StudentImport) and of its one event. The COPYs
     # of enrolments, audit events, the students' events and the import's students
     # (ImportedStudent) pass beside Django's query log.
-    assert many == (7 if dry_run else 17)
+    assert many == (6 if dry_run else 16)
 
 
 

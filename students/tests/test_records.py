@@ -95,9 +95,9 @@ def test_list_query_count_does_not_grow_with_rows(viewer_client, django_assert_n
     advisor = StaffUserFactory()
     for _ in range(6):
         StudentFactory(cohort=cohort, advisor=advisor, programmes=list(programmes))
-    # Queries: tenant routing (search_path, domain, search_path), token + user, the user's
-    # roles, count, the page (cohort and advisor joined), programmes of the page.
-    with django_assert_num_queries(5):
+    # Queries: the token with its user and the user's roles (one query), count, the page (cohort
+    # and advisor joined), programmes of the page.
+    with django_assert_num_queries(4):
         response = viewer_client.get("/v1/students", {"per_page": 100})
     assert len(response.json()["data"]) == 6
 

@@ -327,10 +327,10 @@ def test_lists_page_with_start_index_and_count(scim, django_assert_num_queries):
     assert _ok(scim.get("/Users?startIndex=9"))["Resources"] == []
     assert _find(scim, 'userName sw "p" and not (userName eq "p0@uni.example")')["totalResults"] == 3
     assert _find(scim, 'active eq true or externalId pr')["totalResults"] == 4
-    # search_path (tenant; the host is cached), the SCIM token, the count, the page; the token's
-    # last use is written once a minute at most (it was just written).
+    # The SCIM token, the count, the page (the host's tenant cached, the connection already on its
+    # search_path); the token's last use is written once a minute at most (it was just written).
     scim.get("/Users")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         scim.get("/Users")
 
 
@@ -568,8 +568,8 @@ def test_another_tenants_scim_tokens_are_invisible(admin_client, other_tenant, t
 def test_scim_token_list_query_count_is_flat(admin_client, django_assert_num_queries):
     for n in range(5):
         services.scim_token_create(description=f"token {n}")
-    # search_path (tenant; the host is cached), the Bearer token with its user and roles, count, page.
-    with django_assert_num_queries(4):
+    # The Bearer token with its user and roles, count, page.
+    with django_assert_num_queries(3):
         admin_client.get("/v1/scim-tokens")
 
 
