@@ -33,6 +33,7 @@ from accounts.events.services import event_record
 from config.bulk_copy import copy_rows
 from config.errors import AppError, field_errors
 from students.imports import parsing
+from students.imports.checks import TableCheck
 from students.imports.models import ImportedStudent, StudentImport
 from students.records.serializers import StudentCreateSerializer
 from students.records.services import (  # noqa: F401 - the report's readers name these from here
@@ -226,8 +227,10 @@ def _rows(parsed, *, progress, share):
     """Each row of the file checked by the records API's field types, as students_upsert_many
     takes it: the fields its cells give (a column left out, or an empty status cell, is not
     given; the serializer's defaults are not taken) or, when they fail, the errors and the
-    row's well-formed references."""
+    row's well-formed references. The fields check whole columns (students.imports.checks);
+    a row they refuse runs through the serializer itself, for its errors."""
     serializer = StudentCreateSerializer()
+    table = TableCheck(serializer)
     columns = set(parsed.columns)
     rows = []
     total = len(parsed.rows)
@@ -236,16 +239,26 @@ def _rows(parsed, *, progress, share):
             progress(share * 0.9 * index / total, PROGRESS_CHECKING)
         row = StudentUpsert(number=line.number, detail={"import_row": line.number})
         given = _row_input(line, parsed.columns)
-        try:
-            values = serializer.to_internal_value(given)
-        except ValidationError as exc:
-            row.errors.update(field_errors(exc.detail))
-            row.references = _valid_references(serializer, given, row.errors)
-        else:
-            row.values = {name: value for name, value in values.items() if name in given and name in columns}
+        values = table.values(given)
+        if values is None:
+            values = _serializer_values(serializer, given, row)
+        if values is not None:
+            row.values = {name: value for name, value in values.items() if name in columns}
         row.errors.update(line.problems)
         rows.append(row)
     return rows
+
+
+def _serializer_values(serializer, given, row):
+    """The serializer's values of the fields `given`, or None with the row's errors and its
+    well-formed references noted."""
+    try:
+        values = serializer.to_internal_value(given)
+    except ValidationError as exc:
+        row.errors.update(field_errors(exc.detail))
+        row.references = _valid_references(serializer, given, row.errors)
+        return None
+    return {name: value for name, value in values.items() if name in given}
 
 
 def _given_names(parsed, rows):

@@ -13,7 +13,6 @@ from typing import Any, NamedTuple
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Prefetch, prefetch_related_objects
-from django.db.models.functions import Lower
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -291,31 +290,40 @@ _READ = (
 )
 
 
+_BY_KEY_SQL = {
+    "user_id": "user_id = ANY(%s)",  # deleted students too
+    "student_number": "student_number = ANY(%s) AND deleted_at IS NULL",
+    "email": "lower(email) = ANY(%s) AND deleted_at IS NULL",  # the unique index on lower(email)
+}
+
+
 def _existing(rows, *, lock):
     """The students the rows name by their keys, as dicts of their fields; deleted students only
-    by user_id. Queries: one per key kind per CHUNK keys (a lock in the same statement when
-    `lock`)."""
+    by user_id. Queries: one per key kind given, each taking all its keys as one array (a lock
+    in the same statement when `lock`)."""
     given = [row.values for row in rows if row.values is not None]
-    user_ids = {v["user_id"] for v in given if v.get("user_id")}
-    numbers = {v["student_number"] for v in given if v.get("student_number")}
-    emails = {v["email"].lower() for v in given if v.get("email")}
-    base = Student.objects.order_by("pk")
-    if lock:
-        base = base.select_for_update()
+    keys = {
+        "user_id": {v["user_id"] for v in given if v.get("user_id")},
+        "student_number": {v["student_number"] for v in given if v.get("student_number")},
+        "email": {v["email"].lower() for v in given if v.get("email")},
+    }
     students: dict[str, dict[str, Any]] = {}
-
-    def read(qs):
-        return [students.setdefault(row["user_id"], row) for row in qs.values(*_READ)]
-
     found = _Found({}, {}, {})
-    for chunk in _chunks(user_ids):
-        found.by_pk.update((s["user_id"], s) for s in read(base.filter(pk__in=chunk)))
-    live = base.filter(deleted_at__isnull=True)
-    for chunk in _chunks(numbers):
-        found.by_number.update((s["student_number"], s) for s in read(live.filter(student_number__in=chunk)))
-    by_lower = live.annotate(email_key=Lower("email"))
-    for chunk in _chunks(emails):
-        found.by_email.update((s["email"].lower(), s) for s in read(by_lower.filter(email_key__in=chunk)))
+    by_kind = {"user_id": found.by_pk, "student_number": found.by_number, "email": found.by_email}
+    columns = ", ".join(_READ)
+    with connection.cursor() as cursor:
+        for kind, wanted in keys.items():
+            if not wanted:
+                continue
+            cursor.execute(
+                f"SELECT {columns} FROM {Student._meta.db_table} WHERE {_BY_KEY_SQL[kind]} ORDER BY user_id"
+                + (" FOR UPDATE" if lock else ""),
+                [sorted(wanted)],
+            )
+            for values in cursor.fetchall():
+                student = students.setdefault(values[0], dict(zip(_READ, values, strict=True)))
+                key = student["email"].lower() if kind == "email" else student[kind]
+                by_kind[kind][key] = student
     return found
 
 
@@ -359,12 +367,18 @@ def _match(rows, found, *, mode):
             row.user_id = target_id or keys["user_id"]
 
 
+_PROGRAMMES_OF_SQL = f"""
+SELECT e.student_id, e.programme_id, p.code
+FROM {Enrolment._meta.db_table} AS e JOIN {Programme._meta.db_table} AS p ON p.id = e.programme_id
+WHERE e.student_id = ANY(%s)"""
+
+
 def _programmes_of(student_ids):
-    """{user_id: {programme id: code}} of these students. Queries: one per CHUNK students."""
+    """{user_id: {programme id: code}} of these students. Queries: one."""
     current: dict[str, dict[int, str]] = {}
-    for chunk in _chunks(student_ids):
-        enrolments = Enrolment.objects.filter(student_id__in=chunk).values_list("student_id", "programme_id", "programme__code")
-        for student_id, programme_id, code in enrolments:
+    with connection.cursor() as cursor:
+        cursor.execute(_PROGRAMMES_OF_SQL, [list(student_ids)])
+        for student_id, programme_id, code in cursor.fetchall():
             current.setdefault(student_id, {})[programme_id] = code
     return current
 
@@ -604,8 +618,8 @@ def students_upsert_many(*, rows, dry_run=False, progress=None):
     409, also with nothing written. `progress(fraction)`, when given, follows the writing.
 
     Queries do not grow with the rows: the references one query a kind; the students by their
-    keys, and their programmes, one query per kind per CHUNK keys; writes one statement (or
-    COPY) per CHUNK rows, audit events included."""
+    keys one query a kind of key, and their programmes one; writes one statement (or COPY) per
+    CHUNK rows, audit events included."""
     rows = list(rows)
     if dry_run:
         _plan(rows, mode=_UPSERT, lock=False)
