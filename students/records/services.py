@@ -441,25 +441,47 @@ def _plan(rows, *, mode, lock):
 # Writing: the enrolments first, since each student's row is written once, with its maintained
 # columns computed from them in the same statement (students.maintained's rule); an
 # enrolment's foreign key to a new student is checked at commit (Django's are deferred).
-_VALUES_FROM = """unnest(
-    %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::boolean[]
-) AS v(user_id, first_name, last_name, email, status, student_number, cohort_id, advisor_id, legal_hold)"""
-_VALUE_FIELDS = ("first_name", "last_name", "email", "status", "student_number", "cohort_id", "advisor_id", "legal_hold")
+#
+# The students' rows come from one of two sources, `v`, of the same columns: arrays unnested
+# (a few rows: the records API, a small import), or a temporary staging table filled by COPY
+# (STAGED_FROM rows or more: one INSERT of every new student and one UPDATE of every changed
+# one, instead of a statement per CHUNK rows with its arrays built and parsed).
+_VALUE_COLUMNS = (
+    ("user_id", "text"), ("first_name", "text"), ("last_name", "text"), ("email", "text"), ("status", "text"),
+    ("student_number", "text"), ("cohort_id", "text"), ("advisor_id", "bigint"), ("legal_hold", "boolean"),
+)
+_VALUE_FIELDS = tuple(name for name, _ in _VALUE_COLUMNS[1:])
+_UNNESTED = (
+    "unnest(" + ", ".join(f"%s::{kind}[]" for _, kind in _VALUE_COLUMNS) + ") AS v("
+    + ", ".join(name for name, _ in _VALUE_COLUMNS) + ")"
+)
+STAGED_FROM = 5_000
+_STAGING = "students_upsert_staging"
+_STAGING_SQL = (
+    f"DROP TABLE IF EXISTS pg_temp.{_STAGING}",  # one import before in this transaction
+    f"CREATE TEMP TABLE {_STAGING} (" + ", ".join(f"{n} {k}" for n, k in _VALUE_COLUMNS)
+    + ", created boolean NOT NULL) ON COMMIT DROP",
+)
+_STAGED = f"{_STAGING} AS v"
 _MAINTAINED_JOINS, _MAINTAINED = maintained_columns_sql("v.user_id")
-_INSERT_SQL = f"""
+_INSERT = f"""
 INSERT INTO students_student (
     user_id, first_name, last_name, email, status, student_number, cohort_id, advisor_id,
     enrollment_status, archived, avatar, created_at, updated_at, {", ".join(_MAINTAINED)}
 )
 SELECT v.user_id, v.first_name, v.last_name, v.email, v.status, v.student_number, v.cohort_id, v.advisor_id,
        %s, FALSE, '', %s, %s, {", ".join(_MAINTAINED.values())}
-FROM {_VALUES_FROM}{_MAINTAINED_JOINS}"""
-_UPDATE_SQL = f"""
+FROM <source>{_MAINTAINED_JOINS}"""
+_UPDATE = f"""
 UPDATE students_student AS s
 SET first_name = v.first_name, last_name = v.last_name, email = v.email, status = v.status,
     student_number = v.student_number, cohort_id = v.cohort_id, advisor_id = v.advisor_id, legal_hold = v.legal_hold,
     updated_at = %s, {", ".join(f"{column} = {value}" for column, value in _MAINTAINED.items())}
-FROM {_VALUES_FROM}{_MAINTAINED_JOINS}WHERE s.user_id = v.user_id"""
+FROM <source>{_MAINTAINED_JOINS}WHERE s.user_id = v.user_id"""
+_INSERT_SQL = _INSERT.replace("<source>", _UNNESTED)
+_UPDATE_SQL = _UPDATE.replace("<source>", _UNNESTED)
+_INSERT_STAGED_SQL = _INSERT.replace("<source>", _STAGED) + "WHERE v.created"
+_UPDATE_STAGED_SQL = _UPDATE.replace("<source>", _STAGED) + " AND NOT v.created"
 _UNENROL_SQL = """
 DELETE FROM students_enrolment AS e
 USING unnest(%s::text[], %s::bigint[]) AS gone(student_id, programme_id)
@@ -475,15 +497,44 @@ def _no_progress(fraction):
 
 
 def _columns(rows):
-    """The rows' record fields, one list per column of _VALUES_FROM."""
+    """The rows' record fields, one list per column of _UNNESTED."""
     return [[row.user_id for row in rows], *([row.new.get(name) for row in rows] for name in _VALUE_FIELDS)]
 
 
+def _write_students(created, updated, *, now, progress):
+    """The students' rows, each with its maintained columns: unnested arrays, one INSERT or
+    UPDATE per CHUNK rows; from STAGED_FROM rows on, COPY into the staging table, then one
+    INSERT and one UPDATE. `progress(fraction of the rows)`."""
+    insert = [Student.EnrollmentStatus.ENROLLED, now, now]
+    with connection.cursor() as cursor:
+        if len(created) + len(updated) < STAGED_FROM:
+            total, done = max(1, len(created) + len(updated)), 0
+            for sql, params, group in ((_INSERT_SQL, insert, created), (_UPDATE_SQL, [now], updated)):
+                for chunk in _chunks(group):
+                    cursor.execute(sql, [*params, *_columns(chunk)])
+                    done += len(chunk)
+                    progress(done / total)
+            return
+        for sql in _STAGING_SQL:
+            cursor.execute(sql)
+        with cursor.cursor.copy(f"COPY {_STAGING} FROM STDIN") as copy:
+            for created_now, group in ((True, created), (False, updated)):
+                for row in group:
+                    copy.write_row((row.user_id, *(row.new.get(name) for name in _VALUE_FIELDS), created_now))
+        cursor.execute(f"ANALYZE {_STAGING}")
+        progress(0.1)
+        if created:
+            cursor.execute(_INSERT_STAGED_SQL, insert)
+        progress(0.1 + 0.9 * len(created) / (len(created) + len(updated)))
+        if updated:
+            cursor.execute(_UPDATE_STAGED_SQL, [now])
+        progress(1.0)
+
+
 def _write(rows, *, progress=None):
-    """Write the planned rows: the enrolments that end (one DELETE per CHUNK) and begin (COPY),
-    then new students (one INSERT per CHUNK) and changed ones (one UPDATE per CHUNK), each row
-    with its maintained columns, then one audit event each (COPY). `progress(fraction)` is told
-    how far it is."""
+    """Write the planned rows: the enrolments that end (one DELETE) and begin (COPY), then
+    the students' rows (_write_students), then one audit event each (COPY). `progress(fraction)`
+    is told how far it is."""
     progress = progress or _no_progress
     now = timezone.now()
     today = timezone.localdate()
@@ -498,8 +549,8 @@ def _write(rows, *, progress=None):
         # have PostgreSQL compile each one (JIT) for longer than it runs (measured: over a second
         # per 5,000 students, whose lookups take a fifth of that). Until the transaction ends.
         cursor.execute("SET LOCAL jit = off")
-        for chunk in _chunks(gone):
-            cursor.execute(_UNENROL_SQL, [[s for s, _ in chunk], [p for _, p in chunk]])
+        if gone:
+            cursor.execute(_UNENROL_SQL, [[s for s, _ in gone], [p for _, p in gone]])
     enrolments = [
         (row.user_id, p, today)
         for row in created + updated
@@ -510,14 +561,7 @@ def _write(rows, *, progress=None):
         copy_rows(Enrolment, ("student_id", "programme_id", "enrolled_on"), enrolments)
     start = (1 - _ROWS_SHARE) / 2
     progress(start)
-    total, done = max(1, len(created) + len(updated)), 0
-    statements = [(_INSERT_SQL, [Student.EnrollmentStatus.ENROLLED, now, now], created), (_UPDATE_SQL, [now], updated)]
-    with connection.cursor() as cursor:
-        for sql, params, group in statements:
-            for chunk in _chunks(group):
-                cursor.execute(sql, [*params, *_columns(chunk)])
-                done += len(chunk)
-                progress(start + _ROWS_SHARE * done / total)
+    _write_students(created, updated, now=now, progress=lambda fraction: progress(start + _ROWS_SHARE * fraction))
     audit_record_changes_many(
         action="student.create", target_type="student",
         items=((row.user_id, None, row.after, row.detail) for row in created),
