@@ -1,8 +1,11 @@
 """Importing a file of student records (students.imports.parsing reads it): every row checked
-by the records API's own field types (StudentCreateSerializer), then handed to the records
-service that creates and updates many students at once (students_upsert_many), which checks
-every rule of a record (references, uniqueness, matching a row to its student) and, unless it is
-a dry run, writes the whole file in one transaction, or nothing.
+by the records API's own field types (StudentCreateSerializer's fields, a whole column at a
+time: students.imports.checks; the serializer itself names a refused row's errors), then
+handed to the records service that creates and updates many students at once
+(students_upsert_many), which checks every rule of a record (references, uniqueness, matching
+a row to its student) for all rows at once and, unless it is a dry run, writes the whole file
+in one transaction, or nothing (from STAGED_FROM rows on through a staging table: COPY, one
+INSERT, one UPDATE).
 
 Matching a row to an existing student (students_upsert_many): by `user_id` when the row gives
 one (a user_id that names nobody creates the student with it; one of a deleted student is

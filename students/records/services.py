@@ -236,12 +236,19 @@ def _check_references(rows):
     cohorts = set(Cohort.objects.filter(pk__in=cohort_ids).values_list("pk", flat=True)) if cohort_ids else set()
     advisor_ids = {values["advisor_id"] for _, values in named if values.get("advisor_id")}
     advisors = set(StaffUser.objects.filter(pk__in=advisor_ids).values_list("pk", flat=True)) if advisor_ids else set()
+    # What each list of codes comes to, once per distinct list: (codes missing, programme ids).
+    lists: dict[tuple[str, ...], tuple[list[str], frozenset[int]]] = {}
     for row, values in named:
-        missing = [code for code in dict.fromkeys(values.get("programme_codes") or ()) if code not in programmes]
+        given = tuple(values.get("programme_codes") or ())
+        outcome = lists.get(given)
+        if outcome is None:
+            missing = [code for code in dict.fromkeys(given) if code not in programmes]
+            outcome = lists[given] = (missing, frozenset() if missing else frozenset(programmes[c] for c in given))
+        missing, ids = outcome
         if missing:
             _refuse(row, "programme_codes", unknown_programmes_message(missing))
         elif row.values is not None and "programme_codes" in values:
-            row.programme_ids = {programmes[code] for code in values["programme_codes"]}
+            row.programme_ids = set(ids)
         if values.get("cohort_id") and values["cohort_id"] not in cohorts:
             _refuse(row, "cohort_id", MSG_UNKNOWN_COHORT)
         if values.get("advisor_id") and values["advisor_id"] not in advisors:
@@ -390,6 +397,14 @@ def _decide(rows, code_of, *, touch=False):
     current_programmes = _programmes_of(moving) if moving else {}
     for programmes in current_programmes.values():
         code_of.update(programmes)
+    codes: dict[frozenset[int], list[str]] = {}  # the codes of each set of programmes, in order
+
+    def codes_of(ids):
+        key = frozenset(ids)
+        if key not in codes:
+            codes[key] = sorted(code_of[p] for p in key)
+        return list(codes[key])
+
     for row in rows:
         if row.values is None or row.errors:
             row.action = REJECTED
@@ -404,7 +419,7 @@ def _decide(rows, code_of, *, touch=False):
             row.after = {AUDIT_NAMES[name]: value for name, value in row.new.items()}
             row.after.update(
                 archived=False, enrollment_status=Student.EnrollmentStatus.ENROLLED,
-                programmes=sorted(code_of[p] for p in row.programme_ids),
+                programmes=codes_of(row.programme_ids),
             )
             continue
         current = row.current
@@ -414,7 +429,7 @@ def _decide(rows, code_of, *, touch=False):
         had = current_programmes.get(current["user_id"], {})
         if row.programme_ids is not None and row.programme_ids != set(had):
             before["programmes"] = sorted(had.values())
-            after["programmes"] = sorted(code_of[p] for p in row.programme_ids)
+            after["programmes"] = codes_of(row.programme_ids)
         else:
             row.programme_ids = None  # nothing to change
         if not after and not touch:
