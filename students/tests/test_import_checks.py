@@ -20,7 +20,7 @@ GOOD = {
 CELLS = {
     "first_name": [
         "A" * 150, "A" * 151, " Ada", "Ada ", "\u00a0Ada", "Zoe\u0308", "Zoë", "Ọlájídé", "Ada\u200bObi", "Ada\u2028",
-        "Ada\x7f", "Ada\x85", "😀", "O'Brien", "a\ufeff", "Ada\u3000", "ﬁ", "Å",
+        "Ada\x7f", "Ada\x85", "@Ada", " =1+1", "😀", "O'Brien", "a\ufeff", "Ada\u3000", "ﬁ", "Å",
     ],
     "last_name": ["", " ", "Obi\x00x", "Obi\x1b", "\ud800", "B" * 149 + "é", "e\u0301" * 80],
     "email": [
@@ -31,7 +31,7 @@ CELLS = {
     ],
     "status": ["inactive", "Active", "ACTIVE", "x", " active", "inactive "],
     "programme_codes": ["MBA ACC", "mba", "M-BA", "X" * 33, "X" * 32, ", ,", "MBA,MBA", "MB A", "ÄB"],
-    "student_number": ["", " S-1", "S" * 64, "S" * 65, "S\t1", "１２"],
+    "student_number": ["=HYPERLINK(\"x\")", "", " S-1", "S" * 64, "S" * 65, "S\t1", "１２"],
     "user_id": ["abc", "a b", "x" * 64, "x" * 65, "0123456789abcdef01234567", "a/b", "ü"],
     "cohort_id": ["abc", "a b", "x" * 65, "c-1"],
     "advisor_id": ["1", "0", "99999999999999999999", "abc", "１", "1.0", " 7", "9223372036854775807", "9223372036854775808"],
