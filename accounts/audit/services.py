@@ -89,7 +89,10 @@ def _changes(before, after):
     for name in [*before, *(k for k in after if k not in before)]:
         if name in SECRET_FIELDS:
             continue
-        old, new = _plain(before.get(name)), _plain(after.get(name))
+        old, new = before.get(name), after.get(name)
+        # _plain's own first test, here: an import's hundreds of thousands of values
+        old = old if type(old) in _AS_THEY_ARE else _plain(old)
+        new = new if type(new) in _AS_THEY_ARE else _plain(new)
         if old != new:
             changed[name] = [old, new]
     return changed

@@ -236,6 +236,7 @@ def _rows(parsed, *, progress, share):
     # What _row_input gives that the file has no column for (programme_codes: the serializer
     # requires it), not taken from the row's values.
     not_in_file = [name for name in ("programme_codes",) if name not in parsed.columns]
+    progress(0.0, PROGRESS_CHECKING)
     givens = [_row_input(line, parsed.columns) for line in parsed.rows]
     progress(share * 0.3, PROGRESS_CHECKING)
     checked = TableCheck(serializer).values(givens)
