@@ -261,7 +261,7 @@ def main():
         for label, changed, dry_run in CASES:
             elapsed, counts = _post(client, host, files[changed], dry_run)
             times.setdefault(label, []).append(elapsed)
-            print(f"{label:34} {elapsed:6.1f} s  {counts}")
+            print(f"{label:34} {elapsed:6.1f} s  {elapsed / floor:5.2f}× this round's floor  {counts}")
     floor = statistics.median(times["floor"])
     print(f"\nmedians of {args.rounds} round(s); floor (COPY of the new students into a table shaped like students) {floor:.2f} s")
     for label, _, _ in CASES:

@@ -82,7 +82,7 @@ class FieldCheck:
     text: bool = False  # plain text: the quick acceptance applies
     max_length: int = 0
     accepts: list = field(default_factory=list)
-    known: dict = field(default_factory=dict)  # value as given -> (accepted, value)
+    known: dict = field(default_factory=dict)  # (type, value as given) -> (accepted, value)
 
     @classmethod
     def of(cls, serializer_field):
@@ -109,7 +109,8 @@ class FieldCheck:
             if quick:
                 outcomes.append((True, value))
                 continue
-            key = tuple(value) if type(value) is list else value
+            # by type too: 1 and True (or 1.0) are one key to a dict, not to the field
+            key = (list, tuple(value)) if type(value) is list else (type(value), value)
             outcome = known.get(key)
             if outcome is None:
                 outcome = known[key] = self._run(value)
