@@ -678,7 +678,8 @@ def students_upsert_many(*, rows, dry_run=False, progress=None):
 
     Queries do not grow with the rows: the references one query a kind; the students by their
     keys one query a kind of key, and their programmes one; writes one statement (or COPY) per
-    CHUNK rows, audit events included."""
+    CHUNK rows, audit events included, or from STAGED_FROM rows on a COPY into the staging table
+    and one INSERT and one UPDATE from it."""
     rows = list(rows)
     if dry_run:
         _plan(rows, mode=_UPSERT, lock=False)
