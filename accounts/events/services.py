@@ -71,9 +71,10 @@ def _checked(type, subject_type, student_id):
 
 
 def _row(type, subject_type, subject_id, student_id, data, *, actor, now):
+    """An event's row; `actor` as its JSON text (the same for every event of a write)."""
     _checked(type, subject_type, student_id)
     return (
-        new_object_id(), type, now, _json(actor), subject_type, str(subject_id)[:64],
+        new_object_id(), type, now, actor, subject_type, str(subject_id)[:64],
         None if student_id is None else str(student_id), _json(data or {}),
     )
 
@@ -97,14 +98,14 @@ def event_record(*, type, subject_type, subject_id, student_id=None, data=None):
 def events_record_many(*, type, subject_type, items, actor=None):
     """One event of `type` per (subject_id, student_id, data) of `items`, in one INSERT.
     Returns how many were written."""
-    actor = event_actor() if actor is None else actor
+    actor = _json(event_actor() if actor is None else actor)
     now = timezone.now()
     return _insert([_row(type, subject_type, s, student, d, actor=actor, now=now) for s, student, d in items])
 
 
 def events_record_copy(*, type, subject_type, items, actor=None):
     """events_record_many by COPY: for tens of thousands of events (an import)."""
-    actor = event_actor() if actor is None else actor
+    actor = _json(event_actor() if actor is None else actor)
     now = timezone.now()
     written = 0
 

@@ -167,26 +167,37 @@ def _shown(name):
 
 
 def _row(number, columns, values):
-    row = Row(number=number, cells={})
+    row = Row(number=number, cells=dict(zip(columns, values, strict=False)))  # a short row: the rest below
     extra = values[len(columns):]
     if any(v is not None and v != "" for v in extra):
         row.problems["__row__"] = [MSG_EXTRA_CELLS]
-    for index, name in enumerate(columns):
-        value = values[index] if index < len(values) else None
-        if isinstance(value, _Formula):
-            row.problems[name] = [MSG_FORMULA_CELL]
-            value = None
-        elif isinstance(value, str):
-            if not value.strip():
-                value = None
-            elif len(value) > MAX_CELL_CHARS:
-                row.problems[name] = [MSG_CELL_TOO_LONG]
-                value = None
-            elif value.startswith(FORMULA_TRIGGERS) or value.strip().startswith(FORMULA_TRIGGERS):
-                row.problems[name] = [MSG_FORMULA]
-                value = None
-        row.cells[name] = value
+    for name in columns[len(values):]:
+        row.cells[name] = None
+    for name, value in row.cells.items():
+        if type(value) is str:
+            stripped = value.strip()
+            runs = value.startswith(FORMULA_TRIGGERS) or stripped.startswith(FORMULA_TRIGGERS)
+            if stripped and len(value) <= MAX_CELL_CHARS and not runs:
+                continue  # most cells: text kept as it is
+        _cell(row, name, value)
     return row
+
+
+def _cell(row, name, value):
+    """A cell that is not plain text: a formula, blank, too long, or one a spreadsheet would run."""
+    if isinstance(value, _Formula):
+        row.problems[name] = [MSG_FORMULA_CELL]
+        value = None
+    elif isinstance(value, str):
+        if not value.strip():
+            value = None
+        elif len(value) > MAX_CELL_CHARS:
+            row.problems[name] = [MSG_CELL_TOO_LONG]
+            value = None
+        elif value.startswith(FORMULA_TRIGGERS) or value.strip().startswith(FORMULA_TRIGGERS):
+            row.problems[name] = [MSG_FORMULA]
+            value = None
+    row.cells[name] = value
 
 
 # CSV ------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from typing import Any, NamedTuple
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Prefetch, prefetch_related_objects
-from django.db.models.functions import Lower
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -237,12 +236,19 @@ def _check_references(rows):
     cohorts = set(Cohort.objects.filter(pk__in=cohort_ids).values_list("pk", flat=True)) if cohort_ids else set()
     advisor_ids = {values["advisor_id"] for _, values in named if values.get("advisor_id")}
     advisors = set(StaffUser.objects.filter(pk__in=advisor_ids).values_list("pk", flat=True)) if advisor_ids else set()
+    # What each list of codes comes to, once per distinct list: (codes missing, programme ids).
+    lists: dict[tuple[str, ...], tuple[list[str], frozenset[int]]] = {}
     for row, values in named:
-        missing = [code for code in dict.fromkeys(values.get("programme_codes") or ()) if code not in programmes]
+        given = tuple(values.get("programme_codes") or ())
+        outcome = lists.get(given)
+        if outcome is None:
+            missing = [code for code in dict.fromkeys(given) if code not in programmes]
+            outcome = lists[given] = (missing, frozenset() if missing else frozenset(programmes[c] for c in given))
+        missing, ids = outcome
         if missing:
             _refuse(row, "programme_codes", unknown_programmes_message(missing))
         elif row.values is not None and "programme_codes" in values:
-            row.programme_ids = {programmes[code] for code in values["programme_codes"]}
+            row.programme_ids = set(ids)
         if values.get("cohort_id") and values["cohort_id"] not in cohorts:
             _refuse(row, "cohort_id", MSG_UNKNOWN_COHORT)
         if values.get("advisor_id") and values["advisor_id"] not in advisors:
@@ -291,31 +297,40 @@ _READ = (
 )
 
 
+_BY_KEY_SQL = {
+    "user_id": "user_id = ANY(%s)",  # deleted students too
+    "student_number": "student_number = ANY(%s) AND deleted_at IS NULL",
+    "email": "lower(email) = ANY(%s) AND deleted_at IS NULL",  # the unique index on lower(email)
+}
+
+
 def _existing(rows, *, lock):
     """The students the rows name by their keys, as dicts of their fields; deleted students only
-    by user_id. Queries: one per key kind per CHUNK keys (a lock in the same statement when
-    `lock`)."""
+    by user_id. Queries: one per key kind given, each taking all its keys as one array (a lock
+    in the same statement when `lock`)."""
     given = [row.values for row in rows if row.values is not None]
-    user_ids = {v["user_id"] for v in given if v.get("user_id")}
-    numbers = {v["student_number"] for v in given if v.get("student_number")}
-    emails = {v["email"].lower() for v in given if v.get("email")}
-    base = Student.objects.order_by("pk")
-    if lock:
-        base = base.select_for_update()
+    keys = {
+        "user_id": {v["user_id"] for v in given if v.get("user_id")},
+        "student_number": {v["student_number"] for v in given if v.get("student_number")},
+        "email": {v["email"].lower() for v in given if v.get("email")},
+    }
     students: dict[str, dict[str, Any]] = {}
-
-    def read(qs):
-        return [students.setdefault(row["user_id"], row) for row in qs.values(*_READ)]
-
     found = _Found({}, {}, {})
-    for chunk in _chunks(user_ids):
-        found.by_pk.update((s["user_id"], s) for s in read(base.filter(pk__in=chunk)))
-    live = base.filter(deleted_at__isnull=True)
-    for chunk in _chunks(numbers):
-        found.by_number.update((s["student_number"], s) for s in read(live.filter(student_number__in=chunk)))
-    by_lower = live.annotate(email_key=Lower("email"))
-    for chunk in _chunks(emails):
-        found.by_email.update((s["email"].lower(), s) for s in read(by_lower.filter(email_key__in=chunk)))
+    by_kind = {"user_id": found.by_pk, "student_number": found.by_number, "email": found.by_email}
+    columns = ", ".join(_READ)
+    with connection.cursor() as cursor:
+        for kind, wanted in keys.items():
+            if not wanted:
+                continue
+            cursor.execute(
+                f"SELECT {columns} FROM {Student._meta.db_table} WHERE {_BY_KEY_SQL[kind]} ORDER BY user_id"
+                + (" FOR UPDATE" if lock else ""),
+                [sorted(wanted)],
+            )
+            for values in cursor.fetchall():
+                student = students.setdefault(values[0], dict(zip(_READ, values, strict=True)))
+                key = student["email"].lower() if kind == "email" else student[kind]
+                by_kind[kind][key] = student
     return found
 
 
@@ -359,12 +374,18 @@ def _match(rows, found, *, mode):
             row.user_id = target_id or keys["user_id"]
 
 
+_PROGRAMMES_OF_SQL = f"""
+SELECT e.student_id, e.programme_id, p.code
+FROM {Enrolment._meta.db_table} AS e JOIN {Programme._meta.db_table} AS p ON p.id = e.programme_id
+WHERE e.student_id = ANY(%s)"""
+
+
 def _programmes_of(student_ids):
-    """{user_id: {programme id: code}} of these students. Queries: one per CHUNK students."""
+    """{user_id: {programme id: code}} of these students. Queries: one."""
     current: dict[str, dict[int, str]] = {}
-    for chunk in _chunks(student_ids):
-        enrolments = Enrolment.objects.filter(student_id__in=chunk).values_list("student_id", "programme_id", "programme__code")
-        for student_id, programme_id, code in enrolments:
+    with connection.cursor() as cursor:
+        cursor.execute(_PROGRAMMES_OF_SQL, [list(student_ids)])
+        for student_id, programme_id, code in cursor.fetchall():
             current.setdefault(student_id, {})[programme_id] = code
     return current
 
@@ -376,6 +397,14 @@ def _decide(rows, code_of, *, touch=False):
     current_programmes = _programmes_of(moving) if moving else {}
     for programmes in current_programmes.values():
         code_of.update(programmes)
+    codes: dict[frozenset[int], list[str]] = {}  # the codes of each set of programmes, in order
+
+    def codes_of(ids):
+        key = frozenset(ids)
+        if key not in codes:
+            codes[key] = sorted(code_of[p] for p in key)
+        return list(codes[key])
+
     for row in rows:
         if row.values is None or row.errors:
             row.action = REJECTED
@@ -390,7 +419,7 @@ def _decide(rows, code_of, *, touch=False):
             row.after = {AUDIT_NAMES[name]: value for name, value in row.new.items()}
             row.after.update(
                 archived=False, enrollment_status=Student.EnrollmentStatus.ENROLLED,
-                programmes=sorted(code_of[p] for p in row.programme_ids),
+                programmes=codes_of(row.programme_ids),
             )
             continue
         current = row.current
@@ -400,7 +429,7 @@ def _decide(rows, code_of, *, touch=False):
         had = current_programmes.get(current["user_id"], {})
         if row.programme_ids is not None and row.programme_ids != set(had):
             before["programmes"] = sorted(had.values())
-            after["programmes"] = sorted(code_of[p] for p in row.programme_ids)
+            after["programmes"] = codes_of(row.programme_ids)
         else:
             row.programme_ids = None  # nothing to change
         if not after and not touch:
@@ -427,25 +456,47 @@ def _plan(rows, *, mode, lock):
 # Writing: the enrolments first, since each student's row is written once, with its maintained
 # columns computed from them in the same statement (students.maintained's rule); an
 # enrolment's foreign key to a new student is checked at commit (Django's are deferred).
-_VALUES_FROM = """unnest(
-    %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::boolean[]
-) AS v(user_id, first_name, last_name, email, status, student_number, cohort_id, advisor_id, legal_hold)"""
-_VALUE_FIELDS = ("first_name", "last_name", "email", "status", "student_number", "cohort_id", "advisor_id", "legal_hold")
+#
+# The students' rows come from one of two sources, `v`, of the same columns: arrays unnested
+# (a few rows: the records API, a small import), or a temporary staging table filled by COPY
+# (STAGED_FROM rows or more: one INSERT of every new student and one UPDATE of every changed
+# one, instead of a statement per CHUNK rows with its arrays built and parsed).
+_VALUE_COLUMNS = (
+    ("user_id", "text"), ("first_name", "text"), ("last_name", "text"), ("email", "text"), ("status", "text"),
+    ("student_number", "text"), ("cohort_id", "text"), ("advisor_id", "bigint"), ("legal_hold", "boolean"),
+)
+_VALUE_FIELDS = tuple(name for name, _ in _VALUE_COLUMNS[1:])
+_UNNESTED = (
+    "unnest(" + ", ".join(f"%s::{kind}[]" for _, kind in _VALUE_COLUMNS) + ") AS v("
+    + ", ".join(name for name, _ in _VALUE_COLUMNS) + ")"
+)
+STAGED_FROM = 5_000
+_STAGING = "students_upsert_staging"
+_STAGING_SQL = (
+    f"DROP TABLE IF EXISTS pg_temp.{_STAGING}",  # one import before in this transaction
+    f"CREATE TEMP TABLE {_STAGING} (" + ", ".join(f"{n} {k}" for n, k in _VALUE_COLUMNS)
+    + ", created boolean NOT NULL) ON COMMIT DROP",
+)
+_STAGED = f"{_STAGING} AS v"
 _MAINTAINED_JOINS, _MAINTAINED = maintained_columns_sql("v.user_id")
-_INSERT_SQL = f"""
+_INSERT = f"""
 INSERT INTO students_student (
     user_id, first_name, last_name, email, status, student_number, cohort_id, advisor_id,
     enrollment_status, archived, avatar, created_at, updated_at, {", ".join(_MAINTAINED)}
 )
 SELECT v.user_id, v.first_name, v.last_name, v.email, v.status, v.student_number, v.cohort_id, v.advisor_id,
        %s, FALSE, '', %s, %s, {", ".join(_MAINTAINED.values())}
-FROM {_VALUES_FROM}{_MAINTAINED_JOINS}"""
-_UPDATE_SQL = f"""
+FROM <source>{_MAINTAINED_JOINS}"""
+_UPDATE = f"""
 UPDATE students_student AS s
 SET first_name = v.first_name, last_name = v.last_name, email = v.email, status = v.status,
     student_number = v.student_number, cohort_id = v.cohort_id, advisor_id = v.advisor_id, legal_hold = v.legal_hold,
     updated_at = %s, {", ".join(f"{column} = {value}" for column, value in _MAINTAINED.items())}
-FROM {_VALUES_FROM}{_MAINTAINED_JOINS}WHERE s.user_id = v.user_id"""
+FROM <source>{_MAINTAINED_JOINS}WHERE s.user_id = v.user_id"""
+_INSERT_SQL = _INSERT.replace("<source>", _UNNESTED)
+_UPDATE_SQL = _UPDATE.replace("<source>", _UNNESTED)
+_INSERT_STAGED_SQL = _INSERT.replace("<source>", _STAGED) + "WHERE v.created"
+_UPDATE_STAGED_SQL = _UPDATE.replace("<source>", _STAGED) + " AND NOT v.created"
 _UNENROL_SQL = """
 DELETE FROM students_enrolment AS e
 USING unnest(%s::text[], %s::bigint[]) AS gone(student_id, programme_id)
@@ -461,15 +512,44 @@ def _no_progress(fraction):
 
 
 def _columns(rows):
-    """The rows' record fields, one list per column of _VALUES_FROM."""
+    """The rows' record fields, one list per column of _UNNESTED."""
     return [[row.user_id for row in rows], *([row.new.get(name) for row in rows] for name in _VALUE_FIELDS)]
 
 
+def _write_students(created, updated, *, now, progress):
+    """The students' rows, each with its maintained columns: unnested arrays, one INSERT or
+    UPDATE per CHUNK rows; from STAGED_FROM rows on, COPY into the staging table, then one
+    INSERT and one UPDATE. `progress(fraction of the rows)`."""
+    insert = [Student.EnrollmentStatus.ENROLLED, now, now]
+    with connection.cursor() as cursor:
+        if len(created) + len(updated) < STAGED_FROM:
+            total, done = max(1, len(created) + len(updated)), 0
+            for sql, params, group in ((_INSERT_SQL, insert, created), (_UPDATE_SQL, [now], updated)):
+                for chunk in _chunks(group):
+                    cursor.execute(sql, [*params, *_columns(chunk)])
+                    done += len(chunk)
+                    progress(done / total)
+            return
+        for sql in _STAGING_SQL:
+            cursor.execute(sql)
+        with cursor.cursor.copy(f"COPY {_STAGING} FROM STDIN") as copy:
+            for created_now, group in ((True, created), (False, updated)):
+                for row in group:
+                    copy.write_row((row.user_id, *(row.new.get(name) for name in _VALUE_FIELDS), created_now))
+        cursor.execute(f"ANALYZE {_STAGING}")
+        progress(0.1)
+        if created:
+            cursor.execute(_INSERT_STAGED_SQL, insert)
+        progress(0.1 + 0.9 * len(created) / (len(created) + len(updated)))
+        if updated:
+            cursor.execute(_UPDATE_STAGED_SQL, [now])
+        progress(1.0)
+
+
 def _write(rows, *, progress=None):
-    """Write the planned rows: the enrolments that end (one DELETE per CHUNK) and begin (COPY),
-    then new students (one INSERT per CHUNK) and changed ones (one UPDATE per CHUNK), each row
-    with its maintained columns, then one audit event each (COPY). `progress(fraction)` is told
-    how far it is."""
+    """Write the planned rows: the enrolments that end (one DELETE) and begin (COPY), then
+    the students' rows (_write_students), then one audit event each (COPY). `progress(fraction)`
+    is told how far it is."""
     progress = progress or _no_progress
     now = timezone.now()
     today = timezone.localdate()
@@ -484,8 +564,8 @@ def _write(rows, *, progress=None):
         # have PostgreSQL compile each one (JIT) for longer than it runs (measured: over a second
         # per 5,000 students, whose lookups take a fifth of that). Until the transaction ends.
         cursor.execute("SET LOCAL jit = off")
-        for chunk in _chunks(gone):
-            cursor.execute(_UNENROL_SQL, [[s for s, _ in chunk], [p for _, p in chunk]])
+        if gone:
+            cursor.execute(_UNENROL_SQL, [[s for s, _ in gone], [p for _, p in gone]])
     enrolments = [
         (row.user_id, p, today)
         for row in created + updated
@@ -496,14 +576,7 @@ def _write(rows, *, progress=None):
         copy_rows(Enrolment, ("student_id", "programme_id", "enrolled_on"), enrolments)
     start = (1 - _ROWS_SHARE) / 2
     progress(start)
-    total, done = max(1, len(created) + len(updated)), 0
-    statements = [(_INSERT_SQL, [Student.EnrollmentStatus.ENROLLED, now, now], created), (_UPDATE_SQL, [now], updated)]
-    with connection.cursor() as cursor:
-        for sql, params, group in statements:
-            for chunk in _chunks(group):
-                cursor.execute(sql, [*params, *_columns(chunk)])
-                done += len(chunk)
-                progress(start + _ROWS_SHARE * done / total)
+    _write_students(created, updated, now=now, progress=lambda fraction: progress(start + _ROWS_SHARE * fraction))
     audit_record_changes_many(
         action="student.create", target_type="student",
         items=((row.user_id, None, row.after, row.detail) for row in created),
@@ -604,8 +677,9 @@ def students_upsert_many(*, rows, dry_run=False, progress=None):
     409, also with nothing written. `progress(fraction)`, when given, follows the writing.
 
     Queries do not grow with the rows: the references one query a kind; the students by their
-    keys, and their programmes, one query per kind per CHUNK keys; writes one statement (or
-    COPY) per CHUNK rows, audit events included."""
+    keys one query a kind of key, and their programmes one; writes one statement (or COPY) per
+    CHUNK rows, audit events included, or from STAGED_FROM rows on a COPY into the staging table
+    and one INSERT and one UPDATE from it."""
     rows = list(rows)
     if dry_run:
         _plan(rows, mode=_UPSERT, lock=False)
