@@ -82,7 +82,7 @@ def _out_of_range(field, text):
     return date_range_error(parsed) if parsed is not None else None
 
 
-def _clean_value(field, value, *, from_json=True):
+def clean_value(field, value, *, from_json=True):
     """(value, error) for one input value before DRF reads it: text must be a string (never a
     number or boolean) and is NFC-normalised; in a JSON body (text a client writes) it holds
     no control character but where config.text allows; numbers and dates are written in ASCII
@@ -142,11 +142,11 @@ class InputSerializer(serializers.Serializer):
             if many:
                 values = data.getlist(name)
                 item_field = field.child if isinstance(field, serializers.ListField) else field
-                results = [_clean_value(item_field, v, from_json=False) for v in values]
+                results = [clean_value(item_field, v, from_json=False) for v in values]
                 cleaned.setlist(name, [v for v, _ in results])
                 error = next((e for _, e in results if e), None)
             else:
-                cleaned[name], error = _clean_value(field, data[name])
+                cleaned[name], error = clean_value(field, data[name])
             if error:
                 errors[name] = error if isinstance(error, dict) else [error]
         return cleaned, errors

@@ -23,7 +23,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from config.serializers import _clean_value
+from config.serializers import clean_value
 
 # Validators a plain-text cell's own checks already settle: the length by max_length, null and
 # surrogate characters by str.isprintable (false for both).
@@ -134,7 +134,7 @@ class FieldCheck:
 
     def _run(self, value):
         """The field's own verdict, as the serializer reaches it."""
-        cleaned, error = _clean_value(self.field, value)
+        cleaned, error = clean_value(self.field, value)
         if error:
             return _REFUSED
         try:
