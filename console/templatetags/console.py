@@ -1,4 +1,5 @@
-"""Template helpers for the console: permission checks, sortable headers, badges, durations."""
+"""Template helpers for the console: permission checks, sortable headers, badges, durations, the
+students list's rows and options."""
 import datetime as dt
 
 from django import template
@@ -6,6 +7,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from accounts.permissions import has_permission
+from console.badges import badge
+from console.students.rows import options_html, status_badge, student_rows_html
 
 register = template.Library()
 
@@ -63,36 +66,19 @@ def sort_header(context, field, label, css_class=""):
 
 # Badges --------------------------------------------------------------------------------
 
-# value -> (readable text, tone); tones map to colours in console.css.
-BADGES = {
-    "status": {
-        "active": ("Active", "good"),
-        "inactive": ("Inactive", "muted"),
-    },
-    "session": {
-        "in_progress": ("In progress", "info"),
-        "ended": ("Ended", "neutral"),
-        "abandoned": ("Abandoned", "muted"),
-    },
-    "transcript": {
-        "available": ("Transcript available", "good"),
-        "partial": ("Transcript partial", "warn"),
-        "processing": ("Transcript processing", "info"),
-        "missing": ("Transcript missing", "muted"),
-        "failed": ("Transcript failed", "bad"),
-    },
-    "grading": {
-        "complete": ("Graded", "good"),
-        "pending": ("Grading pending", "warn"),
-        "failed": ("Grading failed", "bad"),
-    },
-}
+register.simple_tag(badge, name="badge")
+register.simple_tag(status_badge, name="status_badge")
+
+
+# The students list's repeated markup, drawn in Python (console.students.rows) -----------------
+
+register.simple_tag(options_html, name="options")
 
 
 @register.simple_tag
-def badge(kind, value):
-    text, tone = BADGES.get(kind, {}).get(value, (str(value).replace("_", " ").capitalize(), "neutral"))
-    return format_html('<span class="badge badge-{}">{}</span>', tone, text)
+def student_rows(rows, bulk_actions, selected, refused_ids):
+    """`{% student_rows rows bulk_actions selected bulk_form.user_ids.errors %}`: the list's `<tr>`s."""
+    return student_rows_html(rows, checkboxes=bool(bulk_actions), selected=selected, refused_ids=bool(refused_ids))
 
 
 @register.simple_tag
