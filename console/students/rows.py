@@ -1,6 +1,6 @@
 """The students list's table rows and the page's `<option>`s, built in Python.
 
-The list draws 25 rows (up to 200) and about 90 options on every request; through the template
+The list draws 25 rows (up to 200) and about 90 options (half of them case studies, grouped by\nprogramme) on every request; through the template
 engine each variable, filter, `{% if %}`, `{% url %}` and the status include is a node to resolve,
 which was most of the page's CPU. Here each row is one f-string with its values escaped as the
 template escaped them, the same markup the template drew (console/tests/test_list_markup.py
@@ -36,6 +36,18 @@ def options_html(choices, selected):
         "".join(
             f'<option value="{escaped(value)}"{" selected" if value == selected else ""}>{escaped(label)}</option>'
             for value, label in choices
+        )
+    )
+
+
+def optgroups_html(groups, selected):
+    """The bulk bar's case studies: an `<optgroup>` per programme (labelled with its name and
+    code, `data-programme` its code) of its (case study id, title) options."""
+    return mark_safe(
+        "".join(
+            f'<optgroup label="{escaped(programme.name)} ({escaped(programme.code)})" data-programme="{escaped(programme.code)}">'
+            f"{options_html(choices, selected)}</optgroup>"
+            for programme, choices in groups
         )
     )
 

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from accounts.permissions import has_permission
 from console.badges import badge
-from console.students.rows import options_html, status_badge, student_rows_html
+from console.students.rows import optgroups_html, options_html, status_badge, student_rows_html
 
 register = template.Library()
 
@@ -73,6 +73,7 @@ register.simple_tag(status_badge, name="status_badge")
 # The students list's repeated markup, drawn in Python (console.students.rows) -----------------
 
 register.simple_tag(options_html, name="options")
+register.simple_tag(optgroups_html, name="case_study_optgroups")
 
 
 @register.simple_tag

@@ -242,9 +242,9 @@ def test_the_list_with_every_bulk_action_costs_the_same_queries_whatever_the_row
     # options, read once. SET search_path (tenant; the host is cached), session, staff user,
     # roles; the page rows with their programmes and the total (the first page of a list
     # without a narrowing filter), programme options (each with whether the matching students
-    # are in it), the cohort, group and advisor options (one statement), the case-study options
-    # of those programmes.
-    with django_assert_num_queries(8):
+    # are in it, and its case-study options), the cohort, group and advisor options (one
+    # statement).
+    with django_assert_num_queries(7):
         response = client.get("/students/")
     assert len(response.context["rows"]) == rows
 

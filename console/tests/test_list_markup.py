@@ -10,7 +10,8 @@ from django.template import Context, Template
 from django.test.html import parse_html
 from django.utils import timezone
 
-from console.students.rows import options_html, status_badge, student_rows_html
+from catalogue.models import Programme
+from console.students.rows import optgroups_html, options_html, status_badge, student_rows_html
 from students.models import Student
 
 # list.html's rows and _status.html before they were drawn in Python.
@@ -45,6 +46,11 @@ OLD_ROWS = """{% load console humanize %}
             </td>
           </tr>
           {% endfor %}"""
+OLD_OPTGROUPS = """{% for programme, choices in case_study_options %}
+        <optgroup label="{{ programme.name }} ({{ programme.code }})" data-programme="{{ programme.code }}">
+          {% for value, label in choices %}<option value="{{ value }}"{% if value == selected %} selected{% endif %}>{{ label }}</option>{% endfor %}
+        </optgroup>
+        {% endfor %}"""
 OLD_OPTIONS = '{% for value, label in choices %}<option value="{{ value }}"{% if value == selected %} selected{% endif %}>{{ label }}</option>{% endfor %}'
 
 SEEN = dt.datetime(2026, 6, 4, 23, 30, 5, tzinfo=dt.timezone.utc)
@@ -141,3 +147,13 @@ def test_status_badge_is_the_templates(student):
 def test_options_are_the_templates(choices, selected):
     old = Template(OLD_OPTIONS).render(Context({"choices": choices, "selected": selected}))
     _same(old, options_html(choices, selected))
+
+
+@pytest.mark.parametrize("selected", ["cs2", "nothing", None])
+def test_case_study_optgroups_are_the_templates(selected):
+    groups = [
+        (Programme(code="MBA1234", name="Masters in Business Administration"), [("cs1", "Leadership"), ("cs2", "Pricing & <Risk>")]),
+        (Programme(code='L&W"1', name="Law & Société"), [("cs2", "Pricing & <Risk>")]),
+    ]
+    old = Template(OLD_OPTGROUPS).render(Context({"case_study_options": groups, "selected": selected}))
+    _same(old, optgroups_html(groups, selected))

@@ -159,12 +159,12 @@ def test_list_query_count_does_not_grow_with_rows(console_as, operator_user, dja
         _seen(StudentFactory(programmes=[mba]), NOW)
     client = console_as(operator_user)
     client.get("/students/")  # warm the session
-    # SET search_path (public), domain lookup, SET search_path (tenant), session, staff user,
-    # roles; the page rows with their programmes and the total (the first page of a list
-    # without a narrowing filter), programme options (each with whether the matching students
-    # are in it: console.bulk.selectors), the cohort, group and advisor options (one statement:
-    # console.students.selectors.list_filter_choices), the case-study options of those programmes.
-    with django_assert_num_queries(8):
+    # SET search_path (tenant; the host's tenant is cached), session, staff user, roles; the page
+    # rows with their programmes and the total (the first page of a list without a narrowing
+    # filter); the programme options, each with whether the matching students are in it and its
+    # case-study options (console.bulk.selectors); the cohort, group and advisor options (one
+    # statement: console.students.selectors.list_filter_choices).
+    with django_assert_num_queries(7):
         response = client.get("/students/")
     assert len(response.context["rows"]) == rows
 
