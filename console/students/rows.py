@@ -1,4 +1,4 @@
-"""The students list's table rows and the page's `<option>`s, built in Python.
+"""The students list's table rows, built in Python (its options: console.markup).
 
 The list draws 25 rows (up to 200) and about 90 options (half of them case studies, grouped by\nprogramme) on every request; through the template
 engine each variable, filter, `{% if %}`, `{% url %}` and the status include is a node to resolve,
@@ -8,7 +8,6 @@ renders both and compares them). The template keeps everything that is drawn onc
 """
 import datetime as dt
 import functools
-import html
 
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import reverse
@@ -19,37 +18,7 @@ from django.utils.timesince import timesince
 
 from config.ids import OPAQUE_ID_RE
 from console.badges import badge
-
-
-def escaped(value):
-    """`value` as the template's `{{ value }}` puts it into the page: conditional_escape, without
-    its lazy-string wrapper (a tenth of its cost, and the rows and options escape ~500 values)."""
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return html.escape(str(value))
-
-
-def options_html(choices, selected):
-    """`<option>`s of (value, label) pairs; the one whose value equals `selected` (plain ==, as
-    the template's `{% if value == … %}` compared) is selected."""
-    return mark_safe(
-        "".join(
-            f'<option value="{escaped(value)}"{" selected" if value == selected else ""}>{escaped(label)}</option>'
-            for value, label in choices
-        )
-    )
-
-
-def optgroups_html(groups, selected):
-    """The bulk bar's case studies: an `<optgroup>` per programme (labelled with its name and
-    code, `data-programme` its code) of its (case study id, title) options."""
-    return mark_safe(
-        "".join(
-            f'<optgroup label="{escaped(programme.name)} ({escaped(programme.code)})" data-programme="{escaped(programme.code)}">'
-            f"{options_html(choices, selected)}</optgroup>"
-            for programme, choices in groups
-        )
-    )
+from console.markup import escaped
 
 
 def status_badge(student):

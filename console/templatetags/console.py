@@ -8,7 +8,8 @@ from django.utils.html import format_html
 
 from accounts.permissions import has_permission
 from console.badges import badge
-from console.students.rows import optgroups_html, options_html, status_badge, student_rows_html
+from console.markup import optgroups_html, options_html, sort_header_html
+from console.students.rows import status_badge, student_rows_html
 
 register = template.Library()
 
@@ -42,7 +43,7 @@ def nav_current(context, *prefixes):
 FIRST_CLICK_ORDER = {"name": "asc", "programme": "asc", "status": "asc", "last_seen": "desc", "case_studies": "desc"}
 
 
-@register.inclusion_tag("console/includes/sort_header.html", takes_context=True)
+@register.simple_tag(takes_context=True)
 def sort_header(context, field, label, css_class=""):
     """A <th> whose link sorts by `field`; clicking the current column toggles its direction."""
     request = context["request"]
@@ -53,15 +54,22 @@ def sort_header(context, field, label, css_class=""):
     params["sort_by"] = field
     params["sort_order"] = next_order
     params.pop("page", None)  # a new order starts at the first page
-    return {
-        "label": label,
-        "href": "?" + params.urlencode(),
-        "active": active,
-        "order": current_order if active else "",
-        "aria_sort": ("ascending" if current_order == "asc" else "descending") if active else "none",
-        "next_order": "ascending" if next_order == "asc" else "descending",
-        "css_class": css_class,
-    }
+    return sort_header_html(
+        label=label,
+        href="?" + params.urlencode(),
+        active=active,
+        order=current_order if active else "",
+        aria_sort=("ascending" if current_order == "asc" else "descending") if active else "none",
+        next_order="ascending" if next_order == "asc" else "descending",
+        css_class=css_class,
+    )
+
+
+@register.simple_tag
+def sort_th(header):
+    """`{% sort_th h %}`: a sortable `<th>` from a dict of sort_header_html's arguments (a view's
+    headers, e.g. the participants list's)."""
+    return sort_header_html(**header)
 
 
 # Badges --------------------------------------------------------------------------------

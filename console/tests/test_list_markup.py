@@ -1,4 +1,5 @@
-"""The students list's rows, status badges and options, drawn in Python (console.students.rows),
+"""The students list's rows, status badges, options and sortable headers, drawn in Python
+(console.students.rows, console.markup),
 against the template markup they replace: the same elements, attributes, classes and text, so
 the stylesheet, console.js and the browser tests see the page they saw. The old fragments are
 kept here verbatim; the comparison is Django's HTML equality (whitespace between elements and
@@ -11,7 +12,8 @@ from django.test.html import parse_html
 from django.utils import timezone
 
 from catalogue.models import Programme
-from console.students.rows import optgroups_html, options_html, status_badge, student_rows_html
+from console.markup import optgroups_html, options_html, sort_header_html
+from console.students.rows import status_badge, student_rows_html
 from students.models import Student
 
 # list.html's rows and _status.html before they were drawn in Python.
@@ -46,6 +48,12 @@ OLD_ROWS = """{% load console humanize %}
             </td>
           </tr>
           {% endfor %}"""
+# console/includes/sort_header.html, before the headers were drawn in Python.
+OLD_SORT_HEADER = (
+    '<th scope="col" aria-sort="{{ aria_sort }}" class="sortable{% if active %} is-sorted{% endif %} {{ css_class }}">'
+    '<a href="{{ href }}" title="Sort {{ next_order }}">{{ label }}<span class="sort-arrow" aria-hidden="true">'
+    '{% if order == "asc" %}▲{% elif order == "desc" %}▼{% else %}↕{% endif %}</span></a></th>'
+)
 OLD_OPTGROUPS = """{% for programme, choices in case_study_options %}
         <optgroup label="{{ programme.name }} ({{ programme.code }})" data-programme="{{ programme.code }}">
           {% for value, label in choices %}<option value="{{ value }}"{% if value == selected %} selected{% endif %}>{{ label }}</option>{% endfor %}
@@ -157,3 +165,18 @@ def test_case_study_optgroups_are_the_templates(selected):
     ]
     old = Template(OLD_OPTGROUPS).render(Context({"case_study_options": groups, "selected": selected}))
     _same(old, optgroups_html(groups, selected))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"label": "Name", "href": "?sort_by=name&sort_order=desc", "active": True, "order": "asc",
+         "aria_sort": "ascending", "next_order": "descending", "css_class": ""},
+        {"label": "Case studies", "href": "?search=a%26b&sort_by=case_studies&sort_order=desc", "active": False, "order": "",
+         "aria_sort": "none", "next_order": "descending", "css_class": "num"},
+        {"label": "Best <score>", "href": "?ordering=-best_score", "active": True, "order": "desc",
+         "aria_sort": "descending", "next_order": "ascending", "css_class": "num"},
+    ],
+)
+def test_sort_headers_are_the_templates(header):
+    _same(Template(OLD_SORT_HEADER).render(Context(header)), sort_header_html(**header))
