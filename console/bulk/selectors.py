@@ -1,5 +1,7 @@
 """Reads of the bulk bar: which programmes the list's students are in, and the case studies a
 grant or revoke offers for them."""
+import functools
+
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.db.models import JSONField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, JSONArray
@@ -32,8 +34,10 @@ def programmes_with_students(students):
     return programmes
 
 
+@functools.cache
 def _active_case_studies():
-    """A programme's active case studies as [[id, title]], by title then id."""
+    """A programme's active case studies as [[id, title]], by title then id. Built once: a query
+    resolves a copy of it."""
     rows = Assignment.objects.filter(programme_id=OuterRef("pk"), casestudy__is_active=True).order_by()
     rows = rows.values("programme_id")
     pairs = JSONBAgg(JSONArray("casestudy_id", "casestudy__title"), order_by=("casestudy__title", "casestudy_id"))
