@@ -1,13 +1,14 @@
 """The students list's table rows, built in Python (its options: console.markup).
 
-The list draws 25 rows (up to 200) and about 90 options (half of them case studies, grouped by\nprogramme) on every request; through the template
-engine each variable, filter, `{% if %}`, `{% url %}` and the status include is a node to resolve,
-which was most of the page's CPU. Here each row is one f-string with its values escaped as the
+The list draws 25 rows (up to 200) on every request; through the template engine each variable,
+filter, `{% if %}`, `{% url %}` and the status include of a row is a node to resolve, which was
+the largest part of the page's CPU. Here each row is one f-string with its values escaped as the
 template escaped them, the same markup the template drew (console/tests/test_list_markup.py
 renders both and compares them). The template keeps everything that is drawn once.
 """
 import datetime as dt
 import functools
+from types import SimpleNamespace
 
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import reverse
@@ -42,7 +43,7 @@ def student_rows_html(rows, *, checkboxes, selected, refused_ids):
     """The list's `<tr>`s. `checkboxes`: the bulk bar is offered (a tick box per row);
     `selected`: the ticked user ids a refused action came back with; `refused_ids`: the bar's
     refusal is about the ticked students (each box points to it)."""
-    page = _Page(
+    page = SimpleNamespace(  # what every row of the page shares
         checkboxes=checkboxes,
         selected=selected,
         described=' aria-describedby="bulk-users-err"' if refused_ids else "",
@@ -51,13 +52,6 @@ def student_rows_html(rows, *, checkboxes, selected, refused_ids):
         now=dt.datetime.now(dt.timezone.utc),
     )
     return mark_safe("\n".join(_row(student, page) for student in rows))
-
-
-class _Page:
-    """What every row of one page shares."""
-
-    def __init__(self, **values):
-        self.__dict__.update(values)
 
 
 def _student_href():
