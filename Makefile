@@ -109,8 +109,8 @@ axe:
 # On demand (never in `make test`): seeds the two tenants once (BENCH_STUDENTS in the large one,
 # 10,000 in the small one; 1,000,000 take about 10 minutes here), then prints the list's cost on
 # both side by side, the export against COPY, the list's CSV and XLSX downloads against COPY of
-# their statement, the detail, tenant creation, and the production
-# server's throughput. bench/README.md records a run.
+# their statement, the detail, tenant creation, the production server's throughput, and the
+# JSON and HTML lists beside the Django admin's changelist. bench/README.md records a run.
 BENCH_STUDENTS ?= 1000000
 bench: install-dev
 	$(PY) bench/ensure_tenants.py small:10000 $(or $(BENCH_TENANT),bench):$(BENCH_STUDENTS)
@@ -119,6 +119,7 @@ bench: install-dev
 	$(PY) bench/reports_and_exports.py downloads --tenant $(or $(BENCH_TENANT),bench)
 	$(PY) bench/server_throughput.py --tenant $(or $(BENCH_TENANT),bench) --clients 8 --seconds 30
 	$(PY) bench/request_floor.py --tenant $(or $(BENCH_TENANT),bench) --runs 300 --clients 8 --seconds 20
+	$(PY) bench/list_vs_admin.py --tenant $(or $(BENCH_TENANT),bench) --runs 100
 
 # On demand (never in `make test`): the production server under a mixed load of staff and the
 # case-study runtime for SOAK_SECONDS (8 clients by default) on a tenant seeded once with

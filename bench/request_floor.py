@@ -70,10 +70,19 @@ class Http:
         self.headers = {"Host": host, **headers}
 
     def get(self, path):
+        try:
+            response = self._get(path)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server closes a connection idle past its keep-alive (WEB_KEEPALIVE): open another.
+            self.connection.close()
+            response = self._get(path)
+        assert response.status == 200, (path, response.status)
+
+    def _get(self, path):
         self.connection.request("GET", path, headers=self.headers)
         response = self.connection.getresponse()
         response.read()
-        assert response.status == 200, (path, response.status)
+        return response
 
 
 def replay(sql_connection, statements):

@@ -44,6 +44,14 @@ def database_url():
     return f"postgresql://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def tenant_and_host(slug):
+    """The tenant `slug` and its primary host name; without one, exit saying how to seed it."""
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        sys.exit(HOW_TO_SEED.format(slug=slug))
+    return tenant, tenant.domains.get(is_primary=True).domain
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tenant", default="bench")
@@ -52,10 +60,7 @@ def main():
     parser.add_argument("--path", default="/v1/console/students")
     args = parser.parse_args()
 
-    tenant = Tenant.objects.filter(slug=args.tenant).first()
-    if tenant is None:
-        sys.exit(HOW_TO_SEED.format(slug=args.tenant))
-    host = tenant.domains.get(is_primary=True).domain
+    tenant, host = tenant_and_host(args.tenant)
     with schema_context(tenant.schema_name):
         user = staff_create(email=f"bench-load@{args.tenant}.localhost", password=os.urandom(16).hex(), roles=["operator"])
         token = issue_token(user)

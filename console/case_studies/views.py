@@ -153,7 +153,7 @@ class ParticipantsRequest(ListRequest):
         return participants.ParticipantQuery(statuses=self.statuses, search=self.search, ordering=self.ordering)
 
     def headers(self):
-        """Sortable column headers in the shape console/includes/sort_header.html expects."""
+        """Sortable column headers: the arguments of console.markup.sort_header_html (`{% sort_th %}`)."""
         current_key = self.ordering.lstrip("-")
         current_order = "desc" if self.ordering.startswith("-") else "asc"
         headers = []

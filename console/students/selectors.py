@@ -3,10 +3,13 @@ Student Details), and the grant history the HTML page adds. Composes the student
 student with the attempts rules, so the JSON detail and the HTML page read the same."""
 from dataclasses import dataclass
 
+from django.db import connection
+
+from accounts.models import StaffUser
 from attempts.grants.selectors import attempt_grant_list
 from attempts.selectors import card_attempt_totals, student_attempt_totals, student_case_study_cards
 from students.listing.selectors import student_get
-from students.models import Student
+from students.models import Cohort, Student, StudentGroup
 
 GRANT_HISTORY_LIMIT = 100
 
@@ -48,3 +51,22 @@ def student_detail(*, user_id=None, student=None, include_case_studies=True):
 def student_grant_history(*, student_id, limit=GRANT_HISTORY_LIMIT):
     """The student's newest ledger rows (with actor and case study), newest first. One query."""
     return list(attempt_grant_list(user_id=student_id).select_related("case_study")[:limit])
+
+
+def list_filter_choices():
+    """The students list's filters beyond the seed's, as {"cohort", "group", "advisor": [(id, label)]}:
+    cohorts and groups by name, and the staff who advise someone by name, then email (labelled by
+    name, else email). One statement: three ORM queries cost the page about 2 ms of compiling."""
+    cohort, group, staff = (model._meta.db_table for model in (Cohort, StudentGroup, StaffUser))
+    student = Student._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT
+                (SELECT coalesce(json_agg(json_build_array(id, name) ORDER BY name, id), '[]') FROM {cohort}),
+                (SELECT coalesce(json_agg(json_build_array(id, name) ORDER BY name, id), '[]') FROM {group}),
+                (SELECT coalesce(json_agg(json_build_array(id::text, coalesce(nullif(full_name, ''), email))
+                                          ORDER BY full_name, email), '[]')
+                   FROM {staff} s WHERE EXISTS (SELECT 1 FROM {student} st WHERE st.advisor_id = s.id))"""
+        )
+        cohorts, groups, advisors = cursor.fetchone()
+    return {"cohort": cohorts, "group": groups, "advisor": advisors}

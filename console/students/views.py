@@ -7,12 +7,10 @@ when the change is refused.
 import math
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from accounts.models import StaffUser
 from accounts.permissions import (
     ATTEMPTS_MANAGE,
     AUDIT_VIEW,
@@ -33,12 +31,12 @@ from console.bulk.views import bulk_bar, students_bulk_action
 from console.exports.panel import background_export_panel
 from console.listing import ARCHIVED, PAGE_SIZES, ListRequest, filter_controls
 from console.pages import console_page, student_not_found
-from console.students.selectors import GRANT_HISTORY_LIMIT, student_grant_history
+from console.students.selectors import GRANT_HISTORY_LIMIT, list_filter_choices, student_grant_history
 from console.students.selectors import student_detail as student_detail_read
 from students.imports.selectors import student_import_get
 from students.listing.filters import MAX_SEARCH_LENGTH, MSG_DATE_RANGE
 from students.listing.selectors import student_file_filterset, student_get, student_list_page
-from students.models import LISTED, Cohort, Student, StudentGroup
+from students.models import LISTED, Student
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -113,8 +111,9 @@ def _render_students_list(request, *, bulk_form=None, refused=(), refused_headin
         "last_row": listing.skip + len(rows),
         "pages": listing.page_links(total),
         "total_pages": max(1, math.ceil(total / listing.page_size)),
-        "page_sizes": PAGE_SIZES,
+        "page_size_options": [(size, size) for size in PAGE_SIZES],
         "programmes": programmes,
+        "programme_options": [(programme.code, f"{programme.name} ({programme.code})") for programme in programmes],
         "extra_filters": extra_filters,
         "controls": controls,
         "statuses": [*controls["status"]["choices"], (ARCHIVED, "Archived")],
@@ -171,27 +170,19 @@ def _programmes(request, filterset):
 
 def _extra_filters(listing, errors, controls):
     """The filters beyond the seed's, as selects (labelled as the FilterSet labels them):
-    cohorts, groups, and the staff who advise someone. One query each."""
-    advisors = (
-        StaffUser.objects.filter(Exists(Student.objects.filter(advisor_id=OuterRef("pk"))))
-        .order_by("full_name", "email")
-        .values_list("pk", "full_name", "email")
-    )
-    choices = [
-        ("cohort", "All cohorts", Cohort.objects.order_by("name", "id").values_list("pk", "name")),
-        ("group", "All groups", StudentGroup.objects.order_by("name", "id").values_list("pk", "name")),
-        ("advisor", "All advisors", ((pk, name or email) for pk, name, email in advisors)),
-    ]
+    cohorts, groups, and the staff who advise someone. One query for the three."""
+    choices = list_filter_choices()
+    every = {"cohort": "All cohorts", "group": "All groups", "advisor": "All advisors"}
     return [
         {
             "name": name,
             "label": controls[name]["label"],
-            "all": every,
-            "options": [(str(value), text) for value, text in options],
+            "all": every[name],
+            "options": [(value, text) for value, text in choices[name]],
             "value": listing.values[name],
             "errors": errors.get(name),
         }
-        for name, every, options in choices
+        for name in ("cohort", "group", "advisor")
     ]
 
 

@@ -1,4 +1,5 @@
-"""Template helpers for the console: permission checks, sortable headers, badges, durations."""
+"""Template helpers for the console: permission checks, sortable headers, badges, durations, the
+students list's rows and options."""
 import datetime as dt
 
 from django import template
@@ -6,6 +7,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from accounts.permissions import has_permission
+from console.badges import badge
+from console.markup import optgroups_html, options_html, sort_header_html
+from console.students.rows import status_badge, student_rows_html
 
 register = template.Library()
 
@@ -39,7 +43,7 @@ def nav_current(context, *prefixes):
 FIRST_CLICK_ORDER = {"name": "asc", "programme": "asc", "status": "asc", "last_seen": "desc", "case_studies": "desc"}
 
 
-@register.inclusion_tag("console/includes/sort_header.html", takes_context=True)
+@register.simple_tag(takes_context=True)
 def sort_header(context, field, label, css_class=""):
     """A <th> whose link sorts by `field`; clicking the current column toggles its direction."""
     request = context["request"]
@@ -50,49 +54,40 @@ def sort_header(context, field, label, css_class=""):
     params["sort_by"] = field
     params["sort_order"] = next_order
     params.pop("page", None)  # a new order starts at the first page
-    return {
-        "label": label,
-        "href": "?" + params.urlencode(),
-        "active": active,
-        "order": current_order if active else "",
-        "aria_sort": ("ascending" if current_order == "asc" else "descending") if active else "none",
-        "next_order": "ascending" if next_order == "asc" else "descending",
-        "css_class": css_class,
-    }
+    return sort_header_html(
+        label=label,
+        href="?" + params.urlencode(),
+        active=active,
+        order=current_order if active else "",
+        aria_sort=("ascending" if current_order == "asc" else "descending") if active else "none",
+        next_order="ascending" if next_order == "asc" else "descending",
+        css_class=css_class,
+    )
+
+
+@register.simple_tag
+def sort_th(header):
+    """`{% sort_th h %}`: a sortable `<th>` from a dict of sort_header_html's arguments (a view's
+    headers, e.g. the participants list's)."""
+    return sort_header_html(**header)
 
 
 # Badges --------------------------------------------------------------------------------
 
-# value -> (readable text, tone); tones map to colours in console.css.
-BADGES = {
-    "status": {
-        "active": ("Active", "good"),
-        "inactive": ("Inactive", "muted"),
-    },
-    "session": {
-        "in_progress": ("In progress", "info"),
-        "ended": ("Ended", "neutral"),
-        "abandoned": ("Abandoned", "muted"),
-    },
-    "transcript": {
-        "available": ("Transcript available", "good"),
-        "partial": ("Transcript partial", "warn"),
-        "processing": ("Transcript processing", "info"),
-        "missing": ("Transcript missing", "muted"),
-        "failed": ("Transcript failed", "bad"),
-    },
-    "grading": {
-        "complete": ("Graded", "good"),
-        "pending": ("Grading pending", "warn"),
-        "failed": ("Grading failed", "bad"),
-    },
-}
+register.simple_tag(badge, name="badge")
+register.simple_tag(status_badge, name="status_badge")
+
+
+# The students list's repeated markup, drawn in Python (console.students.rows) -----------------
+
+register.simple_tag(options_html, name="options")
+register.simple_tag(optgroups_html, name="case_study_optgroups")
 
 
 @register.simple_tag
-def badge(kind, value):
-    text, tone = BADGES.get(kind, {}).get(value, (str(value).replace("_", " ").capitalize(), "neutral"))
-    return format_html('<span class="badge badge-{}">{}</span>', tone, text)
+def student_rows(rows, bulk_actions, selected, refused_ids):
+    """`{% student_rows rows bulk_actions selected bulk_form.user_ids.errors %}`: the list's `<tr>`s."""
+    return student_rows_html(rows, checkboxes=bool(bulk_actions), selected=selected, refused_ids=bool(refused_ids))
 
 
 @register.simple_tag

@@ -239,9 +239,9 @@ def test_after_applying_one_link_lists_exactly_the_students_created_or_updated(
 
     client.get(f"/students/?imported={run.pk}")  # warm the session
     # Session, staff user, roles; the matching keys with their count, the page rows with their
-    # programmes; advisor, cohort and group options; the import (its actor joined); case-study
-    # options; programme options.
-    with django_assert_num_queries(11):
+    # programmes; advisor, cohort and group options (one statement); the import (its actor
+    # joined); programme options with their case-study options.
+    with django_assert_num_queries(8):
         listed = client.get(f"/students/?imported={run.pk}")
     emails = {row.email for row in listed.context["rows"]}
     assert emails == {"ada@uni.example", "zoe@uni.example", "old@uni.example"}

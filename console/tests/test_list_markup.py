@@ -1,0 +1,182 @@
+"""The students list's rows, status badges, options and sortable headers, drawn in Python
+(console.students.rows, console.markup),
+against the template markup they replace: the same elements, attributes, classes and text, so
+the stylesheet, console.js and the browser tests see the page they saw. The old fragments are
+kept here verbatim; the comparison is Django's HTML equality (whitespace between elements and
+attribute order aside)."""
+import datetime as dt
+
+import pytest
+from django.template import Context, Template
+from django.test.html import parse_html
+from django.utils import timezone
+
+from catalogue.models import Programme
+from console.markup import optgroups_html, options_html, sort_header_html
+from console.students.rows import status_badge, student_rows_html
+from students.models import Student
+
+# list.html's rows and _status.html before they were drawn in Python.
+OLD_STATUS = (
+    '{% if student.archived %}<span class="badge badge-muted">Archived{% if student.graduated_on %} · graduated '
+    '{{ student.graduated_on|date:"j M Y" }}{% elif student.withdrawn_on %} · withdrawn '
+    '{{ student.withdrawn_on|date:"j M Y" }}{% endif %}</span>{% else %}{% badge "status" student.status %}{% endif %}'
+)
+OLD_ROWS = """{% load console humanize %}
+          {% for student in rows %}
+          <tr{% if student.user_id in selected %} class="is-selected"{% endif %}>
+            {% if bulk_actions %}
+            <td class="col-check">
+              <input type="checkbox" name="user_ids" value="{{ student.user_id }}" id="sel-{{ student.user_id }}"{% if student.user_id in selected %} checked{% endif %} data-programmes="{% for programme in student.programme_rows %}{{ programme.code }} {% endfor %}"
+                {% if bulk_form.user_ids.errors %}aria-describedby="bulk-users-err"{% endif %}>
+              <label for="sel-{{ student.user_id }}" class="visually-hidden">Select {{ student.student_name }}</label>
+            </td>
+            {% endif %}
+            <td>
+              <a class="cell-title" href="{% url 'console:student' student.user_id %}">{{ student.student_name }}</a>
+              <div class="cell-sub">{{ student.email }}</div>
+            </td>
+            <td class="cell-programme" data-label="Programme" title="{% for programme in student.programme_rows %}{{ programme.code }}{% if not forloop.last %}, {% endif %}{% endfor %}">
+              {{ student.programme_label|default:"—" }}
+            </td>
+            <td class="num" data-label="Case studies">{{ student.overall_case_studies|intcomma }}</td>
+            <td data-label="Status">""" + OLD_STATUS + """</td>
+            <td class="nowrap" data-label="Last seen">
+              {% if student.last_seen %}
+              <time datetime="{{ student.last_seen|date:'c' }}" title="{{ student.last_seen|timesince }} ago">{{ student.last_seen|date:"j M Y, H:i" }}</time>
+              {% else %}<span class="faint">Never</span>{% endif %}
+            </td>
+          </tr>
+          {% endfor %}"""
+# console/includes/sort_header.html, before the headers were drawn in Python.
+OLD_SORT_HEADER = (
+    '<th scope="col" aria-sort="{{ aria_sort }}" class="sortable{% if active %} is-sorted{% endif %} {{ css_class }}">'
+    '<a href="{{ href }}" title="Sort {{ next_order }}">{{ label }}<span class="sort-arrow" aria-hidden="true">'
+    '{% if order == "asc" %}▲{% elif order == "desc" %}▼{% else %}↕{% endif %}</span></a></th>'
+)
+OLD_OPTGROUPS = """{% for programme, choices in case_study_options %}
+        <optgroup label="{{ programme.name }} ({{ programme.code }})" data-programme="{{ programme.code }}">
+          {% for value, label in choices %}<option value="{{ value }}"{% if value == selected %} selected{% endif %}>{{ label }}</option>{% endfor %}
+        </optgroup>
+        {% endfor %}"""
+OLD_OPTIONS = '{% for value, label in choices %}<option value="{{ value }}"{% if value == selected %} selected{% endif %}>{{ label }}</option>{% endfor %}'
+
+SEEN = dt.datetime(2026, 6, 4, 23, 30, 5, tzinfo=dt.timezone.utc)
+
+
+def _student(user_id, first, last, **fields):
+    values = {
+        "email": f"{user_id}@uni.example",
+        "status": "active",
+        "programme_label": "",
+        "last_seen": SEEN,
+        **fields,
+    }
+    programme_rows = values.pop("programme_rows", [])
+    overall = values.pop("overall_case_studies", 3)
+    student = Student(user_id=user_id, first_name=first, last_name=last, **values)
+    student.programme_rows = programme_rows
+    student.overall_case_studies = overall
+    return student
+
+
+ROWS = [
+    _student("6b14e20c65d72ec81bf52e0b", "Chidinma", "Okafọr", programme_label="Masters in Business Administration",
+             programme_rows=[{"code": "MBA1234", "name": "MBA"}, {"code": "MSC2001", "name": "MSc"}]),
+    _student("a.b:c-d_e", "Zoë", "Brontë", status="inactive", overall_case_studies=1234567, last_seen=None),
+    _student("6b14e20c65d72ec81bf52e0c", '<script>alert("x")</script>', "O'Brien & Sons", email="o'brien&<x>@uni.example",
+             programme_label="Law & Société <b>", programme_rows=[{"code": "L&W\"1", "name": "Law"}]),
+    _student("6b14e20c65d72ec81bf52e0d", "Søren", "Kierkegård", archived=True, graduated_on=dt.date(2026, 1, 9)),
+    _student("6b14e20c65d72ec81bf52e0e", "Ada", "Obi", archived=True, withdrawn_on=dt.date(2025, 12, 31), overall_case_studies=0),
+    _student("6b14e20c65d72ec81bf52e0f", "Bea", "Ng", archived=True, status="inactive"),
+    _student("6b14e20c65d72ec81bf52e10", "Cy", "Lu", status="on_leave", last_seen=SEEN - dt.timedelta(days=400)),
+]
+
+
+class _BulkForm:
+    """What the old template read of the bulk form: `user_ids.errors`."""
+
+    def __init__(self, refused):
+        self.user_ids = type("Field", (), {"errors": ["refused"] if refused else []})()
+
+
+def _same(old, new):
+    assert parse_html(str(new)) == parse_html(old), f"\nold:\n{old}\nnew:\n{new}"
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Africa/Lagos", "America/St_Johns"])
+@pytest.mark.parametrize("checkboxes", [True, False])
+@pytest.mark.parametrize("refused", [True, False])
+def test_rows_are_the_templates_markup(zone, checkboxes, refused):
+    selected = {ROWS[0].user_id, ROWS[3].user_id}
+    with timezone.override(zone):
+        old = Template(OLD_ROWS).render(Context({
+            "rows": ROWS,
+            "bulk_actions": [("grant", "Grant")] if checkboxes else [],
+            "selected": selected,
+            "bulk_form": _BulkForm(refused),
+        }))
+        new = student_rows_html(ROWS, checkboxes=checkboxes, selected=selected, refused_ids=refused)
+    _same(old, new)
+    assert new.count("<tr") == len(ROWS)
+
+
+def test_rows_escape_what_students_and_staff_wrote():
+    html = student_rows_html(ROWS[2:3], checkboxes=True, selected=set(), refused_ids=False)
+    assert "<script>" not in html and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert 'title="L&amp;W&quot;1"' in html and 'data-programmes="L&amp;W&quot;1 "' in html
+    assert "Law &amp; Société &lt;b&gt;" in html
+
+
+def test_an_id_reverse_would_quote_is_linked_as_reverse_links_it():
+    odd = _student("x y%é", "Odd", "Id")
+    old = Template(OLD_ROWS).render(Context({"rows": [odd], "bulk_actions": [], "selected": set(), "bulk_form": None}))
+    new = student_rows_html([odd], checkboxes=False, selected=set(), refused_ids=False)
+    _same(old, new)
+    assert 'href="/students/x%20y%25%C3%A9/"' in new
+
+
+@pytest.mark.parametrize("student", ROWS, ids=lambda s: s.user_id)
+def test_status_badge_is_the_templates(student):
+    _same(Template("{% load console %}" + OLD_STATUS).render(Context({"student": student})), status_badge(student))
+
+
+@pytest.mark.parametrize(
+    "choices, selected",
+    [
+        ([("BSC1101", "BSc Accounting (BSC1101)"), ("MBA1234", "Masters & <More> (MBA1234)")], "MBA1234"),
+        ([("active", "Active"), ("inactive", "Inactive"), ("archived", "Archived")], ""),
+        ([(10, 10), (25, 25), (50, 50), (100, 100)], 25),
+        ([(10, 10), (25, 25)], "25"),  # as the template's ==: a string is not the number
+        ([('a"b', "quote's"), ("x", "y")], 'a"b'),
+        ([], None),
+    ],
+)
+def test_options_are_the_templates(choices, selected):
+    old = Template(OLD_OPTIONS).render(Context({"choices": choices, "selected": selected}))
+    _same(old, options_html(choices, selected))
+
+
+@pytest.mark.parametrize("selected", ["cs2", "nothing", None])
+def test_case_study_optgroups_are_the_templates(selected):
+    groups = [
+        (Programme(code="MBA1234", name="Masters in Business Administration"), [("cs1", "Leadership"), ("cs2", "Pricing & <Risk>")]),
+        (Programme(code='L&W"1', name="Law & Société"), [("cs2", "Pricing & <Risk>")]),
+    ]
+    old = Template(OLD_OPTGROUPS).render(Context({"case_study_options": groups, "selected": selected}))
+    _same(old, optgroups_html(groups, selected))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"label": "Name", "href": "?sort_by=name&sort_order=desc", "active": True, "order": "asc",
+         "aria_sort": "ascending", "next_order": "descending", "css_class": ""},
+        {"label": "Case studies", "href": "?search=a%26b&sort_by=case_studies&sort_order=desc", "active": False, "order": "",
+         "aria_sort": "none", "next_order": "descending", "css_class": "num"},
+        {"label": "Best <score>", "href": "?ordering=-best_score", "active": True, "order": "desc",
+         "aria_sort": "descending", "next_order": "ascending", "css_class": "num"},
+    ],
+)
+def test_sort_headers_are_the_templates(header):
+    _same(Template(OLD_SORT_HEADER).render(Context(header)), sort_header_html(**header))
