@@ -4,7 +4,8 @@ start from."""
 import functools
 
 from django.contrib.postgres.aggregates import JSONBAgg
-from django.db.models import Count, F, JSONField, OuterRef, Subquery, Value, Window
+from django.db import connections
+from django.db.models import F, JSONField, OuterRef, Subquery, Value, Window
 from django.db.models.functions import Coalesce, JSONObject, Lower, RowNumber
 from django.http import QueryDict
 
@@ -114,10 +115,11 @@ def student_list_page(filterset, *, skip, limit):
 
     Without a narrowing filter the total is read from the maintained counts (ListedCount: two
     rows, whatever the tenant's size); on the first page, in the same statement as the rows.
-    With one, the matches are counted in the same pass that finds the page (count(*) OVER ()),
-    so a search runs once; its cost grows with the matches, not the tenant. Either way the
-    offset walks the sort's index over bare keys and `overall_case_studies` and programmes are
-    read for the rows returned only. Queries: the first page without a narrowing filter, one;
+    With one, the matches are found by the filters' own path, then counted and sorted in the
+    same statement that picks the page (`_matches_page`), so a search runs once and its cost
+    grows with the matches, not the tenant; without one, the offset walks the sort's index over
+    bare keys. Either way `overall_case_studies` and programmes are read for the rows returned
+    only. Queries: the first page without a narrowing filter, one;
     otherwise the total or the keys with it, then the page rows (a count alone for a page past
     the end)."""
     data = filterset.form.cleaned_data
@@ -135,12 +137,34 @@ def student_list_page(filterset, *, skip, limit):
         total = ListedCount.total(status=status)
         keys = ordered.values("pk")[skip : skip + limit] if skip < total else None
     else:
-        found = list(ordered.annotate(_matches=Window(Count("pk"))).values_list("pk", "_matches")[skip : skip + limit])
+        found = _matches_page(filterset.qs, ordering, skip=skip, limit=limit)
         total = found[0][1] if found else (ordered.count() if skip else 0)
         keys = [key for key, _ in found] or None
     if keys is None:
         return [], total
     return list(_as_rows(Student.objects.filter(pk__in=keys), ordering)), total
+
+
+def _matches_page(queryset, ordering, *, skip, limit):
+    """[(key, number of matches)] of rows skip..skip+limit of `queryset` in `ordering`, one
+    statement. The matches are found first, by the path that suits the filters (a search: the
+    trigram indexes), then counted and sorted. Asked in the sort's order, PostgreSQL walks the
+    sort's index over every student, filtering each, since the LIMIT seems to promise an early
+    stop; but counting the matches needs them all, so that walk cost the tenant's size even
+    for one match (measured on 10,000 students, a search matching 344: 22 ms against 1.3 ms)."""
+    keys = {f"_sort{index}": order.expression for index, order in enumerate(ordering)}
+    matches = queryset.order_by().annotate(_key=F("pk"), **keys).values_list("_key", *keys)
+    sql, params = matches.query.sql_with_params()
+    order_by = ", ".join(
+        f"{name} {'DESC' if order.descending else 'ASC'}"
+        + (" NULLS LAST" if order.nulls_last else " NULLS FIRST" if order.nulls_first else "")
+        for name, order in zip(keys, ordering, strict=True)
+    )
+    # OFFSET 0 keeps the matches a subquery of their own, planned without the outer ORDER BY.
+    statement = f"SELECT _key, count(*) OVER () FROM ({sql} OFFSET 0) AS matches ORDER BY {order_by} LIMIT %s OFFSET %s"
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(statement, (*params, limit, skip))
+        return cursor.fetchall()
 
 
 @compiled_once(maxsize=512)

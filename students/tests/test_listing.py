@@ -90,3 +90,31 @@ def test_name_sort_is_linguistic_not_byte_order():
         StudentFactory(first_name=first, last_name="Bello")
     names = [s.first_name for s in student_list({"sort_by": "name", "sort_order": "asc"})]
     assert names == ["Aïcha", "Amara", "Émile", "Obi", "Ọlájídé", "zoë"]
+
+
+def test_a_narrowed_page_is_the_narrowed_list_sliced_for_every_sort():
+    """student_list_page finds the matches first, then sorts them (_matches_page): the same rows,
+    order and total as the list itself, for each sort, order, filter and offset."""
+    import itertools
+
+    from students.listing.filters import CONSOLE_SORT_FIELDS, SORT_ORDERS
+    from students.listing.selectors import student_file_filterset, student_list_page
+
+    mba, acc = ProgrammeFactory(code="MBA"), ProgrammeFactory(code="ACC")
+    for number in range(14):
+        student = StudentFactory(
+            first_name=["Umar", "Zoë", "émile", "Ada"][number % 4], last_name=f"Nomad{number % 3}",
+            status=["active", "inactive"][number % 5 == 0], programmes=[[mba], [acc, mba], []][number % 3],
+        )
+        if number % 4:
+            _seen(student, NOW - dt.timedelta(hours=number % 6))
+    CaseStudyFactory(programmes=[mba])
+    filters = [{"search": "uma"}, {"search": "nomad1"}, {"programme": "MBA"}, {"start_date": "2026-06-04", "status": "active"}]
+    for params, sort_by, sort_order in itertools.product(filters, CONSOLE_SORT_FIELDS, SORT_ORDERS):
+        query = {**params, "sort_by": sort_by, "sort_order": sort_order}
+        expected = [s.pk for s in listed(student_file_filterset(query))]
+        assert expected, query
+        for skip, limit in ((0, 3), (2, 4), (len(expected) - 1, 5), (len(expected), 5)):
+            rows, total = student_list_page(student_file_filterset(query), skip=skip, limit=limit)
+            assert [s.pk for s in rows] == expected[skip : skip + limit], (query, skip)
+            assert total == len(expected)
