@@ -24,6 +24,14 @@ def _utc_datetime(**kwargs):
     return serializers.DateTimeField(default_timezone=dt.timezone.utc, **kwargs)
 
 
+_UTC_DATETIME = _utc_datetime()  # unbound: its to_representation reads nothing of a request
+
+
+def _utc_text(moment):
+    """A date-time as the fields of _utc_datetime give it, or None."""
+    return None if moment is None else _UTC_DATETIME.to_representation(moment)
+
+
 # Requests ---------------------------------------------------------------------------------
 
 
@@ -82,7 +90,6 @@ class ConsoleStudentRowSerializer(serializers.Serializer):
     def to_representation(self, student):
         """What the fields above give, built directly: DRF's per-field machinery was a fifth of
         the list's time in Python (a test holds the two equal)."""
-        last_seen = student.last_seen
         return {
             "user_id": str(student.user_id),
             "student_name": str(student.student_name),
@@ -91,7 +98,7 @@ class ConsoleStudentRowSerializer(serializers.Serializer):
             "programme_label": str(student.programme_label),
             "overall_case_studies": int(student.overall_case_studies),
             "status": str(student.status),
-            "last_seen": None if last_seen is None else self.fields["last_seen"].to_representation(last_seen),
+            "last_seen": _utc_text(student.last_seen),
         }
 
 
@@ -112,18 +119,22 @@ class ConsoleAttemptSerializer(serializers.Serializer):
         """What the fields above give, built directly: a busy student has hundreds of attempts,
         and DRF's per-field machinery would double the detail's time (a test holds the two
         equal). The timestamps come as text from the session's row (attempts.selectors.UtcText)."""
-        session = attempt.session
-        return {
-            "session_id": session.session_id,
-            "attempt_label": attempt.label,
-            "score": None if session.score is None else float(session.score),
-            "status": session.status,
-            "transcript_status": session.transcript_status,
-            "grading_status": session.grading_status,
-            "used_for_final_score": bool(attempt.used_for_final_score),
-            "started_at": session.started_at_text,
-            "ended_at": session.ended_at_text,
-        }
+        return _attempt_data(attempt)
+
+
+def _attempt_data(attempt):
+    session = attempt.session
+    return {
+        "session_id": session.session_id,
+        "attempt_label": attempt.label,
+        "score": None if session.score is None else float(session.score),
+        "status": session.status,
+        "transcript_status": session.transcript_status,
+        "grading_status": session.grading_status,
+        "used_for_final_score": bool(attempt.used_for_final_score),
+        "started_at": session.started_at_text,
+        "ended_at": session.ended_at_text,
+    }
 
 
 class ConsoleCaseStudyCardSerializer(serializers.Serializer):
@@ -142,20 +153,23 @@ class ConsoleCaseStudyCardSerializer(serializers.Serializer):
     def to_representation(self, card):
         """What the fields above give, built directly, as for the attempts (a test holds the
         two equal): a busy student has dozens of cards."""
-        case_study = card.case_study
-        best = card.best_score
-        attempt = self.fields["attempts"].child.to_representation
-        return {
-            "case_study_id": case_study.case_study_id,
-            "case_study_title": case_study.title,
-            "programme_codes": list(card.programme_codes),
-            "programme_label": card.programme_label,
-            "attempts_used": card.attempts_used,
-            "attempts_allowed": card.attempts_allowed,
-            "extra_attempts": card.extra_attempts,
-            "best_score": None if best is None else float(best),
-            "attempts": [attempt(a) for a in card.attempts],
-        }
+        return _card_data(card)
+
+
+def _card_data(card):
+    case_study = card.case_study
+    best = card.best_score
+    return {
+        "case_study_id": case_study.case_study_id,
+        "case_study_title": case_study.title,
+        "programme_codes": list(card.programme_codes),
+        "programme_label": card.programme_label,
+        "attempts_used": card.attempts_used,
+        "attempts_allowed": card.attempts_allowed,
+        "extra_attempts": card.extra_attempts,
+        "best_score": None if best is None else float(best),
+        "attempts": [_attempt_data(attempt) for attempt in card.attempts],
+    }
 
 
 class ConsoleStudentHeaderSerializer(serializers.Serializer):
@@ -176,6 +190,29 @@ class ConsoleStudentHeaderSerializer(serializers.Serializer):
     total_sessions = serializers.IntegerField()
     created_at = _utc_datetime(source="student.created_at")
 
+    def to_representation(self, detail):
+        """What the fields above give, built directly, as for the list's rows (a test holds the
+        two equal): DRF would first deep-copy every field of the header, the cards and the
+        attempts, for each request."""
+        student = detail.student
+        cohort = detail.cohort
+        return {
+            "user_id": str(student.user_id),
+            "student_number": str(detail.student_number),
+            "student_name": str(student.student_name),
+            "student_email": str(student.email),
+            "programmes": [{"code": str(p["code"]), "name": str(p["name"])} for p in student.programme_rows],
+            "programme_label": str(student.programme_label),
+            "cohort": None if cohort is None else str(cohort),
+            "status": str(student.status),
+            "last_seen": _utc_text(student.last_seen),
+            "overall_case_studies": int(student.overall_case_studies),
+            "case_studies_attempted": int(detail.case_studies_attempted),
+            "total_attempts": int(detail.total_attempts),
+            "total_sessions": int(detail.total_sessions),
+            "created_at": _utc_text(student.created_at),
+        }
+
 
 class ConsoleStudentDetailSerializer(ConsoleStudentHeaderSerializer):
     case_study_details = ConsoleCaseStudyCardSerializer(
@@ -185,6 +222,11 @@ class ConsoleStudentDetailSerializer(ConsoleStudentHeaderSerializer):
         help_text="One card per attempted case study, most recently started first. "
         "Omitted when include_case_studies=false.",
     )
+
+    def to_representation(self, detail):
+        data = super().to_representation(detail)
+        data["case_study_details"] = None if detail.cards is None else [_card_data(card) for card in detail.cards]
+        return data
 
 
 # Envelopes (schema only) ----------------------------------------------------------------

@@ -425,3 +425,26 @@ def test_the_timestamp_text_from_postgresql_is_the_drf_fields(moment):
     row = student_case_study_cards(student_id=session.student_id)[0].attempts[0].session
     field = ConsoleAttemptSerializer().fields["started_at"]
     assert row.started_at_text == row.ended_at_text == field.to_representation(moment)
+
+
+@pytest.mark.parametrize("include", [True, False])
+@pytest.mark.parametrize("with_cohort", [True, False])
+def test_the_detail_built_directly_is_what_drf_would_build_from_the_fields(include, with_cohort):
+    from rest_framework import serializers as drf
+
+    from console.students.selectors import student_detail
+    from console.students.serializers import ConsoleStudentDetailSerializer, ConsoleStudentHeaderSerializer
+    from testing.factories import CohortFactory, ProgrammeFactory
+
+    student = StudentFactory(
+        cohort=CohortFactory(name="Spring") if with_cohort else None, student_number="SN-1" if with_cohort else None,
+        programmes=[ProgrammeFactory(code="MBA"), ProgrammeFactory(code="ACC")] if with_cohort else [],
+    )
+    SessionFactory(student=student, score=71.5)
+    SessionFactory(student=student, score=None, status="in_progress", ended_at=None)
+    detail = student_detail(user_id=student.pk, include_case_studies=include)
+    serializer = (ConsoleStudentDetailSerializer if include else ConsoleStudentHeaderSerializer)(detail)
+    fast = serializer.to_representation(detail)
+    assert fast == drf.Serializer.to_representation(serializer, detail)
+    assert list(fast) == list(serializer.fields)
+    assert fast["last_seen"] is not None and fast["created_at"].endswith("Z")
