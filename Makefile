@@ -120,6 +120,8 @@ bench: install-dev
 	$(PY) bench/server_throughput.py --tenant $(or $(BENCH_TENANT),bench) --clients 8 --seconds 30
 	$(PY) bench/request_floor.py --tenant $(or $(BENCH_TENANT),bench) --runs 300 --clients 8 --seconds 20
 	$(PY) bench/list_vs_admin.py --tenant $(or $(BENCH_TENANT),bench) --runs 100
+	$(PY) bench/reports_and_exports.py gradebook --tenant small --case-studies 5 --repeat 11
+	$(PY) bench/student_import.py --rounds 1
 
 # On demand (never in `make test`): the production server under a mixed load of staff and the
 # case-study runtime for SOAK_SECONDS (8 clients by default) on a tenant seeded once with
