@@ -7,6 +7,8 @@ from django.db.models import JSONField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, JSONArray
 
 from catalogue.models import CaseStudy, Programme
+from config.compiled import compiled_once
+from students.listing.selectors import filterset_of_shape, listed_shape
 
 Assignment = CaseStudy.programmes.through
 
@@ -25,10 +27,45 @@ def programmes_with_students(students):
     Each also carries `case_study_rows`, its active case studies as [[id, title]] by title (what
     bulk_case_study_options offers), read in the same statement: a second query cost the list
     more in compiling than PostgreSQL spends on the few assignments."""
+    return _marked(list(_programmes_query(students)))
+
+
+def listed_programmes_with_students(filterset):
+    """programmes_with_students of the students a valid list `filterset` matches. When no filter
+    narrows them (the status alone, or none: the list's default) the statement is compiled once
+    per status (config.compiled), since compiling the filters' subquery inside it cost more than
+    PostgreSQL spends running it."""
+    shape = listed_shape(filterset)
+    if shape is None:
+        return programmes_with_students(filterset.qs)
+    # The sort does not change which students are in a programme.
+    shape = tuple((name, value) for name, value in shape if name not in ("sort_by", "sort_order"))
+    return _marked(_compiled_programmes(type(filterset), shape)())
+
+
+def every_programme():
+    """Every programme by code (its code and name), for those who are offered no bulk grant."""
+    return _every_programme()()
+
+
+@compiled_once(maxsize=1)
+def _every_programme():
+    return Programme.objects.order_by("code").only("code", "name")
+
+
+def _programmes_query(students):
     first_student = students.order_by().filter(enrolments__programme_id=OuterRef("pk")).values("pk")[:1]
     programmes = Programme.objects.order_by("code").only("code", "name")
     programmes = programmes.annotate(case_study_rows=_active_case_studies())
-    programmes = list(programmes.annotate(first_student=Subquery(first_student)))
+    return programmes.annotate(first_student=Subquery(first_student))
+
+
+@compiled_once(maxsize=16)
+def _compiled_programmes(filterset_class, shape):
+    return _programmes_query(filterset_of_shape(filterset_class, shape).qs)
+
+
+def _marked(programmes):
     for programme in programmes:
         programme.has_students = programme.first_student is not None
     return programmes

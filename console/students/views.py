@@ -23,10 +23,9 @@ from accounts.permissions import (
 )
 from attempts.grants.services import MAX_ATTEMPTS, MAX_REASON_LENGTH, MIN_ATTEMPTS
 from attempts.selectors import student_case_study_cards
-from catalogue.models import Programme
 from config.errors import AppError
 from config.replicas import lag_tolerant
-from console.bulk.selectors import programmes_with_students
+from console.bulk.selectors import every_programme, listed_programmes_with_students, programmes_with_students
 from console.bulk.views import bulk_bar, students_bulk_action
 from console.exports.panel import background_export_panel
 from console.listing import ARCHIVED, PAGE_SIZES, ListRequest, filter_controls
@@ -164,8 +163,10 @@ def _programmes(request, filterset):
     students the filters match are in it (the bulk bar offers those programmes' case studies);
     with bad filters, every programme does. One query."""
     if has_permission(request.user, ATTEMPTS_MANAGE):
-        return programmes_with_students(filterset.qs if filterset is not None else Student.objects.filter(LISTED))
-    return list(Programme.objects.order_by("code").only("code", "name"))
+        if filterset is None:
+            return programmes_with_students(Student.objects.filter(LISTED))
+        return listed_programmes_with_students(filterset)
+    return every_programme()
 
 
 def _extra_filters(listing, errors, controls):

@@ -221,6 +221,27 @@ def test_the_programme_probe_is_a_scalar_subquery_per_programme_not_a_set_of_stu
     assert re.search(r'^SELECT .*, \(SELECT V0\."user_id" AS "pk" FROM .* LIMIT 1\) AS "first_student" FROM', sql)
 
 
+@pytest.mark.parametrize("query", ["", "status=active", "status=inactive&sort_by=name", "programme=MBA", "status=active&search=Ok"])
+def test_the_listed_programmes_read_the_same_compiled_or_not(school, query):
+    """Without a narrowing filter the statement is compiled once per status (console.bulk.selectors);
+    it reads what the queryset would, and a change of the students shows in the next read."""
+    from django.http import QueryDict
+
+    from console.bulk.selectors import listed_programmes_with_students, programmes_with_students
+    from students.listing.selectors import student_file_filterset
+
+    def read(programmes):
+        return [(p.code, p.name, p.has_students, p.case_study_rows) for p in programmes]
+
+    filterset = student_file_filterset(QueryDict(query))
+    assert read(listed_programmes_with_students(filterset)) == read(programmes_with_students(filterset.qs))
+    Student.objects.filter(pk__in=[s.pk for s in school["both"]]).update(status="inactive")
+    filterset = student_file_filterset(QueryDict(query))
+    assert read(listed_programmes_with_students(filterset)) == read(programmes_with_students(filterset.qs))
+    emba = {p.code: p.has_students for p in listed_programmes_with_students(filterset)}["EMBA"]
+    assert emba is ("inactive" in query or "status" not in query)
+
+
 @pytest.mark.parametrize("extra", [0, 9])
 def test_the_preview_costs_the_same_queries_whatever_the_students(
     console_as, operator_user, school, django_assert_num_queries, extra

@@ -123,11 +123,11 @@ def student_list_page(filterset, *, skip, limit):
     otherwise the total or the keys with it, then the page rows (a count alone for a page past
     the end)."""
     data = filterset.form.cleaned_data
-    narrowed = filterset.archived or any(data.get(name) for name in _NARROWING)
+    shape = listed_shape(filterset)
+    narrowed = shape is None
     if not narrowed and not skip:
         # The first page: the rows and the total in one statement (the total again alone only
         # when there are no rows), compiled once per shape.
-        shape = tuple(sorted((name, value) for name, value in data.items() if value not in (None, "")))
         rows = _first_page(type(filterset), shape, filterset.sort, limit)()
         return rows, rows[0]._listed if rows else ListedCount.total(status=data.get("status") or None)
     ordering = _ordering(*filterset.sort)
@@ -143,6 +143,24 @@ def student_list_page(filterset, *, skip, limit):
     if keys is None:
         return [], total
     return list(_as_rows(Student.objects.filter(pk__in=keys), ordering)), total
+
+
+def listed_shape(filterset):
+    """The filters of a valid `filterset` as sorted (name, value) pairs (as cleaned) when none of
+    them narrows the listed students (the status, the sort: a shape a statement is compiled once
+    for, config.compiled); None when one does, or for the archived students."""
+    data = filterset.form.cleaned_data
+    if filterset.archived or any(data.get(name) for name in _NARROWING):
+        return None
+    return tuple(sorted((name, value) for name, value in data.items() if value not in (None, "")))
+
+
+def filterset_of_shape(filterset_class, shape):
+    """The valid filterset of `filterset_class` with the filters `shape` (from listed_shape)."""
+    params = QueryDict(mutable=True)
+    for name, value in shape:
+        params[name] = value
+    return student_list_filterset(params, filterset_class=filterset_class)
 
 
 def _matches_page(queryset, ordering, *, skip, limit):
@@ -172,10 +190,7 @@ def _first_page(filterset_class, shape, sort, limit):
     """The first `limit` rows of the listed students that the filters `shape` select ((name,
     value) pairs as cleaned, none narrowing: the status, the sort), in the order `sort`, each
     with the total of such students."""
-    params = QueryDict(mutable=True)
-    for name, value in shape:
-        params[name] = value
-    filterset = student_list_filterset(params, filterset_class=filterset_class)
+    filterset = filterset_of_shape(filterset_class, shape)
     ordering = _ordering(*sort)
     page = _as_rows(Student.objects.filter(pk__in=filterset.qs.order_by(*ordering).values("pk")[:limit]), ordering)
     return page.annotate(_listed=ListedCount.total_expression(filterset.form.cleaned_data.get("status") or None))
