@@ -42,7 +42,7 @@ def _token_lookup():
     """The live token with this hash, its user and the user's permission strings."""
     return (
         ApiToken.objects.select_related("user")
-        .annotate(user_permissions=_user_permissions())
+        .annotate(user_permissions=role_permissions(f"{ApiToken._meta.db_table}.user_id"))
         .filter(key_hash=Slot("key_hash"), revoked_at__isnull=True)[:1]
     )
 
@@ -51,14 +51,15 @@ class SessionAuthentication(authentication.SessionAuthentication):
     """Django's session login with CSRF enforced, for the browsable API."""
 
 
-def _user_permissions():
-    """Every permission string the token's user holds through roles, as one array column."""
+def role_permissions(user_id_column):
+    """Every permission string the user whose id is `user_id_column` (a column of the query's
+    table, as SQL) holds through roles, as one array column."""
     memberships = StaffUser.roles.through._meta.db_table
     roles = Role._meta.db_table
     return RawSQL(
         f"SELECT coalesce(array_agg(DISTINCT p), '{{}}') FROM {memberships} m "
         f"JOIN {roles} r ON r.id = m.role_id CROSS JOIN LATERAL unnest(r.permissions) AS p "
-        f"WHERE m.staffuser_id = {ApiToken._meta.db_table}.user_id",
+        f"WHERE m.staffuser_id = {user_id_column}",
         [],
         output_field=ArrayField(models.CharField()),
     )

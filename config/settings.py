@@ -163,6 +163,9 @@ READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 15, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.StaffUser"
+# A session's user and their permission strings in one statement (accounts.backends); ModelBackend
+# stays listed for the sessions it signed in, and is never asked to check a password.
+AUTHENTICATION_BACKENDS = ["accounts.backends.StaffBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:students"
 AUTH_PASSWORD_VALIDATORS = [

@@ -16,13 +16,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 from django_tenants.utils import get_public_schema_name
 
+from accounts.backends import STAFF_BACKEND
 from accounts.identity.models import IdentityProvider
 from accounts.identity.policy import policy_get
 from accounts.identity.provisioning import SsoRefused, audit_sign_in, provision
 from config.errors import database_unavailable
 
 MSG_SIGNED_IN_WITH = "Signed in as {name} with {provider}."
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 NEXT_KEY = "sso_next"
 
 
@@ -78,7 +78,7 @@ def finish_sign_in(request, provider, *, subject, claims):
     except SsoRefused as refused:
         return refused_page(request, refused)
     target = safe_next(request, request.session.pop(NEXT_KEY, ""))
-    login(request, user, backend=MODEL_BACKEND)  # a new session key: no fixation
+    login(request, user, backend=STAFF_BACKEND)  # a new session key: no fixation
     audit_sign_in(user, method=provider.kind, provider=provider)
     messages.success(request, MSG_SIGNED_IN_WITH.format(name=user.full_name or user.email, provider=provider.name))
     return redirect(target or "console:students")

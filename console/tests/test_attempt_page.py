@@ -122,9 +122,9 @@ def test_attempt_query_count_does_not_grow_with_messages(console_as, operator_us
         GradeCriterionFactory(report=report, position=position)
     client = console_as(operator_user)
     client.get("/students/")
-    # Session, staff user, roles; the session with student and case study, the card (sessions;
+    # Session, staff user with roles (one statement); the session with student and case study, the card (sessions;
     # case study with programmes and grant totals), the audit event of the transcript read,
     # messages, grade report, criteria.
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         response = client.get(f"/attempts/{session.pk}/")
     assert len(response.context["transcript"].messages) == messages

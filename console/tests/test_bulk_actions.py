@@ -239,11 +239,11 @@ def test_the_list_with_every_bulk_action_costs_the_same_queries_whatever_the_row
     client = console_as(admin_user)
     client.get("/students/")  # warm the session
     # As the operator's list (test_students_list): the bar's groups are the group filter's
-    # options, read once. Session, staff user, roles; the page rows with their programmes and
+    # options, read once. Session, staff user with roles (one statement); the page rows with their programmes and
     # the total (the first page of a list without a narrowing filter), programme options (each
     # with whether the matching students are in it, and its case-study options), the cohort,
     # group and advisor options (one statement).
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = client.get("/students/")
     assert len(response.context["rows"]) == rows
 

@@ -250,14 +250,14 @@ def test_the_preview_costs_the_same_queries_whatever_the_students(
         StudentFactory(programmes=[school["mba"]])
     client = console_as(operator_user)
     client.get("/students/")  # warm the session
-    # Session, staff user, roles; the case study is active, the matching ids;
+    # Session, staff user with roles (one statement); the case study is active, the matching ids;
     # the rehearsal's transaction (a savepoint here, as the test runs in one): the service on
     # everyone in its savepoint (case study, eligibility; rolled back, SET search_path,
     # released), then on those it did not refuse (savepoint; case study, eligibility, advisory
     # locks, ledger rows, sessions and grant sums of the cards, audit events, change-feed
     # events; released); rolled back, SET search_path, released; the refused students' names;
     # the case study's title for the confirm button.
-    with django_assert_num_queries(27):
+    with django_assert_num_queries(26):
         response = client.post("/students/?programme=MBA", _grant(school["leadership"], scope="matching"))
     assert response.context["count"] == 2 and len(response.context["refused"]) == 3 + extra
 

@@ -267,8 +267,8 @@ def test_participants_tab_query_count_does_not_grow_with_rows(
         if index % 4 == 0:
             AttemptGrantFactory(student=student, case_study=case, delta=1)
     client = page_as(operator_user)
-    # session, user, roles; case study, its programmes, the page with its total
-    with django_assert_num_queries(6):
+    # session, user with roles; case study, its programmes, the page with its total
+    with django_assert_num_queries(5):
         response = _participants(client, case, {"page_size": 50, "statuses": "invited,joined,completed"})
     assert response.status_code == 200
     assert response.content.decode().count('<a class="cell-title" href="/students/') == n_students
@@ -281,8 +281,8 @@ def test_overview_query_count_does_not_grow_with_participants(
     for index, student in enumerate(StudentFactory.create_batch(n_students, programmes=[mba])):
         _session(student, case, minutes=index, score=50, graded=True)
     client = page_as(operator_user)
-    # session, user, roles; case study, its programmes, the summary
-    with django_assert_num_queries(6):
+    # session, user with roles; case study, its programmes, the summary
+    with django_assert_num_queries(5):
         assert client.get(f"/case-studies/{case.pk}/").status_code == 200
 
 
@@ -292,6 +292,6 @@ def test_case_studies_page_query_count_does_not_grow_with_rows(
 ):
     CaseStudyFactory.create_batch(n_case_studies, programmes=[mba, ProgrammeFactory()])
     client = page_as(viewer_user)
-    # session, user, roles; programme options, count, page, the page's programmes
-    with django_assert_num_queries(7):
+    # session, user with roles; programme options, count, page, the page's programmes
+    with django_assert_num_queries(6):
         assert client.get("/case-studies/").status_code == 200

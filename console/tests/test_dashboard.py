@@ -90,9 +90,9 @@ def test_dashboard_runs_four_queries_then_serves_from_the_cache(console_as, view
                  grading_status="complete")
     client = console_as(viewer_user)
     client.get("/students/")
-    # Session, staff user, roles; weekly active students, window totals, attempts per case study,
-    # score bands.
-    with django_assert_num_queries(7):
+    # Session, staff user with roles (one statement); weekly active students, window
+    # totals, attempts per case study, score bands.
+    with django_assert_num_queries(6):
         client.get("/dashboard/")
     # The same three, then the figures from the cache.
     with django_assert_num_queries(3):

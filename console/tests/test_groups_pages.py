@@ -181,9 +181,9 @@ def test_groups_page_query_count_does_not_grow_with_groups(
         _members(group, *students)
         _graded(students[0], case, 50 + index)
     client = page_as(viewer_user)
-    # session, user, roles; cluster options, count, page of groups, member summaries,
+    # session, user with roles; cluster options, count, page of groups, member summaries,
     # per-(group, case study) results
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get("/groups/")
     assert response.status_code == 200
     assert response.content.decode().count('<section class="panel" aria-labelledby="group-') == n_groups
@@ -200,7 +200,7 @@ def test_group_page_query_count_does_not_grow_with_members(
     for index, student in enumerate(students):
         _graded(student, case, 40 + index)
     client = page_as(viewer_user)
-    # session, user, roles; group, cluster, member summary, results, members count, members page
-    with django_assert_num_queries(9):
+    # session, user with roles; group, cluster, member summary, results, members count, members page
+    with django_assert_num_queries(8):
         response = client.get(f"/groups/{group.pk}/")
     assert response.status_code == 200

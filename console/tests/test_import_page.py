@@ -238,10 +238,10 @@ def test_after_applying_one_link_lists_exactly_the_students_created_or_updated(
     assert link in html and "Show the 3 students it created or updated" in html
 
     client.get(f"/students/?imported={run.pk}")  # warm the session
-    # Session, staff user, roles; the matching keys with their count, the page rows with their
+    # Session, staff user with roles (one statement); the matching keys with their count, the page rows with their
     # programmes; advisor, cohort and group options (one statement); the import (its actor
     # joined); programme options with their case-study options.
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         listed = client.get(f"/students/?imported={run.pk}")
     emails = {row.email for row in listed.context["rows"]}
     assert emails == {"ada@uni.example", "zoe@uni.example", "old@uni.example"}

@@ -253,9 +253,9 @@ def test_detail_query_count_does_not_grow_with_sessions_or_grants(console_as, op
         AttemptGrantFactory(student=student, case_study=case_study, actor=operator_user)
     client = console_as(operator_user)
     client.get("/students/")
-    # Session, staff user, roles; student with its programmes, sessions (and from them the
+    # Session, staff user with roles (one statement); student with its programmes, sessions (and from them the
     # totals), their case studies with extra attempts and programmes, grant history with actors
     # and case studies.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get(f"/students/{student.pk}/")
     assert len(response.context["panels"]) == sessions

@@ -159,11 +159,11 @@ def test_list_query_count_does_not_grow_with_rows(console_as, operator_user, dja
         _seen(StudentFactory(programmes=[mba]), NOW)
     client = console_as(operator_user)
     client.get("/students/")  # warm the session
-    # Session, staff user, roles; the page rows with their programmes and the total (the first
+    # Session, staff user with roles (one statement); the page rows with their programmes and the total (the first
     # page of a list without a narrowing filter); the programme options, each with whether the
     # matching students are in it and its case-study options (console.bulk.selectors); the
     # cohort, group and advisor options (one statement: console.students.selectors.list_filter_choices).
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = client.get("/students/")
     assert len(response.context["rows"]) == rows
 

@@ -457,9 +457,9 @@ def test_the_notice_costs_one_query_when_cold_and_none_once_cached(console_as, a
     client = console_as(admin_user)
     client.get("/cohorts/")  # warm the session
     selectors.forget_notice()
-    # Session, staff user, roles; the cohorts (as test_cohorts_page pins it); the disabled
+    # Session, staff user with roles (one statement); the cohorts (as test_cohorts_page pins it); the disabled
     # endpoints, once.
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         client.get("/cohorts/")
     with django_assert_num_queries(4):
         client.get("/cohorts/")
