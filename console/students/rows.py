@@ -10,7 +10,6 @@ import datetime as dt
 import functools
 from types import SimpleNamespace
 
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
@@ -19,7 +18,7 @@ from django.utils.timesince import timesince
 
 from config.ids import OPAQUE_ID_RE
 from console.badges import badge
-from console.markup import escaped
+from console.markup import escaped, grouped
 
 
 def status_badge(student):
@@ -94,16 +93,11 @@ def _row(student, page):
         f'\n            <td class="cell-programme" data-label="Programme" title="{", ".join(codes)}">'
         f'\n              {escaped(student.programme_label or "—")}'
         f"\n            </td>"
-        f'\n            <td class="num" data-label="Case studies">{_count(student.overall_case_studies)}</td>'
+        f'\n            <td class="num" data-label="Case studies">{grouped(student.overall_case_studies)}</td>'
         f'\n            <td data-label="Status">{status_badge(student)}</td>'
         f'\n            <td class="nowrap" data-label="Last seen">{_last_seen(student.last_seen, page)}</td>'
         f"\n          </tr>"
     )
-
-
-def _count(number):
-    """As the template's `intcomma` (which groups nothing below 1,000)."""
-    return str(number) if -1000 < number < 1000 else escaped(intcomma(number))
 
 
 def _last_seen(when, page):

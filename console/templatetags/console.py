@@ -1,5 +1,5 @@
 """Template helpers for the console: permission checks, sortable headers, badges, durations, the
-students list's rows and options."""
+students list's rows and options, the pager and the background-export forms."""
 import datetime as dt
 
 from django import template
@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from accounts.permissions import has_permission
 from console.badges import badge
-from console.markup import optgroups_html, options_html, sort_header_html
+from console.markup import background_export_forms_html, optgroups_html, options_html, pager_html, sort_header_html
 from console.students.rows import status_badge, student_rows_html
 
 register = template.Library()
@@ -82,6 +82,21 @@ register.simple_tag(status_badge, name="status_badge")
 
 register.simple_tag(options_html, name="options")
 register.simple_tag(optgroups_html, name="case_study_optgroups")
+
+
+register.simple_tag(pager_html, name="pager")
+
+
+@register.simple_tag(takes_context=True)
+def background_export_forms(context):
+    """The background exports' forms of `background_kinds` with `background_fields`
+    (console.exports.panel)."""
+    return background_export_forms_html(
+        kinds=context["background_kinds"],
+        fields=context["background_fields"],
+        exports_url=reverse("console:exports"),
+        csrf_token=context.get("csrf_token"),
+    )
 
 
 @register.simple_tag

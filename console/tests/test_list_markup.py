@@ -1,5 +1,5 @@
-"""The students list's rows, status badges, options and sortable headers, drawn in Python
-(console.students.rows, console.markup),
+"""The students list's rows, status badges, options, sortable headers, pager and background-export
+forms, drawn in Python (console.students.rows, console.markup),
 against the template markup they replace: the same elements, attributes, classes and text, so
 the stylesheet, console.js and the browser tests see the page they saw. The old fragments are
 kept here verbatim; the comparison is Django's HTML equality (whitespace between elements and
@@ -8,11 +8,12 @@ import datetime as dt
 
 import pytest
 from django.template import Context, Template
+from django.template.loader import render_to_string
 from django.test.html import parse_html
 from django.utils import timezone
 
 from catalogue.models import Programme
-from console.markup import optgroups_html, options_html, sort_header_html
+from console.markup import background_export_forms_html, optgroups_html, options_html, pager_html, sort_header_html
 from console.students.rows import status_badge, student_rows_html
 from students.models import Student
 
@@ -60,6 +61,30 @@ OLD_OPTGROUPS = """{% for programme, choices in case_study_options %}
         </optgroup>
         {% endfor %}"""
 OLD_OPTIONS = '{% for value, label in choices %}<option value="{{ value }}"{% if value == selected %} selected{% endif %}>{{ label }}</option>{% endfor %}'
+# console/includes/pager.html and console/exports/start_forms.html, before they were drawn in Python.
+OLD_PAGER = """{% load humanize %}<nav class="pager" aria-label="{{ label|default:'Pages' }}">
+  <span class="muted">Page {{ page|intcomma }} of {{ total_pages|intcomma }}</span>
+  <ul>
+    <li>{% if pages.previous %}<a href="{{ pages.previous }}" rel="prev">‹ <span class="visually-hidden">Previous page</span></a>{% else %}<span class="page disabled" aria-hidden="true">‹</span>{% endif %}</li>
+    {% for item in pages.items %}
+    {% if item %}
+    <li>{% with number=item.number|intcomma %}{% if item.current %}<span class="page" aria-current="page">{{ number }}</span>{% else %}<a href="{{ item.href }}" aria-label="Page {{ number }}">{{ number }}</a>{% endif %}{% endwith %}</li>
+    {% else %}<li><span class="page gap" aria-hidden="true">…</span></li>{% endif %}
+    {% endfor %}
+    <li>{% if pages.next %}<a href="{{ pages.next }}" rel="next">› <span class="visually-hidden">Next page</span></a>{% else %}<span class="page disabled" aria-hidden="true">›</span>{% endif %}</li>
+  </ul>
+</nav>"""
+OLD_EXPORT_FORMS = """<div class="actions">{% url 'console:exports' as exports_url %}
+  {% for kind, label in background_kinds %}
+  <form method="post" action="{{ exports_url }}" class="inline-form">
+    {% csrf_token %}
+    <input type="hidden" name="kind" value="{{ kind }}">
+    {% for name, value in background_fields %}<input type="hidden" name="{{ name }}" value="{{ value }}">{% endfor %}
+    <button type="submit" class="btn" name="format" value="csv" data-background="{{ kind }}-csv">{{ label }} CSV</button>
+    <button type="submit" class="btn" name="format" value="xlsx" data-background="{{ kind }}-xlsx">{{ label }} XLSX</button>
+  </form>
+  {% endfor %}
+</div>"""
 
 SEEN = dt.datetime(2026, 6, 4, 23, 30, 5, tzinfo=dt.timezone.utc)
 
@@ -180,3 +205,37 @@ def test_case_study_optgroups_are_the_templates(selected):
 )
 def test_sort_headers_are_the_templates(header):
     _same(Template(OLD_SORT_HEADER).render(Context(header)), sort_header_html(**header))
+
+
+def _pages(page, last):
+    """ListRequest.page_links's answer for `page` of `last` pages (hrefs with characters to escape)."""
+    numbers = sorted({1, last} | set(range(max(1, page - 2), min(last, page + 2) + 1)))
+    items, previous = [], 0
+    for number in numbers:
+        if number - previous > 1:
+            items.append(None)
+        items.append({"number": number, "current": number == page, "href": f"?search=a%26b&x=<{number}>&page={number}"})
+        previous = number
+    href = "?q=\"&page={}".format
+    return {"items": items, "previous": href(page - 1) if page > 1 else None, "next": href(page + 1) if page < last else None}
+
+
+@pytest.mark.parametrize(("page", "last", "label"), [(1, 2, ""), (2, 2, "Member pages"), (6, 14, ""), (1200, 1234, "<Case> pages")])
+def test_the_pager_is_the_templates(page, last, label):
+    context = {"pages": _pages(page, last), "page": page, "total_pages": last, "label": label}
+    old = Template(OLD_PAGER).render(Context(context))
+    _same(old, pager_html(**context))
+    # The include other pages draw it with is the same.
+    _same(old, render_to_string("console/includes/pager.html", context))
+
+
+@pytest.mark.parametrize("fields", [[], [("status", "active"), ("search", 'O\'Brien & "Sons" <b>')]])
+@pytest.mark.parametrize("csrf_token", ["tok<en>", "NOTPROVIDED", ""])
+def test_the_background_export_forms_are_the_templates(fields, csrf_token):
+    from django.urls import reverse
+
+    kinds = [("students", "Students"), ("gradebook", "Grade<book>")]
+    context = {"background_kinds": kinds, "background_fields": fields, "csrf_token": csrf_token}
+    old = Template(OLD_EXPORT_FORMS).render(Context(context))
+    _same(old, background_export_forms_html(kinds=kinds, fields=fields, exports_url=reverse("console:exports"), csrf_token=csrf_token))
+    _same(old, render_to_string("console/exports/start_forms.html", context))
