@@ -5,10 +5,25 @@ import datetime as dt
 from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
-from accounts.permissions import has_permission
+from accounts.permissions import (
+    AUDIT_VIEW,
+    IDENTITY_MANAGE,
+    USER_MANAGEMENT_EXPORT,
+    USER_MANAGEMENT_VIEW,
+    WEBHOOKS_MANAGE,
+    has_permission,
+)
 from console.badges import badge
-from console.markup import background_export_forms_html, optgroups_html, options_html, pager_html, sort_header_html
+from console.markup import (
+    background_export_forms_html,
+    escaped,
+    optgroups_html,
+    options_html,
+    pager_html,
+    sort_header_html,
+)
 from console.students.rows import status_badge, student_rows_html
 
 register = template.Library()
@@ -35,6 +50,38 @@ def nav_current(context, *prefixes):
     match = getattr(context.get("request"), "resolver_match", None)
     name = match.url_name if match else ""
     return "page" if name and any(name.startswith(p) for p in prefixes) else ""
+
+
+# The main navigation ---------------------------------------------------------------------
+
+# (permission, URL name, the URL names' prefixes that make it current, label, drawn only once routed)
+MAIN_NAV = (
+    (USER_MANAGEMENT_VIEW, "console:students", ("student", "attempt"), "Students", False),
+    (USER_MANAGEMENT_VIEW, "console:groups", ("group",), "Groups", True),
+    (USER_MANAGEMENT_VIEW, "console:case_studies", ("case_stud",), "Case studies", True),
+    (USER_MANAGEMENT_VIEW, "console:dashboard", ("dashboard",), "Dashboard", False),
+    (USER_MANAGEMENT_VIEW, "console:cohorts", ("cohort",), "Cohorts", False),
+    (USER_MANAGEMENT_EXPORT, "console:exports", ("export",), "Exports", False),
+    (AUDIT_VIEW, "console:audit", ("audit",), "Audit", False),
+    (WEBHOOKS_MANAGE, "console:webhooks", ("webhook",), "Webhooks", False),
+    (IDENTITY_MANAGE, "console:identity", ("identity",), "Sign-in", False),
+)
+
+
+@register.simple_tag(takes_context=True)
+def main_nav(context):
+    """The main navigation's `<li>`s the user may follow, the current page's marked (aria-current),
+    drawn in Python: as template tags they were a fifth of the list page's template nodes."""
+    user = context.get("user")
+    items = []
+    for permission, name, prefixes, label, optional in MAIN_NAV:
+        if not has_permission(user, permission):
+            continue
+        href = url_if_exists(name) if optional else reverse(name)
+        if href:
+            current = nav_current(context, *prefixes)
+            items.append(f'<li><a href="{escaped(href)}" aria-current="{current}">{label}</a></li>')
+    return mark_safe("\n".join(items))
 
 
 # Sortable column headers --------------------------------------------------------------

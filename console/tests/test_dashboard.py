@@ -94,8 +94,8 @@ def test_dashboard_runs_four_queries_then_serves_from_the_cache(console_as, view
     # totals, attempts per case study, score bands.
     with django_assert_num_queries(6):
         client.get("/dashboard/")
-    # The same three, then the figures from the cache.
-    with django_assert_num_queries(3):
+    # The same two, then the figures from the cache.
+    with django_assert_num_queries(2):
         response = client.get("/dashboard/")
     assert response.context["data"]["totals"]["sessions"] == 5
 

@@ -92,7 +92,7 @@ def test_the_page_costs_the_same_whatever_the_providers(console_as, admin_user, 
         client.get(PAGE)
     for i in range(3):
         saml(slug=f"saml-{i}")
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         client.get(PAGE)
 
 

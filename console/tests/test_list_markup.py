@@ -85,6 +85,21 @@ OLD_EXPORT_FORMS = """<div class="actions">{% url 'console:exports' as exports_u
   </form>
   {% endfor %}
 </div>"""
+# console/base.html's main navigation, before it was drawn in Python (console.templatetags.console.main_nav).
+OLD_NAV = """{% load console %}
+              {% if user|can:"USER_MANAGEMENT.can_view" %}
+              <li><a href="{% url 'console:students' %}" aria-current="{% nav_current 'student' 'attempt' %}">Students</a></li>
+              {% url_if_exists 'console:groups' as groups_url %}
+              {% if groups_url %}<li><a href="{{ groups_url }}" aria-current="{% nav_current 'group' %}">Groups</a></li>{% endif %}
+              {% url_if_exists 'console:case_studies' as case_studies_url %}
+              {% if case_studies_url %}<li><a href="{{ case_studies_url }}" aria-current="{% nav_current 'case_stud' %}">Case studies</a></li>{% endif %}
+              <li><a href="{% url 'console:dashboard' %}" aria-current="{% nav_current 'dashboard' %}">Dashboard</a></li>
+              <li><a href="{% url 'console:cohorts' %}" aria-current="{% nav_current 'cohort' %}">Cohorts</a></li>
+              {% endif %}
+              {% if user|can:"USER_MANAGEMENT.can_export" %}<li><a href="{% url 'console:exports' %}" aria-current="{% nav_current 'export' %}">Exports</a></li>{% endif %}
+              {% if user|can:"AUDIT.can_view" %}<li><a href="{% url 'console:audit' %}" aria-current="{% nav_current 'audit' %}">Audit</a></li>{% endif %}
+              {% if user|can:"WEBHOOKS.can_manage" %}<li><a href="{% url 'console:webhooks' %}" aria-current="{% nav_current 'webhook' %}">Webhooks</a></li>{% endif %}
+              {% if user|can:"IDENTITY.can_manage" %}<li><a href="{% url 'console:identity' %}" aria-current="{% nav_current 'identity' %}">Sign-in</a></li>{% endif %}"""
 
 SEEN = dt.datetime(2026, 6, 4, 23, 30, 5, tzinfo=dt.timezone.utc)
 
@@ -239,3 +254,27 @@ def test_the_background_export_forms_are_the_templates(fields, csrf_token):
     old = Template(OLD_EXPORT_FORMS).render(Context(context))
     _same(old, background_export_forms_html(kinds=kinds, fields=fields, exports_url=reverse("console:exports"), csrf_token=csrf_token))
     _same(old, render_to_string("console/exports/start_forms.html", context))
+
+
+@pytest.mark.parametrize("path", ["/students/", "/students/abc/", "/cohorts/", "/exports/", "/audit/", "/webhooks/", "/identity/", "/dashboard/"])
+@pytest.mark.parametrize("roles", [["admin"], ["operator"], ["viewer"], [], "superuser", "inactive"])
+def test_the_main_navigation_is_the_templates(path, roles):
+    from django.test import RequestFactory
+    from django.urls import Resolver404, resolve
+
+    from testing.factories import StaffUserFactory
+
+    if roles == "superuser":
+        user = StaffUserFactory(is_superuser=True)
+    else:
+        user = StaffUserFactory(roles=[] if roles == "inactive" else roles, is_active=roles != "inactive")
+    request = RequestFactory().get(path)
+    try:
+        request.resolver_match = resolve(path)
+    except Resolver404:
+        request.resolver_match = None
+    context = {"user": user, "request": request}
+    old = Template(OLD_NAV).render(Context(context))
+    new = Template("{% load console %}{% main_nav %}").render(Context(context))
+    assert old.count("<li>") == new.count("<li>") and (roles != "admin" or new.count("<li>") == 9)
+    _same(old, new)

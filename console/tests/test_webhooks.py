@@ -457,16 +457,16 @@ def test_the_notice_costs_one_query_when_cold_and_none_once_cached(console_as, a
     client = console_as(admin_user)
     client.get("/cohorts/")  # warm the session
     selectors.forget_notice()
-    # Session, staff user with roles (one statement); the cohorts (as test_cohorts_page pins it); the disabled
-    # endpoints, once.
+    # Session, staff user with roles (one statement); the cohorts (as test_cohorts_page pins
+    # it); the disabled endpoints, once.
     with django_assert_num_queries(4):
         client.get("/cohorts/")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         client.get("/cohorts/")
     selectors.forget_notice()
     operator = console_as(operator_user)
     operator.get("/cohorts/")
-    with django_assert_num_queries(4):  # not an admin: never read
+    with django_assert_num_queries(3):  # not an admin: never read
         operator.get("/cohorts/")
 
 
