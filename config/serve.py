@@ -45,8 +45,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gunicorn import util as gunicorn_util
-from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.http.errors import LimitRequestLine
 from gunicorn.util import write_nonblock
 from gunicorn.workers.gthread import ThreadWorker
@@ -57,58 +55,10 @@ from config.env import env_int, env_str
 REQUEST_LINE_MAX_BYTES = 8190
 
 
-class HeadWithBodyResponse(gunicorn_wsgi.Response):
-    """gunicorn's HTTP/1 response, except that its head goes out in the same send as the first
-    bytes of its body (or, for a response without one, when it ends), not in a send of its own:
-    one system call and one wake-up of the client fewer for every answer, which on loopback
-    under load was a tenth of a worker's time. A streamed body (chunked) or a file sent with
-    sendfile() gets the head first, as gunicorn sends it."""
-
-    _head: bytes | None = None  # the head, made when gunicorn would send it, until it goes out
-    headers_sent: bool
-
-    def send_headers(self):
-        if self.headers_sent:
-            return
-        head = self.default_headers()
-        head.extend([f"{name}: {value}\r\n" for name, value in self.headers])
-        self._head = gunicorn_util.to_bytestring("{}\r\n".format("".join(head)), "latin-1")
-        self.headers_sent = True
-
-    def _send_head(self):
-        if self._head is not None:
-            head, self._head = self._head, None
-            gunicorn_util.write(self.sock, head)
-
-    def _emit_body(self, data):
-        if self._head is not None and not self.chunked:
-            head, self._head = self._head, None
-            gunicorn_util.write(self.sock, head + data)
-            return
-        self._send_head()
-        super()._emit_body(data)
-
-    def sendfile(self, respiter):
-        self.send_headers()
-        self._send_head()
-        return super().sendfile(respiter)
-
-    def close(self):
-        self.send_headers()
-        self._send_head()
-        super().close()
-
-
 class Worker(ThreadWorker):
-    """gunicorn's gthread worker, except that its responses send their head with their body
-    (HeadWithBodyResponse), and a request line longer than it reads gets the answer the app
-    gives a query string over its limit (config.middleware): a 400 in the JSON envelope naming
-    `query`, rather than gunicorn's HTML 414 page."""
-
-    def init_process(self):
-        # gthread makes each HTTP/1 response with wsgi.create, whose default class this is.
-        gunicorn_wsgi.Response = HeadWithBodyResponse
-        super().init_process()
+    """gunicorn's gthread worker, except that a request line longer than it reads gets the
+    answer the app gives a query string over its limit (config.middleware): a 400 in the JSON
+    envelope naming `query`, rather than gunicorn's HTML 414 page."""
 
     def handle_error(self, req, client, addr, exc):
         if not isinstance(exc, LimitRequestLine):
