@@ -24,7 +24,6 @@ here.
 import contextlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
