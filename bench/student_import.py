@@ -287,9 +287,10 @@ def main():
         return
     with tenant_context(tenant):
         client.force_login(admin)
-        if args.dry_run_child:
-            print(f"{_dry_run_once(client, host, args.rows):.3f}")
-            return
+    if args.dry_run_child:
+        print(f"{_dry_run_once(client, host, args.rows):.3f}")
+        return
+    with tenant_context(tenant):
         if args.profile:
             _clear()
             _profile(args.rows)

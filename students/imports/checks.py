@@ -209,7 +209,7 @@ class TableCheck:
             refused = [no or o is REFUSED for no, o in zip(refused, checked[name], strict=True)]
         names = list(checked)
         rows = zip(*checked.values(), strict=True) if names else iter([()] * count)
-        if not any(o is MISSING for outcomes in checked.values() for o in outcomes):
+        if not any(MISSING in outcomes for outcomes in checked.values()):
             return [None if no else dict(zip(names, row, strict=True)) for no, row in zip(refused, rows, strict=True)]
         return [
             None if no else {name: o for name, o in zip(names, row, strict=True) if o is not MISSING}

@@ -322,7 +322,11 @@ _BY_KEY_SQL = {
 def _text_array(values):
     """A text[] literal of `values` (strings), PostgreSQL's array syntax written in one pass:
     psycopg adapts a list item by item in Python (a quarter of a second per 50,000 keys)."""
-    return "{" + ",".join(['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]) + "}"
+    values = list(values)
+    joined = '","'.join(values)
+    if '"' in joined or "\\" in joined:
+        joined = '","'.join([v.replace("\\", "\\\\").replace('"', '\\"') for v in values])
+    return '{"' + joined + '"}' if values else "{}"
 
 
 def _existing(rows, *, lock):
@@ -370,7 +374,13 @@ def _match(rows, found, *, mode):
     """Each accepted row's student (None: a new one): by user_id, else (an upsert) by student
     number, else by email. Refuses a user_id a student has or had (one a live student has is
     that student's, in an upsert), a student number or email of another student, and a student
-    an earlier row has."""
+    an earlier row has. When no key names a student (a file of new students), every accepted
+    row is a new one, with its own user_id if it gives one."""
+    if not (found.by_pk or found.by_number or found.by_email):
+        for row in rows:
+            if row.values is not None and not row.errors:
+                row.user_id = row.values.get("user_id")
+        return
     claimed: dict[str, int] = {}
     for row in rows:
         if row.values is None or row.errors:

@@ -83,6 +83,8 @@ def test_a_dry_run_plans_each_row_as_the_apply_does(admin_client):
 @pytest.mark.django_db
 def test_keys_reach_postgresql_as_they_are_given():
     keys = ['a"b', "a\\b", "a,b", "{a}", " a ", "NULL", "null", "é\u00a0ü", "a'b", "\\\"", "\t", "a\nb"]
+    plain = ["a", "NULL", " b ", "{c}", "d,e", "é", "f'g", ""]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT unnest(%s::text[])", [_text_array(keys)])
-        assert [value for (value,) in cursor.fetchall()] == keys
+        for given in (keys, plain, [], ["\\"], ['"']):
+            cursor.execute("SELECT coalesce(array_agg(k), '{}') FROM unnest(%s::text[]) AS k", [_text_array(given)])
+            assert cursor.fetchone()[0] == given
