@@ -239,22 +239,26 @@ def _check_references(rows):
     advisor_ids = {values["advisor_id"] for _, values in named if values.get("advisor_id")}
     advisors = set(StaffUser.objects.filter(pk__in=advisor_ids).values_list("pk", flat=True)) if advisor_ids else set()
     # What each list of codes comes to, once per distinct list: (codes missing, programme ids).
+    given_codes = [tuple(values.get("programme_codes") or ()) for _, values in named]
     lists: dict[tuple[str, ...], tuple[list[str], frozenset[int]]] = {}
-    for row, values in named:
-        given = tuple(values.get("programme_codes") or ())
-        outcome = lists.get(given)
-        if outcome is None:
-            missing = [code for code in dict.fromkeys(given) if code not in programmes]
-            outcome = lists[given] = (missing, frozenset() if missing else frozenset(programmes[c] for c in given))
-        missing, ids = outcome
+    for given in set(given_codes):
+        missing = [code for code in dict.fromkeys(given) if code not in programmes]
+        lists[given] = (missing, frozenset() if missing else frozenset(programmes[c] for c in given))
+    # A kind at a time (a row's refusals in the same order): the cohorts and advisors only when
+    # one named is unknown.
+    for (row, values), given in zip(named, given_codes, strict=True):
+        missing, ids = lists[given]
         if missing:
             _refuse(row, "programme_codes", unknown_programmes_message(missing))
         elif row.values is not None and "programme_codes" in values:
             row.programme_ids = ids
-        if values.get("cohort_id") and values["cohort_id"] not in cohorts:
-            _refuse(row, "cohort_id", MSG_UNKNOWN_COHORT)
-        if values.get("advisor_id") and values["advisor_id"] not in advisors:
-            _refuse(row, "advisor_id", MSG_UNKNOWN_ADVISOR)
+    kinds = (("cohort_id", cohort_ids, cohorts, MSG_UNKNOWN_COHORT), ("advisor_id", advisor_ids, advisors, MSG_UNKNOWN_ADVISOR))
+    for name, named_ids, known, message in kinds:
+        if named_ids <= known:
+            continue
+        for row, values in named:
+            if values.get(name) and values[name] not in known:
+                _refuse(row, name, message)
     return {pk: code for code, pk in programmes.items()}
 
 
