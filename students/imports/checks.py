@@ -188,16 +188,11 @@ class TableCheck:
     """The serializer's fields over a table given a column at a time, {column: [a value, or
     MISSING when the row does not give it]}: `table(columns, count)` is, for each of the
     `count` rows, its values when every field accepts them, else None (then the caller runs
-    the serializer for its errors). `values(givens)` is the same of rows given as {column:
-    value} (a column left out of a row is not given)."""
+    the serializer for its errors)."""
 
     def __init__(self, serializer):
         self.checks = {name: FieldCheck.of(f) for name, f in serializer.fields.items() if not f.read_only}
         self.required = [name for name, f in serializer.fields.items() if f.required and not f.read_only]
-
-    def values(self, givens) -> list[dict[str, Any] | None]:
-        names = dict.fromkeys(name for given in givens for name in given)
-        return self.table({name: [given.get(name, MISSING) for given in givens] for name in names}, len(givens))
 
     def table(self, columns, count) -> list[dict[str, Any] | None]:
         refused = [False] * count
