@@ -1,7 +1,7 @@
 """A 50,000-row student import through the whole stack beside its floor (run on demand, not a test).
 
     .venv/bin/python bench/student_import.py [--tenant importbench] [--rows 50000] [--rounds 1]
-        [--profile] [--fastupdate-trade]
+        [--profile] [--fastupdate-trade] [--dry-run [--against DIR]]
 
 POSTs /v1/students/import as an admin signed in on the tenant's host (creating the tenant,
 two programmes and the admin the first time): a file of new students, as a dry run and then
@@ -16,6 +16,9 @@ it created are deleted first on every round (and the tables vacuumed).
 `--profile`: a cProfile of the new students' dry run (in-process, no HTTP), its top functions.
 `--fastupdate-trade`: the trigram indexes' `fastupdate` both ways, on the scratch table: the
 COPY's time, and a one-email search's after the COPY (the pending list a search reads in full).
+`--dry-run`: only the new students' dry run, `--rounds` times, each in a fresh process after a
+100-row warm-up request; with `--against DIR`, alternated with the same run of the code checked
+out at DIR (another commit: `git worktree add DIR <commit>`), and the ratio of their medians.
 """
 import argparse
 import cProfile
@@ -24,11 +27,13 @@ import io
 import os
 import pstats
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# BENCH_CODE: the checkout whose code is timed (--against runs this script with another's).
+sys.path.insert(0, os.environ.get("BENCH_CODE") or str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
@@ -221,6 +226,38 @@ def _fastupdate_trade(rows, rounds):
         )
 
 
+def _dry_run_once(client, host, rows):
+    """Seconds of one new students' dry run through the whole stack, after a small one (the
+    process's first request imports the URL conf and builds what every later one reuses)."""
+    _post(client, host, _file(100, changed=False), True)
+    elapsed, _ = _post(client, host, _file(rows, changed=False), True)
+    return elapsed
+
+
+def _dry_run_child(code, rows, tenant):
+    """One dry run in a fresh process running the code at `code` (this checkout: None)."""
+    env = {**os.environ, "BENCH_CODE": str(Path(code).resolve())} if code else dict(os.environ)
+    command = [sys.executable, __file__, "--tenant", tenant, "--rows", str(rows), "--dry-run-child"]
+    result = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    return float(result.stdout.split()[-1])
+
+
+def _dry_runs(args):
+    """The new students' dry run `--rounds` times, alternated with the code at `--against`."""
+    sides = {"this checkout": None, **({f"code at {args.against}": args.against} if args.against else {})}
+    times: dict[str, list[float]] = {side: [] for side in sides}
+    for _ in range(args.rounds):
+        for side, code in sides.items():
+            times[side].append(_dry_run_child(code, args.rows, args.tenant))
+        print("  ".join(f"{side}: {runs[-1]:5.2f} s" for side, runs in times.items()), flush=True)
+    medians = {side: statistics.median(runs) for side, runs in times.items()}
+    for side, median in medians.items():
+        print(f"{side:30} median {median:5.2f} s of {args.rounds} new-students dry run(s) of {args.rows:,} rows")
+    if args.against:
+        mine, theirs = medians.values()
+        print(f"ratio {mine / theirs:.2f} (this checkout / {args.against})")
+
+
 CASES = (
     ("new students, dry run", False, True),
     ("new students, applied", False, False),
@@ -236,12 +273,24 @@ def main():
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--fastupdate-trade", action="store_true")
+    parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--against", help="with --dry-run: a checkout of other code to time alternately")
+    parser.add_argument("--dry-run-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     tenant, admin = _setup(args.tenant)
     host = f"{args.tenant}.localhost"
     client = Client()
+    if args.dry_run:
+        with tenant_context(tenant):
+            _clear()
+        _dry_runs(args)
+        return
     with tenant_context(tenant):
         client.force_login(admin)
+    if args.dry_run_child:
+        print(f"{_dry_run_once(client, host, args.rows):.3f}")
+        return
+    with tenant_context(tenant):
         if args.profile:
             _clear()
             _profile(args.rows)
@@ -251,6 +300,9 @@ def main():
             return
     files = {changed: _file(args.rows, changed=changed) for changed in (False, True)}
     print(f"{args.rows:,} rows, {len(files[False]) / 1e6:.1f} MB")
+    # The process's first request imports the URL conf (SAML's XML schemas among it: about 2 s),
+    # which is no part of an import; a small dry run pays for it before anything is timed.
+    _post(client, host, _file(100, changed=False), True)
     times: dict[str, list[float]] = {"floor": []}
     for _ in range(args.rounds):
         with tenant_context(tenant):

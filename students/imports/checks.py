@@ -28,7 +28,8 @@ from config.serializers import clean_value
 # Validators a plain-text cell's own checks already settle: the length by max_length, null and
 # surrogate characters by str.isprintable (false for both).
 _SETTLED = (MaxLengthValidator, ProhibitNullCharactersValidator, ProhibitSurrogateCharactersValidator)
-_REFUSED = (False, None)
+REFUSED = object()  # a value the field refuses
+MISSING = object()  # a row's cell of a column it does not give
 
 
 class _EmailAccepts:
@@ -53,6 +54,15 @@ class _EmailAccepts:
             )
         return verdict
 
+    def column(self, values, plain):
+        """`self(value)` of each value still plain (the others stay refused), the column at once:
+        the user part matched for each, the domain decided once."""
+        parts = [v.rpartition("@") if quick and "@" in v and len(v) <= 320 else None for v, quick in zip(values, plain, strict=True)]
+        for domain in {part[2] for part in parts if part is not None} - self.domains.keys():
+            self.domains[domain] = domain in self.validator.domain_allowlist or self.validator.validate_domain_part(domain)
+        user_match, domains = self.user_match, self.domains
+        return [part is not None and bool(user_match(part[0])) and domains[part[2]] for part in parts]
+
 
 class _Accepts:
     """Any other validator, as it is called."""
@@ -67,6 +77,9 @@ class _Accepts:
             return False
         return True
 
+    def column(self, values, plain):
+        return [quick and self(v) for v, quick in zip(values, plain, strict=True)]
+
 
 def _accepts(validator):
     return _EmailAccepts(validator) if type(validator) is EmailValidator else _Accepts(validator)
@@ -74,15 +87,16 @@ def _accepts(validator):
 
 @dataclass
 class FieldCheck:
-    """One serializer field's rule over a column's cells: `column(values)` is, for each,
-    (accepted, the value the serializer would give). A cell that is not plain text is run
-    through the field once per distinct value (`known`)."""
+    """One serializer field's rule over a column's cells: `column(values)` is, for each, the
+    value the serializer would give, or REFUSED. A cell that is not plain text is run through
+    the field once per distinct value (`known`)."""
 
     field: serializers.Field
     text: bool = False  # plain text: the quick acceptance applies
     max_length: int = 0
     accepts: list = field(default_factory=list)
-    known: dict = field(default_factory=dict)  # (type, value as given) -> (accepted, value)
+    lists: bool = False  # the field gives lists
+    known: dict = field(default_factory=dict)  # a str, or (type, value as given) -> value or REFUSED
 
     @classmethod
     def of(cls, serializer_field):
@@ -98,77 +112,113 @@ class FieldCheck:
         return cls(
             field=serializer_field,
             text=text,
+            lists=isinstance(serializer_field, serializers.ListField),
             max_length=getattr(serializer_field, "max_length", None) or sys.maxsize,
             accepts=[_accepts(v) for v in serializer_field.validators if not isinstance(v, _SETTLED)],
         )
 
     def column(self, values):
-        plain = self._plain_all(values) if self.text else [False] * len(values)
-        known, outcomes = self.known, []
-        for value, quick in zip(values, plain, strict=True):
-            if quick:
-                outcomes.append((True, value))
-                continue
-            # by type too: 1 and True (or 1.0) are one key to a dict, not to the field
-            key = (list, tuple(value)) if type(value) is list else (type(value), value)
-            outcome = known.get(key)
-            if outcome is None:
-                outcome = known[key] = self._run(value)
-            if type(outcome[1]) is list:  # each row's own list, as the serializer gives it
-                outcome = (outcome[0], list(outcome[1]))
-            outcomes.append(outcome)
+        """For each value, the value the serializer gives it, or REFUSED."""
+        if not self.text:
+            return self._known_all(values)
+        plain = self._plain_all(values)
+        if all(plain):
+            return list(values)
+        unsure = [v for v, quick in zip(values, plain, strict=True) if not quick]
+        outcomes = iter(self._known_all(unsure))
+        return [v if quick else next(outcomes) for v, quick in zip(values, plain, strict=True)]
+
+    def _known_all(self, values):
+        """The field's verdict on each value, each distinct one run once."""
+        known = self.known
+        # by type too: 1 and True (or 1.0) are one key to a dict, not to the field
+        keys = [
+            v if type(v) is str else (list, tuple(v)) if type(v) is list else (type(v), v)
+            for v in values
+        ]
+        for key, value in zip(keys, values, strict=True):
+            if key not in known:
+                known[key] = self._run(value)
+        outcomes = [known[key] for key in keys]
+        if self.lists:  # each row's own list, as the serializer gives it
+            outcomes = [list(o) if type(o) is list else o for o in outcomes]
         return outcomes
 
     def _plain_all(self, values):
         """For each value: text the field takes as it is (the serializer would clean, trim and
         NFC it to itself, and its validators pass)."""
         longest, accepts = self.max_length, self.accepts
-        plain = [
-            type(v) is str and bool(v) and len(v) <= longest and v.isprintable() and v == v.strip()
-            and (v.isascii() or unicodedata.is_normalized("NFC", v))
-            for v in values
-        ]
+        if self._text_all(values):
+            plain = [True] * len(values)
+        else:
+            plain = [
+                type(v) is str and bool(v) and len(v) <= longest and v.isprintable() and v == v.strip()
+                and (v.isascii() or unicodedata.is_normalized("NFC", v))
+                for v in values
+            ]
         for accept in accepts:
-            plain = [quick and accept(v) for v, quick in zip(values, plain, strict=True)]
+            plain = accept.column(values, plain)
         return plain
+
+    def _text_all(self, values):
+        """The test above for every value at once, on the column joined: printable as a whole
+        means no value holds a control or separator character but the space (nor the NUL that
+        joins them), so a space next to a NUL is the only way a value can need trimming; and
+        NUL, a character that never combines or reorders, leaves each value's NFC its own."""
+        if not values or set(map(type, values)) != {str}:
+            return False
+        lengths = list(map(len, values))
+        if min(lengths) == 0 or max(lengths) > self.max_length or not "".join(values).isprintable():
+            return False
+        joined = "\x00" + "\x00".join(values) + "\x00"
+        return "\x00 " not in joined and " \x00" not in joined and (joined.isascii() or unicodedata.is_normalized("NFC", joined))
 
     def _run(self, value):
         """The field's own verdict, as the serializer reaches it."""
         cleaned, error = clean_value(self.field, value)
         if error:
-            return _REFUSED
+            return REFUSED
         try:
-            return True, self.field.run_validation(cleaned)
+            return self.field.run_validation(cleaned)
         except ValidationError:
-            return _REFUSED
-
-
-_MISSING = object()
+            return REFUSED
 
 
 class TableCheck:
-    """The serializer's fields over rows given as {column: value} (a column left out of a row
-    is not given): `values(givens)` is, for each row, its values when every field accepts them,
-    else None (then the caller runs the serializer for its errors)."""
+    """The serializer's fields over a table given a column at a time, {column: [a value, or
+    MISSING when the row does not give it]}: `table(columns, count)` is, for each of the
+    `count` rows, its values when every field accepts them, else None (then the caller runs
+    the serializer for its errors)."""
 
     def __init__(self, serializer):
         self.checks = {name: FieldCheck.of(f) for name, f in serializer.fields.items() if not f.read_only}
         self.required = [name for name, f in serializer.fields.items() if f.required and not f.read_only]
 
-    def values(self, givens) -> list[dict[str, Any] | None]:
-        refused = [any(name not in given for name in self.required) for given in givens]
-        values: list[dict[str, Any]] = [{} for _ in givens]
-        names = dict.fromkeys(name for given in givens for name in given)
-        for name in names:
+    def table(self, columns, count) -> list[dict[str, Any] | None]:
+        refused = [False] * count
+        for name in self.required:
+            cells = columns.get(name)
+            refused = [True] * count if cells is None else [no or c is MISSING for no, c in zip(refused, cells, strict=True)]
+        checked = {}
+        for name, cells in columns.items():
             check = self.checks.get(name)
-            cells = [given.get(name, _MISSING) for given in givens]
             if check is None:
-                refused = [no or cell is not _MISSING for no, cell in zip(refused, cells, strict=True)]
+                refused = [no or c is not MISSING for no, c in zip(refused, cells, strict=True)]
                 continue
-            at = [i for i, cell in enumerate(cells) if cell is not _MISSING and not refused[i]]
-            for i, (accepted, value) in zip(at, check.column([cells[i] for i in at]), strict=True):
-                if accepted:
-                    values[i][name] = value
-                else:
-                    refused[i] = True
-        return [None if no else row for no, row in zip(refused, values, strict=True)]
+            at = [i for i, cell in enumerate(cells) if cell is not MISSING and not refused[i]]
+            if len(at) == count:
+                checked[name] = outcomes = check.column(cells)
+            else:
+                outcomes = check.column([cells[i] for i in at])
+                checked[name] = [MISSING] * count
+                for i, outcome in zip(at, outcomes, strict=True):
+                    checked[name][i] = outcome
+            refused = [no or o is REFUSED for no, o in zip(refused, checked[name], strict=True)]
+        names = list(checked)
+        rows = zip(*checked.values(), strict=True) if names else iter([()] * count)
+        if not any(MISSING in outcomes for outcomes in checked.values()):
+            return [None if no else dict(zip(names, row, strict=True)) for no, row in zip(refused, rows, strict=True)]
+        return [
+            None if no else {name: o for name, o in zip(names, row, strict=True) if o is not MISSING}
+            for no, row in zip(refused, rows, strict=True)
+        ]

@@ -10,6 +10,7 @@ anything else.
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 import struct
 import zipfile
@@ -85,22 +86,21 @@ class FileRefused(Exception):
         self.message = message
 
 
-@dataclass
-class Row:
-    """One data row: its number in the file (the header is row 1), its cells by column (None
-    when empty) and the problems found in its cells before any field rule ran."""
-
-    number: int
-    cells: dict
-    problems: dict = field(default_factory=dict)
+ROW_PROBLEM = "__row__"  # a problem of the row as a whole, not of one cell
 
 
 @dataclass
 class ParsedFile:
+    """The file's data rows a column at a time: row i is the file's row `numbers[i]` (the
+    header is row 1), its cell of a column `cells[column][i]` (None when empty or refused) and
+    `problems[i]`, when it has any, the problems found in its cells before any field rule ran
+    ({column or ROW_PROBLEM: [messages]})."""
+
     file_format: str
     columns: list
-    rows: list
-
+    numbers: list
+    cells: dict
+    problems: dict = field(default_factory=dict)
 
 
 def request_size_check(length):
@@ -127,16 +127,46 @@ def read_students_file(data):
     if header is None:
         raise FileRefused(MSG_EMPTY)
     columns = _columns(header[1])
-    rows = []
-    for number, values in table:
-        if all(v is None or v == "" for v in values):
-            continue  # a blank line or an empty spreadsheet row
-        if len(rows) == MAX_ROWS:
-            raise FileRefused(MSG_TOO_MANY_ROWS)
-        rows.append(_row(number, columns, values))
-    if not rows:
+    # A blank line or an empty spreadsheet row is skipped (its cells are all "" or None); the
+    # file is refused at its first row past MAX_ROWS, before anything after it is read.
+    lines = list(itertools.islice((line for line in table if any(line[1])), MAX_ROWS + 1))
+    if len(lines) > MAX_ROWS:
+        raise FileRefused(MSG_TOO_MANY_ROWS)
+    if not lines:
         raise FileRefused(MSG_NO_ROWS)
-    return ParsedFile(file_format=file_format, columns=columns, rows=rows)
+    return parsed_file(file_format, columns, lines)
+
+
+def parsed_file(file_format, columns, lines):
+    """The ParsedFile of `lines`, (row number, [cells]) in file order, under `columns`: a short
+    row's missing cells are None, a long row's extra cells a problem unless empty, and a cell
+    that is not plain text (blank, too long, a formula, or one a spreadsheet would run) None,
+    with its problem. A column at a time: plain text is recognised by one comprehension."""
+    width = len(columns)
+    values = [cells for _, cells in lines]
+    problems: dict[int, dict[str, list[str]]] = {}
+    for i in [i for i, cells in enumerate(values) if len(cells) != width]:
+        cells = values[i]
+        if any(cells[width:]):
+            problems[i] = {ROW_PROBLEM: [MSG_EXTRA_CELLS]}
+        values[i] = [*cells[:width], *[None] * (width - len(cells))]
+    by_column = dict(zip(columns, map(list, zip(*values, strict=True)), strict=True))
+    for name, cells in by_column.items():
+        if _all_plain(cells):
+            continue
+        odd = [
+            i for i, v in enumerate(cells)
+            if type(v) is not str or not (stripped := v.strip()) or len(v) > MAX_CELL_CHARS
+            or v.startswith(FORMULA_TRIGGERS) or stripped.startswith(FORMULA_TRIGGERS)
+        ]
+        for i in odd:
+            cells[i], problem = _odd_cell(cells[i])
+            if problem:
+                problems.setdefault(i, {})[name] = [problem]
+    return ParsedFile(
+        file_format=file_format, columns=columns, numbers=[number for number, _ in lines], cells=by_column,
+        problems=problems,
+    )
 
 
 def _columns(header):
@@ -166,38 +196,33 @@ def _shown(name):
     return f"“{name[:40]}…”" if len(name) > 40 else f"“{name}”"
 
 
-def _row(number, columns, values):
-    row = Row(number=number, cells=dict(zip(columns, values, strict=False)))  # a short row: the rest below
-    extra = values[len(columns):]
-    if any(v is not None and v != "" for v in extra):
-        row.problems["__row__"] = [MSG_EXTRA_CELLS]
-    for name in columns[len(values):]:
-        row.cells[name] = None
-    for name, value in row.cells.items():
-        if type(value) is str:
-            stripped = value.strip()
-            runs = value.startswith(FORMULA_TRIGGERS) or stripped.startswith(FORMULA_TRIGGERS)
-            if stripped and len(value) <= MAX_CELL_CHARS and not runs:
-                continue  # most cells: text kept as it is
-        _cell(row, name, value)
-    return row
+# A cell, after the separator before it, that is blank or starts (after whitespace, as
+# str.strip sees it: re's \s is the same test) with a character a spreadsheet would run.
+_ODD_START = re.compile("\x00\\s*(?:[" + re.escape("".join(FORMULA_TRIGGERS)) + "]|\x00)")
 
 
-def _cell(row, name, value):
-    """A cell that is not plain text: a formula, blank, too long, or one a spreadsheet would run."""
+def _all_plain(cells):
+    """Whether every cell is text kept as it is (not blank, not too long, not a formula): one
+    search through the column joined by NUL, which no cell holds (a CSV file holding one is
+    refused, and XML cannot)."""
+    if set(map(type, cells)) != {str} or max(map(len, cells)) > MAX_CELL_CHARS:
+        return False
+    joined = "\x00" + "\x00".join(cells) + "\x00"
+    return joined.count("\x00") == len(cells) + 1 and not _ODD_START.search(joined)
+
+
+def _odd_cell(value):
+    """(value, problem or None) of a cell that is not plain text: a formula, blank, too long, or
+    one a spreadsheet would run."""
     if isinstance(value, _Formula):
-        row.problems[name] = [MSG_FORMULA_CELL]
-        value = None
-    elif isinstance(value, str):
-        if not value.strip():
-            value = None
-        elif len(value) > MAX_CELL_CHARS:
-            row.problems[name] = [MSG_CELL_TOO_LONG]
-            value = None
-        elif value.startswith(FORMULA_TRIGGERS) or value.strip().startswith(FORMULA_TRIGGERS):
-            row.problems[name] = [MSG_FORMULA]
-            value = None
-    row.cells[name] = value
+        return None, MSG_FORMULA_CELL
+    if not isinstance(value, str) or not value.strip():
+        return None, None
+    if len(value) > MAX_CELL_CHARS:
+        return None, MSG_CELL_TOO_LONG
+    if value.startswith(FORMULA_TRIGGERS) or value.strip().startswith(FORMULA_TRIGGERS):
+        return None, MSG_FORMULA
+    return value, None
 
 
 # CSV ------------------------------------------------------------------------------------

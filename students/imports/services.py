@@ -24,7 +24,6 @@ here.
 import contextlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -34,9 +33,10 @@ from accounts.audit.services import audit_actor
 from accounts.events import types as event_types
 from accounts.events.services import event_record
 from config.bulk_copy import copy_rows
+from config.collector import collection_paused
 from config.errors import AppError, field_errors
 from students.imports import parsing
-from students.imports.checks import TableCheck
+from students.imports.checks import MISSING, TableCheck
 from students.imports.models import ImportedStudent, StudentImport
 from students.records.serializers import StudentCreateSerializer
 from students.records.services import (  # noqa: F401 - the report's readers name these from here
@@ -89,6 +89,10 @@ class ImportReport:
     def as_data(self):
         """The report as the API answers it (plain values: a 50,000-row report is built in
         well under a second, where a serializer per row would take several)."""
+        with collection_paused():
+            return self._data()
+
+    def _data(self):
         return {
             "dry_run": self.dry_run,
             "applied": self.applied,
@@ -96,7 +100,7 @@ class ImportReport:
             "file_format": self.file_format,
             "counts": self.counts,
             "rows": [
-                {"row": r.number, "action": r.action, "user_id": r.user_id, "errors": _errors_shown(r.errors) or None}
+                {"row": r.number, "action": r.action, "user_id": r.user_id, "errors": _errors_shown(r.errors) if r.errors else None}
                 for r in self.rows
             ],
         }
@@ -161,12 +165,16 @@ def students_import(*, data, dry_run=True, progress=None):
     step it is in (PROGRESS_CHECKING, PROGRESS_WRITING), at each step of the checking and every
     few thousand rows written."""
     progress = progress or _no_progress
-    parsed = students_import_check(data=data)
     share = 1.0 if dry_run else CHECKING_SHARE
-    rows = _rows(parsed, progress=progress, share=share)
-    report = ImportReport(file_format=parsed.file_format, dry_run=dry_run, rows=rows, given_names=_given_names(parsed, rows))
+    with collection_paused():
+        parsed = students_import_check(data=data)
+        rows = _rows(parsed, progress=progress, share=share)
+        report = ImportReport(
+            file_format=parsed.file_format, dry_run=dry_run, rows=rows, given_names=_given_names(parsed, rows)
+        )
+        if dry_run:
+            students_upsert_many(rows=rows, dry_run=True)
     if dry_run:
-        students_upsert_many(rows=rows, dry_run=True)
         progress(share, PROGRESS_CHECKING)
         return report
 
@@ -207,24 +215,43 @@ def _import_run_record(report):
 # The rows, as the records service takes them ----------------------------------------------
 
 
-def _row_input(row, columns):
-    """The row's cells as a records API create body: a number column's cell written in digits
-    is the JSON number a body would carry (anything else stays text, which the field refuses)."""
-    given: dict[str, Any] = {}
-    for name in columns:
-        if name in row.problems:
-            continue
-        value = row.cells[name]
+def _inputs(parsed):
+    """The rows' cells as records API create bodies, a column at a time ({column: [value, or
+    MISSING where the row does not give it]}): a number column's cell written in digits is the
+    JSON number a body would carry (anything else stays text, which the field refuses); an empty
+    cell is null in a nullable column and not given in another; a cell the parser refused is not
+    given; programme_codes is always given (a list of codes, empty when the file has none)."""
+    count = len(parsed.numbers)
+    given = {}
+    for name in parsed.columns:
+        cells = parsed.cells[name]
         if name == "programme_codes":
-            given[name] = [code for code in _CODES.split(value) if code] if value else []
-        elif name in NUMBER_COLUMNS and value is not None and value.strip().isascii() and value.strip().isdigit():
-            given[name] = int(value)
-        elif value is not None:
-            given[name] = value
+            given[name] = _codes(cells)
+        elif name in NUMBER_COLUMNS:
+            given[name] = [
+                None if v is None else int(v) if (digits := v.strip()).isascii() and digits.isdigit() else v
+                for v in cells
+            ]
         elif name in NULLABLE:
-            given[name] = None
-    given.setdefault("programme_codes", [])
+            given[name] = list(cells)
+        else:
+            given[name] = [MISSING if v is None else v for v in cells]
+        for i, problems in parsed.problems.items():
+            if name in problems:
+                given[name][i] = [] if name == "programme_codes" else MISSING
+    if "programme_codes" not in given:
+        given["programme_codes"] = [[] for _ in range(count)]
     return given
+
+
+def _codes(cells):
+    """Each cell's programme codes (separated by commas, semicolons or spaces) as its own list;
+    each distinct cell split once."""
+    split: dict[str, tuple[str, ...]] = {}
+    for cell in set(cells):
+        if cell:
+            split[cell] = tuple(code for code in _CODES.split(cell) if code)
+    return [list(split[cell]) if cell else [] for cell in cells]
 
 
 def _rows(parsed, *, progress, share):
@@ -234,26 +261,33 @@ def _rows(parsed, *, progress, share):
     row's well-formed references. The fields check whole columns (students.imports.checks);
     a row they refuse runs through the serializer itself, for its errors."""
     serializer = StudentCreateSerializer()
-    # What _row_input gives that the file has no column for (programme_codes: the serializer
+    # What _inputs gives that the file has no column for (programme_codes: the serializer
     # requires it), not taken from the row's values.
     not_in_file = [name for name in ("programme_codes",) if name not in parsed.columns]
     progress(0.0, PROGRESS_CHECKING)
-    givens = [_row_input(line, parsed.columns) for line in parsed.rows]
+    given = _inputs(parsed)
     progress(share * 0.3, PROGRESS_CHECKING)
-    checked = TableCheck(serializer).values(givens)
+    checked = TableCheck(serializer).table(given, len(parsed.numbers))
     progress(share * 0.6, PROGRESS_CHECKING)
     rows = []
-    for line, given, values in zip(parsed.rows, givens, checked, strict=True):
-        row = StudentUpsert(number=line.number, detail={"import_row": line.number})
+    problems = parsed.problems
+    for i, (number, values) in enumerate(zip(parsed.numbers, checked, strict=True)):
+        row = StudentUpsert(number=number, detail={"import_row": number})
         if values is None:
-            values = _serializer_values(serializer, given, row)
+            values = _serializer_values(serializer, _given(given, i), row)
         if values is not None:
             for name in not_in_file:
                 values.pop(name, None)
             row.values = values
-        row.errors.update(line.problems)
+        if i in problems:
+            row.errors.update(problems[i])
         rows.append(row)
     return rows
+
+
+def _given(given, i):
+    """Row i's create body."""
+    return {name: cells[i] for name, cells in given.items() if cells[i] is not MISSING}
 
 
 def _serializer_values(serializer, given, row):
@@ -271,11 +305,10 @@ def _serializer_values(serializer, given, row):
 def _given_names(parsed, rows):
     """The name and email cells of the rows the records' field types refused (their values are
     not known), as the file gives them."""
-    refused = {row.number for row in rows if row.values is None}
     return {
-        line.number: {name: line.cells.get(name) or "" for name in NAME_FIELDS}
-        for line in parsed.rows
-        if line.number in refused
+        row.number: {name: (parsed.cells[name][i] if name in parsed.cells else None) or "" for name in NAME_FIELDS}
+        for i, row in enumerate(rows)
+        if row.values is None
     }
 
 

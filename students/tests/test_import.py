@@ -310,7 +310,7 @@ def test_xlsx_rows_keep_their_sheet_numbers_across_gaps_even_to_the_last_row():
     target = io.BytesIO()
     workbook.save(target)
     parsed = parsing.read_students_file(target.getvalue())  # the million-row gap is skipped, not walked
-    assert [row.number for row in parsed.rows] == [5, 1_048_576]
+    assert parsed.numbers == [5, 1_048_576]
 
 
 # Formulas ---------------------------------------------------------------------------------
@@ -513,7 +513,7 @@ def _refused(data):
 
 
 def _accepted(data):
-    return len(parsing.read_students_file(data).rows) == 1
+    return len(parsing.read_students_file(data).numbers) == 1
 
 
 def test_the_limits_are_far_below_a_zip_bomb_and_the_messages_state_them():
@@ -539,7 +539,7 @@ def test_a_real_workbook_is_far_inside_the_limits():
     assert sheet.file_size / sheet.compress_size < parsing.XLSX_MAX_RATIO / 5
     assert sheet.file_size * parsing.MAX_ROWS / rows < parsing.XLSX_MAX_MEMBER_BYTES / 2
     assert sum(m.file_size for m in members) * parsing.MAX_ROWS / rows < parsing.XLSX_MAX_EXPANDED_BYTES / 3
-    assert len(parsing.read_students_file(data).rows) == rows
+    assert len(parsing.read_students_file(data).numbers) == rows
 
 
 def test_a_part_compressed_just_under_the_ratio_limit_is_read_and_just_over_is_refused():
