@@ -262,25 +262,26 @@ def _check_references(rows):
     return {pk: code for code, pk in programmes.items()}
 
 
-def _keys(values):
-    email = values.get("email")
+def _key_columns(given):
+    """The keys of the rows' values (`given`, dicts), a column per kind: the user_id, the student
+    number, the email lower-cased; None where a row gives none."""
     return {
-        "user_id": values.get("user_id"),
-        "student_number": values.get("student_number"),
-        "email": email.lower() if email else None,
+        "user_id": [values.get("user_id") for values in given],
+        "student_number": [values.get("student_number") for values in given],
+        "email": [email.lower() if (email := values.get("email")) else None for values in given],
     }
+
+
+def _keys(values):
+    """One row's keys, by the rule of _key_columns."""
+    return {kind: column[0] for kind, column in _key_columns([values]).items()}
 
 
 def _check_repeats(rows):
     """A key given twice: the later rows are refused, naming the first. A key at a time; a
     column without a repeat (the usual case) is passed over at once."""
     given = [row for row in rows if row.values is not None]
-    keys = {
-        "user_id": [row.values.get("user_id") for row in given],
-        "student_number": [row.values.get("student_number") for row in given],
-        "email": [email.lower() if (email := row.values.get("email")) else None for row in given],
-    }
-    for name, column in keys.items():
+    for name, column in _key_columns([row.values for row in given]).items():
         present = [value for value in column if value is not None]
         if len(set(present)) == len(present):
             continue
@@ -338,11 +339,7 @@ def _existing(rows, *, lock):
     by user_id. Queries: one per key kind given, each taking all its keys as one array (a lock
     in the same statement when `lock`)."""
     given = [row.values for row in rows if row.values is not None]
-    keys = {
-        "user_id": {v["user_id"] for v in given if v.get("user_id")},
-        "student_number": {v["student_number"] for v in given if v.get("student_number")},
-        "email": {v["email"].lower() for v in given if v.get("email")},
-    }
+    keys = {kind: {key for key in column if key} for kind, column in _key_columns(given).items()}
     students: dict[str, dict[str, Any]] = {}
     found = _Found({}, {}, {})
     by_kind = {"user_id": found.by_pk, "student_number": found.by_number, "email": found.by_email}
