@@ -119,9 +119,8 @@ def student_list_page(filterset, *, skip, limit):
     same statement that picks the page (`_matches_page`), so a search runs once and its cost
     grows with the matches, not the tenant; without one, the offset walks the sort's index over
     bare keys. Either way `overall_case_studies` and programmes are read for the rows returned
-    only. Queries: the first page without a narrowing filter, one;
-    otherwise the total or the keys with it, then the page rows (a count alone for a page past
-    the end)."""
+    only. Queries: the first page without a narrowing filter, one; otherwise the total or the
+    keys with it, then the page rows (a count alone for a page past the end)."""
     data = filterset.form.cleaned_data
     shape = listed_shape(filterset)
     narrowed = shape is None
@@ -131,14 +130,12 @@ def student_list_page(filterset, *, skip, limit):
         rows = _first_page(type(filterset), shape, filterset.sort, limit)()
         return rows, rows[0]._listed if rows else ListedCount.total(status=data.get("status") or None)
     ordering = _ordering(*filterset.sort)
-    ordered = filterset.qs.order_by(*ordering)
     if not narrowed:
-        status = data.get("status") or None
-        total = ListedCount.total(status=status)
-        keys = ordered.values("pk")[skip : skip + limit] if skip < total else None
+        total = ListedCount.total(status=data.get("status") or None)
+        keys = filterset.qs.order_by(*ordering).values("pk")[skip : skip + limit] if skip < total else None
     else:
         found = _matches_page(filterset.qs, ordering, skip=skip, limit=limit)
-        total = found[0][1] if found else (ordered.count() if skip else 0)
+        total = found[0][1] if found else (filterset.qs.count() if skip else 0)
         keys = [key for key, _ in found] or None
     if keys is None:
         return [], total
