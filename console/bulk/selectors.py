@@ -48,15 +48,18 @@ def every_programme():
     return _every_programme()()
 
 
+def _by_code():
+    return Programme.objects.order_by("code").only("code", "name")
+
+
 @compiled_once(maxsize=1)
 def _every_programme():
-    return Programme.objects.order_by("code").only("code", "name")
+    return _by_code()
 
 
 def _programmes_query(students):
     first_student = students.order_by().filter(enrolments__programme_id=OuterRef("pk")).values("pk")[:1]
-    programmes = Programme.objects.order_by("code").only("code", "name")
-    programmes = programmes.annotate(case_study_rows=_active_case_studies())
+    programmes = _by_code().annotate(case_study_rows=_active_case_studies())
     return programmes.annotate(first_student=Subquery(first_student))
 
 
