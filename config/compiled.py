@@ -20,6 +20,8 @@ No maintained library does this for today's Django: django-prepared-queries, whi
 and substituted parameters the same way, was last released for Django 1.x.
 """
 import functools
+import weakref
+from itertools import chain
 
 from django.db import router
 from django.db.models import BooleanField, Func
@@ -77,6 +79,22 @@ class CompiledQuery:
             "col_count": compiler.col_count,
             "has_extra_select": compiler.has_extra_select,
         }
+        if not self.tuples:
+            model_fields = compiler.klass_info["select_fields"]
+            self.model_columns = (model_fields[0], model_fields[-1] + 1)
+            self.init_list = [column[0].target.attname for column in compiler.select[slice(*self.model_columns)]]
+        # What reads the rows back, worked out once for each connection (a thread's, or a
+        # replica's): its converters, and for model instances the related models' populators.
+        self._readers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _reader(self, compiler, db):
+        reader = self._readers.get(compiler.connection)
+        if reader is None:
+            select = self.state["select"]
+            converters = compiler.get_converters([column[0] for column in select[: self.state["col_count"]]])
+            populators = None if self.tuples else get_related_populators(self.state["klass_info"], select, db)
+            reader = self._readers[compiler.connection] = (converters, populators)
+        return reader
 
     def __call__(self, **values):
         if values.keys() != self.slots.keys():
@@ -90,19 +108,21 @@ class CompiledQuery:
             setattr(compiler, name, value)
         compiler.as_sql = lambda *args, **kwargs: (self.sql, params)
         results = compiler.execute_sql(MULTI)
+        # As compiler.results_iter reads them, with the converters it would work out each time.
+        converters, populators = self._reader(compiler, db)
+        values = chain.from_iterable(results)
+        if converters:
+            values = compiler.apply_converters(values, converters)
         if self.tuples:
-            return list(compiler.results_iter(results, tuple_expected=True))
-        select, klass_info, annotations = self.state["select"], self.state["klass_info"], self.state["annotation_col_map"]
-        model_fields = klass_info["select_fields"]
-        start, end = model_fields[0], model_fields[-1] + 1
-        init_list = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, db)
+            return [tuple(row) for row in values]
+        model, init_list, (start, end) = self.state["klass_info"]["model"], self.init_list, self.model_columns
+        annotations = self.state["annotation_col_map"].items()
         rows = []
-        for row in compiler.results_iter(results):
-            obj = klass_info["model"].from_db(db, init_list, row[start:end])
+        for row in values:
+            obj = model.from_db(db, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)
-            for name, position in annotations.items():
+            for name, position in annotations:
                 setattr(obj, name, row[position])
             rows.append(obj)
         return rows
