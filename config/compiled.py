@@ -110,15 +110,15 @@ class CompiledQuery:
         results = compiler.execute_sql(MULTI)
         # As compiler.results_iter reads them, with the converters it would work out each time.
         converters, populators = self._reader(compiler, db)
-        values = chain.from_iterable(results)
+        read = chain.from_iterable(results)
         if converters:
-            values = compiler.apply_converters(values, converters)
+            read = compiler.apply_converters(read, converters)
         if self.tuples:
-            return [tuple(row) for row in values]
+            return [tuple(row) for row in read]
         model, init_list, (start, end) = self.state["klass_info"]["model"], self.init_list, self.model_columns
         annotations = self.state["annotation_col_map"].items()
         rows = []
-        for row in values:
+        for row in read:
             obj = model.from_db(db, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)
