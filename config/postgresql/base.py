@@ -24,6 +24,16 @@ keeps its tenant's path across requests of the same tenant (`path_on_connection`
 `SET search_path` is sent when the connection changes tenants or a rollback may have undone it,
 not at the start of every request.
 
+With the default mode each new connection also turns off PostgreSQL's JIT compilation for
+its session (`SESSION_SETTINGS`). JIT is on by default in servers built with LLVM (Debian's
+and most packaged ones; the embedded server has none), and it starts compiling once a
+statement's estimated cost passes `jit_above_cost`, which the list's files and the gradebook
+of a large tenant do: the gradebook's statement for 98,010 students spent 0.8 s compiling and
+took 3.5 s, against 2.8–2.9 s with JIT off (bench/README.md). Nothing here runs long enough
+to repay the compiling. Behind a transaction pooler a SET would stay on whichever
+server connection it reached, so there it is left to the server (`ALTER ROLE … SET jit = off`,
+README "Scaling out").
+
 In both modes timestamps load in C: Django reads every `timestamptz` through a Python loader
 (psycopg's pure-Python parser, then `replace(tzinfo=…)`), about 4 µs a value, which was most of
 the time of a busy student's detail (hundreds of sessions, two timestamps each). When Django's
@@ -43,6 +53,9 @@ from psycopg.abc import Loader
 from psycopg.pq import ConnStatus, Format, TransactionStatus
 
 from config.postgresql.introspection import SchemaIntrospection
+
+# What every session-mode connection sets once, when it is made (the module's docstring).
+SESSION_SETTINGS = "SET jit = off"
 
 
 class PathCarryingCursor(Cursor):
@@ -114,6 +127,14 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
             params["prepare_threshold"] = None
             params["cursor_factory"] = PathCarryingCursor
         return params
+
+    def _configure_connection(self, connection):
+        commit = super()._configure_connection(connection)
+        if self.transaction_pooling:
+            return commit
+        with connection.cursor() as cursor:
+            cursor.execute(SESSION_SETTINGS)
+        return True  # committed by Django when the connection is not in autocommit yet
 
     def _search_path_sql(self):
         paths = ",".join(quote_schema_name(s) for s in self._get_cursor_search_paths())
