@@ -3,6 +3,7 @@
     .venv/bin/python bench/reports_and_exports.py downloads --tenant bench [--runs 7] [--export-rows 50000]
     .venv/bin/python bench/reports_and_exports.py gradebook --tenant gb10k --case-studies 5
     .venv/bin/python bench/reports_and_exports.py background --tenant big --kind list --format csv
+    .venv/bin/python bench/reports_and_exports.py jit --tenant mid --case-studies 5 --repeat 7
 
 `downloads`: side by side, interleaved, in one run (medians of --runs): (a) the list's CSV
 export of --export-rows rows (a start_date that selects that many of the most recently seen:
@@ -20,6 +21,12 @@ export's bounded count then reads the heap instead of the index alone.
 token, view, streamed body read to the end), CSV and XLSX, for the first N active case
 studies by title, interleaved with GET /v1/console/students/export?format=csv (the list's CSV
 of the same students); medians of --repeat runs and the ratio of the two CSVs' medians.
+
+`jit`: the gradebook's statement (console.reports.selectors.gradebook_sql: every listed
+student, the first N active case studies, cells as text) on this process's connection, read
+to the end, --repeat times with PostgreSQL's JIT compilation on and off alternately (the app's
+connections run with it off: config.postgresql), then EXPLAIN ANALYZE with it on for the time
+spent compiling. On a server built without LLVM both sides are the same.
 
 `background`: queues a job (for the gradebook, with the first N active case studies) (console.exports.services.export_job_queue) and runs it with
 export_job_start and export_job_run in this process, as the queue's `exports.run` job does, timing it and
@@ -222,9 +229,36 @@ def downloads(tenant, runs, export_rows):
           f"--export-rows {export_rows}")
 
 
+def jit(tenant, case_studies, repeat):
+    from console.reports.selectors import gradebook_case_studies, gradebook_sql
+    from students.listing.selectors import student_file_filterset
+
+    chosen = gradebook_case_studies(case_study_ids=_first_case_studies(case_studies))
+    sql, params = gradebook_sql(student_file_filterset(QueryDict()), chosen, as_text=True)
+    times: dict[str, list[float]] = {"on": [], "off": []}
+    with connection.cursor() as cursor:
+        for _ in range(repeat):
+            for setting in ("on", "off"):
+                cursor.execute(f"SET jit = {setting}")
+                started = time.perf_counter()
+                cursor.execute(sql, params)
+                rows = len(cursor.fetchall())
+                times[setting].append((time.perf_counter() - started) * 1000)
+        cursor.execute("SET jit = on")
+        cursor.execute(f"EXPLAIN (ANALYZE) {sql}", params)
+        compiling = [line for (line,) in cursor.fetchall() if line.strip().startswith("Timing:")]
+        cursor.execute("SET jit = off")
+    on, off = statistics.median(times["on"]), statistics.median(times["off"])
+    print(f"gradebook statement, {tenant.slug}: {rows:,} students x {len(chosen)} case studies, medians of {repeat} "
+          f"interleaved runs: JIT on {on:.0f} ms, off {off:.0f} ms ({on / off:.2f}x)")
+    print(f"  JIT with EXPLAIN ANALYZE: {compiling[0].strip() if compiling else 'not used (no LLVM, or under jit_above_cost)'}")
+    print(f"  command: .venv/bin/python bench/reports_and_exports.py jit --tenant {tenant.slug} "
+          f"--case-studies {case_studies} --repeat {repeat}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("downloads", "gradebook", "background"))
+    parser.add_argument("what", choices=("downloads", "gradebook", "background", "jit"))
     parser.add_argument("--tenant", required=True)
     parser.add_argument("--case-studies", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=5)
@@ -239,6 +273,8 @@ def main():
             downloads(tenant, args.runs, args.export_rows)
         elif args.what == "gradebook":
             gradebook(tenant, args.case_studies, args.repeat)
+        elif args.what == "jit":
+            jit(tenant, args.case_studies, args.repeat)
         else:
             background(tenant, args.kind, args.format, args.case_studies)
 

@@ -51,6 +51,17 @@ def gradebook_rows(filterset, case_studies, *, limit=None, as_text=False, chunk_
     last seen and the values are text as the file writes them. Iterate it inside a transaction
     for the cursor to stream. One query: the DECLARE of one server-side cursor over the
     students joined to case_study_values_sql, GRADEBOOK_CHUNK rows a fetch."""
+    sql, params = gradebook_sql(filterset, case_studies, limit=limit, as_text=as_text)
+    defaults = _Defaults(case_studies, as_text)
+    with connections[using or DEFAULT_DB_ALIAS].chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(chunk_size):
+            for name, email, number, label, programme_ids, last_seen, positions, attempted, cells in chunk:
+                yield name, email, number, label, programme_ids, last_seen, defaults.row(programme_ids, positions, attempted, cells)
+
+
+def gradebook_sql(filterset, case_studies, *, limit=None, as_text=False):
+    """(SQL, params) of gradebook_rows' one statement."""
     students = student_gradebook_rows(
         filterset, limit=limit, _number=Coalesce(NullIf("student_number", Value("")), "pk"),
         _last_seen=UtcText("last_seen") if as_text else F("last_seen"),
@@ -62,12 +73,7 @@ def gradebook_rows(filterset, case_studies, *, limit=None, as_text=False, chunk_
 {values_sql}
 SELECT s.name, s.email, s.number, s.label, s.programme_ids, s.last_seen, v.positions, v.attempted, v.cells
 FROM _students s LEFT JOIN _values v ON v.student_id = s.pk ORDER BY s.row"""
-    defaults = _Defaults(case_studies, as_text)
-    with connections[using or DEFAULT_DB_ALIAS].chunked_cursor() as cursor:
-        cursor.execute(sql, (*students_params, *values_params))
-        while chunk := cursor.fetchmany(chunk_size):
-            for name, email, number, label, programme_ids, last_seen, positions, attempted, cells in chunk:
-                yield name, email, number, label, programme_ids, last_seen, defaults.row(programme_ids, positions, attempted, cells)
+    return sql, (*students_params, *values_params)
 
 
 class _Defaults:
