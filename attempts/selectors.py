@@ -292,48 +292,72 @@ _FINAL_SQL = {
 }
 
 
-def case_study_values_sql(case_studies, *, students, as_text=False):
+def case_study_values_sql(case_studies, *, students):
     """(SQL, params) of two common table expressions, `_cases` and `_values`, for a WITH that
-    names earlier the relation `students` (a column `pk`). `_values` has one row per student
-    with a session or a ledger row on one of `case_studies` (CaseStudy instances):
-    `student_id`, `positions` (each such case study's index in `case_studies`), `attempted`
-    (has a session there) and `cells`, per such case study the CARD_VALUES (text
-    with `as_text`: numbers as PostgreSQL writes them, the shortest text that reads back the
-    same float, and "" for null). Set-based: the sessions and ledger rows of these case
-    studies for those students are aggregated once (a hash join each), not per student.
-    A case study a student has neither attempted nor a ledger row on has no cell: its values
-    are (0, max_attempts, null, null)."""
+    names earlier the relation `students` (a column `pk`, unique: a join, not a semi-join,
+    which would hash its keys once more to drop duplicates). `_values` has one row per student
+    with a session or a ledger row on one of `case_studies` (CaseStudy instances): its
+    `student_id`, then for each case study, numbered from 1 in the order given, `attempted_N`
+    (has a session there), `used_N`, `extra_N` (the ledger's sum), `best_N` and `final_N`, all
+    null where the student has neither. case_study_cells turns them into the CARD_VALUES.
+    Set-based: the sessions and ledger rows of these case studies for those students are
+    aggregated once (a hash join each), not per student."""
     final_sql = " ".join(f"WHEN '{method!s}' THEN {sql}" for method, sql in _FINAL_SQL.items())
-    final = f"CASE c.grading_method {final_sql} ELSE a.best END"
-    number = "coalesce(({})::text, '')" if as_text else "({})::float8"
-    cells = ", ".join(number.format(sql) for sql in (
-        "coalesce(a.used, 0)", "c.max_attempts + greatest(coalesce(e.total, 0), 0)", "a.best", final))
+    pairs = f"""SELECT coalesce(a.student_id, e.student_id) AS student_id, c.ord, a.student_id IS NOT NULL AS attempted,
+         a.used, e.total AS extra, a.best::float8 AS best, (CASE c.grading_method {final_sql} ELSE a.best END)::float8 AS final
+  FROM (
+    SELECT s.student_id, s.case_study_id,
+           count(*) FILTER (WHERE s.transcript_status <> ALL(%s::text[])) AS used,
+           max(s.score) FILTER (WHERE {_GRADED_SQL}) AS best,
+           array_agg(s.score ORDER BY s.started_at, s.session_id) FILTER (WHERE {_GRADED_SQL}) AS graded
+    FROM {Session._meta.db_table} s JOIN {students} st ON st.pk = s.student_id
+    WHERE s.case_study_id = ANY(%s::text[])
+    GROUP BY s.student_id, s.case_study_id
+  ) a
+  FULL JOIN (
+    SELECT g.student_id, g.case_study_id, sum(g.delta) AS total
+    FROM {AttemptGrant._meta.db_table} g JOIN {students} gt ON gt.pk = g.student_id
+    WHERE g.case_study_id = ANY(%s::text[])
+    GROUP BY g.student_id, g.case_study_id
+  ) e USING (student_id, case_study_id)
+  JOIN _cases c USING (case_study_id)"""
+    # One row per student: each pair's values in its case study's columns (a student has at
+    # most one pair per case study, so each aggregate picks that one value or none).
+    pivot = "".join(
+        f",\n       bool_or(p.attempted) FILTER (WHERE p.ord = {n}) AS attempted_{n}, "
+        + ", ".join(f"min(p.{name}) FILTER (WHERE p.ord = {n}) AS {name}_{n}" for name in ("used", "extra", "best", "final"))
+        for n in range(1, len(case_studies) + 1)
+    )
+    values = f"SELECT p.student_id{pivot}\nFROM ({pairs}) p\nGROUP BY p.student_id"
+    cases = """_cases AS (SELECT * FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS c(case_study_id, grading_method, ord))"""
     ids = [case_study.pk for case_study in case_studies]
-    sql = f"""SELECT coalesce(a.student_id, e.student_id) AS student_id, array_agg(c.ord - 1) AS positions,
-       array_agg(a.student_id IS NOT NULL) AS attempted, array_agg(ARRAY[{cells}]) AS cells
-FROM (
-  SELECT s.student_id, s.case_study_id,
-         count(*) FILTER (WHERE s.transcript_status <> ALL(%s::text[])) AS used,
-         max(s.score) FILTER (WHERE {_GRADED_SQL}) AS best,
-         array_agg(s.score ORDER BY s.started_at, s.session_id) FILTER (WHERE {_GRADED_SQL}) AS graded
-  FROM {Session._meta.db_table} s
-  WHERE s.case_study_id = ANY(%s::text[]) AND s.student_id IN (SELECT pk FROM {students})
-  GROUP BY s.student_id, s.case_study_id
-) a
-FULL JOIN (
-  SELECT g.student_id, g.case_study_id, sum(g.delta) AS total FROM {AttemptGrant._meta.db_table} g
-  WHERE g.case_study_id = ANY(%s::text[]) AND g.student_id IN (SELECT pk FROM {students})
-  GROUP BY g.student_id, g.case_study_id
-) e USING (student_id, case_study_id)
-JOIN _cases c USING (case_study_id)
-GROUP BY 1"""
-    cases = """_cases AS (SELECT * FROM unnest(%s::text[], %s::integer[], %s::text[]) WITH ORDINALITY
-                  AS c(case_study_id, max_attempts, grading_method, ord))"""
     params = [
-        ids, [case_study.max_attempts for case_study in case_studies], [case_study.grading_method for case_study in case_studies],
+        ids, [case_study.grading_method for case_study in case_studies],
         [str(status) for status in Session.NON_CONSUMING_TRANSCRIPT], ids, ids,
     ]
-    return f"{cases},\n_values AS ({sql})", params
+    return f"{cases},\n_values AS ({values})", params
+
+
+def case_study_cells(case_studies, *, values, programme_ids, as_text=False):
+    """The SQL of the CARD_VALUES of each of `case_studies` (four per case study, in their
+    order) for one student, from case_study_values_sql's `_values` row aliased `values` (null
+    when the student has none) and the SQL of the student's programme ids: shown where the
+    case study is assigned to the student (a programme in common: (0, max_attempts, null,
+    null) when never attempted) or attempted; all four null otherwise (a ledger row alone
+    does not show it). Numbers, or with `as_text` the text PostgreSQL writes for them (the
+    shortest that reads back the same float), null for none."""
+    cells = []
+    for n, case_study in enumerate(case_studies, 1):
+        assigned = ",".join(str(int(pk)) for pk in case_study.programme_id_list or ())
+        shown = f"(coalesce({values}.attempted_{n}, false) OR {programme_ids} && '{{{assigned}}}'::bigint[])"
+        four = (
+            f"CASE WHEN {shown} THEN coalesce({values}.used_{n}, 0) END",
+            f"CASE WHEN {shown} THEN {int(case_study.max_attempts)} + greatest(coalesce({values}.extra_{n}, 0), 0) END",
+            f"{values}.best_{n}",  # null unless attempted, hence shown
+            f"{values}.final_{n}",
+        )
+        cells += [f"({cell})::text" if as_text else cell for cell in four]
+    return cells
 
 
 def _recent_first(cards):

@@ -5,19 +5,21 @@ per programme.
 
 Its parameters are console.reports.filters.gradebook_request's, its rows
 console.reports.selectors.gradebook_rows (one statement; the values equal to the student
-detail's cards; for CSV, numbers and Last Seen already as text). Text cells that a
-spreadsheet would run as formulas are neutralised, and text cells and sheet names lose the
-characters XML cannot hold (config.text.xml_safe).
+detail's cards); a CSV file's cells are formatted by that statement and its lines streamed by
+COPY. Text cells that a spreadsheet would run as formulas are neutralised, and text cells and
+sheet names lose the characters XML cannot hold (config.text.xml_safe).
 """
 import re
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from openpyxl import Workbook
 
+from config.bulk_copy import copy_out
 from config.spreadsheets import CSV
 from config.text import xml_safe
-from console.list_files.writers import csv_in_blocks, neutralise, xlsx_header, xlsx_moment, xlsx_text
+from console.list_files.writers import csv_lines, csv_lines_in_blocks, neutralise, xlsx_header, xlsx_moment, xlsx_text
 from console.reports.filters import gradebook_request
-from console.reports.selectors import gradebook_rows, programme_names
+from console.reports.selectors import gradebook_rows, gradebook_sql, programme_names
 
 IDENTITY_COLUMNS = ("Student Name", "Email", "Student Number", "Programme", "Last Seen")
 CASE_STUDY_COLUMNS = ("Attempts Used", "Attempts Allowed", "Best Score", "Final Score")
@@ -38,23 +40,26 @@ def columns(case_studies):
     return header
 
 
-def rows(file_request, *, limit, using=None, copy=False):
-    """gradebook_rows' tuples for each student of the list, in its order (the first `limit`;
-    None: all), from a server-side cursor whatever `copy` says; for a CSV file, with Last Seen
-    and the values as text."""
-    as_text = file_request.file_format == CSV
-    return gradebook_rows(file_request.filterset, file_request.case_studies, limit=limit, as_text=as_text, using=using)
-
-
-def _csv_cells(row):
-    name, email, number, label, _programme_ids, last_seen, values = row
-    return [neutralise(name), neutralise(email), neutralise(number), neutralise(label), last_seen, *values]
+def rows(file_request, *, limit, using=None, copy=True):
+    """Each student of the list, in its order (the first `limit`; None: all). For a CSV file,
+    the file's lines as bytes ending in "\n", every cell formatted by the statement
+    (gradebook_sql with `as_text`): with `copy`, what COPY writes (the connection is busy
+    until the last row: run it inside transaction.atomic), else the same lines written from a
+    server-side cursor, the connection free between fetches (a background export commits its
+    progress as it goes). For XLSX, gradebook_rows' tuples from a server-side cursor."""
+    case_studies, alias = file_request.case_studies, using or DEFAULT_DB_ALIAS
+    if file_request.file_format != CSV:
+        return gradebook_rows(file_request.filterset, case_studies, limit=limit, using=alias)
+    if copy:
+        sql, params = gradebook_sql(file_request.filterset, case_studies, limit=limit, as_text=True)
+        return copy_out(connections[alias], sql, params, options="FORMAT csv")
+    lines = gradebook_rows(file_request.filterset, case_studies, limit=limit, as_text=True, using=alias)
+    return csv_lines((*identity, *values) for *identity, values in lines)
 
 
 def csv_blocks(file_request, rows):
     """The header line (neutralised: it holds case study titles), one line per row."""
-    header = [neutralise(title) for title in columns(file_request.case_studies)]
-    return csv_in_blocks(header, rows, _csv_cells)
+    return csv_lines_in_blocks([neutralise(title) for title in columns(file_request.case_studies)], rows)
 
 
 def _sheet_title(text, taken):

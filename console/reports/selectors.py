@@ -7,12 +7,13 @@ GRADEBOOK_CHUNK rows a fetch: the number of queries does not grow with the stude
 """
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import F, OuterRef, Value
+from django.db.models import OuterRef, Value
 from django.db.models.functions import Coalesce, NullIf
 
-from attempts.selectors import UtcText, case_study_values_sql
+from attempts.selectors import case_study_cells, case_study_values_sql
 from catalogue.models import CaseStudy, Programme
 from config.errors import AppError
+from console.list_files import cells
 from students.listing.selectors import student_gradebook_rows
 
 GRADEBOOK_CHUNK = 2000  # rows per fetch from the server-side cursor
@@ -46,69 +47,43 @@ def gradebook_case_studies(*, case_study_ids=None, programme_code=None):
 def gradebook_rows(filterset, case_studies, *, limit=None, as_text=False, chunk_size=GRADEBOOK_CHUNK, using=None):
     """Row tuples for each student of the list, in its order (at most `limit`): student name,
     email, student number (the SIS number when set, else the user_id: SPEC §4), programme
-    label, programme ids, last seen, then the student's CARD_VALUES on each of `case_studies`
-    (four per case study, None where neither assigned nor attempted). With `as_text` (for CSV)
-    last seen and the values are text as the file writes them. Iterate it inside a transaction
-    for the cursor to stream. One query: the DECLARE of one server-side cursor over the
-    students joined to case_study_values_sql, GRADEBOOK_CHUNK rows a fetch."""
+    label, programme ids, last seen, then the list of the student's CARD_VALUES on each of
+    `case_studies` (four per case study, None where neither assigned nor attempted). With
+    `as_text`, the cells of the CSV file instead, formatted by gradebook_sql: the four text
+    cells neutralised, last seen and the values as text, None for an empty cell; no programme
+    ids. Iterate it inside a transaction for the cursor to stream. One query: the DECLARE of
+    one server-side cursor, GRADEBOOK_CHUNK rows a fetch."""
     sql, params = gradebook_sql(filterset, case_studies, limit=limit, as_text=as_text)
-    defaults = _Defaults(case_studies, as_text)
+    identity = 5 if as_text else 6
     with connections[using or DEFAULT_DB_ALIAS].chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(chunk_size):
-            for name, email, number, label, programme_ids, last_seen, positions, attempted, cells in chunk:
-                yield name, email, number, label, programme_ids, last_seen, defaults.row(programme_ids, positions, attempted, cells)
+            for row in chunk:
+                yield (*row[:identity], list(row[identity:]))
 
 
 def gradebook_sql(filterset, case_studies, *, limit=None, as_text=False):
-    """(SQL, params) of gradebook_rows' one statement."""
-    students = student_gradebook_rows(
-        filterset, limit=limit, _number=Coalesce(NullIf("student_number", Value("")), "pk"),
-        _last_seen=UtcText("last_seen") if as_text else F("last_seen"),
-    )
+    """(SQL, params) of the gradebook's one statement: the students of the list, in its order,
+    joined to their values on `case_studies` (attempts.selectors.case_study_values_sql, the
+    SPEC §4 rules), a row each: name, email, number, label, programme ids, last seen, then four
+    columns per case study. With `as_text`, each row is the CSV file's line as COPY's csv format
+    writes it: text cells neutralised (console.list_files.cells, an empty one null), last seen
+    in ISO 8601 UTC, numbers as text; no programme ids."""
+    students = student_gradebook_rows(filterset, limit=limit, _number=Coalesce(NullIf("student_number", Value("")), "pk"))
     students_sql, students_params = students.query.sql_with_params()
-    values_sql, values_params = case_study_values_sql(case_studies, students="_students", as_text=as_text)
-    sql = f"""WITH _students (pk, name, email, sis, label, programme_ids, raw_last_seen, number, last_seen, row)
+    values_sql, values_params = case_study_values_sql(case_studies, students="_students")
+    values = case_study_cells(case_studies, values="v", programme_ids="s.programme_ids", as_text=as_text)
+    if as_text:
+        identity = [*(cells.csv_text(f"s.{column}") for column in ("name", "email", "number", "label")),
+                    cells.csv_moment("s.last_seen")]
+    else:
+        identity = ["s.name", "s.email", "s.number", "s.label", "s.programme_ids", "s.last_seen"]
+    sql = f"""WITH _students (pk, name, email, sis, label, programme_ids, last_seen, number, row)
     AS MATERIALIZED ({students_sql}),
 {values_sql}
-SELECT s.name, s.email, s.number, s.label, s.programme_ids, s.last_seen, v.positions, v.attempted, v.cells
+SELECT {", ".join([*identity, *values])}
 FROM _students s LEFT JOIN _values v ON v.student_id = s.pk ORDER BY s.row"""
     return sql, (*students_params, *values_params)
-
-
-class _Defaults:
-    """A row's values from _values' cells: (0, max_attempts, None, None) where a case study is
-    assigned (a programme in common) and has no cell, nothing where it is neither assigned nor
-    attempted (a ledger row alone does not show it). The shape of each programme set is
-    computed once."""
-
-    def __init__(self, case_studies, as_text):
-        self.case_studies = [(set(case_study.programme_id_list or ()), case_study.max_attempts) for case_study in case_studies]
-        self.as_text = as_text
-        self.shapes = {}
-
-    def _shape(self, programme_ids):
-        key = tuple(programme_ids or ())
-        if key not in self.shapes:
-            taken, assigned = set(key), []
-            values: list = []
-            for programmes, max_attempts in self.case_studies:
-                shown = bool(taken & programmes)
-                assigned.append(shown)
-                unattempted = (0, max_attempts, None, None) if shown else (None,) * 4
-                values += ["" if v is None else str(v) for v in unattempted] if self.as_text else unattempted
-            self.shapes[key] = (values, assigned)
-        return self.shapes[key]
-
-    def row(self, programme_ids, positions, attempted, cells):
-        values, assigned = self._shape(programme_ids)
-        if not positions:
-            return values
-        values = list(values)
-        for position, was_attempted, four in zip(positions, attempted, cells, strict=True):
-            if was_attempted or assigned[position]:
-                values[4 * position : 4 * position + 4] = four
-        return values
 
 
 def programme_names(programme_ids=None):

@@ -116,6 +116,17 @@ def test_a_gradebook_export_in_xlsx_holds_what_the_gradebook_download_gives(oper
         assert list(background[name].values) == list(synchronous[name].values)
 
 
+def test_a_gradebook_export_in_csv_has_the_bytes_of_the_gradebook_download(operator_client, students):
+    # The download streams COPY's output; the background export writes the same statement's
+    # cells from a server-side cursor.
+    job_id = _queue(operator_client, kind="gradebook", format="csv", sort_by="name", sort_order="asc").json()["data"]["id"]
+    _run_all()
+    background = _download(operator_client, job_id)
+    response = operator_client.get(GRADEBOOK_URL, {"format": "csv", "sort_by": "name", "sort_order": "asc"})
+    assert background == b"".join(response.streaming_content)
+    assert "'" + HOSTILE_NAME + " Evil" in [row[0] for row in _csv(background)]
+
+
 def test_progress_is_recorded_while_running_and_a_stopping_worker_puts_the_job_back(operator_client, students, monkeypatch):
     monkeypatch.setattr(services, "PROGRESS_EVERY", 1)
     job_id = _queue(operator_client, kind="list", format="csv").json()["data"]["id"]

@@ -461,6 +461,46 @@ def test_the_csv_is_byte_for_byte_what_the_python_rules_write(operator_client, h
     assert b"\"Line\nbreak and\r\nCRLF\"" in body  # line breaks inside a cell stay as they are
 
 
+def _pg_number(value):
+    """A number as PostgreSQL writes it: an integral float without ".0", else Python's shortest
+    text that reads back the same float (PostgreSQL's too)."""
+    if value is None:
+        return None
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def test_the_gradebook_csv_is_byte_for_byte_what_the_python_rules_write(operator_client, hostile, mba):
+    """The gradebook's CSV cells come from its statement and COPY writes its lines: the same
+    bytes as writers.neutralise, csv_moment and csv.writer make of the statement's plain values
+    (gradebook_rows, as the XLSX reads them)."""
+    from django.db import transaction
+
+    from console.list_files.gradebook import columns
+    from console.list_files.writers import csv_in_blocks, csv_moment, neutralise
+    from console.reports.selectors import gradebook_case_studies, gradebook_rows
+    from students.listing.selectors import student_file_filterset
+    from students.models import Student
+
+    case_study = CaseStudyFactory(title="=Pricing, \"the\" case", programmes=[mba], grading_method="average")
+    CaseStudyFactory(title="Unassigned")
+    for n, student in enumerate(Student.objects.order_by("email")[:4]):
+        SessionFactory(student=student, case_study=case_study, grading_status="complete", score=[85, 1 / 3, 100, 0][n])
+    case_studies = gradebook_case_studies()
+
+    def cells(row):
+        name, email, number, label, _programme_ids, last_seen, values = row
+        return [neutralise(name), neutralise(email), neutralise(number), neutralise(label), csv_moment(last_seen),
+                *(_pg_number(value) for value in values)]
+
+    with transaction.atomic():
+        rows = list(gradebook_rows(student_file_filterset({"sort_by": "name"}), case_studies))
+    expected = b"".join(csv_in_blocks([neutralise(title) for title in columns(case_studies)], rows, cells))
+    body = _body(operator_client.get("/v1/console/reports/gradebook", {"sort_by": "name"}))
+    assert body == expected
+    assert b"0.3333333333333333" in body and b"\"Line\nbreak and\r\nCRLF\"" in body
+
+
 def test_the_xlsx_holds_what_the_python_rules_write(operator_client, hostile):
     from openpyxl.utils.datetime import from_excel, to_excel
 
