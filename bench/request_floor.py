@@ -7,10 +7,12 @@ Cases: the JSON list with its default sort, the HTML list (the console page, sig
 detail of the tenant's busiest student. For each, the statements the request runs (the token
 or session, the page) are captured once in this process, then the request over a keep-alive
 HTTP connection to `python -m config.serve` and the same statements on a psycopg connection are
-timed alternately; the lines give medians and ratios. Like the server's connections, which send
-`SET search_path` only when they change tenants, that connection is put on the tenant's path
-once, before the timing. Then the
-default JSON list's throughput with `--clients` closed-loop clients (bench/load.py).
+timed alternately; the lines give medians and ratios. Like the server's connections, which
+send `SET search_path` only when they change tenants, that connection is put on the tenant's
+path once, before the timing. Then, for scale, two requests that run no statement: /healthz,
+answered by the first middleware, and the JSON list without credentials, refused (401) after
+the tenant's routing, every middleware and DRF's dispatch. Then the default JSON list's
+throughput with `--clients` closed-loop clients (bench/load.py).
 
 Writes one staff user `bench-floor@<tenant>.localhost` with a token and a session (kept).
 """
@@ -46,6 +48,12 @@ from tenants.models import Tenant  # noqa: E402
 from testing.clients import issue_token  # noqa: E402
 from testing.live import LiveServer, app_env  # noqa: E402
 
+# Requests that run no statement: what the server and the framework cost before any work.
+FLOORS = [
+    ("/healthz (first middleware)", "/healthz", 200),
+    ("JSON list, no credentials (401)", "/v1/console/students", 401),
+]
+
 
 def busiest_student():
     """The student with the most sessions (one scan of the sessions, once per run)."""
@@ -69,14 +77,14 @@ class Http:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.headers = {"Host": host, **headers}
 
-    def get(self, path):
+    def get(self, path, status=200):
         try:
             response = self._get(path)
         except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
             # The server closes a connection idle past its keep-alive (WEB_KEEPALIVE): open another.
             self.connection.close()
             response = self._get(path)
-        assert response.status == 200, (path, response.status)
+        assert response.status == status, (path, response.status)
 
     def _get(self, path):
         self.connection.request("GET", path, headers=self.headers)
@@ -153,6 +161,12 @@ def main():
                 request_ms.append(timed(http.get, path))
                 sql_ms.append(timed(replay, sql_connection, statements[label]))
             results[label] = (statistics.median(request_ms), statistics.median(sql_ms), len(statements[label]))
+        floors = {}
+        for label, path, status in FLOORS:
+            http = Http(server.port, host, {})
+            for _ in range(20):
+                http.get(path, status)
+            floors[label] = statistics.median(timed(http.get, path, status) for _ in range(args.runs))
         throughput = run_load(
             label="default JSON list", port=server.port, host=host, path="/v1/console/students",
             headers=bearer, clients=args.clients, seconds=args.seconds,
@@ -165,6 +179,9 @@ def main():
         print(f"  {label:<34} request {request:7.2f} ms   its {count} statements {sql:6.2f} ms   ratio {request / sql:5.2f}")
     html, json_list = results["HTML list, default sort"][0], results["JSON list, default sort"][0]
     print(f"  HTML list / JSON list: {html / json_list:.2f}")
+    print("the framework's own floor (no statement):")
+    for label, request in floors.items():
+        print(f"  {label:<34} request {request:7.2f} ms")
     print(f"throughput, {args.clients} clients, {args.seconds:.0f} s:")
     print(HEADER)
     print(throughput.row())

@@ -9,7 +9,8 @@ needs to read the rows back (its select list, the related models, the annotation
 call binds its values into that SQL and builds the same model instances the queryset would have
 (`select_related` objects and annotations included), or the same `values_list()` tuples,
 through the ORM's own compiler (`execute_sql`, its converters, the connection's cursor wrappers),
-on the database the router picks for a read of the model at the time of the call.
+on the database the router picks for a read of the model at the time of the call, as a prepared
+statement there (`prepared_statements`: parsed and planned once per connection, in session mode).
 
 A value that changes is given as a `Slot` when the queryset is built; it must reach the SQL as a
 parameter, unchanged (an exact lookup: `key_hash=Slot("key")`), which is checked when the query is
@@ -21,12 +22,20 @@ and substituted parameters the same way, was last released for Django 1.x.
 """
 import functools
 import weakref
+from contextlib import nullcontext
 from itertools import chain
 
-from django.db import router
+from django.db import connections, router
 from django.db.models import BooleanField, Func
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.models.sql.constants import MULTI
+
+
+def prepared_statements(connection):
+    """A block whose statements on `connection` are prepared, each parsed and planned once per
+    database connection, then only executed with its values (config.postgresql's
+    PreparingCursor; nothing changes behind a transaction pooler, or on another backend)."""
+    return getattr(connection, "prepared_statements", nullcontext)()
 
 
 class InArray(Func):
@@ -107,7 +116,8 @@ class CompiledQuery:
         for name, value in self.state.items():
             setattr(compiler, name, value)
         compiler.as_sql = lambda *args, **kwargs: (self.sql, params)
-        results = compiler.execute_sql(MULTI)
+        with prepared_statements(connections[db]):
+            results = compiler.execute_sql(MULTI)
         # As compiler.results_iter reads them, with the converters it would work out each time.
         converters, populators = self._reader(compiler, db)
         read = chain.from_iterable(results)

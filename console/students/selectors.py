@@ -8,6 +8,7 @@ from django.db import connection
 from accounts.models import StaffUser
 from attempts.grants.selectors import attempt_grant_list
 from attempts.selectors import card_attempt_totals, student_attempt_totals, student_case_study_cards
+from config.compiled import prepared_statements
 from students.listing.selectors import student_get
 from students.models import Cohort, Student, StudentGroup
 
@@ -59,7 +60,7 @@ def list_filter_choices():
     name, else email). One statement: three ORM queries cost the page about 2 ms of compiling."""
     cohort, group, staff = (model._meta.db_table for model in (Cohort, StudentGroup, StaffUser))
     student = Student._meta.db_table
-    with connection.cursor() as cursor:
+    with prepared_statements(connection), connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT
                 (SELECT coalesce(json_agg(json_build_array(id, name) ORDER BY name, id), '[]') FROM {cohort}),
