@@ -7,9 +7,11 @@ Cases: the JSON list with its default sort, the HTML list (the console page, sig
 detail of the tenant's busiest student. For each, the statements the request runs (the token
 or session, the page) are captured once in this process, then the request over a keep-alive
 HTTP connection to `python -m config.serve` and the same statements on a psycopg connection are
-timed alternately; the lines give medians and ratios. Like the server's connections, which
-send `SET search_path` only when they change tenants, that connection is put on the tenant's
-path once, before the timing. Then, for scale, two requests that run no statement: /healthz,
+timed alternately; the lines give medians and ratios. That connection prepares each statement
+after its fifth run, as psycopg does by default (the server's hot reads are prepared too:
+config.postgresql); beside it, the same statements sent as text, parsed and planned each time,
+as Django sends the rest. Like the server's connections, which send `SET search_path` only
+when they change tenants, both are put on the tenant's path once, before the timing. Then, for scale, two requests that run no statement: /healthz,
 answered by the first middleware, and the JSON list without credentials, refused (401) after
 the tenant's routing, every middleware and DRF's dispatch. Then the default JSON list's
 throughput with `--clients` closed-loop clients (bench/load.py).
@@ -148,19 +150,26 @@ def main():
 
     server = LiveServer(app_env(DATABASE_URL=database_url(), LOG_LEVEL="WARNING")).start()
     try:
+        # psycopg prepares a statement once it has run 5 times on a connection (the floor);
+        # a client-binding cursor sends it as text each time, parsed and planned each time.
         sql_connection = psycopg.connect(database_url(), autocommit=True)
-        sql_connection.execute(search_path)
+        parsed_connection = psycopg.connect(database_url(), autocommit=True, cursor_factory=psycopg.ClientCursor)
+        for each in (sql_connection, parsed_connection):
+            each.execute(search_path)
         results = {}
         for label, path, _, headers in cases:
             http = Http(server.port, host, headers)
-            for _ in range(20):  # warm both sides
+            for _ in range(20):  # warm every side
                 http.get(path)
                 replay(sql_connection, statements[label])
-            request_ms, sql_ms = [], []
+                replay(parsed_connection, statements[label])
+            request_ms, sql_ms, parsed_ms = [], [], []
             for _ in range(args.runs):
                 request_ms.append(timed(http.get, path))
                 sql_ms.append(timed(replay, sql_connection, statements[label]))
-            results[label] = (statistics.median(request_ms), statistics.median(sql_ms), len(statements[label]))
+                parsed_ms.append(timed(replay, parsed_connection, statements[label]))
+            results[label] = (statistics.median(request_ms), statistics.median(sql_ms), len(statements[label]),
+                              statistics.median(parsed_ms))
         floors = {}
         for label, path, status in FLOORS:
             http = Http(server.port, host, {})
@@ -175,8 +184,9 @@ def main():
         server.terminate()
 
     print(f"tenant {args.tenant} on {host}; medians of {args.runs} interleaved pairs; through python -m config.serve")
-    for label, (request, sql, count) in results.items():
-        print(f"  {label:<34} request {request:7.2f} ms   its {count} statements {sql:6.2f} ms   ratio {request / sql:5.2f}")
+    for label, (request, sql, count, parsed) in results.items():
+        print(f"  {label:<34} request {request:7.2f} ms   its {count} statements {sql:6.2f} ms   ratio {request / sql:5.2f}"
+              f"   (parsed and planned each time: {parsed:5.2f} ms)")
     html, json_list = results["HTML list, default sort"][0], results["JSON list, default sort"][0]
     print(f"  HTML list / JSON list: {html / json_list:.2f}")
     print("the framework's own floor (no statement):")
