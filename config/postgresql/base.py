@@ -107,10 +107,13 @@ PREPARE_WHEN_ASKED = 2**31 - 1
 class PreparingCursor(ServerBindingCursor):
     """A cursor whose statements are prepared on their connection: parameters bound by the
     server, the statement parsed and planned once per connection (psycopg keeps them, the most
-    recently used 100), then only executed."""
+    recently used 100), then only executed. Not a SET: django-tenants sends `SET search_path`
+    on the cursor it hands out, one text per tenant, and a connection that served many tenants
+    would fill psycopg's 100 with them and push out the reads worth keeping."""
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=True, binary=binary)
+        setting = isinstance(query, str) and query.startswith("SET ")
+        return super().execute(query, params, prepare=not setting, binary=binary)
 
 
 class DatabaseOperations(PostgresOperations):

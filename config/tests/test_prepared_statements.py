@@ -40,8 +40,10 @@ def test_a_compiled_read_is_prepared_once_and_reads_each_tenants_own_rows(two_te
         connection.set_tenant(current)
         assert _last_names()(first="Same") == [(expected,)]
     assert _last_names()(first="Nobody") == []
-    # One statement, with its value as a parameter, served every call in both tenants.
+    # One statement, with its value as a parameter, served every call in both tenants; the
+    # SET search_path sent before it on each change of tenant is not kept.
     assert _prepared(connection, '"students_student"."first_name" = $1') == 1
+    assert _prepared(connection, "search_path") == 0
 
 
 def test_a_prepared_statement_is_logged_with_its_values_in_place(two_tenants):
