@@ -9,8 +9,6 @@ on), `status`, `overall_case_studies` (counted from the student's programme ids)
 download streams what COPY writes, and a background export reads the same statement.
 """
 import io
-import re
-import zipfile
 from functools import lru_cache
 
 import xlsxwriter
@@ -21,7 +19,7 @@ from config.api import validated_all
 from config.bulk_copy import copy_out
 from config.spreadsheets import CSV, NOTE_AUTHOR
 from console.list_files import cells
-from console.list_files.writers import csv_lines, csv_lines_in_blocks, xlsx_text, xlsx_with_rows
+from console.list_files.writers import csv_lines, csv_lines_in_blocks, xlsx_column_style, xlsx_text, xlsx_with_rows
 from console.students.serializers import StudentExportFormatSerializer
 from students.listing.selectors import EXPORT_FIELDS, student_export_rows, student_file_filterset
 
@@ -70,9 +68,7 @@ def xlsx_template():
 @lru_cache(maxsize=1)
 def _date_style():
     """The style index XlsxWriter gives the date-time format (the same in every template)."""
-    with zipfile.ZipFile(io.BytesIO(xlsx_template())) as workbook:
-        sheet = workbook.read(XLSX_SHEET).decode()
-    return int(re.search(rf'<col min="{len(COLUMNS)}" max="{len(COLUMNS)}" [^>]*style="(\d+)"', sheet)[1])
+    return xlsx_column_style(xlsx_template(), XLSX_SHEET, len(COLUMNS))
 
 
 def formatted_rows(file_request, *, limit):

@@ -136,6 +136,15 @@ def xlsx_with_rows(template, sheet_part, rows, target, *, compresslevel=XLSX_COM
                 sheet.write(b"</sheetData>" + tail)
 
 
+def xlsx_column_style(template, sheet_part, column):
+    """The style index a workbook made by XlsxWriter (`template`, bytes) gives the 1-based
+    `column` of its sheet `sheet_part` (its `<col>` element's, set by `set_column` with a
+    format): what a row written in SQL puts on that column's cells."""
+    with zipfile.ZipFile(io.BytesIO(template)) as workbook:
+        sheet = workbook.read(sheet_part).decode()
+    return int(re.search(rf'<col min="{column}" max="{column}" [^>]*style="(\d+)"', sheet)[1])
+
+
 def xlsx_header(sheet, titles, *, notes=None):
     """The header row of a write-only sheet: bold text cells, with a note on those `notes` names."""
     bold = Font(bold=True)

@@ -62,22 +62,30 @@ def gradebook_rows(filterset, case_studies, *, limit=None, as_text=False, chunk_
                 yield (*row[:identity], list(row[identity:]))
 
 
-def gradebook_sql(filterset, case_studies, *, limit=None, as_text=False):
+_TEXTS = ("s.name", "s.email", "s.number", "s.label")
+
+
+def gradebook_sql(filterset, case_studies, *, limit=None, as_text=False, xlsx_date_style=None):
     """(SQL, params) of the gradebook's one statement: the students of the list, in its order,
     joined to their values on `case_studies` (attempts.selectors.case_study_values_sql, the
     SPEC §4 rules), a row each: name, email, number, label, programme ids, last seen, then four
     columns per case study. With `as_text`, each row is the CSV file's line as COPY's csv format
     writes it: text cells neutralised (console.list_files.cells, an empty one null), last seen
-    in ISO 8601 UTC, numbers as text; no programme ids."""
+    in ISO 8601 UTC, numbers as text; no programme ids. With `xlsx_date_style`, each row is one
+    column, the sheet's `<row>` element (cells.xlsx_row: text cells cleaned and neutralised,
+    last seen a date-time cell of that style, numbers as numbers)."""
     students = student_gradebook_rows(filterset, limit=limit, _number=Coalesce(NullIf("student_number", Value("")), "pk"))
     students_sql, students_params = students.query.sql_with_params()
     values_sql, values_params = case_study_values_sql(case_studies, students="_students")
-    values = case_study_cells(case_studies, values="v", programme_ids="s.programme_ids", as_text=as_text)
-    if as_text:
-        identity = [*(cells.csv_text(f"s.{column}") for column in ("name", "email", "number", "label")),
-                    cells.csv_moment("s.last_seen")]
+    text = as_text or xlsx_date_style is not None
+    values = case_study_cells(case_studies, values="v", programme_ids="s.programme_ids", as_text=text)
+    if xlsx_date_style is not None:
+        kinds = ("text",) * len(_TEXTS) + ("moment",) + ("number",) * len(values)
+        identity, values = [cells.xlsx_row(kinds, date_style=xlsx_date_style)(*_TEXTS, "s.last_seen", *values)], []
+    elif as_text:
+        identity = [*(cells.csv_text(column) for column in _TEXTS), cells.csv_moment("s.last_seen")]
     else:
-        identity = ["s.name", "s.email", "s.number", "s.label", "s.programme_ids", "s.last_seen"]
+        identity = [*_TEXTS, "s.programme_ids", "s.last_seen"]
     sql = f"""WITH _students (pk, name, email, sis, label, programme_ids, last_seen, number, row)
     AS MATERIALIZED ({students_sql}),
 {values_sql}

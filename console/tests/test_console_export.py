@@ -501,6 +501,38 @@ def test_the_gradebook_csv_is_byte_for_byte_what_the_python_rules_write(operator
     assert b"0.3333333333333333" in body and b"\"Line\nbreak and\r\nCRLF\"" in body
 
 
+def test_the_gradebook_xlsx_on_one_sheet_holds_what_the_python_rules_write(operator_client, hostile, mba):
+    """Its rows are written by the statement (cells.xlsx_row) into a workbook made by XlsxWriter;
+    one sheet per programme is written by openpyxl from the plain values. Both hold the same."""
+    from openpyxl.utils.datetime import from_excel, to_excel
+
+    case_study = CaseStudyFactory(title="=Pricing <&> \x07", programmes=[mba], grading_method="average")
+    from students.models import Student
+
+    for n, student in enumerate(Student.objects.order_by("email")[:4]):
+        SessionFactory(student=student, case_study=case_study, grading_status="complete", score=[85, 1 / 3, 100, 0][n])
+
+    def read(params):
+        workbook = openpyxl.load_workbook(io.BytesIO(_body(operator_client.get("/v1/console/reports/gradebook", params))))
+        rows = []
+        for sheet in workbook.worksheets:
+            for row in sheet.iter_rows(min_row=2, values_only=True):
+                # As a spreadsheet holds a date-time: to the millisecond.
+                rows.append(tuple(from_excel(to_excel(v)) if isinstance(v, dt.datetime) else v for v in row))
+        return workbook, rows
+
+    one, rows = read({"format": "xlsx", "sort_by": "name"})
+    _, per_programme = read({"format": "xlsx", "sort_by": "name", "sheet_per_programme": "true"})
+    assert one.sheetnames == ["Gradebook"] and one.active.freeze_panes == "B2"
+    assert one.active.column_dimensions["B"].width > 30
+    by_email = {row[1]: row for row in per_programme}  # a student of two programmes is on both sheets
+    assert sorted(rows, key=lambda row: row[1]) == sorted(by_email.values(), key=lambda row: row[1])
+    assert len(rows) == len(HOSTILE_TEXTS)
+    assert 1 / 3 in [value for row in rows for value in row]
+    header = [c.value for c in one.active[1]]
+    assert header[5] == "'=Pricing <&> : Attempts Used" and one.active["A1"].font.bold
+
+
 def test_the_xlsx_holds_what_the_python_rules_write(operator_client, hostile):
     from openpyxl.utils.datetime import from_excel, to_excel
 
