@@ -25,7 +25,7 @@ import weakref
 from contextlib import nullcontext
 from itertools import chain
 
-from django.db import connections, router
+from django.db import router
 from django.db.models import BooleanField, Func
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.models.sql.constants import MULTI
@@ -116,7 +116,7 @@ class CompiledQuery:
         for name, value in self.state.items():
             setattr(compiler, name, value)
         compiler.as_sql = lambda *args, **kwargs: (self.sql, params)
-        with prepared_statements(connections[db]):
+        with prepared_statements(compiler.connection):
             results = compiler.execute_sql(MULTI)
         # As compiler.results_iter reads them, with the converters it would work out each time.
         converters, populators = self._reader(compiler, db)

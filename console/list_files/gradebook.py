@@ -35,7 +35,7 @@ from console.list_files.writers import (
     xlsx_with_rows,
 )
 from console.reports.filters import gradebook_request
-from console.reports.selectors import GRADEBOOK_CHUNK, gradebook_rows, gradebook_sql, programme_names
+from console.reports.selectors import fetched, gradebook_rows, gradebook_sql, programme_names
 
 IDENTITY_COLUMNS = ("Student Name", "Email", "Student Number", "Programme", "Last Seen")
 LAST_SEEN_COLUMN = 4  # 0-based
@@ -72,27 +72,17 @@ def rows(file_request, *, limit, using=None, copy=True):
     csv_file = file_request.file_format == CSV
     if not csv_file and file_request.options["sheet_per_programme"]:
         return gradebook_rows(file_request.filterset, case_studies, limit=limit, using=alias)
-    if copy:
-        if csv_file:
-            sql, params = gradebook_sql(file_request.filterset, case_studies, limit=limit, as_text=True)
-        else:
-            date_style = _xlsx_template(tuple(columns(case_studies)))[1]
-            sql, params = gradebook_sql(file_request.filterset, case_studies, limit=limit, xlsx_date_style=date_style)
-        return copy_out(connections[alias], sql, params, options="FORMAT csv" if csv_file else "FORMAT text")
     if csv_file:
-        lines = gradebook_rows(file_request.filterset, case_studies, limit=limit, as_text=True, using=alias)
-        return csv_lines((*identity, *values) for *identity, values in lines)
-    return _xlsx_rows_from_cursor(file_request, limit, alias)
-
-
-def _xlsx_rows_from_cursor(file_request, limit, alias):
-    date_style = _xlsx_template(tuple(columns(file_request.case_studies)))[1]
-    sql, params = gradebook_sql(file_request.filterset, file_request.case_studies, limit=limit, xlsx_date_style=date_style)
-    with connections[alias].chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while chunk := cursor.fetchmany(GRADEBOOK_CHUNK):
-            for (row,) in chunk:
-                yield row.encode("utf-8") + b"\n"  # as COPY ends it
+        sql, params = gradebook_sql(file_request.filterset, case_studies, limit=limit, as_text=True)
+    else:
+        date_style = _xlsx_template(tuple(columns(case_studies)))[1]
+        sql, params = gradebook_sql(file_request.filterset, case_studies, limit=limit, xlsx_date_style=date_style)
+    if copy:
+        return copy_out(connections[alias], sql, params, options="FORMAT csv" if csv_file else "FORMAT text")
+    statement_rows = fetched(sql, params, using=alias)
+    if csv_file:
+        return csv_lines(statement_rows)
+    return (row.encode("utf-8") + b"\n" for (row,) in statement_rows)  # as COPY ends it
 
 
 def csv_blocks(file_request, rows):

@@ -55,11 +55,18 @@ def gradebook_rows(filterset, case_studies, *, limit=None, as_text=False, chunk_
     one server-side cursor, GRADEBOOK_CHUNK rows a fetch."""
     sql, params = gradebook_sql(filterset, case_studies, limit=limit, as_text=as_text)
     identity = 5 if as_text else 6
+    for row in fetched(sql, params, chunk_size=chunk_size, using=using):
+        yield (*row[:identity], list(row[identity:]))
+
+
+def fetched(sql, params, *, chunk_size=GRADEBOOK_CHUNK, using=None):
+    """Each row of the statement `sql` (gradebook_sql's) as it comes from one server-side
+    cursor, `chunk_size` rows a fetch: the connection is free between fetches. Iterate it
+    inside a transaction for the cursor to stream."""
     with connections[using or DEFAULT_DB_ALIAS].chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(chunk_size):
-            for row in chunk:
-                yield (*row[:identity], list(row[identity:]))
+            yield from chunk
 
 
 _TEXTS = ("s.name", "s.email", "s.number", "s.label")
