@@ -121,6 +121,7 @@ bench: install-dev
 	$(PY) bench/request_floor.py --tenant $(or $(BENCH_TENANT),bench) --runs 300 --clients 8 --seconds 20
 	$(PY) bench/list_vs_admin.py --tenant $(or $(BENCH_TENANT),bench) --runs 100
 	$(PY) bench/reports_and_exports.py gradebook --tenant small --case-studies 5 --repeat 11
+	$(PY) bench/reports_and_exports.py gradebook --tenant $(or $(BENCH_TENANT),bench) --case-studies 5 --repeat 11 --students 9801
 	$(PY) bench/student_import.py --rounds 1
 
 # On demand (never in `make test`): the production server under a mixed load of staff and the

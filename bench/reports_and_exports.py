@@ -1,7 +1,7 @@
 """The list's downloads against COPY, the gradebook and the background export on seeded tenants.
 
     .venv/bin/python bench/reports_and_exports.py downloads --tenant bench [--runs 7] [--export-rows 50000]
-    .venv/bin/python bench/reports_and_exports.py gradebook --tenant gb10k --case-studies 5
+    .venv/bin/python bench/reports_and_exports.py gradebook --tenant gb10k --case-studies 5 [--students 10000]
     .venv/bin/python bench/reports_and_exports.py background --tenant big --kind list --format csv
     .venv/bin/python bench/reports_and_exports.py jit --tenant mid --case-studies 5 --repeat 7
 
@@ -20,7 +20,9 @@ export's bounded count then reads the heap instead of the index alone.
 `gradebook`: GET /v1/console/reports/gradebook through the whole stack (tenant lookup, Bearer
 token, view, streamed body read to the end), CSV and XLSX, for the first N active case
 studies by title, interleaved with GET /v1/console/students/export?format=csv (the list's CSV
-of the same students); medians of --repeat runs and the ratio of the two CSVs' medians.
+of the same students; with --students N, both filtered by the start_date that selects the N
+most recently seen, for a tenant larger than the export's cap); medians of --repeat runs and
+the ratio of the two CSVs' medians.
 
 `jit`: the gradebook's statement (console.reports.selectors.gradebook_sql: every listed
 student, the first N active case studies, cells as text) on this process's connection, read
@@ -95,16 +97,18 @@ class PeakRss:
         self._thread.join()
 
 
-def gradebook(tenant, case_studies, repeat):
+def gradebook(tenant, case_studies, repeat, students=None):
     """The gradebook in CSV and XLSX, and beside them, interleaved in one run, the list's CSV
-    of the same students (the same default filters: every listed student); the CSV ratio is of
-    medians."""
+    of the same students (the same filters: every listed student, or with `students` the most
+    recently seen that many, by a start_date); the CSV ratio is of medians."""
     client = bench_client(tenant)
     ids = _first_case_studies(case_studies)
-    query = "&".join(f"case_study={pk}" for pk in ids)
+    start = start_date_for(students) if students else None
+    students_query = f"&start_date={start}" if start else ""
+    query = "&".join(f"case_study={pk}" for pk in ids) + students_query
     urls = {
         "gradebook csv": f"/v1/console/reports/gradebook?format=csv&{query}",
-        "list csv": "/v1/console/students/export?format=csv",
+        "list csv": f"/v1/console/students/export?format=csv{students_query}",
         "gradebook xlsx": f"/v1/console/reports/gradebook?format=xlsx&{query}",
     }
     times = {name: [] for name in urls}
@@ -127,6 +131,8 @@ def gradebook(tenant, case_studies, repeat):
     ratio = statistics.median(times["gradebook csv"]) / statistics.median(times["list csv"])
     print(f"gradebook csv / list csv of the same students: {ratio:.2f}x; peak RSS {rss.peak / MB:.0f} MB "
           f"({(rss.peak - rss.before) / MB:+.0f} MB)")
+    print(f"command: .venv/bin/python bench/reports_and_exports.py gradebook --tenant {tenant.slug} "
+          f"--case-studies {case_studies} --repeat {repeat}" + (f" --students {students}" if students else ""))
 
 
 def _read(client, url):
@@ -266,13 +272,14 @@ def main():
     parser.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--export-rows", type=int, default=50_000)
+    parser.add_argument("--students", type=int, help="gradebook: the most recently seen N students (a start_date)")
     args = parser.parse_args()
     tenant = Tenant.objects.get(slug=args.tenant)
     with tenant_context(tenant):
         if args.what == "downloads":
             downloads(tenant, args.runs, args.export_rows)
         elif args.what == "gradebook":
-            gradebook(tenant, args.case_studies, args.repeat)
+            gradebook(tenant, args.case_studies, args.repeat, args.students)
         elif args.what == "jit":
             jit(tenant, args.case_studies, args.repeat)
         else:
