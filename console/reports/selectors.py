@@ -14,7 +14,7 @@ from attempts.selectors import case_study_cells, case_study_values_sql
 from catalogue.models import CaseStudy, Programme
 from config.errors import AppError
 from console.list_files import cells
-from students.listing.selectors import student_gradebook_rows
+from students.listing.selectors import listed_shape, student_gradebook_rows
 
 GRADEBOOK_CHUNK = 2000  # rows per fetch from the server-side cursor
 MAX_CASE_STUDIES = 50
@@ -83,7 +83,10 @@ def gradebook_sql(filterset, case_studies, *, limit=None, as_text=False, xlsx_da
     last seen a date-time cell of that style, numbers as numbers)."""
     students = student_gradebook_rows(filterset, limit=limit, _number=Coalesce(NullIf("student_number", Value("")), "pk"))
     students_sql, students_params = students.query.sql_with_params()
-    values_sql, values_params = case_study_values_sql(case_studies, students="_students")
+    # A narrowing filter (a search, a programme, a cohort…) asks for a part of the tenant: its
+    # values are looked up by student, at a cost that follows the part, not the tenant.
+    probe = listed_shape(filterset) is None
+    values_sql, values_params = case_study_values_sql(case_studies, students="_students", probe=probe)
     text = as_text or xlsx_date_style is not None
     values = case_study_cells(case_studies, values="v", programme_ids="s.programme_ids", as_text=text)
     if xlsx_date_style is not None:

@@ -11,7 +11,7 @@ from django.db import transaction
 from attempts.models import AttemptGrant, Session
 from attempts.selectors import student_case_study_cards
 from catalogue.models import CaseStudy
-from console.reports.selectors import gradebook_case_studies, gradebook_rows
+from console.reports.selectors import gradebook_case_studies, gradebook_rows, gradebook_sql
 from students.listing.selectors import student_list_filterset
 from testing.factories import CaseStudyFactory, ProgrammeFactory, StudentFactory
 
@@ -58,13 +58,20 @@ def _number(text):
     return None if text is None else float(text)
 
 
+# Every listed student (their sessions joined), and a narrowing filter that every generated
+# student matches (their sessions looked up by student: case_study_values_sql's `probe`).
+FILTERS = {"every student": {}, "a search": {"search": "miva.university"}}
+
+
+@pytest.mark.parametrize("filters", FILTERS.values(), ids=FILTERS.keys())
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_gradebook_values_equal_the_detail_cards_on_generated_cases(seed):
+def test_gradebook_values_equal_the_detail_cards_on_generated_cases(seed, filters):
     case_studies = _generate(random.Random(seed))
     columns = gradebook_case_studies(case_study_ids=[case_study.pk for case_study in case_studies])
     with transaction.atomic():
-        rows = list(gradebook_rows(student_list_filterset({}), columns))
-        texts = list(gradebook_rows(student_list_filterset({}), columns, as_text=True))
+        rows = list(gradebook_rows(student_list_filterset(filters), columns))
+        texts = list(gradebook_rows(student_list_filterset(filters), columns, as_text=True))
+    assert len(rows) == 40
     by_email = {row[1]: row for row in rows}
     checked = {"shown": 0, "blank": 0, "average": 0}
     for text_row in texts:
@@ -86,3 +93,11 @@ def test_gradebook_values_equal_the_detail_cards_on_generated_cases(seed):
             checked["shown"] += 1
             checked["average"] += column.grading_method == "average" and card.final_score is not None
     assert checked["shown"] > 100 and checked["blank"] > 10 and checked["average"] > 5, checked
+
+
+@pytest.mark.parametrize(("filters", "probed"), [({}, False), ({"search": "gen"}, True), ({"status": "active"}, False)])
+def test_a_narrowed_list_has_its_values_looked_up_by_student(filters, probed):
+    case_studies = gradebook_case_studies(case_study_ids=[CaseStudyFactory().pk])
+    sql, _ = gradebook_sql(student_list_filterset(filters), case_studies)
+    assert ("ANY(ARRAY(SELECT pk FROM _students))" in sql) is probed
+    assert ("JOIN _students" in sql) is not probed
