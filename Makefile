@@ -122,6 +122,7 @@ bench: install-dev
 	$(PY) bench/list_vs_admin.py --tenant $(or $(BENCH_TENANT),bench) --runs 100
 	$(PY) bench/reports_and_exports.py gradebook --tenant small --case-studies 5 --repeat 11
 	$(PY) bench/reports_and_exports.py gradebook --tenant $(or $(BENCH_TENANT),bench) --case-studies 5 --repeat 11 --students 9801
+	$(PY) bench/group_results.py --small small --large $(or $(BENCH_TENANT),bench) --members 3000
 	$(PY) bench/student_import.py --rounds 1
 
 # On demand (never in `make test`): the production server under a mixed load of staff and the

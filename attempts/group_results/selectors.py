@@ -30,7 +30,10 @@ def _groups_summary(*, group_ids):
 
 # One row per (group, case study) where the case study was attempted by a listed member of
 # the group, or is active and assigned (programme overlap) to one. Sessions are aggregated
-# per (member, case study) first, so every figure is computed in SQL whatever the size.
+# per (member, case study) first, so every figure is computed in SQL whatever the size. The
+# members' sessions and enrolments are found by their keys (`= ANY(ARRAY(…))`, the student
+# indexes walked once), not by a semi-join, whose plan read all of a large tenant's sessions
+# for a big group: 10,000 members of 1,000,000 students took 1.4 s that way, 0.28 s this way.
 _RESULTS_SQL = """
 WITH members AS (
     SELECT gm.group_id, s.user_id
@@ -46,14 +49,14 @@ per_member AS (
            bool_or(x.grading_status = %(complete)s) AS completed,
            max(x.last_activity_at) AS last_activity_at
     FROM {session} x
-    WHERE x.student_id IN (SELECT user_id FROM members)
+    WHERE x.student_id = ANY(ARRAY(SELECT user_id FROM members))
     GROUP BY x.student_id, x.case_study_id
 ),
 assigned AS (
     SELECT DISTINCT e.student_id, cp.casestudy_id AS case_study_id
     FROM {enrolment} e
     JOIN {case_study_programmes} cp ON cp.programme_id = e.programme_id
-    WHERE e.student_id IN (SELECT user_id FROM members)
+    WHERE e.student_id = ANY(ARRAY(SELECT user_id FROM members))
 ),
 in_scope AS (
     SELECT student_id, case_study_id FROM per_member
