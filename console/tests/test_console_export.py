@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from openpyxl.utils.datetime import from_excel, to_excel
 
 from console.list_files import student_list
 from console.list_files.downloads import MSG_EXPORT_LIMIT, list_file_response
@@ -504,11 +505,9 @@ def test_the_gradebook_csv_is_byte_for_byte_what_the_python_rules_write(operator
 def test_the_gradebook_xlsx_on_one_sheet_holds_what_the_python_rules_write(operator_client, hostile, mba):
     """Its rows are written by the statement (cells.xlsx_row) into a workbook made by XlsxWriter;
     one sheet per programme is written by openpyxl from the plain values. Both hold the same."""
-    from openpyxl.utils.datetime import from_excel, to_excel
-
-    case_study = CaseStudyFactory(title="=Pricing <&> \x07", programmes=[mba], grading_method="average")
     from students.models import Student
 
+    case_study = CaseStudyFactory(title="=Pricing <&> \x07", programmes=[mba], grading_method="average")
     for n, student in enumerate(Student.objects.order_by("email")[:4]):
         SessionFactory(student=student, case_study=case_study, grading_status="complete", score=[85, 1 / 3, 100, 0][n])
 
@@ -517,8 +516,7 @@ def test_the_gradebook_xlsx_on_one_sheet_holds_what_the_python_rules_write(opera
         rows = []
         for sheet in workbook.worksheets:
             for row in sheet.iter_rows(min_row=2, values_only=True):
-                # As a spreadsheet holds a date-time: to the millisecond.
-                rows.append(tuple(from_excel(to_excel(v)) if isinstance(v, dt.datetime) else v for v in row))
+                rows.append(tuple(_as_a_spreadsheet_holds(v) if isinstance(v, dt.datetime) else v for v in row))
         return workbook, rows
 
     one, rows = read({"format": "xlsx", "sort_by": "name"})
@@ -533,14 +531,17 @@ def test_the_gradebook_xlsx_on_one_sheet_holds_what_the_python_rules_write(opera
     assert header[5] == "'=Pricing <&> : Attempts Used" and one.active["A1"].font.bold
 
 
-def test_the_xlsx_holds_what_the_python_rules_write(operator_client, hostile):
-    from openpyxl.utils.datetime import from_excel, to_excel
+def _as_a_spreadsheet_holds(moment):
+    """A naive date-time as a spreadsheet cell holds it: to the millisecond."""
+    return from_excel(to_excel(moment))
 
+
+def test_the_xlsx_holds_what_the_python_rules_write(operator_client, hostile):
     from console.list_files.writers import xlsx_moment, xlsx_text
 
     def cell(value):
-        if isinstance(value, dt.datetime):  # as a spreadsheet holds it: to the millisecond
-            return from_excel(to_excel(xlsx_moment(value)))
+        if isinstance(value, dt.datetime):
+            return _as_a_spreadsheet_holds(xlsx_moment(value))
         value = xlsx_text(value) if isinstance(value, str) else value
         return None if value == "" else value
 
