@@ -15,7 +15,6 @@ import os
 import statistics
 import sys
 import time
-from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,8 +56,7 @@ def main():
     args = parser.parse_args()
     tenants = {slug: Tenant.objects.get(slug=slug) for slug in (args.small, args.large)}
     times = {slug: [] for slug in tenants}
-    with ExitStack() as stack:
-        stack.enter_context(transaction.atomic())
+    with transaction.atomic():
         groups = {}
         for slug, tenant in tenants.items():
             with tenant_context(tenant):
