@@ -13,18 +13,23 @@ config.postgresql); beside it, the same statements sent as text, parsed and plan
 as Django sends the rest. Like the server's connections, which send `SET search_path` only
 when they change tenants, both are put on the tenant's path once, before the timing. Then, for scale, two requests that run no statement: /healthz,
 answered by the first middleware, and the JSON list without credentials, refused (401) after
-the tenant's routing, every middleware and DRF's dispatch. Then the default JSON list's
-throughput with `--clients` closed-loop clients (bench/load.py).
+the tenant's routing, every middleware and DRF's dispatch. Each request is also timed in this
+process, interleaved with the others: the app's WSGI handler called directly (every middleware,
+the signals that open and check the database connection, the response read to its end), so a
+line splits the request's time into the app's own and what the server and HTTP add. Then the
+default JSON list's throughput with `--clients` closed-loop clients (bench/load.py).
 
 Writes one staff user `bench-floor@<tenant>.localhost` with a token and a session (kept).
 """
 import argparse
 import http.client
+import io
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
+from wsgiref.util import setup_testing_defaults
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -35,6 +40,7 @@ django.setup()
 
 import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -93,6 +99,29 @@ class Http:
         response = self.connection.getresponse()
         response.read()
         return response
+
+
+class InProcess:
+    """The app's WSGI handler, called in this process with the same request (no server, no HTTP)."""
+
+    def __init__(self, host, headers):
+        self.application = get_wsgi_application()
+        self.environ = {"HTTP_HOST": host}
+        for name, value in headers.items():
+            self.environ["HTTP_" + name.upper().replace("-", "_")] = value
+
+    def get(self, path, status=200):
+        environ = {**self.environ, "REQUEST_METHOD": "GET", "wsgi.input": io.BytesIO()}
+        environ["PATH_INFO"], _, environ["QUERY_STRING"] = path.partition("?")
+        setup_testing_defaults(environ)
+        answered = []
+        body = self.application(environ, lambda line, headers, exc_info=None: answered.append(line))
+        try:
+            for _ in body:
+                pass
+        finally:
+            body.close()
+        assert answered[0].startswith(str(status)), (path, answered[0])
 
 
 def replay(sql_connection, statements):
@@ -158,24 +187,31 @@ def main():
             each.execute(search_path)
         results = {}
         for label, path, _, headers in cases:
-            http = Http(server.port, host, headers)
+            http, app = Http(server.port, host, headers), InProcess(host, headers)
             for _ in range(20):  # warm every side
                 http.get(path)
+                app.get(path)
                 replay(sql_connection, statements[label])
                 replay(parsed_connection, statements[label])
-            request_ms, sql_ms, parsed_ms = [], [], []
+            request_ms, app_ms, sql_ms, parsed_ms = [], [], [], []
             for _ in range(args.runs):
                 request_ms.append(timed(http.get, path))
+                app_ms.append(timed(app.get, path))
                 sql_ms.append(timed(replay, sql_connection, statements[label]))
                 parsed_ms.append(timed(replay, parsed_connection, statements[label]))
             results[label] = (statistics.median(request_ms), statistics.median(sql_ms), len(statements[label]),
-                              statistics.median(parsed_ms))
+                              statistics.median(parsed_ms), statistics.median(app_ms))
         floors = {}
         for label, path, status in FLOORS:
-            http = Http(server.port, host, {})
+            http, app = Http(server.port, host, {}), InProcess(host, {})
             for _ in range(20):
                 http.get(path, status)
-            floors[label] = statistics.median(timed(http.get, path, status) for _ in range(args.runs))
+                app.get(path, status)
+            request_ms, app_ms = [], []
+            for _ in range(args.runs):
+                request_ms.append(timed(http.get, path, status))
+                app_ms.append(timed(app.get, path, status))
+            floors[label] = (statistics.median(request_ms), statistics.median(app_ms))
         throughput = run_load(
             label="default JSON list", port=server.port, host=host, path="/v1/console/students",
             headers=bearer, clients=args.clients, seconds=args.seconds,
@@ -184,14 +220,16 @@ def main():
         server.terminate()
 
     print(f"tenant {args.tenant} on {host}; medians of {args.runs} interleaved pairs; through python -m config.serve")
-    for label, (request, sql, count, parsed) in results.items():
+    for label, (request, sql, count, parsed, app) in results.items():
         print(f"  {label:<34} request {request:7.2f} ms   its {count} statements {sql:6.2f} ms   ratio {request / sql:5.2f}"
               f"   (parsed and planned each time: {parsed:5.2f} ms)")
-    html, json_list = results["HTML list, default sort"][0], results["JSON list, default sort"][0]
-    print(f"  HTML list / JSON list: {html / json_list:.2f}")
+        print(f"  {'':<34} in process {app:5.2f} ms: the app's own, of which its statements {sql / app:4.0%}; "
+              f"the server and HTTP {request - app:5.2f} ms")
+    html, json_list = results["HTML list, default sort"], results["JSON list, default sort"]
+    print(f"  HTML list / JSON list: {html[0] / json_list[0]:.2f} (in process {html[4] / json_list[4]:.2f})")
     print("the framework's own floor (no statement):")
-    for label, request in floors.items():
-        print(f"  {label:<34} request {request:7.2f} ms")
+    for label, (request, app) in floors.items():
+        print(f"  {label:<34} request {request:7.2f} ms   in process {app:5.2f} ms")
     print(f"throughput, {args.clients} clients, {args.seconds:.0f} s:")
     print(HEADER)
     print(throughput.row())
