@@ -18,7 +18,15 @@ default 8000), `WEB_CONCURRENCY` (worker processes; default 2 × CPUs + 1, at mo
 `WEB_THREADS` (threads per worker, default 4), `WEB_TIMEOUT` (seconds a silent worker may
 take before it is restarted, default 60), `WEB_GRACEFUL_TIMEOUT` (seconds to finish requests
 in flight on SIGTERM, default 30), `WEB_KEEPALIVE` (seconds, default 5),
-`FORWARDED_ALLOW_IPS` (proxies whose X-Forwarded-Proto is trusted, default 127.0.0.1).
+`FORWARDED_ALLOW_IPS` (proxies whose X-Forwarded-Proto is trusted, default 127.0.0.1),
+`WEB_HEARTBEAT_DIR` (where each worker's heartbeat file lives, default /dev/shm: see below).
+
+Heartbeats: a worker tells the master it is alive by changing its heartbeat file's time, on
+every turn of its loop, so at least once a request. gunicorn's own documentation warns that on
+a disk-backed filesystem that call can block the worker; here the disk is also the database's,
+busy with its WAL and checkpoints. So the files go to /dev/shm (memory) where the machine has
+it, as gunicorn recommends for containers; elsewhere to the system's temporary directory.
+`WEB_HEARTBEAT_DIR` names another (a writable directory, checked at start-up).
 
 Long addresses: gunicorn reads request lines up to 8,190 bytes (its most; the default is
 4,094), so a query string over the app's limit (config.query.MAX_QUERY_STRING_BYTES, 8,000
@@ -49,7 +57,7 @@ from gunicorn.http.errors import LimitRequestLine
 from gunicorn.util import write_nonblock
 from gunicorn.workers.gthread import ThreadWorker
 
-from config.env import env_int, env_str
+from config.env import ConfigError, env_int, env_str
 
 # The longest request line gunicorn can be told to read.
 REQUEST_LINE_MAX_BYTES = 8190
@@ -97,8 +105,24 @@ def server_options():
         "errorlog": "-",
         "loglevel": "info",
         "control_socket_disable": True,
+        "worker_tmp_dir": heartbeat_directory(),
         "proc_name": "student-console",
     }
+
+
+def heartbeat_directory():
+    """Where the workers' heartbeat files go (gunicorn's `worker_tmp_dir`; None: the system's
+    temporary directory)."""
+    configured = env_str("WEB_HEARTBEAT_DIR")
+    if configured is None:
+        return "/dev/shm" if _writable_directory("/dev/shm") else None
+    if not _writable_directory(configured):
+        raise ConfigError(f"WEB_HEARTBEAT_DIR must be a writable directory, got {configured!r}")
+    return configured
+
+
+def _writable_directory(path):
+    return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
 
 
 def jobs_worker():

@@ -10,19 +10,26 @@ tenant at demo.localhost, a staff login, a few students). Then:
 - SIGTERM: a request in flight is finished, then the app exits and stops the embedded server
   it had watched, although that server is not the process it first found running;
 - a query string over the app's limit gets the JSON envelope, whether the app or gunicorn
-  (a request line longer than it reads) refuses it.
+  (a request line longer than it reads) refuses it;
+- each worker's heartbeat file is in memory (/dev/shm), or in the directory
+  WEB_HEARTBEAT_DIR names, not on the database's disk.
 
 These tests commit nothing to the test database; they never touch it.
 """
+import contextlib
+import os
 import socket
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
+from config.env import ConfigError
 from config.errors import MSG_VALIDATION
 from config.query import MAX_QUERY_STRING_BYTES, MSG_QUERY_TOO_LONG
-from config.serve import REQUEST_LINE_MAX_BYTES
+from config.serve import REQUEST_LINE_MAX_BYTES, heartbeat_directory
 from testing.live import LiveServer, ThrowawayCluster, app_env, manage
 
 HOST = "demo.localhost"
@@ -223,3 +230,54 @@ def test_a_query_string_over_the_limit_gets_the_envelope_from_the_app_and_from_t
         assert "Traceback" not in server.log()
     finally:
         server.terminate()
+
+
+def _web_workers(server):
+    """The pids of the server's gunicorn workers (its children but the job workers)."""
+    children = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout.split()
+    return [pid for pid in children if "jobs_worker" not in Path(f"/proc/{pid}/cmdline").read_bytes().decode()]
+
+
+def _open_files(pid):
+    files = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed meanwhile
+            files.append(os.readlink(fd))
+    return files
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no /dev/shm on this machine")
+@pytest.mark.parametrize("configured", [False, True], ids=["default", "WEB_HEARTBEAT_DIR"])
+def test_each_workers_heartbeat_file_is_in_memory_or_where_configured(cluster, tmp_path, configured):
+    if not cluster.is_running():
+        cluster.start()
+    expected = str(tmp_path) if configured else "/dev/shm"
+    env = app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="2", WEB_THREADS="1",
+                  WEB_HEARTBEAT_DIR=expected if configured else None)
+    server = LiveServer(env).start()
+    try:
+        workers = []
+
+        def both_started():
+            workers[:] = _web_workers(server)
+            return len(workers) == 2
+
+        assert _wait_until(both_started, 20)
+        for pid in workers:
+            # gunicorn opens the file and unlinks it at once: only the worker's descriptor names it.
+            heartbeats = [path for path in _open_files(pid) if "/wgunicorn-" in path]
+            assert len(heartbeats) == 1, _open_files(pid)
+            assert heartbeats[0].startswith(expected + "/wgunicorn-"), heartbeats
+        assert server.get("/healthz", host=HOST).status == 200
+    finally:
+        server.terminate()
+
+
+def test_a_heartbeat_directory_that_cannot_be_written_is_refused_at_start_up(monkeypatch, tmp_path):
+    monkeypatch.setenv("WEB_HEARTBEAT_DIR", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="WEB_HEARTBEAT_DIR must be a writable directory"):
+        heartbeat_directory()
+    monkeypatch.setenv("WEB_HEARTBEAT_DIR", str(tmp_path))
+    assert heartbeat_directory() == str(tmp_path)
+    monkeypatch.delenv("WEB_HEARTBEAT_DIR")
+    assert heartbeat_directory() == ("/dev/shm" if os.path.isdir("/dev/shm") else None)
