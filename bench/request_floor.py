@@ -28,6 +28,7 @@ import os
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from wsgiref.util import setup_testing_defaults
 
@@ -138,6 +139,18 @@ def timed(call, *args):
     return (time.perf_counter() - started) * 1000
 
 
+def interleaved_medians(runs, *calls):
+    """Each of `calls` warmed 20 times, then timed `runs` times in turn: their medians, in ms."""
+    for _ in range(20):
+        for call in calls:
+            call()
+    times = [[] for _ in calls]
+    for _ in range(runs):
+        for took, call in zip(times, calls, strict=True):
+            took.append(timed(call))
+    return [statistics.median(took) for took in times]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tenant", default="bench")
@@ -188,30 +201,18 @@ def main():
         results = {}
         for label, path, _, headers in cases:
             http, app = Http(server.port, host, headers), InProcess(host, headers)
-            for _ in range(20):  # warm every side
-                http.get(path)
-                app.get(path)
-                replay(sql_connection, statements[label])
-                replay(parsed_connection, statements[label])
-            request_ms, app_ms, sql_ms, parsed_ms = [], [], [], []
-            for _ in range(args.runs):
-                request_ms.append(timed(http.get, path))
-                app_ms.append(timed(app.get, path))
-                sql_ms.append(timed(replay, sql_connection, statements[label]))
-                parsed_ms.append(timed(replay, parsed_connection, statements[label]))
-            results[label] = (statistics.median(request_ms), statistics.median(sql_ms), len(statements[label]),
-                              statistics.median(parsed_ms), statistics.median(app_ms))
+            request, in_process, sql, parsed = interleaved_medians(
+                args.runs,
+                partial(http.get, path),
+                partial(app.get, path),
+                partial(replay, sql_connection, statements[label]),
+                partial(replay, parsed_connection, statements[label]),
+            )
+            results[label] = (request, sql, len(statements[label]), parsed, in_process)
         floors = {}
         for label, path, status in FLOORS:
             http, app = Http(server.port, host, {}), InProcess(host, {})
-            for _ in range(20):
-                http.get(path, status)
-                app.get(path, status)
-            request_ms, app_ms = [], []
-            for _ in range(args.runs):
-                request_ms.append(timed(http.get, path, status))
-                app_ms.append(timed(app.get, path, status))
-            floors[label] = (statistics.median(request_ms), statistics.median(app_ms))
+            floors[label] = interleaved_medians(args.runs, partial(http.get, path, status), partial(app.get, path, status))
         throughput = run_load(
             label="default JSON list", port=server.port, host=host, path="/v1/console/students",
             headers=bearer, clients=args.clients, seconds=args.seconds,
