@@ -27,6 +27,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
@@ -37,7 +38,6 @@ from bench.server_throughput import database_url, tenant_and_host  # noqa: E402
 from testing.clients import issue_token  # noqa: E402
 from testing.live import LiveServer, app_env  # noqa: E402
 
-BASE_DIR = Path(__file__).resolve().parent.parent
 DIRECTORIES = (tempfile.gettempdir(), "/dev/shm")
 
 
@@ -47,7 +47,7 @@ def disk_writer(busy):
     if not busy:
         yield
         return
-    target = BASE_DIR / "var" / "heartbeat-bench.bin"
+    target = settings.BASE_DIR / "var" / "heartbeat-bench.bin"
     target.parent.mkdir(exist_ok=True)
     writer = subprocess.Popen(
         ["dd", "if=/dev/zero", f"of={target}", "bs=16k", "count=10000000", "oflag=dsync"], stderr=subprocess.DEVNULL

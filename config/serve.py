@@ -115,13 +115,13 @@ def heartbeat_directory():
     temporary directory)."""
     configured = env_str("WEB_HEARTBEAT_DIR")
     if configured is None:
-        return "/dev/shm" if _writable_directory("/dev/shm") else None
-    if not _writable_directory(configured):
+        return "/dev/shm" if writable_directory("/dev/shm") else None
+    if not writable_directory(configured):
         raise ConfigError(f"WEB_HEARTBEAT_DIR must be a writable directory, got {configured!r}")
     return configured
 
 
-def _writable_directory(path):
+def writable_directory(path):
     return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
 
 

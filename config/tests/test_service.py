@@ -29,7 +29,7 @@ import pytest
 from config.env import ConfigError
 from config.errors import MSG_VALIDATION
 from config.query import MAX_QUERY_STRING_BYTES, MSG_QUERY_TOO_LONG
-from config.serve import REQUEST_LINE_MAX_BYTES, heartbeat_directory
+from config.serve import REQUEST_LINE_MAX_BYTES, heartbeat_directory, writable_directory
 from testing.live import LiveServer, ThrowawayCluster, app_env, manage
 
 HOST = "demo.localhost"
@@ -246,7 +246,7 @@ def _open_files(pid):
     return files
 
 
-@pytest.mark.skipif(not (os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK)), reason="no /dev/shm to write to")
+@pytest.mark.skipif(not writable_directory("/dev/shm"), reason="no /dev/shm to write to")
 @pytest.mark.parametrize("configured", [False, True], ids=["default", "WEB_HEARTBEAT_DIR"])
 def test_each_workers_heartbeat_file_is_in_memory_or_where_configured(cluster, tmp_path, configured):
     if not cluster.is_running():
@@ -280,4 +280,4 @@ def test_a_heartbeat_directory_that_cannot_be_written_is_refused_at_start_up(mon
     monkeypatch.setenv("WEB_HEARTBEAT_DIR", str(tmp_path))
     assert heartbeat_directory() == str(tmp_path)
     monkeypatch.delenv("WEB_HEARTBEAT_DIR")
-    assert heartbeat_directory() == ("/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None)
+    assert heartbeat_directory() == ("/dev/shm" if writable_directory("/dev/shm") else None)
