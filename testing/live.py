@@ -72,6 +72,38 @@ def manage(*args, env):
     )
 
 
+
+@contextmanager
+def demo_cluster(*, email, password, staff=(), setup=None):
+    """A ThrowawayCluster with the demo tenant prepared (5 students, `email` its admin), and each
+    (email, role) of `staff` made with `password`; `setup(env)` runs any other command first.
+    Discarded afterwards."""
+    cluster = ThrowawayCluster()
+    cluster.start()
+    try:
+        env = app_env(DATABASE_URL=cluster.socket_url())
+        manage("prepare_demo", "--students", "5", "--email", email, "--password", password, env=env)
+        for member, role in staff:
+            manage("create_staff", "--tenant", "demo", "--email", member, "--password", password, "--role", role, env=env)
+        if setup:
+            setup(env)
+        yield cluster
+    finally:
+        cluster.discard()
+
+
+@contextmanager
+def forked_server(cluster, **env):
+    """The production server on `cluster`, 4 pre-forked workers × 4 threads, no job worker
+    (`env` adds or overrides variables); terminated afterwards."""
+    server = LiveServer(app_env(
+        DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="4", WEB_THREADS="4", JOB_WORKERS="0", **env
+    )).start()
+    try:
+        yield server
+    finally:
+        server.terminate()
+
 @dataclass
 class Reply:
     status: int
@@ -217,6 +249,13 @@ class KeepAliveClient:
 
     def close(self):
         self.connection.close()
+
+
+def answered_data(status, body, expected=(200, 201)):
+    """The `data` of a KeepAliveClient answer (None for an empty body), once its status is one
+    of `expected`."""
+    assert status in expected, (status, body[:500])
+    return json.loads(body)["data"] if body else None
 
 
 def run_clients(count, run, *, timeout=600):

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from testing.live import KeepAliveClient, LiveServer, ThrowawayCluster, app_env, manage
+from testing.live import KeepAliveClient, answered_data, demo_cluster, forked_server
 
 pytestmark = pytest.mark.service
 
@@ -32,40 +32,28 @@ def _client(port, token):
 
 @pytest.fixture(scope="module")
 def cluster():
-    cluster = ThrowawayCluster()
-    cluster.start()
-    env = app_env(DATABASE_URL=cluster.socket_url())
-    manage("prepare_demo", "--students", "5", "--email", EMAIL, "--password", PASSWORD, env=env)
-    manage("create_staff", "--tenant", "demo", "--email", INGEST_EMAIL, "--password", PASSWORD, "--role", "ingest", env=env)
-    yield cluster
-    cluster.discard()
+    with demo_cluster(email=EMAIL, password=PASSWORD, staff=[(INGEST_EMAIL, "ingest")]) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")
 def server(cluster):
-    env = app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="4", WEB_THREADS="4", JOB_WORKERS="0")
-    server = LiveServer(env).start()
-    yield server
-    server.terminate()
-
-
-def _ok(status, body, expected=(200, 201)):
-    assert status in expected, (status, body[:500])
-    return json.loads(body)["data"] if body else None
+    with forked_server(cluster) as server:
+        yield server
 
 
 def _setup(client):
     """A programme, one case study and five students per writer (their own: no two writers
     change one record, so each write's events are known)."""
-    _ok(*client.send("POST", "/v1/programmes", {"code": "EVT001", "name": "Events"}))
+    answered_data(*client.send("POST", "/v1/programmes", {"code": "EVT001", "name": "Events"}))
     case_studies, students = [], []
     for index in range(WRITERS):
-        case_study = _ok(*client.send(
+        case_study = answered_data(*client.send(
             "POST", "/v1/case-studies", {"title": f"Events {index}", "programme_codes": ["EVT001"], "max_attempts": 2}
         ))
         case_studies.append(case_study["case_study_id"])
         students.append([
-            _ok(*client.send(
+            answered_data(*client.send(
                 "POST", "/v1/students",
                 {"first_name": "Amara", "last_name": f"W{index}S{n}", "email": f"w{index}s{n}@events.example",
                  "programme_codes": ["EVT001"]},
@@ -88,18 +76,18 @@ def _head(client):
 def _grants(client, index, case_study, students, expected):
     for round_ in range(ROUNDS):
         body = {"user_id": students[round_ % len(students)], "case_study_id": case_study, "attempts": 1, "reason": REASON}
-        _ok(*client.send("POST", "/v1/console/attempts/grant", body))
+        answered_data(*client.send("POST", "/v1/console/attempts/grant", body))
         expected["attempts.granted"] += 1
         if round_ % BULK_EVERY == BULK_EVERY - 1:
             body = {"user_ids": students, "case_study_id": case_study, "attempts": 1, "reason": REASON}
-            _ok(*client.send("POST", "/v1/console/attempts/grant/bulk", body))
+            answered_data(*client.send("POST", "/v1/console/attempts/grant/bulk", body))
             expected["attempts.granted"] += len(students)
 
 
 def _updates(client, index, case_study, students, expected):
     for round_ in range(ROUNDS):
         user_id = students[round_ % len(students)]
-        _ok(*client.send("PATCH", f"/v1/students/{user_id}", {"last_name": f"W{index}R{round_}"}))
+        answered_data(*client.send("PATCH", f"/v1/students/{user_id}", {"last_name": f"W{index}R{round_}"}))
         expected["student.updated"] += 1
 
 
@@ -113,7 +101,7 @@ def _sessions(client, index, case_study, students, expected):
             "last_activity_at": f"2026-03-{day:02d}T09:20:00Z", "score": 40 + round_, "transcript_status": "available",
             "grading_status": "complete",
         }
-        _ok(*client.send("PUT", f"/v1/sessions/evt-{index}-{round_}", body), expected=(201,))
+        answered_data(*client.send("PUT", f"/v1/sessions/evt-{index}-{round_}", body), expected=(201,))
         expected["session.completed"] += 1
         expected["final_score.changed"] += 1  # a higher score each time: highest moves
 

@@ -15,7 +15,7 @@ from collections import Counter
 import psycopg
 import pytest
 
-from testing.live import KeepAliveClient, LiveServer, ThrowawayCluster, app_env, manage, run_clients
+from testing.live import KeepAliveClient, demo_cluster, forked_server, run_clients
 
 pytestmark = pytest.mark.service
 
@@ -41,20 +41,14 @@ def _client(port, token):
 
 @pytest.fixture(scope="module")
 def cluster():
-    cluster = ThrowawayCluster()
-    cluster.start()
-    env = app_env(DATABASE_URL=cluster.socket_url())
-    manage("prepare_demo", "--students", "5", "--email", EMAIL, "--password", PASSWORD, env=env)
-    yield cluster
-    cluster.discard()
+    with demo_cluster(email=EMAIL, password=PASSWORD) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")
 def server(cluster):
-    env = app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="4", WEB_THREADS="4", JOB_WORKERS="0")
-    server = LiveServer(env).start()
-    yield server
-    server.terminate()
+    with forked_server(cluster) as server:
+        yield server
 
 
 def _create_everything(client, index, outcomes, barrier):

@@ -13,7 +13,7 @@ import threading
 import psycopg
 import pytest
 
-from testing.live import LiveServer, ThrowawayCluster, app_env, manage
+from testing.live import demo_cluster, forked_server, manage
 from testing.oidc_provider import SignInClient, oidc_provider
 
 pytestmark = pytest.mark.service
@@ -40,24 +40,18 @@ def issuer():
 
 @pytest.fixture(scope="module")
 def cluster(issuer):
-    cluster = ThrowawayCluster()
-    cluster.start()
-    env = app_env(DATABASE_URL=cluster.socket_url())
-    manage("prepare_demo", "--students", "5", "--email", "ops@demo.localhost", "--password", "live-password-1",
-           env=env)
-    manage("tenant_command", "shell", "--schema", "demo", "-c",
-           PROVIDER_SNIPPET.format(issuer=issuer, rules=RULES), env=env)
-    yield cluster
-    cluster.discard()
+    def provider(env):
+        manage("tenant_command", "shell", "--schema", "demo", "-c", PROVIDER_SNIPPET.format(issuer=issuer, rules=RULES),
+               env=env)
+
+    with demo_cluster(email="ops@demo.localhost", password="live-password-1", setup=provider) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")
 def server(cluster):
-    env = app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="4", WEB_THREADS="4", JOB_WORKERS="0",
-                  SSO_ALLOW_PRIVATE="1")
-    server = LiveServer(env).start()
-    yield server
-    server.terminate()
+    with forked_server(cluster, SSO_ALLOW_PRIVATE="1") as server:
+        yield server
 
 
 def _sign_in(server, person):

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
-from testing.live import KeepAliveClient, LiveServer, ThrowawayCluster, app_env, manage, run_clients
+from testing.live import KeepAliveClient, app_env, demo_cluster, forked_server, manage, run_clients
 
 pytestmark = pytest.mark.service
 
@@ -36,22 +36,14 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 @pytest.fixture(scope="module")
 def cluster():
-    cluster = ThrowawayCluster()
-    cluster.start()
-    env = app_env(DATABASE_URL=cluster.socket_url())
-    manage("prepare_demo", "--students", "5", "--email", EMAIL, "--password", PASSWORD, env=env)
-    for email in (LEAVER, COLLEAGUE):
-        manage("create_staff", "--tenant", "demo", "--email", email, "--password", PASSWORD, "--role", "viewer", env=env)
-    yield cluster
-    cluster.discard()
+    with demo_cluster(email=EMAIL, password=PASSWORD, staff=[(LEAVER, "viewer"), (COLLEAGUE, "viewer")]) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")
 def server(cluster):
-    env = app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="4", WEB_THREADS="4", JOB_WORKERS="0")
-    server = LiveServer(env).start()
-    yield server
-    server.terminate()
+    with forked_server(cluster) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
