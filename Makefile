@@ -110,7 +110,9 @@ axe:
 # 10,000 in the small one; 1,000,000 take about 10 minutes here), then prints the list's cost on
 # both side by side, the export against COPY, the list's CSV and XLSX downloads against COPY of
 # their statement, the detail, tenant creation, the production server's throughput, and the
-# JSON and HTML lists beside the Django admin's changelist. bench/README.md records a run.
+# JSON and HTML lists beside the Django admin's changelist, the gradebook, a group's results,
+# the participants dashboard, what keeping each pair's totals costs a session report, and the
+# student import. bench/README.md records a run.
 BENCH_STUDENTS ?= 1000000
 bench: install-dev
 	$(PY) bench/ensure_tenants.py small:10000 $(or $(BENCH_TENANT),bench):$(BENCH_STUDENTS)
@@ -123,6 +125,8 @@ bench: install-dev
 	$(PY) bench/reports_and_exports.py gradebook --tenant small --case-studies 5 --repeat 11
 	$(PY) bench/reports_and_exports.py gradebook --tenant $(or $(BENCH_TENANT),bench) --case-studies 5 --repeat 11 --students 9801
 	$(PY) bench/group_results.py --small small --large $(or $(BENCH_TENANT),bench) --members 3000
+	$(PY) bench/participants.py --small small --large $(or $(BENCH_TENANT),bench)
+	$(PY) bench/standing_upkeep.py --tenant $(or $(BENCH_TENANT),bench)
 	$(PY) bench/student_import.py --rounds 1
 
 # On demand (never in `make test`): the production server under a mixed load of staff and the

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
@@ -134,3 +135,34 @@ class AttemptGrant(models.Model):
 
     def __str__(self):
         return f"{self.delta:+d} {self.student_id}/{self.case_study_id}"
+
+
+class CaseStudyStanding(models.Model):
+    """A student's standing on one case study: what their sessions and the grant ledger add up
+    to there, one row per (student, case study) with a session or a ledger sum other than 0.
+    Kept by PostgreSQL itself, in the transaction of every write of sessions or ledger rows
+    (triggers, migration 0004; attempts.standing), so readers of many students at once (the
+    gradebook, the participants dashboard) read one row per pair instead of aggregating
+    sessions. The SPEC §4 values are derived from it as from the sessions themselves: the
+    final score per grading method from `graded_scores`, the extra attempts never below 0."""
+
+    pk = models.CompositePrimaryKey("student_id", "case_study_id")
+    student_id = models.CharField(max_length=64)
+    case_study_id = models.CharField(max_length=64)
+    sessions = models.IntegerField()
+    attempts_used = models.IntegerField()  # sessions that consume an attempt
+    completed = models.IntegerField()  # sessions whose grading is complete
+    # The scores of the sessions graded with a score, oldest attempt first (started_at,
+    # session_id); null when none.
+    graded_scores = ArrayField(models.FloatField(), null=True)
+    best_score = models.FloatField(null=True)
+    joined_at = models.DateTimeField(null=True)  # the first session's start
+    last_active_at = models.DateTimeField(null=True)
+    extra_attempts = models.IntegerField()  # the ledger's sum as it is: readers floor it at 0
+
+    class Meta:
+        db_table = "attempts_standing"
+        indexes = [models.Index(fields=["case_study_id", "student_id"], name="standing_cs_student")]
+
+    def __str__(self):
+        return f"{self.student_id}/{self.case_study_id}"

@@ -12,7 +12,7 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import CharField, Count, F, Func, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from attempts.models import AttemptGrant, Session
+from attempts.models import AttemptGrant, CaseStudyStanding, Session
 from catalogue.models import CaseStudy, Programme
 from config.compiled import InArray, Slot, compiled_once
 
@@ -268,26 +268,25 @@ def students_case_study_cards(*, student_ids, case_studies):
     }
 
 
-# The gradebook's values in SQL. The detail keeps the Python rules above (it also numbers each
-# attempt and marks the ones used for the final score, which a table of values does not need);
-# the statement below is generated from the same declared constants (Session's
-# NON_CONSUMING_TRANSCRIPT and GradingStatus.COMPLETE, CaseStudy.GradingMethod, the ledger's
-# never-below-0), so a new status or method changes both, and
+# The gradebook's values in SQL, from each pair's maintained totals (CaseStudyStanding,
+# attempts.standing). The detail keeps the Python rules above (it also numbers each attempt and
+# marks the ones used for the final score, which a table of values does not need); the totals
+# follow the same declared rules (Session's NON_CONSUMING_TRANSCRIPT and GradingStatus.COMPLETE,
+# attempts.standing holds them equal), the final score per CaseStudy.GradingMethod is taken
+# below from the graded scores, and the ledger's never-below-0 in case_study_cells;
 # console/tests/test_gradebook_values.py holds the two equal on generated cases. In SQL,
 # because building a card per student and case study cost the gradebook 9× the list's CSV.
 CARD_VALUES = ("attempts_used", "attempts_allowed", "best_score", "final_score")
-_GRADED_SQL = f"s.grading_status = '{COMPLETE!s}' AND s.score IS NOT NULL"  # _graded's rule
-# mark_final_score's rule per grading method, on `a.graded`: the graded scores, oldest attempt
-# first (one ordered aggregate per student and case study). `highest` (and any other method)
-# is the best score: a tie goes to the earliest attempt, which has the same score. `average`
-# sums newest first, as CaseStudyCard.final_score does, so the floating-point sum is the same
-# to the last bit.
+# mark_final_score's rule per grading method, on `a.graded_scores`: the graded scores, oldest
+# attempt first. `highest` (and any other method) is the best score: a tie goes to the earliest
+# attempt, which has the same score. `average` sums newest first, as CaseStudyCard.final_score
+# does, so the floating-point sum is the same to the last bit.
 _FINAL_SQL = {
-    CaseStudy.GradingMethod.LATEST: "a.graded[cardinality(a.graded)]",
-    CaseStudy.GradingMethod.FIRST: "a.graded[1]",
+    CaseStudy.GradingMethod.LATEST: "a.graded_scores[cardinality(a.graded_scores)]",
+    CaseStudy.GradingMethod.FIRST: "a.graded_scores[1]",
     CaseStudy.GradingMethod.AVERAGE: (
-        "(SELECT sum(u.score ORDER BY u.n DESC) FROM unnest(a.graded) WITH ORDINALITY AS u(score, n))"
-        " / cardinality(a.graded)"
+        "(SELECT sum(u.score ORDER BY u.n DESC) FROM unnest(a.graded_scores) WITH ORDINALITY AS u(score, n))"
+        " / cardinality(a.graded_scores)"
     ),
 }
 
@@ -296,38 +295,24 @@ def case_study_values_sql(case_studies, *, students, probe=False):
     """(SQL, params) of two common table expressions, `_cases` and `_values`, for a WITH that
     names earlier the relation `students` (a column `pk`, unique: a join, not a semi-join,
     which would hash its keys once more to drop duplicates). `_values` has one row per student
-    with a session or a ledger row on one of `case_studies` (CaseStudy instances): its
+    with a session or a ledger sum on one of `case_studies` (CaseStudy instances): its
     `student_id`, then for each case study, numbered from 1 in the order given, `attempted_N`
     (has a session there), `used_N`, `extra_N` (the ledger's sum), `best_N` and `final_N`, all
     null where the student has neither. case_study_cells turns them into the CARD_VALUES.
-    Set-based: the sessions and ledger rows of these case studies for those students are
-    aggregated once, not per student.
+    Set-based: one maintained row per student and case study (CaseStudyStanding), nothing
+    aggregated from sessions.
 
-    How they are found: by default joined to `students`, which lets the planner read all of
-    these case studies' sessions once and hash them, the cheapest way when `students` are most
-    of the tenant's. With `probe` (a part of the tenant's students), through the (student, case
-    study) indexes, walked once over the students' keys (`= ANY(ARRAY(…))`), so the cost follows
-    the students asked for, not the tenant's size (bench/README.md: on 1,000,000 students the
-    join's plan turned, with each ANALYZE's sample, between 0.2 s and 1.3 s for 9,795 students;
-    probing took 0.13 s)."""
+    How they are found: by default joined to `students`, which lets the planner read these
+    case studies' rows once and hash them, the cheapest way when `students` are most of the
+    tenant's. With `probe` (a part of the tenant's students), through the (student, case
+    study) key, walked once over the students' keys (`= ANY(ARRAY(…))`), so the cost follows
+    the students asked for, not the tenant's size (bench/README.md)."""
     final_sql = " ".join(f"WHEN '{method!s}' THEN {sql}" for method, sql in _FINAL_SQL.items())
-    sessions_of = _of_students(Session, "s", students, probe)
-    grants_of = _of_students(AttemptGrant, "g", students, probe)
-    pairs = f"""SELECT coalesce(a.student_id, e.student_id) AS student_id, c.ord, a.student_id IS NOT NULL AS attempted,
-         a.used, e.total AS extra, a.best::float8 AS best, (CASE c.grading_method {final_sql} ELSE a.best END)::float8 AS final
-  FROM (
-    SELECT s.student_id, s.case_study_id,
-           count(*) FILTER (WHERE s.transcript_status <> ALL(%s::text[])) AS used,
-           max(s.score) FILTER (WHERE {_GRADED_SQL}) AS best,
-           array_agg(s.score ORDER BY s.started_at, s.session_id) FILTER (WHERE {_GRADED_SQL}) AS graded
-    FROM {sessions_of} s.case_study_id = ANY(%s::text[])
-    GROUP BY s.student_id, s.case_study_id
-  ) a
-  FULL JOIN (
-    SELECT g.student_id, g.case_study_id, sum(g.delta) AS total
-    FROM {grants_of} g.case_study_id = ANY(%s::text[])
-    GROUP BY g.student_id, g.case_study_id
-  ) e USING (student_id, case_study_id)
+    standing_of = _of_students(CaseStudyStanding, "st", students, probe)
+    pairs = f"""SELECT a.student_id, c.ord, a.sessions > 0 AS attempted, a.attempts_used AS used,
+         a.extra_attempts AS extra, a.best_score AS best,
+         (CASE c.grading_method {final_sql} ELSE a.best_score END)::float8 AS final
+  FROM (SELECT st.* FROM {standing_of} st.case_study_id = ANY(%s::text[])) a
   JOIN _cases c USING (case_study_id)"""
     # One row per student: each pair's values in its case study's columns (a student has at
     # most one pair per case study, so each aggregate picks that one value or none).
@@ -339,10 +324,7 @@ def case_study_values_sql(case_studies, *, students, probe=False):
     values = f"SELECT p.student_id{pivot}\nFROM ({pairs}) p\nGROUP BY p.student_id"
     cases = """_cases AS (SELECT * FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS c(case_study_id, grading_method, ord))"""
     ids = [case_study.pk for case_study in case_studies]
-    params = [
-        ids, [case_study.grading_method for case_study in case_studies],
-        [str(status) for status in Session.NON_CONSUMING_TRANSCRIPT], ids, ids,
-    ]
+    params = [ids, [case_study.grading_method for case_study in case_studies], ids]
     return f"{cases},\n_values AS ({values})", params
 
 

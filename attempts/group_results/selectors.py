@@ -5,7 +5,7 @@ neither archived nor deleted (students.groups.selectors.LISTED_MEMBER)."""
 from django.db import connection
 from django.db.models import Count, Max, Q
 
-from attempts.models import Session
+from attempts.models import CaseStudyStanding
 from catalogue.models import CaseStudy
 from config.replicas import reads_connection
 from students.groups.selectors import LISTED_MEMBER
@@ -29,9 +29,9 @@ def _groups_summary(*, group_ids):
 
 
 # One row per (group, case study) where the case study was attempted by a listed member of
-# the group, or is active and assigned (programme overlap) to one. Sessions are aggregated
-# per (member, case study) first, so every figure is computed in SQL whatever the size. The
-# members' sessions and enrolments are found by their keys (`= ANY(ARRAY(…))`, the student
+# the group, or is active and assigned (programme overlap) to one. Each member's totals per
+# case study are PostgreSQL's maintained ones (attempts.standing), so every figure is computed
+# in SQL whatever the size. The members' totals and enrolments are found by their keys (`= ANY(ARRAY(…))`, the student
 # indexes walked once), not by a semi-join, whose plan read all of a large tenant's sessions
 # for a big group: 10,000 members of 1,000,000 students took 1.4 s that way, 0.28 s this way.
 _RESULTS_SQL = """
@@ -42,15 +42,10 @@ WITH members AS (
     WHERE gm.group_id = ANY(%(group_ids)s) AND NOT s.archived AND s.deleted_at IS NULL
 ),
 per_member AS (
-    SELECT x.student_id,
-           x.case_study_id,
-           count(*) FILTER (WHERE x.transcript_status <> ALL(%(non_consuming)s)) AS attempts_used,
-           max(x.score) FILTER (WHERE x.grading_status = %(complete)s) AS best_score,
-           bool_or(x.grading_status = %(complete)s) AS completed,
-           max(x.last_activity_at) AS last_activity_at
-    FROM {session} x
-    WHERE x.student_id = ANY(ARRAY(SELECT user_id FROM members))
-    GROUP BY x.student_id, x.case_study_id
+    SELECT st.student_id, st.case_study_id, st.attempts_used, st.best_score,
+           st.completed > 0 AS completed, st.last_active_at AS last_activity_at
+    FROM {standing} st
+    WHERE st.student_id = ANY(ARRAY(SELECT user_id FROM members)) AND st.sessions > 0
 ),
 assigned AS (
     SELECT DISTINCT e.student_id, cp.casestudy_id AS case_study_id
@@ -90,7 +85,7 @@ def _results_sql():
     return _RESULTS_SQL.format(
         membership=connection.ops.quote_name(GroupMembership._meta.db_table),
         student=connection.ops.quote_name(Student._meta.db_table),
-        session=connection.ops.quote_name(Session._meta.db_table),
+        standing=connection.ops.quote_name(CaseStudyStanding._meta.db_table),
         enrolment=connection.ops.quote_name(Enrolment._meta.db_table),
         case_study=connection.ops.quote_name(CaseStudy._meta.db_table),
         case_study_programmes=connection.ops.quote_name(CaseStudy.programmes.through._meta.db_table),
@@ -155,11 +150,7 @@ def student_groups_results(*, groups):
     if not group_ids:
         return {}
     summaries = _groups_summary(group_ids=group_ids)
-    params = {
-        "group_ids": group_ids,
-        "non_consuming": list(Session.NON_CONSUMING_TRANSCRIPT),
-        "complete": Session.GradingStatus.COMPLETE,
-    }
+    params = {"group_ids": group_ids}
     with reads_connection().cursor() as cursor:
         cursor.execute(_results_sql(), params)
         columns = [col.name for col in cursor.description]

@@ -6,16 +6,16 @@ the case study or is assigned to it through a shared programme. Their `join_stat
 - `joined`: at least one session, none graded;
 - `completed`: at least one graded session (grading_status complete).
 
-A page and its total are one SQL statement: the case study's sessions are aggregated per
-student in one GROUP BY subquery and joined to the students; nothing is computed per row
-with another query. The same
+A page and its total are one SQL statement: each student's totals on the case study, kept
+per pair by PostgreSQL (attempts.standing), joined to the students; nothing is aggregated
+from sessions and nothing computed per row with another query. The same
 selector feeds the JSON dashboard and the HTML participants tab.
 """
 from dataclasses import dataclass
 
 from django.db import connection
 
-from attempts.models import AttemptGrant, Session
+from attempts.models import AttemptGrant, CaseStudyStanding
 from catalogue.models import CaseStudy
 from config.errors import AppError
 from config.query import normalise_text
@@ -47,17 +47,14 @@ _SORT_EXPRESSIONS = {
     "best_score": "agg.best_score",
 }
 
+# Each student's totals on the case study, maintained per pair (attempts.standing): a row per
+# student with a session there.
 _WITH_AGG_SQL = """
 WITH agg AS (
-    SELECT x.student_id,
-           min(x.started_at) AS joined_at,
-           max(x.last_activity_at) AS last_active_at,
-           count(*) FILTER (WHERE x.transcript_status <> ALL(%(non_consuming)s)) AS attempts_used,
-           count(*) FILTER (WHERE x.grading_status = %(complete)s) AS graded_attempts,
-           max(x.score) FILTER (WHERE x.grading_status = %(complete)s) AS best_score
-    FROM {session} x
-    WHERE x.case_study_id = %(case_study_id)s
-    GROUP BY x.student_id
+    SELECT st.student_id, st.joined_at, st.last_active_at, st.attempts_used,
+           st.completed AS graded_attempts, st.best_score
+    FROM {standing} st
+    WHERE st.case_study_id = %(case_study_id)s AND st.sessions > 0
 )"""
 
 _FROM_SQL = """
@@ -161,15 +158,11 @@ def _from_clause(query, params):
         status_condition=condition,
         search_condition=search_condition,
     )
-    return _WITH_AGG_SQL.format(session=_table(Session)), from_sql
+    return _WITH_AGG_SQL.format(standing=_table(CaseStudyStanding)), from_sql
 
 
 def _base_params(case_study):
-    return {
-        "case_study_id": case_study.pk,
-        "non_consuming": list(Session.NON_CONSUMING_TRANSCRIPT),
-        "complete": Session.GradingStatus.COMPLETE,
-    }
+    return {"case_study_id": case_study.pk}
 
 
 def completion_rate(graded_attempts, attempts_allowed):

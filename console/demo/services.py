@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from django.db import connection, transaction
 
+from attempts.standing import STANDING_DEFERRED_SQL, standing_rebuild
 from config.ids import new_object_id
 from students.maintained import listed_counts_recount
 
@@ -376,6 +377,7 @@ class DemoBuilder:
                 students, enrolments, sessions, grants = self._student_rows(start, count)
                 with transaction.atomic():
                     _bulk_load_mode(cursor)
+                    cursor.execute(STANDING_DEFERRED_SQL)
                     _copy(cursor, "students_student", [
                         "user_id", "first_name", "last_name", "email", "status", "enrollment_status", "archived",
                         "withdrawn_on", "graduated_on", "student_number", "cohort_id", "advisor_id", "avatar",
@@ -395,6 +397,7 @@ class DemoBuilder:
                 if progress:
                     progress(len(students))
         listed_counts_recount()  # the bulk mode skipped the triggers that keep them
+        standing_rebuild()  # deferred while the sessions and the ledger were loaded
 
     # Server-side bulk: transcripts, grade reports, groups -------------------------------------
 
@@ -530,6 +533,6 @@ class DemoBuilder:
 
     def analyze(self):
         with connection.cursor() as cursor:
-            for table in ("students_student", "students_enrolment", "attempts_session", "attempts_attemptgrant",
+            for table in ("students_student", "students_enrolment", "attempts_session", "attempts_attemptgrant", "attempts_standing",
                           "attempts_transcriptmessage", "attempts_gradereport", "attempts_gradecriterion"):
                 cursor.execute(f"ANALYZE {table}")

@@ -1,0 +1,93 @@
+"""attempts_standing (attempts.standing) with real commits (`committed_tenant`): two writers of
+one pair who commit at once count each other's rows; a TRUNCATE of the sessions keeps what
+the ledger adds up to."""
+import datetime as dt
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from attempts.models import AttemptGrant, Session
+from attempts.tests.test_standing import _expected, _standing
+from testing.factories import AttemptGrantFactory, CaseStudyFactory, ProgrammeFactory, SessionFactory, StudentFactory
+
+NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def test_truncating_the_sessions_keeps_the_ledgers_totals(committed_tenant):
+    grant = AttemptGrantFactory(delta=1)
+    SessionFactory(student=grant.student, case_study=grant.case_study)
+    SessionFactory()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE attempts_session CASCADE")
+    assert _standing() == [(grant.student_id, grant.case_study_id, 0, 0, 0, None, None, None, None, 1)]
+
+
+def _write_then_wait(tenant, write, written, errors, hold=1.0):
+    def run():
+        try:
+            connection.set_tenant(tenant)
+            with transaction.atomic():
+                write()
+                written.set()
+                time.sleep(hold)
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    return threading.Thread(target=run)
+
+
+def _write_meanwhile(tenant, write, written, errors):
+    def run():
+        try:
+            connection.set_tenant(tenant)
+            written.wait(timeout=30)
+            with transaction.atomic():
+                write()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    return threading.Thread(target=run)
+
+
+def _session_of(score, hours):
+    def write(student, case_study):
+        at = NOW + dt.timedelta(hours=hours)
+        Session.objects.create(student=student, case_study=case_study, started_at=at, last_activity_at=at,
+                               grading_status=Session.GradingStatus.COMPLETE, score=score)
+    return write
+
+
+def _grant(student, case_study):
+    AttemptGrant.objects.create(student=student, case_study=case_study, delta=1, reason="Outage")
+
+
+@pytest.mark.parametrize(("first", "second", "expected"), [
+    (_session_of(60, 0), _session_of(80, 1), (2, [60.0, 80.0], 0)),
+    (_grant, _session_of(80, 1), (1, [80.0], 1)),
+    (_session_of(60, 0), _grant, (1, [60.0], 1)),
+], ids=["session and session", "grant and session", "session and grant"])
+def test_two_writers_of_one_pair_committed_together_count_each_other(committed_tenant, first, second, expected):
+    """The first writer's transaction stays open a second after its statement; the second
+    writes one statement meanwhile. Its recount must wait for the first to commit and then
+    count both writes, not only what it saw before waiting."""
+    mba = ProgrammeFactory(code="MBA1234")
+    student, case_study = StudentFactory(programmes=[mba]), CaseStudyFactory(programmes=[mba])
+    written, errors = threading.Event(), []
+    threads = [
+        _write_then_wait(committed_tenant, lambda: first(student, case_study), written, errors),
+        _write_meanwhile(committed_tenant, lambda: second(student, case_study), written, errors),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    rows = _standing()
+    assert [(row[2], row[5], row[-1]) for row in rows] == [expected]
+    assert rows == _expected()
