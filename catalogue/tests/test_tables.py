@@ -50,16 +50,27 @@ def _like_indexes_django_derives(tables):
     return {(table, editor._create_index_name(table, [column], suffix="_like")) for table, column in zip(tables, columns, strict=True)}
 
 
+def _columns(schema):
+    """The names of the columns of the schema's tables (`attempts_used` looks like a table's)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE nspname = %s AND a.attnum > 0",
+            [schema],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 def _unknown_names_in_functions(schema):
-    """Project names in the bodies of the schema's functions that name neither a relation
-    nor a function of the schema: {function: names}."""
+    """Project names in the bodies of the schema's functions that name neither a relation,
+    nor a column of one, nor a function of the schema: {function: names}."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT proname, prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE nspname = %s",
             [schema],
         )
         functions = cursor.fetchall()
-    known = _relations(schema) | {name for name, _ in functions}
+    known = _relations(schema) | _columns(schema) | {name for name, _ in functions}
     unknown = {name: set(_PROJECT_NAME.findall(body)) - known for name, body in functions}
     return {name: names for name, names in unknown.items() if names}
 
