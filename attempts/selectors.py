@@ -271,9 +271,10 @@ def students_case_study_cards(*, student_ids, case_studies):
 # The gradebook's values in SQL, from each pair's maintained totals (CaseStudyStanding,
 # attempts.standing). The detail keeps the Python rules above (it also numbers each attempt and
 # marks the ones used for the final score, which a table of values does not need); the totals
-# follow the same declared rules (Session's NON_CONSUMING_TRANSCRIPT and GradingStatus.COMPLETE,
-# attempts.standing holds them equal), the final score per CaseStudy.GradingMethod is taken
-# below from the graded scores, and the ledger's never-below-0 in case_study_cells;
+# follow the same declared rules (Session's NON_CONSUMING_TRANSCRIPT and GradingStatus.COMPLETE:
+# attempts/tests/test_standing.py holds the table equal to them), the final score per
+# CaseStudy.GradingMethod is taken below from the graded scores, and the ledger's
+# never-below-0 in case_study_cells;
 # console/tests/test_gradebook_values.py holds the two equal on generated cases. In SQL,
 # because building a card per student and case study cost the gradebook 9× the list's CSV.
 CARD_VALUES = ("attempts_used", "attempts_allowed", "best_score", "final_score")

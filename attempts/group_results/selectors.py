@@ -31,9 +31,10 @@ def _groups_summary(*, group_ids):
 # One row per (group, case study) where the case study was attempted by a listed member of
 # the group, or is active and assigned (programme overlap) to one. Each member's totals per
 # case study are PostgreSQL's maintained ones (attempts.standing), so every figure is computed
-# in SQL whatever the size. The members' totals and enrolments are found by their keys (`= ANY(ARRAY(…))`, the student
-# indexes walked once), not by a semi-join, whose plan read all of a large tenant's sessions
-# for a big group: 10,000 members of 1,000,000 students took 1.4 s that way, 0.28 s this way.
+# in SQL whatever the size. The members' totals and enrolments are found by their keys
+# (`= ANY(ARRAY(…))`, the student indexes walked once), not by a semi-join, whose plan read
+# all of a large tenant's sessions for a big group: 10,000 members of 1,000,000 students took
+# 1.4 s that way, 0.28 s by key (bench/README.md).
 _RESULTS_SQL = """
 WITH members AS (
     SELECT gm.group_id, s.user_id
