@@ -141,7 +141,7 @@ class CaseStudyStanding(models.Model):
     """A student's standing on one case study: what their sessions and the grant ledger add up
     to there, one row per (student, case study) with a session or a ledger sum other than 0.
     Kept by PostgreSQL itself, in the transaction of every write of sessions or ledger rows
-    (triggers, migration 0004; attempts.standing), so readers of many students at once (the
+    (triggers, migrations 0004 and 0005; attempts.standing), so readers of many students at once (the
     gradebook, the participants dashboard) read one row per pair instead of aggregating
     sessions. The SPEC §4 values are derived from it as from the sessions themselves: the
     final score per grading method from `graded_scores`, the extra attempts never below 0."""

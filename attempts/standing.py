@@ -2,7 +2,7 @@
 sessions, attempts used, sessions graded, graded scores oldest first, best score, first start,
 last activity, and the grant ledger's sum.
 
-PostgreSQL keeps them (migration 0004): statement-level triggers on the sessions and the
+PostgreSQL keeps them (migration 0004; 0005 filled them from the rows already there): statement-level triggers on the sessions and the
 ledger recompute, at the end of each statement that writes them and in its transaction, the
 pairs it touched, from their rows, after locking those pairs (advisory locks in key order), so
 that two writers of one pair count each other's rows. Every writer is covered, the services,
@@ -10,6 +10,9 @@ COPY, the admin, a restore, a test's factories, without calling anything. The ru
 §4's, written in the migration's SQL; attempts/tests/test_standing.py holds the table equal to
 the same totals computed from Session's declared statuses, so a change to them that the SQL
 does not follow fails there.
+
+A statement of more than 1,000 pairs takes one lock for the tenant's table instead of one per
+pair (the server's lock table is shared and finite).
 
 A bulk load may skip that upkeep for the rest of its transaction (`STANDING_DEFERRED_SQL`, as
 the demo seed does while it writes millions of rows without their indexes) and rebuild the

@@ -4,14 +4,20 @@ triggers on the sessions and the grant ledger (attempts.standing says what reads
 Every statement that writes sessions or ledger rows recomputes, at its end and in its
 transaction, the pairs (student, case study) it touched, from their rows: one statement for
 all of them, however many rows it wrote. The pairs are locked first (advisory locks in key
-order, so two writers of one pair queue and never deadlock on it), and the recount is a
-statement of its own, whose snapshot then holds what the other writer committed; in one
-statement it would count what it saw before waiting and write that over the other's.
+order, so two writers of one pair queue and never deadlock on it; beyond 1,000 pairs, one
+lock for the tenant's table), and the recount is a statement of its own, whose snapshot then
+holds what the other writer committed; in one statement it would count what it saw before
+waiting and write that over the other's.
+
+This migration holds the sessions and the ledger only for the moment it adds the triggers;
+0005 fills the table from the rows already there, in batches, while the release before
+serves (README, "Zero-downtime rollout").
 
 The rules are SPEC §4's, as attempts.models states them: a session consumes an attempt
 unless its transcript is `missing` or `failed`; it counts as graded when its grading is
 `complete` (with a score, for the scores). A later change to them is a new migration that
-replaces attempts_standing_refresh and attempts_standing_rebuild and calls the latter."""
+replaces attempts_standing_refresh and attempts_standing_rebuild and fills the table again
+as 0005 does."""
 import django.contrib.postgres.fields
 from django.db import migrations, models
 
@@ -36,12 +42,20 @@ FORWARD = f"""
 CREATE OR REPLACE FUNCTION attempts_standing_refresh(students text[], case_studies text[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- 0x41747453, "AttS": this namespace's advisory locks; a collision of two pairs' keys only
-    -- makes them queue. Volatile functions in the select list run after ORDER BY.
-    PERFORM pg_advisory_xact_lock(1098151027, k)
-    FROM (SELECT DISTINCT hashtext(current_schema() || ':' || s || ':' || c) AS k
-          FROM unnest(students, case_studies) AS p(s, c)) AS keys
-    ORDER BY k;
+    -- 0x41747453 and 0x41747454: this table's advisory lock namespaces, a pair's and the
+    -- tenant's. A statement of many pairs (the first fill, a large load) takes the tenant's
+    -- exclusively, not a lock per pair, which would fill the server's lock table; others take
+    -- it shared, then their pairs' in key order (volatile functions in the select list run
+    -- after ORDER BY). A collision of two pairs' keys only makes them queue.
+    IF (SELECT count(*) FROM (SELECT DISTINCT s, c FROM unnest(students, case_studies) AS p(s, c)) AS d) > 1000 THEN
+        PERFORM pg_advisory_xact_lock(1098151028, hashtext(current_schema()));
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared(1098151028, hashtext(current_schema()));
+        PERFORM pg_advisory_xact_lock(1098151027, k)
+        FROM (SELECT DISTINCT hashtext(current_schema() || ':' || s || ':' || c) AS k
+              FROM unnest(students, case_studies) AS p(s, c)) AS keys
+        ORDER BY k;
+    END IF;
 
     WITH pairs AS (
         SELECT DISTINCT s AS student_id, c AS case_study_id FROM unnest(students, case_studies) AS p(s, c)
@@ -151,7 +165,6 @@ REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION attempts_s
 CREATE TRIGGER standing_ledger_truncate AFTER TRUNCATE ON attempts_attemptgrant
 FOR EACH STATEMENT EXECUTE FUNCTION attempts_standing_truncated();
 
-SELECT attempts_standing_rebuild();
 """
 
 BACKWARD = """

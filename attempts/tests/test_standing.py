@@ -4,8 +4,10 @@ or many at once, they equal the SPEC §4 values computed in Python from the rows
 and a rebuild from scratch; an update that changes no counted value rewrites nothing; a bulk
 load may defer them and rebuild (test_standing_concurrency.py: writers who commit at once)."""
 import datetime as dt
+import importlib
 import random
 from collections import defaultdict
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -154,3 +156,34 @@ def test_a_deferred_load_leaves_the_totals_until_the_rebuild(tenant):
     SessionFactory(student=student, case_study=case_study)  # after the rebuild: kept again
     assert [row[2] for row in _standing()] == [4]
     assert _standing() == _expected()
+
+
+def test_a_statement_of_many_pairs_keeps_them_all(tenant):
+    """Beyond 1,000 pairs one statement takes the tenant's lock instead of one per pair."""
+    students = [StudentFactory() for _ in range(35)]
+    case_studies = [CaseStudyFactory() for _ in range(30)]
+    rng = random.Random(11)
+    Session.objects.bulk_create([_session(rng, student, case_study) for student in students for case_study in case_studies])
+    rows = _standing()
+    assert len(rows) == 35 * 30
+    assert rows == _expected()
+
+
+def test_the_first_fill_counts_what_is_there_in_batches(tenant, monkeypatch):
+    """Migration 0005 fills the table from the rows its triggers did not see, a few students
+    at a time; run again, it counts the same."""
+    rng = random.Random(5)
+    students = [StudentFactory() for _ in range(7)]
+    case_studies = [CaseStudyFactory() for _ in range(3)]
+    Session.objects.bulk_create([_session(rng, rng.choice(students), rng.choice(case_studies)) for _ in range(40)])
+    AttemptGrantFactory(student=students[0], case_study=case_studies[2], delta=2)
+    kept = _standing()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM attempts_standing")
+    fill = importlib.import_module("attempts.migrations.0005_fill_case_study_standing")
+    monkeypatch.setattr(fill, "STUDENTS_PER_BATCH", 2)
+    fill.fill(None, SimpleNamespace(connection=connection))
+    assert _standing() == kept == _expected()
+    fill.fill(None, SimpleNamespace(connection=connection))
+    assert _standing() == kept
+
