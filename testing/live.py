@@ -72,7 +72,6 @@ def manage(*args, env):
     )
 
 
-
 @contextmanager
 def demo_cluster(*, email, password, staff=(), setup=None):
     """A ThrowawayCluster with the demo tenant prepared (5 students, `email` its admin), and each
@@ -103,6 +102,7 @@ def forked_server(cluster, **env):
         yield server
     finally:
         server.terminate()
+
 
 @dataclass
 class Reply:

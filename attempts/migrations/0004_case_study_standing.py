@@ -21,8 +21,8 @@ as 0005 does."""
 import django.contrib.postgres.fields
 from django.db import migrations, models
 
-# One pair's values from its sessions ({s}: the alias of the row giving student_id and
-# case_study_id), and the same over every session grouped by pair.
+# A pair's values from its sessions (alias `x`): in the refresh, one pair's; in the rebuild,
+# every pair's, grouped.
 _TOTALS = """count(*) AS sessions,
            count(*) FILTER (WHERE x.transcript_status NOT IN ('missing', 'failed')) AS attempts_used,
            count(*) FILTER (WHERE x.grading_status = 'complete') AS completed,
@@ -41,24 +41,30 @@ _CHANGED = (
 FORWARD = f"""
 CREATE OR REPLACE FUNCTION attempts_standing_refresh(students text[], case_studies text[]) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    pair_students text[];
+    pair_case_studies text[];
 BEGIN
+    -- The distinct pairs, once: a statement names a pair once per row it wrote.
+    SELECT array_agg(s), array_agg(c) INTO pair_students, pair_case_studies
+    FROM (SELECT DISTINCT s, c FROM unnest(students, case_studies) AS p(s, c)) AS d;
     -- 0x41747453 and 0x41747454: this table's advisory lock namespaces, a pair's and the
     -- tenant's. A statement of many pairs (the first fill, a large load) takes the tenant's
     -- exclusively, not a lock per pair, which would fill the server's lock table; others take
     -- it shared, then their pairs' in key order (volatile functions in the select list run
     -- after ORDER BY). A collision of two pairs' keys only makes them queue.
-    IF (SELECT count(*) FROM (SELECT DISTINCT s, c FROM unnest(students, case_studies) AS p(s, c)) AS d) > 1000 THEN
+    IF cardinality(pair_students) > 1000 THEN
         PERFORM pg_advisory_xact_lock(1098151028, hashtext(current_schema()));
     ELSE
         PERFORM pg_advisory_xact_lock_shared(1098151028, hashtext(current_schema()));
         PERFORM pg_advisory_xact_lock(1098151027, k)
         FROM (SELECT DISTINCT hashtext(current_schema() || ':' || s || ':' || c) AS k
-              FROM unnest(students, case_studies) AS p(s, c)) AS keys
+              FROM unnest(pair_students, pair_case_studies) AS p(s, c)) AS keys
         ORDER BY k;
     END IF;
 
     WITH pairs AS (
-        SELECT DISTINCT s AS student_id, c AS case_study_id FROM unnest(students, case_studies) AS p(s, c)
+        SELECT * FROM unnest(pair_students, pair_case_studies) AS p(student_id, case_study_id)
     ), fresh AS (
         SELECT p.student_id, p.case_study_id, a.*, coalesce(g.total, 0) AS extra_attempts
         FROM pairs p

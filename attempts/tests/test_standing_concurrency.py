@@ -9,10 +9,9 @@ import pytest
 from django.db import connection, transaction
 
 from attempts.models import AttemptGrant, Session
-from attempts.tests.test_standing import _expected, _standing
+from attempts.tests.test_standing import NOW, _expected, _standing
+from testing.concurrency import race, raised
 from testing.factories import AttemptGrantFactory, CaseStudyFactory, ProgrammeFactory, SessionFactory, StudentFactory
-
-NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
 
 def test_truncating_the_sessions_keeps_the_ledgers_totals(committed_tenant):
@@ -22,37 +21,6 @@ def test_truncating_the_sessions_keeps_the_ledgers_totals(committed_tenant):
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE attempts_session CASCADE")
     assert _standing() == [(grant.student_id, grant.case_study_id, 0, 0, 0, None, None, None, None, 1)]
-
-
-def _write_then_wait(tenant, write, written, errors, hold=1.0):
-    def run():
-        try:
-            connection.set_tenant(tenant)
-            with transaction.atomic():
-                write()
-                written.set()
-                time.sleep(hold)
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    return threading.Thread(target=run)
-
-
-def _write_meanwhile(tenant, write, written, errors):
-    def run():
-        try:
-            connection.set_tenant(tenant)
-            written.wait(timeout=30)
-            with transaction.atomic():
-                write()
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    return threading.Thread(target=run)
 
 
 def _session_of(score, hours):
@@ -91,16 +59,20 @@ def test_two_writers_of_one_pair_committed_together_count_each_other(committed_t
     count both writes, not only what it saw before waiting."""
     mba = ProgrammeFactory(code="MBA1234")
     student, case_study = StudentFactory(programmes=[mba]), CaseStudyFactory(programmes=[mba])
-    written, errors = threading.Event(), []
-    threads = [
-        _write_then_wait(committed_tenant, lambda: first(student, case_study), written, errors),
-        _write_meanwhile(committed_tenant, lambda: second(student, case_study), written, errors),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    written = threading.Event()
+
+    def first_then_hold():
+        with transaction.atomic():
+            first(student, case_study)
+            written.set()
+            time.sleep(1)
+
+    def second_meanwhile():
+        assert written.wait(timeout=30)
+        with transaction.atomic():
+            second(student, case_study)
+
+    assert raised(race(committed_tenant, [first_then_hold, second_meanwhile])) == []
     rows = _standing()
     assert [(row[2], row[5], row[-1]) for row in rows if row[0] == student.pk] == [expected]
     assert rows == _expected()

@@ -533,6 +533,7 @@ class DemoBuilder:
 
     def analyze(self):
         with connection.cursor() as cursor:
-            for table in ("students_student", "students_enrolment", "attempts_session", "attempts_attemptgrant", "attempts_standing",
-                          "attempts_transcriptmessage", "attempts_gradereport", "attempts_gradecriterion"):
+            for table in ("students_student", "students_enrolment", "attempts_session", "attempts_attemptgrant",
+                          "attempts_standing", "attempts_transcriptmessage", "attempts_gradereport",
+                          "attempts_gradecriterion"):
                 cursor.execute(f"ANALYZE {table}")

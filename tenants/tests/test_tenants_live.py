@@ -17,7 +17,7 @@ import time
 import psycopg
 import pytest
 
-from testing.live import LiveServer, ThrowawayCluster, app_env, manage
+from testing.live import ThrowawayCluster, app_env, forked_server, manage
 
 pytestmark = pytest.mark.service
 
@@ -46,10 +46,8 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(cluster):
     # Workers share no cache (no REDIS_URL): each forgets a host → tenant entry within a second.
-    server = LiveServer(app_env(DATABASE_URL=cluster.socket_url(), WEB_CONCURRENCY="4", WEB_THREADS="4", JOB_WORKERS="0",
-                                TENANT_CACHE_SECONDS="1")).start()
-    yield server
-    server.terminate()
+    with forked_server(cluster, TENANT_CACHE_SECONDS="1") as server:
+        yield server
 
 
 def _columns(cluster):
