@@ -1,6 +1,7 @@
 """config.migration_operations on a tenant's schema: CONCURRENTLY outside a transaction (as a
 release migrates an existing tenant), plainly inside one (a schema made in a transaction)."""
-from django.db import connection, models, transaction
+import pytest
+from django.db import IntegrityError, ProgrammingError, connection, models, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.test.utils import CaptureQueriesContext
 
@@ -47,6 +48,42 @@ def test_outside_a_transaction_indexes_are_built_and_dropped_concurrently(commit
         sql = _run(remove, _states(ADD, remove))
         assert "DROP INDEX CONCURRENTLY" in sql and INDEX not in _indexes()
     finally:  # DDL outlives the tenant's emptying
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+
+
+def _valid(name):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               WHERE c.relname = %s AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())""",
+            [name],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def test_a_build_left_invalid_is_dropped_and_built_again(committed_tenant):
+    """A concurrent build that failed (here: two equal values under a unique index) leaves an
+    invalid index of its name; the operation, run again, replaces it with a valid one. A valid
+    index of that name is not touched: the migration stops."""
+    states = _states(ADD)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO attempts_standing (student_id, case_study_id, sessions, attempts_used, completed, extra_attempts)"
+            " VALUES ('s-1', 'cs-1', 1, 1, 0, 0), ('s-2', 'cs-1', 1, 1, 0, 0)"
+        )
+    try:
+        with pytest.raises(IntegrityError), connection.cursor() as cursor:
+            cursor.execute(f"CREATE UNIQUE INDEX CONCURRENTLY {INDEX} ON attempts_standing (sessions)")
+        assert _valid(INDEX) is False
+        sql = _run(ADD, states)
+        assert "DROP INDEX CONCURRENTLY" in sql and "CREATE INDEX CONCURRENTLY" in sql
+        assert _valid(INDEX) is True
+        with pytest.raises(ProgrammingError, match="already exists"):
+            _run(ADD, states)
+        assert _valid(INDEX) is True
+    finally:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP INDEX IF EXISTS {INDEX}")
 
