@@ -159,6 +159,8 @@ class CaseStudyStanding(models.Model):
     joined_at = models.DateTimeField(null=True)  # the first session's start
     last_active_at = models.DateTimeField(null=True)
     extra_attempts = models.IntegerField()  # the ledger's sum as it is: readers floor it at 0
+    # Whether the student is listed (not archived, not deleted), kept with the student (0007).
+    listed = models.BooleanField(db_default=True)
 
     class Meta:
         db_table = "attempts_standing"
@@ -170,3 +172,30 @@ class CaseStudyStanding(models.Model):
 
     def __str__(self):
         return f"{self.student_id}/{self.case_study_id}"
+
+
+class ParticipantCount(models.Model):
+    """How many listed students joined a case study (a session, none graded) and completed it
+    (a graded session): the sums of its rows. Kept by PostgreSQL from the rows of
+    attempts_standing (migration 0007): each statement that changes a case study's counts adds
+    a row holding the change and the rows of that case study no other transaction holds,
+    which it deletes; writers never wait for each other here."""
+
+    case_study_id = models.CharField(max_length=64)
+    joined = models.BigIntegerField()
+    completed = models.BigIntegerField()
+
+    class Meta:
+        db_table = "attempts_participantcount"
+        indexes = [models.Index(fields=["case_study_id"], name="participantcount_case_study")]
+
+    def __str__(self):
+        return f"{self.case_study_id}: {self.joined} joined, {self.completed} completed"
+
+    @classmethod
+    def counts(cls, case_study_id):
+        """{"joined": n, "completed": n} for the case study."""
+        totals = cls.objects.filter(case_study_id=case_study_id).aggregate(
+            joined=models.Sum("joined", default=0), completed=models.Sum("completed", default=0)
+        )
+        return {"joined": int(totals["joined"]), "completed": int(totals["completed"])}

@@ -14,6 +14,13 @@ does not follow fails there.
 A statement of more than 1,000 pairs takes one lock for the tenant's table instead of one per
 pair (the server's lock table is shared and finite).
 
+Each pair also says whether its student is listed (not archived, not deleted), and each case
+study how many listed students joined and completed it (attempts.models.ParticipantCount):
+migration 0007, whose triggers follow the pairs' rows and the students' archive, restore and
+deletion. The refresh locks the pairs' students (FOR SHARE, in key order, before the pairs, as
+a session report has already locked them), so a student's listed state cannot change between
+its reading and the commit.
+
 A bulk load may skip that upkeep for the rest of its transaction (`STANDING_DEFERRED_SQL`, as
 the demo seed does while it writes millions of rows without their indexes) and rebuild the
 table from every row once it is done (`standing_rebuild`, which also ends the deferral).

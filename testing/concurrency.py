@@ -1,7 +1,8 @@
 """Work raced on several connections at once, for tests of what concurrent writers do."""
 import threading
+import time
 
-from django.db import connection
+from django.db import connection, transaction
 
 
 def race(tenant, works, *, timeout=120):
@@ -35,3 +36,23 @@ def race(tenant, works, *, timeout=120):
 def raised(results):
     """The exceptions among race()'s results."""
     return [result for result in results if isinstance(result, Exception)]
+
+
+def held_then_meanwhile(tenant, first, second, *, hold=1.0):
+    """race() two transactions: `first` writes, then its transaction stays open `hold` seconds;
+    `second` writes in its own transaction meanwhile, so it meets the first's locks and must
+    see its rows once it commits. Returns the exceptions raised."""
+    written = threading.Event()
+
+    def first_then_hold():
+        with transaction.atomic():
+            first()
+            written.set()
+            time.sleep(hold)
+
+    def second_meanwhile():
+        assert written.wait(timeout=30)
+        with transaction.atomic():
+            second()
+
+    return raised(race(tenant, [first_then_hold, second_meanwhile]))

@@ -10,12 +10,17 @@ A page and its total are one SQL statement: each student's totals on the case st
 per pair by PostgreSQL (attempts.standing), joined to the students; nothing is aggregated
 from sessions and nothing computed per row with another query. The same
 selector feeds the JSON dashboard and the HTML participants tab.
+
+Without a search, for those who joined or completed it (the default) and sorted by anything
+but the name, the page is read from the case study's totals alone, which say whether their
+student is listed, and only its rows are joined to the students; its total is the case
+study's kept counts (attempts.models.ParticipantCount), not a count of its participants.
 """
 from dataclasses import dataclass
 
 from django.db import connection
 
-from attempts.models import AttemptGrant, CaseStudyStanding
+from attempts.models import AttemptGrant, CaseStudyStanding, ParticipantCount
 from catalogue.models import CaseStudy
 from config.errors import AppError
 from config.query import normalise_text
@@ -39,7 +44,7 @@ SEARCH_MAX_LENGTH = 200
 MSG_UNKNOWN_STATUSES = "Unknown status: {values}. Use invited, joined or completed."
 MSG_UNKNOWN_ORDERING = "Unknown ordering: {value}. Use joined_at, last_active_at, name or best_score, optionally with -."
 
-# The expression each ordering key sorts on.
+# The expression each ordering key sorts on (the totals as `agg`, the student as `s`).
 _SORT_EXPRESSIONS = {
     "joined_at": "agg.joined_at",
     "last_active_at": "agg.last_active_at",
@@ -95,6 +100,32 @@ LIMIT %(limit)s OFFSET %(offset)s
 """
 
 
+# A page of those who joined or completed, without a search or the name's order: read from the
+# case study's totals (`st`, whose `listed` says their student is listed), then joined to its
+# students; its total is the case study's kept counts.
+_COUNTED_PAGE_SQL = """
+SELECT s.user_id, s.full_name, s.email, true AS started,
+       agg.joined_at, agg.last_active_at, agg.attempts_used, agg.graded_attempts, agg.best_score,
+       agg.extra_attempts, ({count_sql}) AS total_count
+FROM (
+    SELECT st.student_id, st.joined_at, st.last_active_at, st.attempts_used,
+           st.completed AS graded_attempts, st.best_score, st.extra_attempts
+    FROM {standing} st
+    WHERE st.case_study_id = %(case_study_id)s AND st.listed AND st.sessions > 0 {status_condition}
+    ORDER BY {inner_order_by}
+    LIMIT %(limit)s OFFSET %(offset)s
+) AS agg
+JOIN {student} s ON s.user_id = agg.student_id AND NOT s.archived AND s.deleted_at IS NULL
+ORDER BY {order_by}
+"""
+
+_COUNTED_STATUS_CONDITIONS = {
+    frozenset({JOINED, COMPLETED}): "",
+    frozenset({JOINED}): "AND st.completed = 0",
+    frozenset({COMPLETED}): "AND st.completed > 0",
+}
+
+
 def _table(model):
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -133,12 +164,27 @@ class ParticipantQuery:
     ordering: str = DEFAULT_ORDERING
 
 
-def _order_by(ordering):
+def _order_by(ordering, *, totals="agg", student="s.user_id"):
     descending = ordering.startswith("-")
-    expression = _SORT_EXPRESSIONS[ordering.lstrip("-")]
+    expression = _SORT_EXPRESSIONS[ordering.lstrip("-")].replace("agg.", f"{totals}.")
     direction = "DESC" if descending else "ASC"
     # Rows without a value sort last in both directions; user_id breaks ties so pages never overlap.
-    return f"{expression} {direction} NULLS LAST, s.user_id ASC"
+    return f"{expression} {direction} NULLS LAST, {student} ASC"
+
+
+def _counted(query):
+    """Whether the case study's kept counts are the query's total, and its page can be read from
+    the totals alone: no search, only joined and completed, not sorted by name."""
+    return not query.search and INVITED not in query.statuses and query.ordering.lstrip("-") != "name"
+
+
+def _count_sql(query):
+    """The kept count of the query's statuses (`_counted` queries), as one statement."""
+    columns = " + ".join(status for status in (JOINED, COMPLETED) if status in query.statuses)
+    return (
+        f"SELECT coalesce(sum({columns}), 0) FROM {_table(ParticipantCount)} "
+        "WHERE case_study_id = %(case_study_id)s"
+    )
 
 
 def _from_clause(query, params):
@@ -198,9 +244,13 @@ def _participant(row, case_study):
 
 def participants_count(*, case_study, query):
     params = _base_params(case_study)
-    with_agg, from_sql = _from_clause(query, params)
+    if _counted(query):
+        sql = _count_sql(query)
+    else:
+        with_agg, from_sql = _from_clause(query, params)
+        sql = f"{with_agg}\nSELECT count(*){from_sql}"
     with reads_connection().cursor() as cursor:
-        cursor.execute(f"{with_agg}\nSELECT count(*){from_sql}", params)
+        cursor.execute(sql, params)
         return cursor.fetchone()[0]
 
 
@@ -208,16 +258,27 @@ def participants_page(*, case_study, query, limit, offset):
     """(count, rows): one page of participants as dicts (the fields of SPEC §7.7), sorted by
     `query.ordering`, and how many participants match in all.
 
-    The count rides on the page query (a window count over the rows the sort reads anyway);
-    only a page past the end, which has no row to carry it, costs a second query.
+    The count rides on the page query (the case study's kept counts when `_counted`, else a
+    window count over the rows the sort reads anyway); only a page past the end, which has no
+    row to carry it, costs a second query.
     extra_attempts is the ledger sum for the pair, never below 0; attempts_allowed is the case
     study's max_attempts plus it; the grant sum is a correlated subquery, evaluated only for the
     page's rows."""
     params = {**_base_params(case_study), "limit": limit, "offset": offset}
-    with_agg, from_sql = _from_clause(query, params)
-    sql = _PAGE_SQL.format(
-        with_agg=with_agg, grant=_table(AttemptGrant), from_sql=from_sql, order_by=_order_by(query.ordering)
-    )
+    if _counted(query):
+        sql = _COUNTED_PAGE_SQL.format(
+            count_sql=_count_sql(query),
+            standing=_table(CaseStudyStanding),
+            student=_table(Student),
+            status_condition=_COUNTED_STATUS_CONDITIONS[frozenset(query.statuses)],
+            inner_order_by=_order_by(query.ordering, totals="st", student="st.student_id"),
+            order_by=_order_by(query.ordering),
+        )
+    else:
+        with_agg, from_sql = _from_clause(query, params)
+        sql = _PAGE_SQL.format(
+            with_agg=with_agg, grant=_table(AttemptGrant), from_sql=from_sql, order_by=_order_by(query.ordering)
+        )
     with reads_connection().cursor() as cursor:
         cursor.execute(sql, params)
         columns = [col.name for col in cursor.description]

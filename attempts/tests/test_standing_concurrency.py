@@ -2,15 +2,14 @@
 one pair who commit at once count each other's rows; a TRUNCATE of the sessions keeps what
 the ledger adds up to."""
 import datetime as dt
-import threading
-import time
+from functools import partial
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from attempts.models import AttemptGrant, Session
 from attempts.tests.test_standing import NOW, _expected, _standing
-from testing.concurrency import race, raised
+from testing.concurrency import held_then_meanwhile
 from testing.factories import AttemptGrantFactory, CaseStudyFactory, ProgrammeFactory, SessionFactory, StudentFactory
 
 
@@ -59,20 +58,8 @@ def test_two_writers_of_one_pair_committed_together_count_each_other(committed_t
     count both writes, not only what it saw before waiting."""
     mba = ProgrammeFactory(code="MBA1234")
     student, case_study = StudentFactory(programmes=[mba]), CaseStudyFactory(programmes=[mba])
-    written = threading.Event()
-
-    def first_then_hold():
-        with transaction.atomic():
-            first(student, case_study)
-            written.set()
-            time.sleep(1)
-
-    def second_meanwhile():
-        assert written.wait(timeout=30)
-        with transaction.atomic():
-            second(student, case_study)
-
-    assert raised(race(committed_tenant, [first_then_hold, second_meanwhile])) == []
+    writes = (partial(first, student, case_study), partial(second, student, case_study))
+    assert held_then_meanwhile(committed_tenant, *writes) == []
     rows = _standing()
     assert [(row[2], row[5], row[-1]) for row in rows if row[0] == student.pk] == [expected]
     assert rows == _expected()

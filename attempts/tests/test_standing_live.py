@@ -1,9 +1,11 @@
 """attempts_standing under concurrent writers, through the production server: `python -m
 config.serve` with 4 pre-forked workers × 4 threads against a throwaway PostgreSQL, 16 clients
-reporting new sessions, changing earlier ones and granting extra attempts, all on the same 8
-(student, case study) pairs at once. Afterwards every pair's totals equal a count made from
-scratch from the sessions and the ledger, and the participants dashboard answers them. These
-tests commit nothing to the test database."""
+reporting new sessions, changing earlier ones, granting extra attempts and archiving and
+restoring the students, all on the same 8 (student, case study) pairs at once. Afterwards every
+pair's totals equal a count made from scratch from the sessions and the ledger, its listed
+state is its student's, each case study's participants' counts (attempts 0007) equal a count
+of them, and the participants dashboard answers them. These tests commit nothing to the test
+database."""
 import random
 import threading
 
@@ -42,6 +44,20 @@ FULL JOIN (
     GROUP BY student_id, case_study_id HAVING sum(delta) <> 0
 ) g ON g.student_id = a.student_id AND g.case_study_id = a.case_study_id
 ORDER BY 1, 2
+"""
+LISTED_SQL = """
+SELECT st.student_id, st.case_study_id FROM {schema}.attempts_standing st
+JOIN {schema}.students_student s ON s.user_id = st.student_id
+WHERE st.listed IS DISTINCT FROM (NOT s.archived AND s.deleted_at IS NULL)
+"""
+COUNTS_SQL = """
+SELECT case_study_id, sum(joined), sum(completed) FROM {schema}.attempts_participantcount
+GROUP BY 1 HAVING sum(joined) <> 0 OR sum(completed) <> 0 ORDER BY 1
+"""
+PARTICIPANTS_SQL = """
+SELECT st.case_study_id, count(*) FILTER (WHERE st.completed = 0), count(*) FILTER (WHERE st.completed > 0)
+FROM {schema}.attempts_standing st JOIN {schema}.students_student s ON s.user_id = st.student_id
+WHERE NOT s.archived AND s.deleted_at IS NULL AND st.sessions > 0 GROUP BY 1 ORDER BY 1
 """
 STANDING_SQL = """
 SELECT student_id, case_study_id, sessions, attempts_used, completed, graded_scores, best_score, joined_at,
@@ -122,12 +138,19 @@ def test_sixteen_clients_write_one_set_of_pairs_at_once_and_every_total_holds(cl
                 if round_ % 8 == 7:
                     body = {"user_ids": students, "case_study_id": case_study, "attempts": 1, "reason": "Power cut"}
                     answers.append(staff.send("POST", "/v1/console/attempts/grant/bulk", body))
+                if round_ % 6 == 5:  # the student archived by some clients, restored by others
+                    if index % 2:
+                        answers.append(staff.send("PUT", f"/v1/students/{student}/unarchive", {}))
+                    else:
+                        answers.append(staff.send("PUT", f"/v1/students/{student}/archive", {"withdrawn_on": "2026-11-01"}))
         finally:
             ingest.close()
             staff.close()
 
     run_clients(CLIENTS, run)
-    failures = [(status, body[:300]) for status, body in answers if status >= 300]
+    # A grant to a student archived meanwhile is refused (400, naming the archive); nothing else.
+    failures = [(status, body[:300]) for status, body in answers
+                if status >= 300 and not (status == 400 and b"archived" in body)]
     assert failures == [], f"{len(failures)} answers were not 2xx, e.g. {failures[:5]}\n{server.log()[-3000:]}"
 
     with psycopg.connect(cluster.socket_url(), autocommit=True) as db:
@@ -135,10 +158,17 @@ def test_sixteen_clients_write_one_set_of_pairs_at_once_and_every_total_holds(cl
         quoted = f'"{schema}"'
         standing = db.execute(STANDING_SQL.format(schema=quoted)).fetchall()
         recount = db.execute(RECOUNT_SQL.format(schema=quoted)).fetchall()
+        wrongly_listed = db.execute(LISTED_SQL.format(schema=quoted)).fetchall()
+        counts = db.execute(COUNTS_SQL.format(schema=quoted)).fetchall()
+        participants = db.execute(PARTICIPANTS_SQL.format(schema=quoted)).fetchall()
+        archived = {user_id for (user_id,) in db.execute(
+            f"SELECT user_id FROM {quoted}.students_student WHERE archived OR deleted_at IS NOT NULL").fetchall()}
     ours = [row for row in standing if row[0] in students]
     assert len(ours) == len(pairs)
     assert sum(row[2] for row in ours) == CLIENTS * ROUNDS
     assert standing == recount
+    assert wrongly_listed == []
+    assert counts == participants
 
     # The participants dashboard reads them: each student's attempts used and allowance.
     client = KeepAliveClient(server.port, admin_token, host=HOST)
@@ -146,7 +176,10 @@ def test_sixteen_clients_write_one_set_of_pairs_at_once_and_every_total_holds(cl
         for case_study in case_studies:
             page = answered_data(*client.send("GET", f"/v1/case-studies/{case_study}/users?statuses=invited,joined,completed"))
             answered = {row["user_id"]: (row["attempts_used"], row["attempts_allowed"]) for row in page["results"]}
-            expected = {row[0]: (row[3], 2 + max(row[9], 0)) for row in ours if row[1] == case_study}
+            expected = {row[0]: (row[3], 2 + max(row[9], 0)) for row in ours if row[1] == case_study
+                        and row[0] not in archived}
             assert answered == expected
+            default = answered_data(*client.send("GET", f"/v1/case-studies/{case_study}/users"))
+            assert default["count"] == len(expected) == len(default["results"])
     finally:
         client.close()
