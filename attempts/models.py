@@ -191,11 +191,3 @@ class ParticipantCount(models.Model):
 
     def __str__(self):
         return f"{self.case_study_id}: {self.joined} joined, {self.completed} completed"
-
-    @classmethod
-    def counts(cls, case_study_id):
-        """{"joined": n, "completed": n} for the case study."""
-        totals = cls.objects.filter(case_study_id=case_study_id).aggregate(
-            joined=models.Sum("joined", default=0), completed=models.Sum("completed", default=0)
-        )
-        return {"joined": int(totals["joined"]), "completed": int(totals["completed"])}

@@ -182,7 +182,7 @@ def _count_sql(query):
     """The kept count of the query's statuses (`_counted` queries), as one statement."""
     columns = " + ".join(status for status in (JOINED, COMPLETED) if status in query.statuses)
     return (
-        f"SELECT coalesce(sum({columns}), 0) FROM {_table(ParticipantCount)} "
+        f"SELECT coalesce(sum({columns}), 0)::bigint FROM {_table(ParticipantCount)} "
         "WHERE case_study_id = %(case_study_id)s"
     )
 

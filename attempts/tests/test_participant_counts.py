@@ -83,6 +83,7 @@ def assert_pages_equal_the_counted_ones(case_studies, monkeypatch):
                     patched.setattr(participants, "_counted", lambda query: False)
                     counted = participants.participants_page(case_study=case_study, query=query, limit=limit, offset=offset)
                 assert kept == counted, (case_study.pk, query, limit, offset)
+                assert type(kept[0]) is int  # as JSON, 3, not 3.0
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
