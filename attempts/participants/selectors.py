@@ -262,8 +262,8 @@ def participants_page(*, case_study, query, limit, offset):
     window count over the rows the sort reads anyway); only a page past the end, which has no
     row to carry it, costs a second query.
     extra_attempts is the ledger sum for the pair, never below 0; attempts_allowed is the case
-    study's max_attempts plus it; the grant sum is a correlated subquery, evaluated only for the
-    page's rows."""
+    study's max_attempts plus it; the grant sum is the pair's kept sum when `_counted`, else a
+    correlated subquery, evaluated only for the page's rows."""
     params = {**_base_params(case_study), "limit": limit, "offset": offset}
     if _counted(query):
         sql = _COUNTED_PAGE_SQL.format(
