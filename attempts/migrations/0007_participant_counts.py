@@ -28,7 +28,14 @@ from django.db import migrations, models, transaction
 
 standing = importlib.import_module("attempts.migrations.0004_case_study_standing")
 
-LISTED = "NOT s.archived AND s.deleted_at IS NULL"
+
+
+def _listed(student):
+    """Whether the students_student row `student` (an alias) is listed."""
+    return f"(NOT {student}.archived AND {student}.deleted_at IS NULL)"
+
+
+LISTED = _listed("s")
 
 # The counts a set of attempts_standing rows (alias `r`) adds to each case study: each listed
 # pair with a session is joined (none graded) or completed (one graded).
@@ -188,9 +195,9 @@ LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE attempts_standing st SET listed = changed.listed
     FROM (
-        SELECT n.user_id, (NOT n.archived AND n.deleted_at IS NULL) AS listed
+        SELECT n.user_id, {_listed("n")} AS listed
         FROM new_rows n JOIN old_rows o USING (user_id)
-        WHERE (NOT n.archived AND n.deleted_at IS NULL) IS DISTINCT FROM (NOT o.archived AND o.deleted_at IS NULL)
+        WHERE {_listed("n")} IS DISTINCT FROM {_listed("o")}
     ) AS changed
     WHERE st.student_id = changed.user_id AND st.listed IS DISTINCT FROM changed.listed;
     RETURN NULL;
@@ -227,7 +234,7 @@ STUDENTS_PER_BATCH = 2000
 _UNLISTED_SQL = f"""
 WITH batch AS (
     SELECT s.user_id FROM students_student s
-    WHERE s.user_id > %s AND NOT ({LISTED})
+    WHERE s.user_id > %s AND NOT {LISTED}
     ORDER BY s.user_id LIMIT %s
     FOR SHARE
 ), marked AS (

@@ -12,6 +12,7 @@ import threading
 import psycopg
 import pytest
 
+from attempts.tests import test_participant_counts as participant_counts
 from testing.live import KeepAliveClient, answered_data, demo_cluster, forked_server, run_clients
 
 pytestmark = pytest.mark.service
@@ -44,20 +45,6 @@ FULL JOIN (
     GROUP BY student_id, case_study_id HAVING sum(delta) <> 0
 ) g ON g.student_id = a.student_id AND g.case_study_id = a.case_study_id
 ORDER BY 1, 2
-"""
-LISTED_SQL = """
-SELECT st.student_id, st.case_study_id FROM {schema}.attempts_standing st
-JOIN {schema}.students_student s ON s.user_id = st.student_id
-WHERE st.listed IS DISTINCT FROM (NOT s.archived AND s.deleted_at IS NULL)
-"""
-COUNTS_SQL = """
-SELECT case_study_id, sum(joined), sum(completed) FROM {schema}.attempts_participantcount
-GROUP BY 1 HAVING sum(joined) <> 0 OR sum(completed) <> 0 ORDER BY 1
-"""
-PARTICIPANTS_SQL = """
-SELECT st.case_study_id, count(*) FILTER (WHERE st.completed = 0), count(*) FILTER (WHERE st.completed > 0)
-FROM {schema}.attempts_standing st JOIN {schema}.students_student s ON s.user_id = st.student_id
-WHERE NOT s.archived AND s.deleted_at IS NULL AND st.sessions > 0 GROUP BY 1 ORDER BY 1
 """
 STANDING_SQL = """
 SELECT student_id, case_study_id, sessions, attempts_used, completed, graded_scores, best_score, joined_at,
@@ -158,9 +145,10 @@ def test_sixteen_clients_write_one_set_of_pairs_at_once_and_every_total_holds(cl
         quoted = f'"{schema}"'
         standing = db.execute(STANDING_SQL.format(schema=quoted)).fetchall()
         recount = db.execute(RECOUNT_SQL.format(schema=quoted)).fetchall()
-        wrongly_listed = db.execute(LISTED_SQL.format(schema=quoted)).fetchall()
-        counts = db.execute(COUNTS_SQL.format(schema=quoted)).fetchall()
-        participants = db.execute(PARTICIPANTS_SQL.format(schema=quoted)).fetchall()
+        db.execute(f"SET search_path TO {quoted}")
+        wrongly_listed = db.execute(participant_counts.WRONG_LISTED_SQL).fetchall()
+        counts = db.execute(participant_counts.COUNTS_SQL).fetchall()
+        participants = db.execute(participant_counts.RECOUNT_SQL).fetchall()
         archived = {user_id for (user_id,) in db.execute(
             f"SELECT user_id FROM {quoted}.students_student WHERE archived OR deleted_at IS NOT NULL").fetchall()}
     ours = [row for row in standing if row[0] in students]
