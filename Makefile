@@ -122,6 +122,7 @@ bench: install-dev
 	$(PY) bench/server_throughput.py --tenant $(or $(BENCH_TENANT),bench) --clients 8 --seconds 30
 	$(PY) bench/request_floor.py --tenant $(or $(BENCH_TENANT),bench) --runs 300 --clients 8 --seconds 20
 	$(PY) bench/list_vs_admin.py --tenant $(or $(BENCH_TENANT),bench) --runs 100
+	$(PY) bench/template_engine.py --tenant $(or $(BENCH_TENANT),bench) --runs 300
 	$(PY) bench/reports_and_exports.py gradebook --tenant small --case-studies 5 --repeat 11
 	$(PY) bench/reports_and_exports.py gradebook --tenant $(or $(BENCH_TENANT),bench) --case-studies 5 --repeat 11 --students 9801
 	$(PY) bench/group_results.py --small small --large $(or $(BENCH_TENANT),bench) --members 3000
