@@ -37,7 +37,7 @@ from django.test import Client  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
 from accounts.models import StaffUser  # noqa: E402
-from accounts.staff.services import staff_create  # noqa: E402
+from bench.clients import staff_user  # noqa: E402
 from bench.request_floor import Http, timed  # noqa: E402
 from bench.server_throughput import database_url, tenant_and_host  # noqa: E402
 from students.models import Student  # noqa: E402
@@ -64,14 +64,6 @@ def cases(search):
     ]
 
 
-def _user(email, **fields):
-    """The staff user `email`, found or made (with a random password: it signs in by a session)."""
-    user = StaffUser.objects.filter(email=email).first()
-    if user is None:
-        user = staff_create(email=email, password=os.urandom(16).hex(), **fields)
-    return user
-
-
 def _session_cookie(host, user):
     browser = Client(HTTP_HOST=host)
     browser.force_login(user)
@@ -93,8 +85,8 @@ def main():
 
     tenant, host = tenant_and_host(args.tenant)
     with schema_context(tenant.schema_name):
-        staff = _user(f"bench-floor@{args.tenant}.localhost", roles=["operator"])
-        admin = _user(f"bench-admin@{args.tenant}.localhost", roles=["admin"])
+        staff = staff_user(f"bench-floor@{args.tenant}.localhost", roles=["operator"])
+        admin = staff_user(f"bench-admin@{args.tenant}.localhost", roles=["admin"])
         StaffUser.objects.filter(pk=admin.pk).update(is_staff=True, is_superuser=True)
         headers = {
             "JSON list": {"Authorization": f"Bearer {issue_token(staff)}"},

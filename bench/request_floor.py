@@ -52,12 +52,10 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
-from accounts.models import StaffUser  # noqa: E402
-from accounts.staff.services import staff_create  # noqa: E402
 from attempts.models import Session  # noqa: E402
+from bench.clients import staff_user  # noqa: E402
 from bench.load import HEADER, run_load  # noqa: E402
-from bench.server_throughput import HOW_TO_SEED, database_url  # noqa: E402
-from tenants.models import Tenant  # noqa: E402
+from bench.server_throughput import database_url, tenant_and_host  # noqa: E402
 from testing.clients import issue_token  # noqa: E402
 from testing.live import LiveServer, app_env  # noqa: E402
 
@@ -163,19 +161,9 @@ def main():
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
 
-    tenant = Tenant.objects.filter(slug=args.tenant).first()
-    if tenant is None:
-        sys.exit(HOW_TO_SEED.format(slug=args.tenant))
-    host = tenant.domains.get(is_primary=True).domain
-    email = f"bench-floor@{args.tenant}.localhost"
-    password = os.urandom(16).hex()
+    tenant, host = tenant_and_host(args.tenant)
     with schema_context(tenant.schema_name):
-        user = StaffUser.objects.filter(email=email).first()
-        if user is None:
-            user = staff_create(email=email, password=password, roles=["operator"])
-        else:
-            user.set_password(password)
-            user.save(update_fields=["password"])
+        user = staff_user(f"bench-floor@{args.tenant}.localhost", roles=["operator"])
         token = issue_token(user)
         student_id, sessions = busiest_student()
     bearer = {"Authorization": f"Bearer {token}"}

@@ -3,8 +3,8 @@ how much of the HTML list's time a faster template engine would take back.
 
     .venv/bin/python bench/template_engine.py --tenant million [--runs 300]
 
-One GET /students/ in this process (signed in as bench/request_floor.py's operator, so the page
-has its bulk bar) gives the view's context and request. The page's four templates
+One GET /students/ in this process (signed in as bench/request_floor.py's operator, found or
+made, so the page has its bulk bar) gives the view's context and request. The page's four templates
 (console/base.html, console/students/list.html, _bulk_bar.html, _import_filter.html) are turned
 into Jinja2 by the few rewrites below (their tags are calls of the same Python helpers the
 Django tags call: the rows, options, pager, sort headers, navigation), and the Jinja2 page is
@@ -39,11 +39,10 @@ from django_tenants.utils import schema_context  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 
 import console.students.views as list_views  # noqa: E402
-from accounts.models import StaffUser  # noqa: E402
+from bench.clients import staff_user  # noqa: E402
 from bench.request_floor import interleaved_medians  # noqa: E402
-from bench.server_throughput import HOW_TO_SEED  # noqa: E402
+from bench.server_throughput import tenant_and_host  # noqa: E402
 from console.templatetags import console as tags  # noqa: E402
-from tenants.models import Tenant  # noqa: E402
 
 TEMPLATES = ("console/base.html", "console/students/list.html", "console/students/_bulk_bar.html",
              "console/students/_import_filter.html")
@@ -129,16 +128,10 @@ def main():
     parser.add_argument("--tenant", default="bench")
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
-    tenant = Tenant.objects.filter(slug=args.tenant).first()
-    if tenant is None:
-        sys.exit(HOW_TO_SEED.format(slug=args.tenant))
-    email = f"bench-floor@{args.tenant}.localhost"
-    browser = Client(HTTP_HOST=tenant.domains.get(is_primary=True).domain)
+    tenant, host = tenant_and_host(args.tenant)
+    browser = Client(HTTP_HOST=host)
     with schema_context(tenant.schema_name):
-        user = StaffUser.objects.filter(email=email).first()
-        if user is None:
-            sys.exit(f"no {email}: run bench/request_floor.py --tenant {args.tenant} first")
-        browser.force_login(user)
+        browser.force_login(staff_user(f"bench-floor@{args.tenant}.localhost", roles=["operator"]))
 
     seen = {}
     django_render = list_views.render
